@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+// The whole test suite: installs the test peers it needs (DCMTK, pydicom's sample files, PostgreSQL) when
+// they are missing and it runs as root on Debian, finds or starts a PostgreSQL server, then runs the type
+// check, the linters and every test. Exit status 0 only when all of it passed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const log = (msg) => process.stdout.write(`[test] ${msg}\n`);
+const has = (cmd, args = ['--version']) => spawnSync(cmd, args, { stdio: 'ignore' }).status === 0;
+const isRoot = process.getuid?.() === 0;
+
+function pydicomPresent() {
+  return (
+    existsSync('/usr/lib/python3/dist-packages/pydicom/data/test_files') ||
+    spawnSync('python3', ['-c', 'import pydicom'], { stdio: 'ignore' }).status === 0
+  );
+}
+
+function pgBinDir() {
+  const base = '/usr/lib/postgresql';
+  if (!existsSync(base)) return undefined;
+  const versions = readdirSync(base).sort((a, b) => Number(b) - Number(a));
+  for (const v of versions) if (existsSync(join(base, v, 'bin', 'initdb'))) return join(base, v, 'bin');
+  return undefined;
+}
+
+function canConnect(host, port) {
+  return new Promise((resolve) => {
+    const s = connect({ host, port });
+    s.setTimeout(1000);
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('timeout', () => (s.destroy(), resolve(false)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function ensurePeers(needPg) {
+  const missing = [];
+  if (!has('dcmdump')) missing.push('dcmtk');
+  if (!pydicomPresent()) missing.push('python3-pydicom');
+  if (needPg && !pgBinDir()) missing.push('postgresql');
+  if (!missing.length) return;
+  if (!isRoot || !has('apt-get', ['--version'])) {
+    throw new Error(
+      `missing test peers: ${missing.join(', ')}; install them (apt-get install -y ${missing.join(' ')})`,
+    );
+  }
+  log(`installing ${missing.join(', ')}`);
+  execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
+  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+}
+
+/** A PostgreSQL cluster of our own in a temporary folder, for machines without a server. */
+function startThrowawayCluster() {
+  const bin = pgBinDir();
+  const dir = mkdtempSync(join(tmpdir(), 'lantern-pg-'));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const asPostgres = (cmd, args) => {
+    if (!isRoot) return execFileSync(cmd, args, { stdio: 'ignore' });
+    return execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'ignore' });
+  };
+  if (isRoot)
+    chownSync(
+      dir,
+      Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
+      Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
+    );
+  asPostgres(join(bin, 'initdb'), ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres']);
+  asPostgres(join(bin, 'pg_ctl'), [
+    '-D',
+    join(dir, 'data'),
+    '-o',
+    `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1`,
+    '-w',
+    'start',
+  ]);
+  const stop = () => {
+    try {
+      asPostgres(join(bin, 'pg_ctl'), ['-D', join(dir, 'data'), '-m', 'immediate', 'stop']);
+    } catch {
+      // already stopped
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { url: `postgres://postgres@127.0.0.1:${port}/postgres`, stop };
+}
+
+async function main() {
+  const env = { ...process.env };
+  let stopPg;
+  const pgFromEnv = !!env.LANTERN_TEST_PG_URL;
+  const pgLocal = !pgFromEnv && (await canConnect('127.0.0.1', 5432));
+  await ensurePeers(!pgFromEnv && !pgLocal);
+  if (pgFromEnv) log('PostgreSQL from LANTERN_TEST_PG_URL');
+  else if (pgLocal) {
+    env.LANTERN_TEST_PG_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+    log('PostgreSQL on 127.0.0.1:5432');
+  } else {
+    const c = startThrowawayCluster();
+    env.LANTERN_TEST_PG_URL = c.url;
+    stopPg = c.stop;
+    log('PostgreSQL: a throwaway cluster in a temporary folder');
+  }
+  const steps = [
+    ['type check', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
+    ['eslint', 'npx', ['eslint', '.']],
+    ['prettier', 'npx', ['prettier', '--check', '.']],
+    ['tests', 'npx', ['vitest', 'run']],
+  ];
+  let failed = false;
+  try {
+    for (const [name, cmd, args] of steps) {
+      log(name);
+      const r = spawnSync(cmd, args, { stdio: 'inherit', env });
+      if (r.status !== 0) {
+        log(`${name} failed`);
+        failed = true;
+        break;
+      }
+    }
+  } finally {
+    stopPg?.();
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  process.stderr.write(`[test] ${e.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,145 @@
+/**
+ * The error catalogue. Every error Lantern raises on purpose has a stable code, a short meaning, and where it
+ * applies an HTTP status and a DIMSE status; servers map errors to the wire in one place each, by code.
+ * docs/errors.md lists the same codes (a test keeps them in step).
+ */
+export const ERROR_CATALOGUE = {
+  LNT_DICOM_NOT_DICOM: {
+    http: 400,
+    dimse: 0xc000,
+    meaning: 'The input is not a DICOM dataset or Part 10 file.',
+  },
+  LNT_DICOM_TRUNCATED: {
+    http: 400,
+    dimse: 0xc000,
+    meaning: 'The input ends inside an element, item or sequence.',
+  },
+  LNT_DICOM_BAD_LENGTH: {
+    http: 400,
+    dimse: 0xc000,
+    meaning: 'An element length runs past its item, sequence or file, or is otherwise impossible.',
+  },
+  LNT_DICOM_ODD_LENGTH: {
+    http: 400,
+    dimse: 0xc000,
+    meaning: 'An element has an odd value length (PS3.5 7.1.1).',
+  },
+  LNT_DICOM_UNKNOWN_VR: {
+    http: 400,
+    dimse: 0xc000,
+    meaning: 'An explicit VR element carries a VR that PS3.5 does not define.',
+  },
+  LNT_DICOM_TOO_DEEP: {
+    http: 400,
+    dimse: 0xc000,
+    meaning: 'Sequences are nested deeper than the configured limit.',
+  },
+  LNT_DICOM_BAD_STRUCTURE: {
+    http: 400,
+    dimse: 0xc000,
+    meaning: 'A tag appears where PS3.5 does not allow it (e.g. a non-item inside a sequence).',
+  },
+  LNT_DICOM_TOO_LARGE: {
+    http: 413,
+    dimse: 0xa700,
+    meaning: 'An element or object is larger than the configured limit.',
+  },
+  LNT_DICOM_UNSUPPORTED_TRANSFER_SYNTAX: {
+    http: 415,
+    dimse: 0xc000,
+    meaning: 'The transfer syntax is unknown or cannot be read.',
+  },
+  LNT_DICOM_MISSING_ATTRIBUTE: {
+    http: 400,
+    dimse: 0xa900,
+    meaning: 'A required attribute (e.g. SOP Instance UID) is missing or empty.',
+  },
+  LNT_DICOM_INVALID_UID: { http: 400, dimse: 0xa900, meaning: 'A UID is not well formed (PS3.5 9.1).' },
+  LNT_DICOM_INCONSISTENT_META: {
+    http: 400,
+    dimse: 0xa900,
+    meaning: 'The file meta information disagrees with the dataset (SOP class or instance UID).',
+  },
+  LNT_DICOM_CHARSET: {
+    http: 400,
+    dimse: 0xc000,
+    meaning: 'A value cannot be encoded in the character set in use.',
+  },
+  LNT_JSON_INVALID: {
+    http: 400,
+    dimse: 0xc000,
+    meaning: 'A DICOM JSON document does not follow PS3.18 Annex F.',
+  },
+  LNT_INGEST_CONFLICT: {
+    http: 409,
+    dimse: 0xa900,
+    meaning: 'The object conflicts with what the archive holds; it was quarantined, the original untouched.',
+  },
+  LNT_STORAGE_FAILED: { http: 503, dimse: 0xa700, meaning: 'Storage could not write or sync the object.' },
+  LNT_INDEX_FAILED: { http: 503, dimse: 0xa700, meaning: 'The index could not record or read the object.' },
+  LNT_QUERY_INVALID: {
+    http: 400,
+    dimse: 0xa900,
+    meaning: 'A query key or value is not valid for its attribute.',
+  },
+  LNT_NOT_FOUND: { http: 404, dimse: 0xa801, meaning: 'The requested object does not exist in the archive.' },
+  LNT_CONFIG_INVALID: {
+    http: 500,
+    dimse: 0xc000,
+    meaning: 'The configuration is invalid; the message names the setting.',
+  },
+  LNT_INTERNAL: {
+    http: 500,
+    dimse: 0xc000,
+    meaning: 'An unexpected failure; the operational log has the details.',
+  },
+} as const satisfies Record<string, { http: number; dimse: number; meaning: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class LanternError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+  get httpStatus(): number {
+    return ERROR_CATALOGUE[this.code].http;
+  }
+  get dimseStatus(): number {
+    return ERROR_CATALOGUE[this.code].dimse;
+  }
+}
+
+/** The input is not valid DICOM: parse and validation failures of received bytes. */
+export class DicomFormatError extends LanternError {
+  /** Byte offset in the input where the problem was found, when known. */
+  readonly offset: number | undefined;
+  constructor(code: ErrorCode, message: string, offset?: number) {
+    super(code, offset === undefined ? message : `${message} (at byte ${offset})`);
+    this.offset = offset;
+  }
+}
+
+export class ConfigError extends LanternError {
+  constructor(message: string) {
+    super('LNT_CONFIG_INVALID', message);
+  }
+}
+
+export class QueryError extends LanternError {
+  constructor(message: string) {
+    super('LNT_QUERY_INVALID', message);
+  }
+}
+
+export class NotFoundError extends LanternError {
+  constructor(message: string) {
+    super('LNT_NOT_FOUND', message);
+  }
+}
+
+export function isLanternError(e: unknown): e is LanternError {
+  return e instanceof LanternError;
+}
