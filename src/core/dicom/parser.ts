@@ -144,6 +144,30 @@ export class DicomParser {
     return this.ts;
   }
 
+  /** True once the input has shown a file meta header; false for a bare dataset; undefined before it is known. */
+  get hasMeta(): boolean | undefined {
+    if (!this.ts) return undefined;
+    return this.meta !== undefined;
+  }
+
+  /** The tag of the last element begun at the top level of the dataset (0 before the dataset). */
+  get lastTopLevelTag(): number {
+    const top = this.stack[0] as DsFrame | undefined;
+    if (!top) return 0;
+    if (this.stack.length > 1) {
+      const f = this.stack[1];
+      return f.t === 0 ? 0 : f.tag;
+    }
+    const last = top.elements[top.elements.length - 1];
+    return last ? last.tag : 0;
+  }
+
+  /** The top-level elements read so far, as a dataset (for decisions made before the end). */
+  peekTopLevel(): Dataset {
+    const top = this.stack[0] as DsFrame | undefined;
+    return new Dataset(top ? top.elements.slice() : [], top?.enc ?? EXPLICIT_LITTLE);
+  }
+
   get absolutePosition(): number {
     return this.base + this.pos;
   }

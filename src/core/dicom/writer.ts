@@ -267,6 +267,13 @@ export interface Part10Input {
   transferSyntax?: TransferSyntax;
 }
 
+/** Preamble (zeros unless given), "DICM" and the meta header: everything of a file before its dataset. */
+export function encodeFileHeader(meta: Dataset, preamble?: Uint8Array): Uint8Array {
+  const chunks: Uint8Array[] = [preamble ?? new Uint8Array(128), Uint8Array.of(0x44, 0x49, 0x43, 0x4d)];
+  writeMeta(meta, (c) => chunks.push(c));
+  return Buffer.concat(chunks);
+}
+
 /** Writes a Part 10 file: preamble, "DICM", meta header, dataset in the meta header's transfer syntax. */
 export function writePart10(file: Part10Input, sink: Sink, options: WriteOptions = {}): void {
   const tsEl = file.meta.get(Tag.TransferSyntaxUID);

@@ -1,0 +1,597 @@
+import { type Kysely, Migrator, type SelectQueryBuilder, sql, type Transaction } from 'kysely';
+import type { JsonDataset } from '../../core/dicom/json.js';
+import { LanternError } from '../../core/errors.js';
+import type {
+  ColumnFilter,
+  Index,
+  IndexReader,
+  IndexTx,
+  InstanceRecord,
+  InstanceRow,
+  LevelQuery,
+  LevelRow,
+  PatientRow,
+  QuarantineRecord,
+  StudyRow,
+} from '../../ports/index.js';
+import { migrationProvider } from './migrations.js';
+import type { Database } from './schema.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Columns a level query may filter on, per level, as `table.column`. */
+const FILTER_COLUMNS: Record<string, Record<string, string>> = {
+  PATIENT: {
+    patient_id: 'patient.patient_id',
+    name_upper: 'patient.name_upper',
+    birth_date: 'patient.birth_date',
+  },
+  STUDY: {
+    patient_id: 'patient.patient_id',
+    name_upper: 'patient.name_upper',
+    birth_date: 'patient.birth_date',
+    study_uid: 'study.study_uid',
+    study_date: 'study.study_date',
+    accession_number: 'study.accession_number',
+    study_id: 'study.study_id',
+  },
+  SERIES: {
+    study_uid: 'study.study_uid',
+    series_uid: 'series.series_uid',
+    modality: 'series.modality',
+    patient_id: 'patient.patient_id',
+  },
+  IMAGE: {
+    study_uid: 'study.study_uid',
+    series_uid: 'series.series_uid',
+    sop_instance_uid: 'instance.sop_instance_uid',
+    sop_class_uid: 'instance.sop_class_uid',
+    patient_id: 'patient.patient_id',
+  },
+};
+
+const parse = (s: string): JsonDataset => JSON.parse(s) as JsonDataset;
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => '\\' + c);
+}
+
+/** `*` and `?` wildcards to a LIKE pattern with `\` as escape. */
+export function likePattern(pattern: string): string {
+  let out = '';
+  for (const ch of pattern) out += ch === '*' ? '%' : ch === '?' ? '_' : escapeLike(ch);
+  return out;
+}
+
+class Reader implements IndexReader {
+  constructor(protected readonly db: Db) {}
+
+  async findInstance(sopInstanceUid: string): Promise<InstanceRow | undefined> {
+    const r = await this.instanceSelect()
+      .where('instance.sop_instance_uid', '=', sopInstanceUid)
+      .executeTakeFirst();
+    return r ? toInstanceRow(r) : undefined;
+  }
+
+  async findStudy(studyUid: string): Promise<StudyRow | undefined> {
+    const r = await this.db
+      .selectFrom('study')
+      .innerJoin('patient', 'patient.id', 'study.patient_fk')
+      .select(['study.id', 'study.patient_fk', 'study.study_uid', 'patient.patient_id'])
+      .where('study.study_uid', '=', studyUid)
+      .executeTakeFirst();
+    return r
+      ? { id: Number(r.id), patientFk: Number(r.patient_fk), studyUid: r.study_uid, patientId: r.patient_id }
+      : undefined;
+  }
+
+  async findSeries(seriesUid: string): Promise<{ id: number; studyUid: string } | undefined> {
+    const r = await this.db
+      .selectFrom('series')
+      .innerJoin('study', 'study.id', 'series.study_fk')
+      .select(['series.id', 'study.study_uid'])
+      .where('series.series_uid', '=', seriesUid)
+      .executeTakeFirst();
+    return r ? { id: Number(r.id), studyUid: r.study_uid } : undefined;
+  }
+
+  async findPatient(patientId: string, issuer: string): Promise<PatientRow | undefined> {
+    const r = await this.db
+      .selectFrom('patient')
+      .select(['id', 'patient_id', 'issuer', 'name', 'birth_date', 'sex'])
+      .where('patient_id', '=', patientId)
+      .where('issuer', '=', issuer)
+      .executeTakeFirst();
+    return r
+      ? {
+          id: Number(r.id),
+          patientId: r.patient_id,
+          issuer: r.issuer,
+          name: r.name,
+          birthDate: r.birth_date,
+          sex: r.sex,
+        }
+      : undefined;
+  }
+
+  private instanceSelect() {
+    return this.db
+      .selectFrom('instance')
+      .innerJoin('series', 'series.id', 'instance.series_fk')
+      .innerJoin('study', 'study.id', 'series.study_fk')
+      .select([
+        'instance.id',
+        'instance.sop_instance_uid',
+        'instance.sop_class_uid',
+        'instance.transfer_syntax_uid',
+        'instance.blob_key',
+        'instance.size',
+        'instance.sha256',
+        'series.series_uid',
+        'study.study_uid',
+      ]);
+  }
+
+  async listInstances(afterId: number, limit: number): Promise<InstanceRow[]> {
+    const rows = await this.instanceSelect()
+      .where('instance.id', '>', afterId)
+      .orderBy('instance.id')
+      .limit(limit)
+      .execute();
+    return rows.map(toInstanceRow);
+  }
+
+  async listQuarantine(afterId: number, limit: number): Promise<(QuarantineRecord & { id: number })[]> {
+    const rows = await this.db
+      .selectFrom('quarantine')
+      .selectAll()
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      blobKey: r.blob_key,
+      reasonCode: r.reason_code,
+      reason: r.reason,
+      sopInstanceUid: r.sop_instance_uid,
+      studyUid: r.study_uid,
+      patientId: r.patient_id,
+      size: Number(r.size),
+      sha256: r.sha256,
+      receivedAt: r.received_at,
+      sourceAet: r.source_aet,
+    }));
+  }
+
+  async counts() {
+    const one = async (t: 'patient' | 'study' | 'series' | 'instance' | 'quarantine') =>
+      Number(
+        (
+          await this.db
+            .selectFrom(t)
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    return {
+      patients: await one('patient'),
+      studies: await one('study'),
+      series: await one('series'),
+      instances: await one('instance'),
+      quarantined: await one('quarantine'),
+    };
+  }
+
+  async studySummaries(studyIds: readonly number[]) {
+    const out = new Map<number, { modalities: string[]; sopClasses: string[] }>();
+    if (!studyIds.length) return out;
+    for (const id of studyIds) out.set(id, { modalities: [], sopClasses: [] });
+    const mods = await this.db
+      .selectFrom('series')
+      .select(['study_fk', 'modality'])
+      .distinct()
+      .where('study_fk', 'in', studyIds as number[])
+      .orderBy('modality')
+      .execute();
+    for (const m of mods) if (m.modality) out.get(Number(m.study_fk))?.modalities.push(m.modality);
+    const classes = await this.db
+      .selectFrom('instance')
+      .innerJoin('series', 'series.id', 'instance.series_fk')
+      .select(['series.study_fk', 'instance.sop_class_uid'])
+      .distinct()
+      .where('series.study_fk', 'in', studyIds as number[])
+      .orderBy('instance.sop_class_uid')
+      .execute();
+    for (const c of classes) out.get(Number(c.study_fk))?.sopClasses.push(c.sop_class_uid);
+    return out;
+  }
+
+  async queryLevel(q: LevelQuery): Promise<LevelRow[]> {
+    const cols = FILTER_COLUMNS[q.level];
+    const apply = (qb: AnyQB): AnyQB => {
+      let out = qb;
+      for (const f of q.filters) {
+        const col = cols[f.column];
+        if (!col) continue; // not a column at this level: matched afterwards
+        out = applyFilter(out, col, f);
+      }
+      return out;
+    };
+    switch (q.level) {
+      case 'PATIENT': {
+        const rows = await apply(
+          this.db
+            .selectFrom('patient')
+            .select([
+              'patient.id',
+              'patient.attrs',
+              'patient.num_studies',
+              'patient.num_series',
+              'patient.num_instances',
+            ])
+            .where('patient.id', '>', q.afterId)
+            .orderBy('patient.id')
+            .limit(q.limit),
+        ).execute();
+        return (
+          rows as {
+            id: number;
+            attrs: string;
+            num_studies: number;
+            num_series: number;
+            num_instances: number;
+          }[]
+        ).map((r) => ({
+          id: Number(r.id),
+          attrs: parse(r.attrs),
+          patientAttrs: parse(r.attrs),
+          counts: {
+            studies: Number(r.num_studies),
+            series: Number(r.num_series),
+            instances: Number(r.num_instances),
+          },
+        }));
+      }
+      case 'STUDY': {
+        const rows = await apply(
+          this.db
+            .selectFrom('study')
+            .innerJoin('patient', 'patient.id', 'study.patient_fk')
+            .select([
+              'study.id',
+              'study.attrs',
+              'patient.attrs as patient_attrs',
+              'study.num_series',
+              'study.num_instances',
+            ])
+            .where('study.id', '>', q.afterId)
+            .orderBy('study.id')
+            .limit(q.limit),
+        ).execute();
+        return (
+          rows as {
+            id: number;
+            attrs: string;
+            patient_attrs: string;
+            num_series: number;
+            num_instances: number;
+          }[]
+        ).map((r) => ({
+          id: Number(r.id),
+          attrs: parse(r.attrs),
+          patientAttrs: parse(r.patient_attrs),
+          counts: { series: Number(r.num_series), instances: Number(r.num_instances) },
+          studyFk: Number(r.id),
+        }));
+      }
+      case 'SERIES': {
+        const rows = await apply(
+          this.db
+            .selectFrom('series')
+            .innerJoin('study', 'study.id', 'series.study_fk')
+            .innerJoin('patient', 'patient.id', 'study.patient_fk')
+            .select([
+              'series.id',
+              'series.attrs',
+              'series.study_fk',
+              'study.attrs as study_attrs',
+              'patient.attrs as patient_attrs',
+              'series.num_instances',
+            ])
+            .where('series.id', '>', q.afterId)
+            .orderBy('series.id')
+            .limit(q.limit),
+        ).execute();
+        return (
+          rows as {
+            id: number;
+            attrs: string;
+            study_fk: number;
+            study_attrs: string;
+            patient_attrs: string;
+            num_instances: number;
+          }[]
+        ).map((r) => ({
+          id: Number(r.id),
+          attrs: parse(r.attrs),
+          patientAttrs: parse(r.patient_attrs),
+          studyAttrs: parse(r.study_attrs),
+          counts: { instances: Number(r.num_instances) },
+          studyFk: Number(r.study_fk),
+        }));
+      }
+      case 'IMAGE': {
+        const rows = await apply(
+          this.db
+            .selectFrom('instance')
+            .innerJoin('series', 'series.id', 'instance.series_fk')
+            .innerJoin('study', 'study.id', 'series.study_fk')
+            .innerJoin('patient', 'patient.id', 'study.patient_fk')
+            .select([
+              'instance.id',
+              'instance.attrs',
+              'series.study_fk',
+              'series.attrs as series_attrs',
+              'study.attrs as study_attrs',
+              'patient.attrs as patient_attrs',
+            ])
+            .where('instance.id', '>', q.afterId)
+            .orderBy('instance.id')
+            .limit(q.limit),
+        ).execute();
+        return (
+          rows as {
+            id: number;
+            attrs: string;
+            study_fk: number;
+            series_attrs: string;
+            study_attrs: string;
+            patient_attrs: string;
+          }[]
+        ).map((r) => ({
+          id: Number(r.id),
+          attrs: parse(r.attrs),
+          patientAttrs: parse(r.patient_attrs),
+          studyAttrs: parse(r.study_attrs),
+          seriesAttrs: parse(r.series_attrs),
+          counts: {},
+          studyFk: Number(r.study_fk),
+        }));
+      }
+    }
+  }
+}
+
+// Filter columns are chosen at run time from FILTER_COLUMNS, which kysely cannot type: hence `any` here.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyQB = SelectQueryBuilder<any, any, any>;
+
+function applyFilter(qb: AnyQB, col: string, f: ColumnFilter): AnyQB {
+  const ref = sql.ref(col);
+  switch (f.op) {
+    case 'eq':
+      return qb.where(sql<boolean>`${ref} = ${f.value}`);
+    case 'in':
+      return qb.where(sql<boolean>`${ref} in (${sql.join(f.values.map((v) => sql`${v}`))})`);
+    case 'like':
+      return qb.where(sql<boolean>`${ref} like ${likePattern(f.pattern)} escape '\\'`);
+    case 'range': {
+      let out = qb;
+      if (f.low !== undefined) out = out.where(sql<boolean>`${ref} >= ${f.low}`);
+      if (f.high !== undefined) out = out.where(sql<boolean>`${ref} <= ${f.high}`);
+      return out;
+    }
+  }
+}
+
+function toInstanceRow(r: {
+  id: number;
+  sop_instance_uid: string;
+  sop_class_uid: string;
+  transfer_syntax_uid: string;
+  blob_key: string;
+  size: number | string;
+  sha256: string;
+  series_uid: string;
+  study_uid: string;
+}): InstanceRow {
+  return {
+    id: Number(r.id),
+    sopInstanceUid: r.sop_instance_uid,
+    sopClassUid: r.sop_class_uid,
+    transferSyntaxUid: r.transfer_syntax_uid,
+    blobKey: r.blob_key,
+    size: Number(r.size),
+    sha256: r.sha256,
+    seriesUid: r.series_uid,
+    studyUid: r.study_uid,
+  };
+}
+
+class Tx extends Reader implements IndexTx {
+  constructor(private readonly tx: Transaction<Database>) {
+    super(tx);
+  }
+
+  async insertInstance(rec: InstanceRecord): Promise<void> {
+    const db = this.tx;
+    const now = rec.instance.receivedAt;
+    let patient = await this.findPatient(rec.patient.patientId, rec.patient.issuer);
+    if (!patient) {
+      const r = await db
+        .insertInto('patient')
+        .values({
+          patient_id: rec.patient.patientId,
+          issuer: rec.patient.issuer,
+          name: rec.patient.name,
+          name_upper: rec.patient.name.toLocaleUpperCase(),
+          birth_date: rec.patient.birthDate,
+          sex: rec.patient.sex,
+          attrs: JSON.stringify(rec.patient.attrs),
+          num_studies: 0,
+          num_series: 0,
+          num_instances: 0,
+          created_at: now,
+          updated_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      patient = { id: Number(r.id), ...rec.patient };
+    }
+    const patientFk = patient.id;
+    let study = await this.findStudy(rec.study.studyUid);
+    if (!study) {
+      const r = await db
+        .insertInto('study')
+        .values({
+          patient_fk: patientFk,
+          study_uid: rec.study.studyUid,
+          study_date: rec.study.date,
+          study_time: rec.study.time,
+          accession_number: rec.study.accessionNumber,
+          study_id: rec.study.studyId,
+          description: rec.study.description,
+          referring_physician: rec.study.referringPhysician,
+          attrs: JSON.stringify(rec.study.attrs),
+          num_series: 0,
+          num_instances: 0,
+          created_at: now,
+          updated_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      study = { id: Number(r.id), patientFk, studyUid: rec.study.studyUid, patientId: rec.patient.patientId };
+      await db
+        .updateTable('patient')
+        .set((eb) => ({ num_studies: eb('num_studies', '+', 1) }))
+        .where('id', '=', patientFk)
+        .execute();
+    }
+    let series = await this.findSeries(rec.series.seriesUid);
+    if (!series) {
+      const r = await db
+        .insertInto('series')
+        .values({
+          study_fk: study.id,
+          series_uid: rec.series.seriesUid,
+          modality: rec.series.modality,
+          series_number: rec.series.number,
+          description: rec.series.description,
+          attrs: JSON.stringify(rec.series.attrs),
+          num_instances: 0,
+          created_at: now,
+          updated_at: now,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      series = { id: Number(r.id), studyUid: rec.study.studyUid };
+      await db
+        .updateTable('study')
+        .set((eb) => ({ num_series: eb('num_series', '+', 1) }))
+        .where('id', '=', study.id)
+        .execute();
+      await db
+        .updateTable('patient')
+        .set((eb) => ({ num_series: eb('num_series', '+', 1) }))
+        .where('id', '=', patientFk)
+        .execute();
+    }
+    await db
+      .insertInto('instance')
+      .values({
+        series_fk: series.id,
+        sop_instance_uid: rec.instance.sopInstanceUid,
+        sop_class_uid: rec.instance.sopClassUid,
+        instance_number: rec.instance.number,
+        transfer_syntax_uid: rec.instance.transferSyntaxUid,
+        blob_key: rec.instance.blobKey,
+        size: rec.instance.size,
+        sha256: rec.instance.sha256,
+        attrs: JSON.stringify(rec.instance.attrs),
+        received_at: now,
+        source_aet: rec.instance.sourceAet,
+      })
+      .execute();
+    await db
+      .updateTable('series')
+      .set((eb) => ({ num_instances: eb('num_instances', '+', 1), updated_at: now }))
+      .where('id', '=', series.id)
+      .execute();
+    await db
+      .updateTable('study')
+      .set((eb) => ({ num_instances: eb('num_instances', '+', 1), updated_at: now }))
+      .where('id', '=', study.id)
+      .execute();
+    await db
+      .updateTable('patient')
+      .set((eb) => ({ num_instances: eb('num_instances', '+', 1), updated_at: now }))
+      .where('id', '=', patientFk)
+      .execute();
+  }
+
+  async addQuarantine(rec: QuarantineRecord): Promise<void> {
+    await this.tx
+      .insertInto('quarantine')
+      .values({
+        blob_key: rec.blobKey,
+        reason_code: rec.reasonCode,
+        reason: rec.reason,
+        sop_instance_uid: rec.sopInstanceUid,
+        study_uid: rec.studyUid,
+        patient_id: rec.patientId,
+        size: rec.size,
+        sha256: rec.sha256,
+        received_at: rec.receivedAt,
+        source_aet: rec.sourceAet,
+      })
+      .execute();
+  }
+}
+
+/** Errors on which a unit of work is retried: serialization failures, deadlocks, unique races, busy. */
+function retryable(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  return code === '40001' || code === '40P01' || code === '23505' || code === 'SQLITE_BUSY';
+}
+
+/** The index over kysely, shared by the SQLite and PostgreSQL adapters. */
+export class KyselyIndex extends Reader implements Index {
+  constructor(
+    private readonly kdb: Kysely<Database>,
+    readonly dialect: 'sqlite' | 'postgres',
+  ) {
+    super(kdb);
+  }
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({ db: this.kdb, provider: migrationProvider(this.dialect) });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+      throw new LanternError(
+        'LNT_INDEX_FAILED',
+        `index migration ${failed ?? ''} failed: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  /** One unit of work; retried with jitter on transient conflicts, here and nowhere else. */
+  async write<T>(fn: (tx: IndexTx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.kdb.transaction().execute((trx) => fn(new Tx(trx)));
+      } catch (e) {
+        if (attempt >= 5 || !retryable(e)) throw e;
+        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.kdb.destroy();
+  }
+}

@@ -1,0 +1,120 @@
+import type { ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
+
+/**
+ * Versioned schema migrations, in order. Each runs once, in its own transaction, recorded by kysely's
+ * migrator in kysely_migration. Never edit a released migration: add a new one.
+ */
+export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migration> {
+  const id = dialect === 'sqlite' ? 'integer' : 'integer';
+  const bigint = dialect === 'sqlite' ? 'integer' : 'bigint';
+  const pk = (col: ColumnDefinitionBuilder) =>
+    dialect === 'sqlite' ? col.primaryKey().autoIncrement() : col.generatedByDefaultAsIdentity().primaryKey();
+  return {
+    '0001_levels': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('patient')
+          .addColumn('id', id, (c) => pk(c))
+          .addColumn('patient_id', 'text', (c) => c.notNull())
+          .addColumn('issuer', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('name', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('name_upper', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('birth_date', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('sex', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('attrs', 'text', (c) => c.notNull())
+          .addColumn('num_studies', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('num_series', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('num_instances', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addUniqueConstraint('patient_id_issuer_unique', ['patient_id', 'issuer'])
+          .execute();
+        await db.schema.createIndex('patient_name_upper_idx').on('patient').column('name_upper').execute();
+        await db.schema.createIndex('patient_birth_date_idx').on('patient').column('birth_date').execute();
+
+        await db.schema
+          .createTable('study')
+          .addColumn('id', id, (c) => pk(c))
+          .addColumn('patient_fk', 'integer', (c) => c.notNull().references('patient.id'))
+          .addColumn('study_uid', 'text', (c) => c.notNull().unique())
+          .addColumn('study_date', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('study_time', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('accession_number', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('study_id', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('referring_physician', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('attrs', 'text', (c) => c.notNull())
+          .addColumn('num_series', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('num_instances', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('study_patient_fk_idx').on('study').column('patient_fk').execute();
+        await db.schema.createIndex('study_date_idx').on('study').column('study_date').execute();
+        await db.schema.createIndex('study_accession_idx').on('study').column('accession_number').execute();
+
+        await db.schema
+          .createTable('series')
+          .addColumn('id', id, (c) => pk(c))
+          .addColumn('study_fk', 'integer', (c) => c.notNull().references('study.id'))
+          .addColumn('series_uid', 'text', (c) => c.notNull().unique())
+          .addColumn('modality', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('series_number', 'integer')
+          .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('attrs', 'text', (c) => c.notNull())
+          .addColumn('num_instances', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('series_study_fk_idx').on('series').column('study_fk').execute();
+        await db.schema.createIndex('series_modality_idx').on('series').column('modality').execute();
+
+        await db.schema
+          .createTable('instance')
+          .addColumn('id', id, (c) => pk(c))
+          .addColumn('series_fk', 'integer', (c) => c.notNull().references('series.id'))
+          .addColumn('sop_instance_uid', 'text', (c) => c.notNull().unique())
+          .addColumn('sop_class_uid', 'text', (c) => c.notNull())
+          .addColumn('instance_number', 'integer')
+          .addColumn('transfer_syntax_uid', 'text', (c) => c.notNull())
+          .addColumn('blob_key', 'text', (c) => c.notNull().unique())
+          .addColumn('size', bigint, (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('attrs', 'text', (c) => c.notNull())
+          .addColumn('received_at', 'text', (c) => c.notNull())
+          .addColumn('source_aet', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+        await db.schema.createIndex('instance_series_fk_idx').on('instance').column('series_fk').execute();
+        await db.schema
+          .createIndex('instance_sop_class_idx')
+          .on('instance')
+          .column('sop_class_uid')
+          .execute();
+
+        await db.schema
+          .createTable('quarantine')
+          .addColumn('id', id, (c) => pk(c))
+          .addColumn('blob_key', 'text', (c) => c.notNull().unique())
+          .addColumn('reason_code', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('sop_instance_uid', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('study_uid', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('patient_id', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('size', bigint, (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('received_at', 'text', (c) => c.notNull())
+          .addColumn('source_aet', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+        await db.schema
+          .createIndex('quarantine_sop_idx')
+          .on('quarantine')
+          .column('sop_instance_uid')
+          .execute();
+      },
+    },
+  };
+}
+
+export function migrationProvider(dialect: 'sqlite' | 'postgres'): MigrationProvider {
+  return { getMigrations: async () => migrations(dialect) };
+}

@@ -1,0 +1,85 @@
+import type { Generated } from 'kysely';
+
+/** Table shapes as kysely sees them. JSON columns hold DICOM JSON (PS3.18 F) as text. */
+export interface PatientTable {
+  id: Generated<number>;
+  patient_id: string;
+  issuer: string;
+  name: string;
+  name_upper: string;
+  birth_date: string;
+  sex: string;
+  attrs: string;
+  num_studies: number;
+  num_series: number;
+  num_instances: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface StudyTable {
+  id: Generated<number>;
+  patient_fk: number;
+  study_uid: string;
+  study_date: string;
+  study_time: string;
+  accession_number: string;
+  study_id: string;
+  description: string;
+  referring_physician: string;
+  attrs: string;
+  num_series: number;
+  num_instances: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SeriesTable {
+  id: Generated<number>;
+  study_fk: number;
+  series_uid: string;
+  modality: string;
+  series_number: number | null;
+  description: string;
+  attrs: string;
+  num_instances: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface InstanceTable {
+  id: Generated<number>;
+  series_fk: number;
+  sop_instance_uid: string;
+  sop_class_uid: string;
+  instance_number: number | null;
+  transfer_syntax_uid: string;
+  blob_key: string;
+  size: number | string;
+  sha256: string;
+  attrs: string;
+  received_at: string;
+  source_aet: string;
+}
+
+export interface QuarantineTable {
+  id: Generated<number>;
+  blob_key: string;
+  reason_code: string;
+  reason: string;
+  sop_instance_uid: string;
+  study_uid: string;
+  patient_id: string;
+  size: number | string;
+  sha256: string;
+  received_at: string;
+  source_aet: string;
+}
+
+export interface Database {
+  patient: PatientTable;
+  study: StudyTable;
+  series: SeriesTable;
+  instance: InstanceTable;
+  quarantine: QuarantineTable;
+}

@@ -1,0 +1,154 @@
+import type { JsonDataset } from '../core/dicom/json.js';
+import type { QueryLevel } from '../core/query/levels.js';
+
+/** What the archive records about one stored instance, level by level. */
+export interface InstanceRecord {
+  readonly patient: {
+    readonly patientId: string;
+    readonly issuer: string;
+    readonly name: string;
+    readonly birthDate: string;
+    readonly sex: string;
+    readonly attrs: JsonDataset;
+  };
+  readonly study: {
+    readonly studyUid: string;
+    readonly date: string;
+    readonly time: string;
+    readonly accessionNumber: string;
+    readonly studyId: string;
+    readonly description: string;
+    readonly referringPhysician: string;
+    readonly attrs: JsonDataset;
+  };
+  readonly series: {
+    readonly seriesUid: string;
+    readonly modality: string;
+    readonly number: number | null;
+    readonly description: string;
+    readonly attrs: JsonDataset;
+  };
+  readonly instance: {
+    readonly sopInstanceUid: string;
+    readonly sopClassUid: string;
+    readonly number: number | null;
+    readonly transferSyntaxUid: string;
+    readonly blobKey: string;
+    readonly size: number;
+    readonly sha256: string;
+    readonly attrs: JsonDataset;
+    readonly receivedAt: string;
+    readonly sourceAet: string;
+  };
+}
+
+export interface PatientRow {
+  readonly id: number;
+  readonly patientId: string;
+  readonly issuer: string;
+  readonly name: string;
+  readonly birthDate: string;
+  readonly sex: string;
+}
+
+export interface StudyRow {
+  readonly id: number;
+  readonly patientFk: number;
+  readonly studyUid: string;
+  readonly patientId: string;
+}
+
+export interface InstanceRow {
+  readonly id: number;
+  readonly sopInstanceUid: string;
+  readonly sopClassUid: string;
+  readonly studyUid: string;
+  readonly seriesUid: string;
+  readonly transferSyntaxUid: string;
+  readonly blobKey: string;
+  readonly size: number;
+  readonly sha256: string;
+}
+
+export interface QuarantineRecord {
+  readonly blobKey: string;
+  readonly reasonCode: string;
+  readonly reason: string;
+  readonly sopInstanceUid: string;
+  readonly studyUid: string;
+  readonly patientId: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly receivedAt: string;
+  readonly sourceAet: string;
+}
+
+/**
+ * A filter the index can apply in SQL to narrow a query. It may return more rows than match (a superset):
+ * the query service applies the exact PS3.4 matching afterwards. Columns are per level.
+ */
+export type ColumnFilter =
+  | { readonly column: string; readonly op: 'eq'; readonly value: string }
+  | { readonly column: string; readonly op: 'in'; readonly values: readonly string[] }
+  | { readonly column: string; readonly op: 'like'; readonly pattern: string }
+  | { readonly column: string; readonly op: 'range'; readonly low?: string; readonly high?: string };
+
+/** One row of a level query, with its own and its parents' attributes and the computed counts. */
+export interface LevelRow {
+  readonly id: number;
+  readonly attrs: JsonDataset;
+  readonly patientAttrs: JsonDataset;
+  readonly studyAttrs?: JsonDataset;
+  readonly seriesAttrs?: JsonDataset;
+  readonly counts: {
+    readonly studies?: number;
+    readonly series?: number;
+    readonly instances?: number;
+  };
+  readonly studyFk?: number;
+}
+
+export interface LevelQuery {
+  readonly level: QueryLevel;
+  readonly filters: readonly ColumnFilter[];
+  /** Return rows with id greater than this (keyset paging). */
+  readonly afterId: number;
+  readonly limit: number;
+}
+
+export interface IndexReader {
+  findInstance(sopInstanceUid: string): Promise<InstanceRow | undefined>;
+  findStudy(studyUid: string): Promise<StudyRow | undefined>;
+  findSeries(seriesUid: string): Promise<{ id: number; studyUid: string } | undefined>;
+  findPatient(patientId: string, issuer: string): Promise<PatientRow | undefined>;
+  queryLevel(q: LevelQuery): Promise<LevelRow[]>;
+  /** Distinct modalities and SOP classes of the given studies (for ModalitiesInStudy, SOPClassesInStudy). */
+  studySummaries(
+    studyIds: readonly number[],
+  ): Promise<Map<number, { modalities: string[]; sopClasses: string[] }>>;
+  /** Every stored instance in id order, a page at a time. */
+  listInstances(afterId: number, limit: number): Promise<InstanceRow[]>;
+  listQuarantine(afterId: number, limit: number): Promise<(QuarantineRecord & { id: number })[]>;
+  counts(): Promise<{
+    patients: number;
+    studies: number;
+    series: number;
+    instances: number;
+    quarantined: number;
+  }>;
+}
+
+export interface IndexTx extends IndexReader {
+  /** Records an instance and its patient, study and series (created or updated). */
+  insertInstance(rec: InstanceRecord): Promise<void>;
+  addQuarantine(rec: QuarantineRecord): Promise<void>;
+}
+
+export interface Index extends IndexReader {
+  /** Brings the schema to the current version (versioned migrations). */
+  migrate(): Promise<void>;
+  /** One unit of work: every change inside `fn` commits together or not at all. */
+  write<T>(fn: (tx: IndexTx) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+  readonly dialect: 'sqlite' | 'postgres';
+}

@@ -1,0 +1,383 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Tag } from '../core/dicom/dictionary.js';
+import { type JsonDataset, toJson } from '../core/dicom/json.js';
+import { DicomParser, type ParseResult } from '../core/dicom/parser.js';
+import { TransferSyntaxUid } from '../core/dicom/transfer-syntax.js';
+import { getNumber, getString } from '../core/dicom/values.js';
+import { buildMeta, encodeFileHeader } from '../core/dicom/writer.js';
+import { DicomFormatError, LanternError } from '../core/errors.js';
+import { PATIENT_KEYS, SERIES_KEYS, STUDY_KEYS } from '../core/query/levels.js';
+import type { BlobStore, TempBlob } from '../ports/blob-store.js';
+import type { Clock } from '../ports/clock.js';
+import type { Index, IndexReader, InstanceRecord } from '../ports/index.js';
+
+export interface IngestDeps {
+  readonly index: Index;
+  readonly blobs: BlobStore;
+  readonly clock: Clock;
+  /** Our implementation class UID, written into meta headers we create. */
+  readonly implementationClassUid: string;
+  readonly implementationVersionName: string;
+}
+
+export interface IngestRequest {
+  /** The object's bytes: a Part 10 file, or a bare dataset when `transferSyntaxUid` is given. */
+  readonly chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+  /** The calling AE title or user; recorded with the instance. */
+  readonly source?: string;
+  /** For bare datasets (no meta header): the transfer syntax they are encoded in. */
+  readonly transferSyntaxUid?: string;
+  /** What the sender declared (e.g. the negotiated presentation context): checked against the object. */
+  readonly expectSopClassUid?: string;
+  readonly expectSopInstanceUid?: string;
+}
+
+export type IngestOutcome =
+  | {
+      readonly status: 'stored';
+      readonly sopInstanceUid: string;
+      readonly studyUid: string;
+      readonly warnings: string[];
+    }
+  | {
+      readonly status: 'duplicate';
+      readonly sopInstanceUid: string;
+      readonly studyUid: string;
+      readonly warnings: string[];
+    }
+  | {
+      readonly status: 'quarantined';
+      readonly sopInstanceUid: string;
+      readonly studyUid: string;
+      readonly reasonCode: 'LNT_INGEST_CONFLICT';
+      readonly reason: string;
+      readonly warnings: string[];
+    };
+
+/** Values below this size stay in the index's JSON copy of the dataset; larger bulk values do not. */
+const INLINE_BULK_LIMIT = 1024;
+const MAX_HELD = 1024 * 1024;
+const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
+
+function blobKey(prefix: 'objects' | 'quarantine'): string {
+  const id = randomUUID();
+  return `${prefix}/${id.slice(0, 2)}/${id.slice(2, 4)}/${id}.dcm`;
+}
+
+/** A preamble PS3.10 7.5 lets us keep: all zeros, or a TIFF header (dual-personality files). */
+function harmlessPreamble(p: Uint8Array): boolean {
+  if (p.every((b) => b === 0)) return true;
+  const tiff =
+    (p[0] === 0x49 && p[1] === 0x49 && p[2] === 0x2a && p[3] === 0x00) ||
+    (p[0] === 0x4d && p[1] === 0x4d && p[2] === 0x00 && p[3] === 0x2a);
+  return tiff;
+}
+
+/**
+ * The ingest path (docs/architecture.md, "Ingest"): stream to a temporary file in the storage area while
+ * hashing and parsing, validate, make the file durable, record it in one index transaction, then report.
+ * Nothing is acknowledged before it is durable; nothing partial reaches the index.
+ */
+export class IngestService {
+  constructor(private readonly deps: IngestDeps) {}
+
+  async ingest(req: IngestRequest): Promise<IngestOutcome> {
+    const { blobs } = this.deps;
+    const temp = await blobs.createTemp();
+    try {
+      const received = await this.receive(req, temp);
+      return await this.record(req, received, temp);
+    } finally {
+      await temp.abort();
+    }
+  }
+
+  /** Streams the object into `temp`, returning what was parsed and the digest of the stored bytes. */
+  private async receive(
+    req: IngestRequest,
+    temp: TempBlob,
+  ): Promise<{ parsed: ParseResult; sha256: string; warnings: string[] }> {
+    const parser = new DicomParser({
+      bulkDataThreshold: INLINE_BULK_LIMIT,
+      assumeTransferSyntax: req.transferSyntaxUid,
+    });
+    const hash = createHash('sha256');
+    const warnings: string[] = [];
+    const put = async (chunk: Uint8Array) => {
+      hash.update(chunk);
+      await temp.write(chunk);
+    };
+    // Bytes held back until we know what to write first: the preamble to check (files with a meta
+    // header), or a meta header to build from the dataset's UIDs (bare datasets).
+    let held: Uint8Array[] | undefined = [];
+    let heldLength = 0;
+    const release = async () => {
+      if (!held) return;
+      const first = Buffer.concat(held);
+      held = undefined;
+      if (parser.hasMeta === false) {
+        await this.writeMetaFor(parser, first, put);
+        return;
+      }
+      if (
+        first.length >= 132 &&
+        first.subarray(128, 132).toString('latin1') === 'DICM' &&
+        !harmlessPreamble(first.subarray(0, 128))
+      ) {
+        warnings.push('preamble was neither zeros nor a TIFF header: zeroed (PS3.10 7.5)');
+        first.fill(0, 0, 128);
+      }
+      await put(first);
+    };
+    const ready = () => {
+      const meta = parser.hasMeta;
+      if (meta === undefined) return false;
+      if (meta) return true;
+      return parser.lastTopLevelTag > Tag.SOPInstanceUID || parser.stopped;
+    };
+    for await (const chunk of req.chunks) {
+      parser.push(chunk);
+      if (held) {
+        held.push(chunk);
+        heldLength += chunk.length;
+        if (ready()) await release();
+        else if (heldLength > MAX_HELD) {
+          throw new DicomFormatError(
+            'LNT_DICOM_MISSING_ATTRIBUTE',
+            'no SOP Instance UID within the first MiB of the dataset',
+          );
+        }
+      } else await put(chunk);
+    }
+    const parsed = parser.end();
+    if (held) await release();
+    return { parsed, sha256: hash.digest('hex'), warnings: [...warnings, ...parsed.warnings] };
+  }
+
+  /** Writes preamble, DICM and a meta header built from the dataset, then the dataset bytes seen so far. */
+  private async writeMetaFor(
+    parser: DicomParser,
+    first: Uint8Array,
+    put: (c: Uint8Array) => Promise<void>,
+  ): Promise<void> {
+    const ds = parser.peekTopLevel();
+    const sopClassUid = getString(ds, Tag.SOPClassUID);
+    const sopInstanceUid = getString(ds, Tag.SOPInstanceUID);
+    if (!sopClassUid || !sopInstanceUid) {
+      throw new DicomFormatError(
+        'LNT_DICOM_MISSING_ATTRIBUTE',
+        'dataset has no SOP Class UID or SOP Instance UID',
+      );
+    }
+    const meta = buildMeta({
+      sopClassUid,
+      sopInstanceUid,
+      transferSyntaxUid: parser.transferSyntax?.uid ?? TransferSyntaxUid.ImplicitVRLittleEndian,
+      implementationClassUid: this.deps.implementationClassUid,
+      implementationVersionName: this.deps.implementationVersionName,
+    });
+    await put(encodeFileHeader(meta));
+    await put(first);
+  }
+
+  private async record(
+    req: IngestRequest,
+    received: { parsed: ParseResult; sha256: string; warnings: string[] },
+    temp: TempBlob,
+  ): Promise<IngestOutcome> {
+    const { index, clock } = this.deps;
+    const { parsed, sha256, warnings } = received;
+    const rec = this.validate(req, parsed, sha256, temp.length, clock.now().toISOString());
+    const sop = rec.instance.sopInstanceUid;
+    const studyUid = rec.study.studyUid;
+
+    // A first look outside the transaction decides where the file goes; the transaction decides for good.
+    const pre = await conflictOf(index, rec);
+    if (pre === 'duplicate') return { status: 'duplicate', sopInstanceUid: sop, studyUid, warnings };
+    const key = blobKey(pre ? 'quarantine' : 'objects');
+    await temp.commit(key);
+    const outcome = await index
+      .write(async (tx) => {
+        const conflict = await conflictOf(tx, rec);
+        if (conflict === 'duplicate') return { status: 'duplicate' as const };
+        if (conflict) {
+          await tx.addQuarantine({
+            blobKey: key,
+            reasonCode: 'LNT_INGEST_CONFLICT',
+            reason: conflict,
+            sopInstanceUid: sop,
+            studyUid,
+            patientId: rec.patient.patientId,
+            size: temp.length,
+            sha256,
+            receivedAt: rec.instance.receivedAt,
+            sourceAet: rec.instance.sourceAet,
+          });
+          return { status: 'quarantined' as const, reason: conflict };
+        }
+        await tx.insertInstance({ ...rec, instance: { ...rec.instance, blobKey: key } });
+        return { status: 'stored' as const };
+      })
+      .catch(async (e: unknown) => {
+        await this.deps.blobs.delete(key).catch(() => undefined);
+        throw e instanceof LanternError
+          ? e
+          : new LanternError(
+              'LNT_INDEX_FAILED',
+              `index could not record the object: ${(e as Error).message}`,
+              { cause: e },
+            );
+      });
+    if (outcome.status === 'duplicate') {
+      await this.deps.blobs.delete(key);
+      return { status: 'duplicate', sopInstanceUid: sop, studyUid, warnings };
+    }
+    if (outcome.status === 'quarantined') {
+      return {
+        status: 'quarantined',
+        sopInstanceUid: sop,
+        studyUid,
+        reasonCode: 'LNT_INGEST_CONFLICT',
+        reason: outcome.reason,
+        warnings,
+      };
+    }
+    return { status: 'stored', sopInstanceUid: sop, studyUid, warnings };
+  }
+
+  /** Checks the required attributes and builds the index record. */
+  private validate(
+    req: IngestRequest,
+    parsed: ParseResult,
+    sha256: string,
+    size: number,
+    now: string,
+  ): InstanceRecord {
+    const ds = parsed.dataset;
+    const need = (tag: number, name: string): string => {
+      const v = getString(ds, tag);
+      if (!v) throw new DicomFormatError('LNT_DICOM_MISSING_ATTRIBUTE', `${name} is missing or empty`);
+      return v;
+    };
+    const uid = (tag: number, name: string): string => {
+      const v = need(tag, name);
+      if (v.length > 64 || !UID.test(v))
+        throw new DicomFormatError('LNT_DICOM_INVALID_UID', `${name} is not a valid UID`);
+      return v;
+    };
+    const sopClassUid = uid(Tag.SOPClassUID, 'SOP Class UID');
+    const sopInstanceUid = uid(Tag.SOPInstanceUID, 'SOP Instance UID');
+    const studyUid = uid(Tag.StudyInstanceUID, 'Study Instance UID');
+    const seriesUid = uid(Tag.SeriesInstanceUID, 'Series Instance UID');
+    if (parsed.meta) {
+      const metaSop = getString(parsed.meta, Tag.MediaStorageSOPInstanceUID);
+      const metaClass = getString(parsed.meta, Tag.MediaStorageSOPClassUID);
+      if (metaSop && metaSop !== sopInstanceUid) {
+        throw new DicomFormatError(
+          'LNT_DICOM_INCONSISTENT_META',
+          'meta header SOP Instance UID differs from the dataset',
+        );
+      }
+      if (metaClass && metaClass !== sopClassUid) {
+        throw new DicomFormatError(
+          'LNT_DICOM_INCONSISTENT_META',
+          'meta header SOP Class UID differs from the dataset',
+        );
+      }
+    }
+    if (req.expectSopClassUid && req.expectSopClassUid !== sopClassUid) {
+      throw new DicomFormatError(
+        'LNT_DICOM_INCONSISTENT_META',
+        'SOP Class UID differs from the one the sender declared',
+      );
+    }
+    if (req.expectSopInstanceUid && req.expectSopInstanceUid !== sopInstanceUid) {
+      throw new DicomFormatError(
+        'LNT_DICOM_INCONSISTENT_META',
+        'SOP Instance UID differs from the one the sender declared',
+      );
+    }
+    const json = toJson(ds);
+    const pick = (keys: readonly number[]): JsonDataset => {
+      const out: JsonDataset = {};
+      for (const t of keys) {
+        const k = t.toString(16).toUpperCase().padStart(8, '0');
+        if (json[k]) out[k] = json[k];
+      }
+      if (json['00080005']) out['00080005'] = json['00080005'];
+      return out;
+    };
+    const s = (tag: number) => getString(ds, tag) ?? '';
+    return {
+      patient: {
+        patientId: s(Tag.PatientID),
+        issuer: s(Tag.IssuerOfPatientID),
+        name: s(Tag.PatientName),
+        birthDate: s(Tag.PatientBirthDate).replace(/\./g, ''),
+        sex: s(Tag.PatientSex),
+        attrs: pick(PATIENT_KEYS),
+      },
+      study: {
+        studyUid,
+        date: s(Tag.StudyDate).replace(/\./g, ''),
+        time: s(Tag.StudyTime),
+        accessionNumber: s(Tag.AccessionNumber),
+        studyId: s(Tag.StudyID),
+        description: s(Tag.StudyDescription),
+        referringPhysician: s(Tag.ReferringPhysicianName),
+        attrs: pick(STUDY_KEYS),
+      },
+      series: {
+        seriesUid,
+        modality: s(Tag.Modality),
+        number: getNumber(ds, Tag.SeriesNumber) ?? null,
+        description: s(Tag.SeriesDescription),
+        attrs: pick(SERIES_KEYS),
+      },
+      instance: {
+        sopInstanceUid,
+        sopClassUid,
+        number: getNumber(ds, Tag.InstanceNumber) ?? null,
+        transferSyntaxUid: parsed.transferSyntax.uid,
+        blobKey: '',
+        size,
+        sha256,
+        attrs: json,
+        receivedAt: now,
+        sourceAet: req.source ?? '',
+      },
+    };
+  }
+}
+
+/**
+ * What stands in the way of recording `rec`: 'duplicate' (same object already stored), a conflict reason
+ * (the object goes to quarantine), or undefined. Reasons name attributes, never their values.
+ */
+async function conflictOf(
+  index: IndexReader,
+  rec: InstanceRecord,
+): Promise<string | 'duplicate' | undefined> {
+  const existing = await index.findInstance(rec.instance.sopInstanceUid);
+  if (existing) {
+    if (existing.sha256 === rec.instance.sha256) return 'duplicate';
+    return 'an instance with this SOP Instance UID is already stored with different content';
+  }
+  const study = await index.findStudy(rec.study.studyUid);
+  if (study && study.patientId !== rec.patient.patientId) {
+    return 'the archive holds this Study Instance UID under a different Patient ID';
+  }
+  const series = await index.findSeries(rec.series.seriesUid);
+  if (series && series.studyUid !== rec.study.studyUid) {
+    return 'the archive holds this Series Instance UID in a different study';
+  }
+  const patient = await index.findPatient(rec.patient.patientId, rec.patient.issuer);
+  if (patient) {
+    if (patient.name !== rec.patient.name)
+      return "the Patient's Name differs from the one the archive holds for this Patient ID";
+    if (patient.birthDate !== rec.patient.birthDate) {
+      return "the Patient's Birth Date differs from the one the archive holds for this Patient ID";
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,234 @@
+import { tagHex, Tag } from '../core/dicom/dictionary.js';
+import type { JsonAttribute, JsonDataset } from '../core/dicom/json.js';
+import { QueryError } from '../core/errors.js';
+import type { QueryKey } from '../core/query/keys.js';
+import { isUniversal, matchAll } from '../core/query/match.js';
+import {
+  PATIENT_KEYS,
+  type QueryLevel,
+  SERIES_KEYS,
+  STUDY_KEYS,
+  INSTANCE_KEYS,
+} from '../core/query/levels.js';
+import type { ColumnFilter, Index, LevelRow } from '../ports/index.js';
+
+export interface QueryRequest {
+  readonly level: QueryLevel;
+  /** Matching and return keys (PS3.4 C.2.2.1). Universal keys only ask for the attribute to be returned. */
+  readonly keys: readonly QueryKey[];
+  /** Case-insensitive person name matching (fuzzy semantic matching requested). */
+  readonly fuzzy?: boolean;
+  /** Return every attribute the level holds, not only the keys (QIDO-RS includefield=all). */
+  readonly includeAll?: boolean;
+  /** Return the level's default attributes as well as the keys (QIDO-RS without includefield=all). */
+  readonly includeDefaults?: boolean;
+  /** Skip this many matches. */
+  readonly offset?: number;
+  /** At most this many matches (capped by the service's own limit). */
+  readonly limit?: number;
+  readonly signal?: AbortSignal;
+  /** The AE title to name in RetrieveAETitle. */
+  readonly retrieveAeTitle?: string;
+}
+
+export interface QueryServiceOptions {
+  /** The most results one query returns, whatever the request says. */
+  readonly maxResults: number;
+  /** Rows read from the index per page. */
+  readonly pageSize?: number;
+}
+
+const COLUMN_OF: Record<number, string> = {
+  [Tag.PatientID]: 'patient_id',
+  [Tag.PatientName]: 'name_upper',
+  [Tag.PatientBirthDate]: 'birth_date',
+  [Tag.StudyInstanceUID]: 'study_uid',
+  [Tag.StudyDate]: 'study_date',
+  [Tag.AccessionNumber]: 'accession_number',
+  [Tag.StudyID]: 'study_id',
+  [Tag.SeriesInstanceUID]: 'series_uid',
+  [Tag.Modality]: 'modality',
+  [Tag.SOPInstanceUID]: 'sop_instance_uid',
+  [Tag.SOPClassUID]: 'sop_class_uid',
+};
+
+function hasWildcard(s: string): boolean {
+  return s.includes('*') || s.includes('?');
+}
+
+/** SQL filters that narrow the rows to a superset of the matches; exact matching happens in matchAll. */
+export function columnFilters(keys: readonly QueryKey[]): ColumnFilter[] {
+  const out: ColumnFilter[] = [];
+  for (const k of keys) {
+    const column = COLUMN_OF[k.tag];
+    if (!column || k.items || isUniversal(k)) continue;
+    const v = k.value;
+    if (k.vr === 'UI') out.push({ column, op: 'in', values: v.split('\\') });
+    else if (k.vr === 'DA') {
+      const dash = v.indexOf('-');
+      if (dash < 0) out.push({ column, op: 'eq', value: v });
+      else
+        out.push({
+          column,
+          op: 'range',
+          low: v.slice(0, dash) || undefined,
+          high: v.slice(dash + 1) || undefined,
+        });
+    } else if (k.tag === Tag.PatientName) {
+      // Names match on any component group and, when fuzzy, in any case: a containment pattern on the
+      // upper-cased name is a superset of both.
+      out.push({ column, op: 'like', pattern: `*${v.toLocaleUpperCase()}*` });
+    } else if (hasWildcard(v)) out.push({ column, op: 'like', pattern: v });
+    else out.push({ column, op: 'eq', value: v });
+  }
+  return out;
+}
+
+const DEFAULT_RETURN: Record<QueryLevel, readonly number[]> = {
+  PATIENT: [
+    ...PATIENT_KEYS,
+    Tag.NumberOfPatientRelatedStudies,
+    Tag.NumberOfPatientRelatedSeries,
+    Tag.NumberOfPatientRelatedInstances,
+  ],
+  STUDY: [
+    ...PATIENT_KEYS.slice(0, 4),
+    Tag.PatientBirthDate,
+    Tag.PatientSex,
+    ...STUDY_KEYS,
+    Tag.ModalitiesInStudy,
+    Tag.NumberOfStudyRelatedSeries,
+    Tag.NumberOfStudyRelatedInstances,
+  ],
+  SERIES: [Tag.StudyInstanceUID, ...SERIES_KEYS, Tag.NumberOfSeriesRelatedInstances],
+  IMAGE: [Tag.StudyInstanceUID, Tag.SeriesInstanceUID, ...INSTANCE_KEYS],
+};
+
+const put = (out: JsonDataset, tag: number, attr: JsonAttribute) => {
+  out[tagHex(tag)] = attr;
+};
+
+/**
+ * The query engine behind C-FIND and QIDO-RS (PS3.4 C.2.2.2 matching over the index). Results stream a page
+ * at a time and are capped; a failure of the index is an error, never an empty answer.
+ */
+export class QueryService {
+  private readonly pageSize: number;
+  constructor(
+    private readonly index: Index,
+    private readonly options: QueryServiceOptions,
+  ) {
+    this.pageSize = options.pageSize ?? 500;
+  }
+
+  /** Every match, as a DICOM JSON dataset of the keys asked for (or of the level's attributes). */
+  query(req: QueryRequest): AsyncGenerator<JsonDataset> {
+    return this.run(req, Math.min(req.limit ?? this.options.maxResults, this.options.maxResults));
+  }
+
+  /** Like query(), and then `{ more: true }` when more matches than the limit exist (QIDO-RS warns of it). */
+  async *queryWithMore(req: QueryRequest): AsyncGenerator<JsonDataset | { more: true }> {
+    const limit = Math.min(req.limit ?? this.options.maxResults, this.options.maxResults);
+    let n = 0;
+    for await (const r of this.run(req, limit + 1)) {
+      if (++n > limit) {
+        yield { more: true };
+        return;
+      }
+      yield r;
+    }
+  }
+
+  private async *run(req: QueryRequest, limit: number): AsyncGenerator<JsonDataset> {
+    if (limit <= 0) return;
+    const offset = req.offset ?? 0;
+    if (offset < 0 || !Number.isInteger(offset))
+      throw new QueryError('offset must be a non-negative integer');
+    const filters = columnFilters(req.keys);
+    const matchKeys = req.keys.filter((k) => !isUniversal(k));
+    let afterId = 0;
+    let skipped = 0;
+    let returned = 0;
+    for (;;) {
+      req.signal?.throwIfAborted();
+      const rows = await this.index.queryLevel({ level: req.level, filters, afterId, limit: this.pageSize });
+      if (!rows.length) return;
+      afterId = rows[rows.length - 1].id;
+      const summaries = needsSummaries(req)
+        ? await this.index.studySummaries([...new Set(rows.map((r) => r.studyFk!).filter(Boolean))])
+        : undefined;
+      for (const row of rows) {
+        const merged = this.merge(req, row, summaries?.get(row.studyFk ?? -1));
+        if (!matchAll(matchKeys, merged, { fuzzy: req.fuzzy })) continue;
+        if (skipped < offset) {
+          skipped++;
+          continue;
+        }
+        yield this.response(req, merged);
+        if (++returned >= limit) return;
+      }
+      if (rows.length < this.pageSize) return;
+    }
+  }
+
+  private merge(
+    req: QueryRequest,
+    row: LevelRow,
+    summary?: { modalities: string[]; sopClasses: string[] },
+  ): JsonDataset {
+    const merged: JsonDataset = { ...row.patientAttrs, ...row.studyAttrs, ...row.seriesAttrs, ...row.attrs };
+    const count = (tag: number, n: number | undefined) => {
+      if (n !== undefined) put(merged, tag, { vr: 'IS', Value: [n] });
+    };
+    switch (req.level) {
+      case 'PATIENT':
+        count(Tag.NumberOfPatientRelatedStudies, row.counts.studies);
+        count(Tag.NumberOfPatientRelatedSeries, row.counts.series);
+        count(Tag.NumberOfPatientRelatedInstances, row.counts.instances);
+        break;
+      case 'STUDY':
+        count(Tag.NumberOfStudyRelatedSeries, row.counts.series);
+        count(Tag.NumberOfStudyRelatedInstances, row.counts.instances);
+        break;
+      case 'SERIES':
+        count(Tag.NumberOfSeriesRelatedInstances, row.counts.instances);
+        break;
+      case 'IMAGE':
+        break;
+    }
+    if (summary) {
+      if (summary.modalities.length)
+        put(merged, Tag.ModalitiesInStudy, { vr: 'CS', Value: summary.modalities });
+      if (summary.sopClasses.length)
+        put(merged, Tag.SOPClassesInStudy, { vr: 'UI', Value: summary.sopClasses });
+    }
+    put(merged, Tag.InstanceAvailability, { vr: 'CS', Value: ['ONLINE'] });
+    if (req.retrieveAeTitle) put(merged, Tag.RetrieveAETitle, { vr: 'AE', Value: [req.retrieveAeTitle] });
+    return merged;
+  }
+
+  private response(req: QueryRequest, merged: JsonDataset): JsonDataset {
+    if (req.includeAll) return merged;
+    const out: JsonDataset = {};
+    const wanted = new Set<number>(req.includeDefaults || !req.keys.length ? DEFAULT_RETURN[req.level] : []);
+    for (const k of req.keys) wanted.add(k.tag);
+    for (const t of wanted) {
+      const k = tagHex(t);
+      const key = req.keys.find((x) => x.tag === t);
+      out[k] = merged[k] ?? { vr: key?.vr ?? 'UN' };
+    }
+    if (merged['00080005'] && !out['00080005']) out['00080005'] = merged['00080005'];
+    return out;
+  }
+}
+
+function needsSummaries(req: QueryRequest): boolean {
+  if (req.level !== 'STUDY') return false;
+  if (req.includeAll || req.keys.length === 0) return true;
+  return req.keys.some((k) => k.tag === Tag.ModalitiesInStudy || k.tag === Tag.SOPClassesInStudy);
+}
+
+/** The default attributes a level returns (QIDO-RS without includefield). */
+export function defaultReturnKeys(level: QueryLevel): readonly number[] {
+  return DEFAULT_RETURN[level];
+}

@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import type { BlobStore } from '../ports/blob-store.js';
+import type { Index } from '../ports/index.js';
+
+export interface VerifyProblem {
+  readonly sopInstanceUid: string;
+  readonly blobKey: string;
+  readonly detail: string;
+}
+
+export interface VerifyReport {
+  readonly checked: number;
+  readonly bytes: number;
+  readonly mismatched: VerifyProblem[];
+  readonly missing: VerifyProblem[];
+}
+
+/** Re-hashes every stored object against the digest the index recorded when it was stored. */
+export class VerifyService {
+  constructor(
+    private readonly index: Index,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  async run(onProgress?: (checked: number, bytes: number) => void): Promise<VerifyReport> {
+    const report = {
+      checked: 0,
+      bytes: 0,
+      mismatched: [] as VerifyProblem[],
+      missing: [] as VerifyProblem[],
+    };
+    let afterId = 0;
+    for (;;) {
+      const rows = await this.index.listInstances(afterId, 500);
+      if (!rows.length) break;
+      afterId = rows[rows.length - 1].id;
+      for (const row of rows) {
+        report.checked++;
+        const size = await this.blobs.size(row.blobKey);
+        if (size === undefined) {
+          report.missing.push({
+            sopInstanceUid: row.sopInstanceUid,
+            blobKey: row.blobKey,
+            detail: 'file is missing',
+          });
+          continue;
+        }
+        const hash = createHash('sha256');
+        for await (const chunk of this.blobs.read(row.blobKey)) hash.update(chunk);
+        report.bytes += size;
+        const digest = hash.digest('hex');
+        if (digest !== row.sha256 || size !== row.size) {
+          report.mismatched.push({
+            sopInstanceUid: row.sopInstanceUid,
+            blobKey: row.blobKey,
+            detail:
+              size !== row.size
+                ? `size ${size}, recorded ${row.size}`
+                : 'SHA-256 differs from the recorded digest',
+          });
+        }
+        onProgress?.(report.checked, report.bytes);
+      }
+    }
+    return report;
+  }
+}

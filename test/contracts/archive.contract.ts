@@ -1,0 +1,395 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FsBlobStore } from '../../src/adapters/blob-fs/index.js';
+import { Tag, tagHex } from '../../src/core/dicom/dictionary.js';
+import type { JsonDataset } from '../../src/core/dicom/json.js';
+import { LanternError } from '../../src/core/errors.js';
+import type { QueryKey } from '../../src/core/query/keys.js';
+import type { Index } from '../../src/ports/index.js';
+import { systemClock } from '../../src/ports/clock.js';
+import { IngestService } from '../../src/services/ingest.js';
+import { QueryService } from '../../src/services/query.js';
+import { VerifyService } from '../../src/services/verify.js';
+import { synthInstance, uid } from '../helpers/synth.js';
+
+export interface Backend {
+  open(): Promise<Index>;
+  cleanup(): Promise<void>;
+}
+
+const k = (tag: number, vr: QueryKey['vr'], value = ''): QueryKey => ({ tag, vr, value });
+const value = (ds: JsonDataset, tag: number) => ds[tagHex(tag)]?.Value?.[0];
+async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+async function* chunks(b: Uint8Array, size = 4096): AsyncIterable<Uint8Array> {
+  for (let i = 0; i < b.length; i += size) yield b.subarray(i, i + size);
+}
+
+/** One suite, every index adapter: the same behaviour on SQLite and PostgreSQL. */
+export function archiveContract(name: string, backend: Backend): void {
+  describe(`archive contract: ${name}`, () => {
+    let index: Index;
+    let blobs: FsBlobStore;
+    let dir: string;
+    let ingest: IngestService;
+    let query: QueryService;
+    const studyA = uid();
+    const seriesA1 = uid();
+    const seriesA2 = uid();
+    const studyB = uid();
+
+    beforeAll(async () => {
+      index = await backend.open();
+      await index.migrate();
+      await index.migrate(); // migrations are versioned: a second run changes nothing
+      dir = mkdtempSync(join(tmpdir(), 'lantern-blobs-'));
+      blobs = new FsBlobStore(dir);
+      await blobs.init();
+      ingest = new IngestService({
+        index,
+        blobs,
+        clock: systemClock,
+        implementationClassUid: '1.2.826.0.1.3680043.10.1137.1',
+        implementationVersionName: 'LANTERN_TEST',
+      });
+      query = new QueryService(index, { maxResults: 1000, pageSize: 3 });
+      const put = async (o: Parameters<typeof synthInstance>[0]) => {
+        const r = await ingest.ingest({ chunks: chunks(synthInstance(o).bytes) });
+        expect(r.status).toBe('stored');
+      };
+      for (let i = 1; i <= 3; i++) {
+        await put({
+          patientId: 'P1',
+          patientName: 'Yamada^Tarou=山田^太郎',
+          studyUid: studyA,
+          seriesUid: seriesA1,
+          modality: 'CT',
+          instanceNumber: i,
+          studyDate: '20260110',
+        });
+      }
+      await put({
+        patientId: 'P1',
+        patientName: 'Yamada^Tarou=山田^太郎',
+        studyUid: studyA,
+        seriesUid: seriesA2,
+        modality: 'SR',
+        studyDate: '20260110',
+      });
+      await put({
+        patientId: 'P2',
+        patientName: 'Smith^John',
+        birthDate: '19700505',
+        studyUid: studyB,
+        modality: 'MR',
+        studyDate: '20260301',
+        accession: 'ACC-B',
+        otherPatientIds: ['ALT-77'],
+      });
+    });
+
+    afterAll(async () => {
+      await index?.close();
+      rmSync(dir, { recursive: true, force: true });
+      await backend.cleanup();
+    });
+
+    it('records patients, studies, series and instances with their counts', async () => {
+      expect(await index.counts()).toEqual({
+        patients: 2,
+        studies: 2,
+        series: 3,
+        instances: 5,
+        quarantined: 0,
+      });
+      const study = await index.findStudy(studyA);
+      expect(study?.patientId).toBe('P1');
+    });
+
+    it('stores an identical object once: same SOP Instance UID and digest is a success without a copy', async () => {
+      const inst = synthInstance({ patientId: 'P3', patientName: 'Once^Only' });
+      expect((await ingest.ingest({ chunks: chunks(inst.bytes) })).status).toBe('stored');
+      expect((await ingest.ingest({ chunks: chunks(inst.bytes, 777) })).status).toBe('duplicate');
+      const row = await index.findInstance(inst.sopUid);
+      expect(row?.sha256).toBe(createHash('sha256').update(inst.bytes).digest('hex'));
+      expect(await blobs.size(row!.blobKey)).toBe(inst.bytes.length);
+    });
+
+    it('quarantines a different object under a stored SOP Instance UID, leaving the original untouched', async () => {
+      const inst = synthInstance({ patientId: 'P4', patientName: 'Orig^Inal' });
+      await ingest.ingest({ chunks: chunks(inst.bytes) });
+      const before = await index.findInstance(inst.sopUid);
+      const changed = synthInstance({
+        patientId: 'P4',
+        patientName: 'Orig^Inal',
+        sopUid: inst.sopUid,
+        studyUid: inst.studyUid,
+        seriesUid: inst.seriesUid,
+        instanceNumber: 99,
+      });
+      const r = await ingest.ingest({ chunks: chunks(changed.bytes) });
+      expect(r.status).toBe('quarantined');
+      expect(r.status === 'quarantined' && r.reason).toMatch(/different content/);
+      expect(await index.findInstance(inst.sopUid)).toEqual(before);
+    });
+
+    it('quarantines a study that arrives under another Patient ID, and a name or birth date that disagrees', async () => {
+      const wrongPatient = synthInstance({ patientId: 'OTHER', studyUid: studyA });
+      const r1 = await ingest.ingest({ chunks: chunks(wrongPatient.bytes) });
+      expect(r1.status === 'quarantined' && r1.reason).toMatch(/different Patient ID/);
+      const wrongName = synthInstance({ patientId: 'P2', patientName: 'Smyth^John', birthDate: '19700505' });
+      const r2 = await ingest.ingest({ chunks: chunks(wrongName.bytes) });
+      expect(r2.status === 'quarantined' && r2.reason).toMatch(/Patient's Name differs/);
+      const wrongBirth = synthInstance({ patientId: 'P2', patientName: 'Smith^John', birthDate: '19700506' });
+      const r3 = await ingest.ingest({ chunks: chunks(wrongBirth.bytes) });
+      expect(r3.status === 'quarantined' && r3.reason).toMatch(/Birth Date differs/);
+      const q = await index.listQuarantine(0, 100);
+      expect(q.length).toBeGreaterThanOrEqual(3);
+      for (const row of q) expect(await blobs.size(row.blobKey)).toBe(row.size);
+      expect(await index.findInstance(wrongPatient.sopUid)).toBeUndefined();
+    });
+
+    it('rejects bad input precisely and leaves store and index unchanged', async () => {
+      const before = await index.counts();
+      const good = synthInstance({ patientId: 'P9' }).bytes;
+      const cases: [Uint8Array, string][] = [
+        [good.subarray(0, good.length - 100), 'LNT_DICOM_TRUNCATED'],
+        [Buffer.from('not dicom at all, just text'), 'LNT_DICOM_NOT_DICOM'],
+        [synthInstance({ sopUid: '1.2.3.abc' }).bytes, 'LNT_DICOM_INVALID_UID'],
+      ];
+      for (const [bytes, code] of cases) {
+        const err = await ingest.ingest({ chunks: chunks(bytes) }).catch((e) => e);
+        expect(err).toBeInstanceOf(LanternError);
+        expect((err as LanternError).code).toBe(code);
+      }
+      expect(await index.counts()).toEqual(before);
+    });
+
+    it('stores a bare dataset with a proper meta header, and zeroes a hostile preamble', async () => {
+      const inst = synthInstance({ patientId: 'P5', patientName: 'Bare^Data' });
+      const metaLen = inst.bytes.readUInt32LE(132 + 8);
+      const bare = inst.bytes.subarray(132 + 12 + metaLen);
+      const r = await ingest.ingest({ chunks: chunks(bare), transferSyntaxUid: '1.2.840.10008.1.2.1' });
+      expect(r.status).toBe('stored');
+      const row = await index.findInstance(inst.sopUid);
+      const stored = Buffer.concat(await all(blobs.read(row!.blobKey)));
+      expect(stored.subarray(128, 132).toString()).toBe('DICM');
+      expect(stored.subarray(stored.length - bare.length).equals(bare)).toBe(true);
+
+      const poly = synthInstance({ patientId: 'P6', patientName: 'Poly^Glot' });
+      poly.bytes.write('MZ\x90\x00 this program cannot be run in DOS mode', 0, 'latin1');
+      const r2 = await ingest.ingest({ chunks: chunks(poly.bytes) });
+      expect(r2.warnings.join()).toMatch(/preamble/);
+      const row2 = await index.findInstance(poly.sopUid);
+      const stored2 = Buffer.concat(await all(blobs.read(row2!.blobKey)));
+      expect(stored2.subarray(0, 128).every((b) => b === 0)).toBe(true);
+      expect(stored2.subarray(128).equals(poly.bytes.subarray(128))).toBe(true);
+      expect(row2!.sha256).toBe(createHash('sha256').update(stored2).digest('hex'));
+    });
+
+    it('a failing unit of work leaves nothing behind', async () => {
+      const before = await index.counts();
+      const inst = synthInstance({ patientId: 'PX' });
+      await expect(
+        index.write(async (tx) => {
+          await tx.insertInstance({
+            patient: { patientId: 'PX', issuer: '', name: 'X', birthDate: '', sex: '', attrs: {} },
+            study: {
+              studyUid: inst.studyUid,
+              date: '',
+              time: '',
+              accessionNumber: '',
+              studyId: '',
+              description: '',
+              referringPhysician: '',
+              attrs: {},
+            },
+            series: { seriesUid: inst.seriesUid, modality: 'CT', number: 1, description: '', attrs: {} },
+            instance: {
+              sopInstanceUid: inst.sopUid,
+              sopClassUid: '1.2',
+              number: 1,
+              transferSyntaxUid: '1.2.840.10008.1.2.1',
+              blobKey: 'objects/x',
+              size: 1,
+              sha256: 'x',
+              attrs: {},
+              receivedAt: new Date().toISOString(),
+              sourceAet: '',
+            },
+          });
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await index.counts()).toEqual(before);
+    });
+
+    describe('query service (PS3.4 C.2.2.2 matching)', () => {
+      it('single value, universal and UID list matching at study level, with computed attributes', async () => {
+        const r = await all(
+          query.query({
+            level: 'STUDY',
+            keys: [
+              k(Tag.PatientID, 'LO', 'P1'),
+              k(Tag.StudyInstanceUID, 'UI'),
+              k(Tag.ModalitiesInStudy, 'CS'),
+              k(Tag.NumberOfStudyRelatedInstances, 'IS'),
+              k(Tag.NumberOfStudyRelatedSeries, 'IS'),
+            ],
+          }),
+        );
+        expect(r).toHaveLength(1);
+        expect(value(r[0], Tag.StudyInstanceUID)).toBe(studyA);
+        expect(r[0][tagHex(Tag.ModalitiesInStudy)].Value).toEqual(['CT', 'SR']);
+        expect(value(r[0], Tag.NumberOfStudyRelatedInstances)).toBe(4);
+        expect(value(r[0], Tag.NumberOfStudyRelatedSeries)).toBe(2);
+        const both = await all(
+          query.query({ level: 'STUDY', keys: [k(Tag.StudyInstanceUID, 'UI', `${studyA}\\${studyB}`)] }),
+        );
+        expect(both).toHaveLength(2);
+      });
+
+      it('wildcards on characters, not bytes', async () => {
+        const r = await all(
+          query.query({
+            level: 'PATIENT',
+            keys: [k(Tag.PatientName, 'PN', '*=山?^太郎'), k(Tag.PatientID, 'LO')],
+          }),
+        );
+        expect(r.map((x) => value(x, Tag.PatientID))).toEqual(['P1']);
+        const none = await all(
+          query.query({ level: 'PATIENT', keys: [k(Tag.PatientName, 'PN', '山??^太郎')] }),
+        );
+        expect(none).toHaveLength(0);
+        const ideographic = await all(
+          query.query({ level: 'PATIENT', keys: [k(Tag.PatientName, 'PN', '山田^太郎')] }),
+        );
+        expect(ideographic).toHaveLength(1);
+      });
+
+      it('person names match case-insensitively only when fuzzy matching is asked for', async () => {
+        expect(
+          await all(query.query({ level: 'PATIENT', keys: [k(Tag.PatientName, 'PN', 'smith^john')] })),
+        ).toHaveLength(0);
+        expect(
+          await all(
+            query.query({ level: 'PATIENT', keys: [k(Tag.PatientName, 'PN', 'smith^j*')], fuzzy: true }),
+          ),
+        ).toHaveLength(1);
+      });
+
+      it('date ranges', async () => {
+        const q = async (v: string) =>
+          (
+            await all(
+              query.query({
+                level: 'STUDY',
+                keys: [k(Tag.StudyDate, 'DA', v), k(Tag.StudyInstanceUID, 'UI', `${studyA}\\${studyB}`)],
+              }),
+            )
+          ).length;
+        expect(await q('20260101-20260131')).toBe(1);
+        expect(await q('20260201-')).toBe(1);
+        expect(await q('-20260301')).toBe(2);
+        expect(await q('20260110')).toBe(1);
+        expect(await q('20250101-20251231')).toBe(0);
+      });
+
+      it('time ranges and series, instance levels', async () => {
+        expect(
+          await all(
+            query.query({
+              level: 'STUDY',
+              keys: [k(Tag.StudyTime, 'TM', '0900-1000'), k(Tag.PatientID, 'LO', 'P1')],
+            }),
+          ),
+        ).toHaveLength(1);
+        expect(
+          await all(
+            query.query({
+              level: 'STUDY',
+              keys: [k(Tag.StudyTime, 'TM', '1000-'), k(Tag.PatientID, 'LO', 'P1')],
+            }),
+          ),
+        ).toHaveLength(0);
+        const series = await all(
+          query.query({
+            level: 'SERIES',
+            keys: [
+              k(Tag.StudyInstanceUID, 'UI', studyA),
+              k(Tag.Modality, 'CS'),
+              k(Tag.NumberOfSeriesRelatedInstances, 'IS'),
+            ],
+          }),
+        );
+        expect(
+          series.map((s) => [value(s, Tag.Modality), value(s, Tag.NumberOfSeriesRelatedInstances)]).sort(),
+        ).toEqual([
+          ['CT', 3],
+          ['SR', 1],
+        ]);
+        const images = await all(
+          query.query({
+            level: 'IMAGE',
+            keys: [k(Tag.SeriesInstanceUID, 'UI', seriesA1), k(Tag.InstanceNumber, 'IS')],
+          }),
+        );
+        expect(images.map((s) => value(s, Tag.InstanceNumber)).sort()).toEqual([1, 2, 3]);
+        expect(
+          await all(
+            query.query({
+              level: 'IMAGE',
+              keys: [k(Tag.SeriesInstanceUID, 'UI', seriesA1), k(Tag.InstanceNumber, 'IS', '2')],
+            }),
+          ),
+        ).toHaveLength(1);
+      });
+
+      it('sequence matching', async () => {
+        const key: QueryKey = {
+          tag: Tag.OtherPatientIDsSequence,
+          vr: 'SQ',
+          value: '',
+          items: [k(Tag.PatientID, 'LO', 'ALT-77')],
+        };
+        const r = await all(query.query({ level: 'PATIENT', keys: [key, k(Tag.PatientID, 'LO')] }));
+        expect(r.map((x) => value(x, Tag.PatientID))).toEqual(['P2']);
+        const miss: QueryKey = { ...key, items: [k(Tag.PatientID, 'LO', 'ALT-78')] };
+        expect(await all(query.query({ level: 'PATIENT', keys: [miss] }))).toHaveLength(0);
+      });
+
+      it('pages: offset and limit, across index pages, never unbounded', async () => {
+        const keys = [k(Tag.SOPInstanceUID, 'UI')];
+        const every = await all(query.query({ level: 'IMAGE', keys }));
+        expect(every.length).toBeGreaterThanOrEqual(5);
+        const page = await all(query.query({ level: 'IMAGE', keys, offset: 2, limit: 2 }));
+        expect(page).toEqual(every.slice(2, 4));
+        const capped = new QueryService(index, { maxResults: 2, pageSize: 2 });
+        expect(await all(capped.query({ level: 'IMAGE', keys, limit: 100 }))).toHaveLength(2);
+        const more = await all(capped.queryWithMore({ level: 'IMAGE', keys }));
+        expect(more.at(-1)).toEqual({ more: true });
+      });
+    });
+
+    it('verify re-hashes every object and names mismatches and missing files', async () => {
+      const verify = new VerifyService(index, blobs);
+      const clean = await verify.run();
+      expect(clean.mismatched).toEqual([]);
+      expect(clean.missing).toEqual([]);
+      expect(clean.checked).toBe((await index.counts()).instances);
+      const rows = await index.listInstances(0, 2);
+      const { writeFileSync, unlinkSync } = await import('node:fs');
+      writeFileSync(blobs.path(rows[0].blobKey), 'tampered');
+      unlinkSync(blobs.path(rows[1].blobKey));
+      const bad = await verify.run();
+      expect(bad.mismatched.map((m) => m.sopInstanceUid)).toEqual([rows[0].sopInstanceUid]);
+      expect(bad.missing.map((m) => m.sopInstanceUid)).toEqual([rows[1].sopInstanceUid]);
+    });
+  });
+}
