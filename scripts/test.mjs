@@ -109,6 +109,7 @@ async function main() {
   }
   const steps = [
     ['type check', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
+    ['build (the CLI tests run the built command)', 'npm', ['run', 'build']],
     ['eslint', 'npx', ['eslint', '.']],
     ['prettier', 'npx', ['prettier', '--check', '.']],
     ['tests', 'npx', ['vitest', 'run']],

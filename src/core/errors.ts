@@ -83,6 +83,11 @@ export const ERROR_CATALOGUE = {
     meaning: 'A query key or value is not valid for its attribute.',
   },
   LNT_NOT_FOUND: { http: 404, dimse: 0xa801, meaning: 'The requested object does not exist in the archive.' },
+  LNT_HTTP_BAD_REQUEST: {
+    http: 400,
+    dimse: 0xc000,
+    meaning: 'The HTTP request is malformed (headers, body or URL).',
+  },
   LNT_CONFIG_INVALID: {
     http: 500,
     dimse: 0xc000,

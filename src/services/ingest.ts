@@ -100,6 +100,8 @@ export class IngestService {
     const parser = new DicomParser({
       bulkDataThreshold: INLINE_BULK_LIMIT,
       assumeTransferSyntax: req.transferSyntaxUid,
+      // PS3.5 7.1.1: every value length is even. An odd one means a broken writer; refuse it precisely.
+      rejectOddLengths: true,
     });
     const hash = createHash('sha256');
     const warnings: string[] = [];
@@ -187,7 +189,7 @@ export class IngestService {
   ): Promise<IngestOutcome> {
     const { index, clock } = this.deps;
     const { parsed, sha256, warnings } = received;
-    const rec = this.validate(req, parsed, sha256, temp.length, clock.now().toISOString());
+    const rec = this.validate(req, parsed, sha256, temp.length, clock.now().toISOString(), warnings);
     const sop = rec.instance.sopInstanceUid;
     const studyUid = rec.study.studyUid;
 
@@ -252,6 +254,7 @@ export class IngestService {
     sha256: string,
     size: number,
     now: string,
+    warnings: string[],
   ): InstanceRecord {
     const ds = parsed.dataset;
     const need = (tag: number, name: string): string => {
@@ -270,20 +273,14 @@ export class IngestService {
     const studyUid = uid(Tag.StudyInstanceUID, 'Study Instance UID');
     const seriesUid = uid(Tag.SeriesInstanceUID, 'Series Instance UID');
     if (parsed.meta) {
+      // A stale meta header (common after older editing tools) does not make the object unreadable: the
+      // dataset's own UIDs are authoritative, and the difference is reported.
       const metaSop = getString(parsed.meta, Tag.MediaStorageSOPInstanceUID);
       const metaClass = getString(parsed.meta, Tag.MediaStorageSOPClassUID);
-      if (metaSop && metaSop !== sopInstanceUid) {
-        throw new DicomFormatError(
-          'LNT_DICOM_INCONSISTENT_META',
-          'meta header SOP Instance UID differs from the dataset',
-        );
-      }
-      if (metaClass && metaClass !== sopClassUid) {
-        throw new DicomFormatError(
-          'LNT_DICOM_INCONSISTENT_META',
-          'meta header SOP Class UID differs from the dataset',
-        );
-      }
+      if (metaSop && metaSop !== sopInstanceUid)
+        warnings.push('meta header SOP Instance UID differs from the dataset');
+      if (metaClass && metaClass !== sopClassUid)
+        warnings.push('meta header SOP Class UID differs from the dataset');
     }
     if (req.expectSopClassUid && req.expectSopClassUid !== sopClassUid) {
       throw new DicomFormatError(

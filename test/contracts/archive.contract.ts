@@ -15,6 +15,15 @@ import { QueryService } from '../../src/services/query.js';
 import { VerifyService } from '../../src/services/verify.js';
 import { synthInstance, uid } from '../helpers/synth.js';
 
+/** The file with its Accession Number value shortened by one byte (and the dataset still well formed). */
+function oddLength(file: Buffer): Buffer {
+  const at = file.indexOf(Buffer.from([0x08, 0x00, 0x50, 0x00, 0x53, 0x48]));
+  const len = file.readUInt16LE(at + 6);
+  const out = Buffer.concat([file.subarray(0, at + 8 + len - 1), file.subarray(at + 8 + len)]);
+  out.writeUInt16LE(len - 1, at + 6);
+  return out;
+}
+
 export interface Backend {
   open(): Promise<Index>;
   cleanup(): Promise<void>;
@@ -162,6 +171,8 @@ export function archiveContract(name: string, backend: Backend): void {
         [good.subarray(0, good.length - 100), 'LNT_DICOM_TRUNCATED'],
         [Buffer.from('not dicom at all, just text'), 'LNT_DICOM_NOT_DICOM'],
         [synthInstance({ sopUid: '1.2.3.abc' }).bytes, 'LNT_DICOM_INVALID_UID'],
+        [oddLength(good), 'LNT_DICOM_ODD_LENGTH'],
+        [synthInstance({ sopUid: '' }).bytes, 'LNT_DICOM_MISSING_ATTRIBUTE'],
       ];
       for (const [bytes, code] of cases) {
         const err = await ingest.ingest({ chunks: chunks(bytes) }).catch((e) => e);

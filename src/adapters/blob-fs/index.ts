@@ -38,56 +38,17 @@ export class FsBlobStore implements BlobStore {
 
   async createTemp(): Promise<TempBlob> {
     const tmpPath = join(this.tmpDir, randomUUID());
-    let fh: FileHandle | undefined = await open(tmpPath, 'wx', 0o640);
-    let length = 0;
-    let done = false;
-    const store = this;
-    return {
-      get length() {
-        return length;
-      },
-      async write(chunk: Uint8Array) {
-        if (!fh) throw new Error('write after commit or abort');
-        let off = 0;
-        while (off < chunk.length) {
-          const { bytesWritten } = await fh.write(chunk, off, chunk.length - off);
-          off += bytesWritten;
-        }
-        length += chunk.length;
-      },
-      async commit(key: string) {
-        if (!fh) throw new Error('commit after commit or abort');
-        const finalPath = store.path(key);
-        try {
-          await fh.sync();
-          await fh.close();
-          fh = undefined;
-          const dir = dirname(finalPath);
-          await store.ensureDir(dir);
-          await rename(tmpPath, finalPath);
-          await syncDir(dir);
-          done = true;
-        } catch (e) {
-          throw new LanternError(
-            'LNT_STORAGE_FAILED',
-            `storage could not make the object durable: ${(e as Error).message}`,
-            {
-              cause: e,
-            },
-          );
-        }
-      },
-      async abort() {
-        if (done) return;
-        done = true;
-        await fh?.close().catch(() => undefined);
-        fh = undefined;
-        await rm(tmpPath, { force: true });
-      },
-    };
+    const fh = await open(tmpPath, 'wx', 0o640);
+    return new TempFile(
+      tmpPath,
+      fh,
+      (key) => this.path(key),
+      (dir) => this.ensureDir(dir),
+    );
   }
 
-  private async ensureDir(dir: string): Promise<void> {
+  /** Creates a folder for objects (and syncs its parent) once per process. */
+  async ensureDir(dir: string): Promise<void> {
     if (this.knownDirs.has(dir)) return;
     await mkdir(dir, { recursive: true });
     // The new folder's own entry must be durable too.
@@ -124,5 +85,61 @@ async function syncDir(dir: string): Promise<void> {
     await fh.sync();
   } finally {
     await fh.close();
+  }
+}
+
+class TempFile implements TempBlob {
+  private fh: FileHandle | undefined;
+  private done = false;
+  length = 0;
+
+  constructor(
+    private readonly tmpPath: string,
+    fh: FileHandle,
+    private readonly pathOf: (key: string) => string,
+    private readonly ensureDir: (dir: string) => Promise<void>,
+  ) {
+    this.fh = fh;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (!this.fh) throw new Error('write after commit or abort');
+    let off = 0;
+    while (off < chunk.length) {
+      const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off);
+      off += bytesWritten;
+    }
+    this.length += chunk.length;
+  }
+
+  async commit(key: string): Promise<void> {
+    if (!this.fh) throw new Error('commit after commit or abort');
+    const finalPath = this.pathOf(key);
+    try {
+      await this.fh.sync();
+      await this.fh.close();
+      this.fh = undefined;
+      const dir = dirname(finalPath);
+      await this.ensureDir(dir);
+      await rename(this.tmpPath, finalPath);
+      await syncDir(dir);
+      this.done = true;
+    } catch (e) {
+      throw new LanternError(
+        'LNT_STORAGE_FAILED',
+        `storage could not make the object durable: ${(e as Error).message}`,
+        {
+          cause: e,
+        },
+      );
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await this.fh?.close().catch(() => undefined);
+    this.fh = undefined;
+    await rm(this.tmpPath, { force: true });
   }
 }

@@ -1,0 +1,147 @@
+import { Command, InvalidArgumentError } from 'commander';
+import type { Server } from 'node:net';
+import { loadConfig } from '../config.js';
+import { isLanternError } from '../core/errors.js';
+import { createApp } from '../main.js';
+import { startDimseListener } from '../servers/dimse/listener.js';
+import { buildHttpServer } from '../servers/http/server.js';
+import { VERSION } from '../version.js';
+import { formatReport, importPaths } from './import.js';
+
+const int = (v: string) => {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number');
+  return Number(v);
+};
+
+interface Common {
+  data?: string;
+  config?: string;
+}
+
+function configFrom(opts: Common, flags: Record<string, unknown> = {}) {
+  return loadConfig({ file: opts.config, flags: { dataDir: opts.data, ...flags } });
+}
+
+export function buildCli(): Command {
+  const program = new Command();
+  program
+    .name('lantern')
+    .description('Lantern PACS: a DICOM archive with DIMSE and DICOMweb')
+    .version(VERSION)
+    .showHelpAfterError();
+
+  program
+    .command('serve')
+    .description('start the archive: DICOM port and HTTP (/healthz)')
+    .option('--data <dir>', 'data folder (index and stored objects)', undefined)
+    .option('--dicom-port <n>', 'DICOM port (default 11112)', int)
+    .option('--http-port <n>', 'HTTP port (default 8080)', int)
+    .option('--aet <title>', 'our AE title (default LANTERN)')
+    .option('--config <file>', 'JSON configuration file (LANTERN_* environment variables override it)')
+    .action(async (opts: Common & { dicomPort?: number; httpPort?: number; aet?: string }) => {
+      const config = configFrom(opts, {
+        'dicom.port': opts.dicomPort,
+        'http.port': opts.httpPort,
+        'dicom.aeTitle': opts.aet,
+      });
+      const app = await createApp(config);
+      const http = await buildHttpServer(app);
+      await http.listen({ port: config.http.port, host: config.http.host });
+      let dimse: Server;
+      try {
+        dimse = await startDimseListener({ host: config.dicom.host, port: config.dicom.port, log: app.log });
+      } catch (e) {
+        await http.close();
+        await app.close();
+        throw e;
+      }
+      const httpAddr = http.server.address();
+      const dimseAddr = dimse.address();
+      app.log.info(
+        {
+          aeTitle: config.dicom.aeTitle,
+          dicomPort: typeof dimseAddr === 'object' ? dimseAddr?.port : config.dicom.port,
+          httpPort: typeof httpAddr === 'object' ? httpAddr?.port : config.http.port,
+          index: app.index.dialect,
+          dataDir: config.dataDir,
+        },
+        'lantern started',
+      );
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        app.log.info({ signal }, 'lantern stopping');
+        await new Promise<void>((r) => dimse.close(() => r()));
+        await http.close();
+        await app.close();
+        app.log.info('lantern stopped');
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+    });
+
+  program
+    .command('import')
+    .description('store DICOM files and folders (recursively) into the archive')
+    .argument('<path...>', 'files or folders')
+    .option('--data <dir>', 'data folder (index and stored objects)')
+    .option('--config <file>', 'JSON configuration file')
+    .option('--concurrency <n>', 'files stored at once (default 8)', int, 8)
+    .option('--no-progress', 'no progress bar')
+    .action(async (paths: string[], opts: Common & { concurrency: number; progress: boolean }) => {
+      const app = await createApp(configFrom(opts));
+      try {
+        const report = await importPaths(app, paths, {
+          concurrency: opts.concurrency,
+          progress: opts.progress,
+        });
+        process.stdout.write(formatReport(report) + '\n');
+        process.exitCode = report.rejected.length ? 1 : 0;
+      } finally {
+        await app.close();
+      }
+    });
+
+  program
+    .command('verify')
+    .description('re-hash every stored object against the index; report mismatches and missing files')
+    .option('--data <dir>', 'data folder (index and stored objects)')
+    .option('--config <file>', 'JSON configuration file')
+    .action(async (opts: Common) => {
+      const app = await createApp(configFrom(opts));
+      try {
+        const r = await app.verify.run();
+        const out = [`Verified ${r.checked} objects, ${(r.bytes / 1e6).toFixed(1)} MB`];
+        out.push(`  mismatched: ${r.mismatched.length}`);
+        for (const m of r.mismatched) out.push(`    ${m.sopInstanceUid} (${m.blobKey}): ${m.detail}`);
+        out.push(`  missing:    ${r.missing.length}`);
+        for (const m of r.missing) out.push(`    ${m.sopInstanceUid} (${m.blobKey}): ${m.detail}`);
+        process.stdout.write(out.join('\n') + '\n');
+        process.exitCode = r.mismatched.length || r.missing.length ? 1 : 0;
+      } finally {
+        await app.close();
+      }
+    });
+
+  return program;
+}
+
+export async function run(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (e) {
+    if (isLanternError(e)) {
+      process.stderr.write(`lantern: ${e.code}: ${e.message}\n`);
+      process.exit(2);
+    }
+    if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(
+        `lantern: ${(e as Error).message}: choose another port (--dicom-port, --http-port)\n`,
+      );
+      process.exit(2);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,192 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { ConfigError } from './core/errors.js';
+
+/** Every setting, with its default. docs/configuration.md describes each one. */
+export interface Config {
+  /** Folder for the index (SQLite) and the stored objects. */
+  readonly dataDir: string;
+  readonly dicom: { readonly aeTitle: string; readonly port: number; readonly host: string };
+  readonly http: { readonly port: number; readonly host: string };
+  readonly index: { readonly url: string | undefined };
+  readonly storage: { readonly path: string | undefined };
+  readonly query: { readonly maxResults: number };
+  readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+export const DEFAULTS: Config = {
+  dataDir: './data',
+  dicom: { aeTitle: 'LANTERN', port: 11112, host: '0.0.0.0' },
+  http: { port: 8080, host: '127.0.0.1' },
+  index: { url: undefined },
+  storage: { path: undefined },
+  query: { maxResults: 1000 },
+  log: { level: 'info' },
+};
+
+/** Environment variables and the setting each overrides. */
+export const ENVIRONMENT: Record<string, string> = {
+  LANTERN_DATA: 'dataDir',
+  LANTERN_AET: 'dicom.aeTitle',
+  LANTERN_DICOM_PORT: 'dicom.port',
+  LANTERN_DICOM_HOST: 'dicom.host',
+  LANTERN_HTTP_PORT: 'http.port',
+  LANTERN_HTTP_HOST: 'http.host',
+  LANTERN_INDEX_URL: 'index.url',
+  LANTERN_STORAGE_PATH: 'storage.path',
+  LANTERN_QUERY_MAX_RESULTS: 'query.maxResults',
+  LANTERN_LOG_LEVEL: 'log.level',
+};
+
+type Source = string; // where a value came from, for error messages
+type Raw = Record<string, unknown>;
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function setPath(obj: Raw, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let o = obj;
+  for (const p of parts.slice(0, -1)) {
+    if (typeof o[p] !== 'object' || o[p] === null) o[p] = {};
+    o = o[p] as Raw;
+  }
+  o[parts[parts.length - 1]] = value;
+}
+
+function getPath(obj: Raw, path: string): unknown {
+  let o: unknown = obj;
+  for (const p of path.split('.')) {
+    if (typeof o !== 'object' || o === null) return undefined;
+    o = (o as Raw)[p];
+  }
+  return o;
+}
+
+function port(v: unknown, name: string, from: Source): number {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new ConfigError(`${name} must be a port number 0-65535, got ${JSON.stringify(v)} (from ${from})`);
+  }
+  return n;
+}
+
+function positiveInt(v: unknown, name: string, from: Source): number {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
+    throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(v)} (from ${from})`);
+  }
+  return n;
+}
+
+function str(v: unknown, name: string, from: Source): string {
+  if (typeof v !== 'string' || v === '')
+    throw new ConfigError(`${name} must be a non-empty string (from ${from})`);
+  return v;
+}
+
+/** AE titles: 1-16 characters of the default repertoire, no backslash or control characters (PS3.5 6.2). */
+export function checkAeTitle(v: unknown, from: Source): string {
+  if (typeof v !== 'string' || v.trim() === '' || v.length > 16 || !/^[\x20-\x5b\x5d-\x7e]+$/.test(v)) {
+    throw new ConfigError(
+      `dicom.aeTitle must be 1-16 printable ASCII characters without backslash, got ${JSON.stringify(v)} (from ${from})`,
+    );
+  }
+  return v.trim();
+}
+
+export interface LoadOptions {
+  /** A JSON configuration file. */
+  readonly file?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Values from command-line flags, by setting path (highest precedence). */
+  readonly flags?: Record<string, unknown>;
+}
+
+/** Defaults, then the file, then LANTERN_* variables, then flags; validated with messages naming the source. */
+export function loadConfig(options: LoadOptions = {}): Config {
+  const raw: Raw = {};
+  const sources = new Map<string, Source>();
+  const known = new Set(Object.values(ENVIRONMENT));
+  if (options.file) {
+    let text: string;
+    try {
+      text = readFileSync(options.file, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`cannot read configuration file ${options.file}: ${(e as Error).message}`);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError(`configuration file ${options.file} is not valid JSON: ${(e as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      throw new ConfigError(`configuration file ${options.file} must hold a JSON object`);
+    }
+    const walk = (o: Raw, prefix: string) => {
+      for (const [k, v] of Object.entries(o)) {
+        const path = prefix ? `${prefix}.${k}` : k;
+        if (typeof v === 'object' && v !== null && !Array.isArray(v)) walk(v as Raw, path);
+        else {
+          if (!known.has(path)) throw new ConfigError(`unknown setting "${path}" in ${options.file}`);
+          setPath(raw, path, v);
+          sources.set(path, options.file!);
+        }
+      }
+    };
+    walk(parsed as Raw, '');
+  }
+  const env = options.env ?? process.env;
+  for (const [name, path] of Object.entries(ENVIRONMENT)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') {
+      setPath(raw, path, v);
+      sources.set(path, name);
+    }
+  }
+  for (const [path, v] of Object.entries(options.flags ?? {})) {
+    if (v === undefined) continue;
+    setPath(raw, path, v);
+    sources.set(path, 'command line');
+  }
+  const from = (path: string) => sources.get(path) ?? 'defaults';
+  const get = (path: string) => getPath(raw, path) ?? getPath(DEFAULTS as unknown as Raw, path);
+
+  const logLevel = get('log.level');
+  if (typeof logLevel !== 'string' || !LEVELS.includes(logLevel)) {
+    throw new ConfigError(
+      `log.level must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(logLevel)} (from ${from('log.level')})`,
+    );
+  }
+  const indexUrl = get('index.url');
+  if (indexUrl !== undefined && (typeof indexUrl !== 'string' || !/^postgres(ql)?:\/\//.test(indexUrl))) {
+    throw new ConfigError(
+      `index.url must be a postgres:// URL, or unset for the embedded SQLite index (from ${from('index.url')})`,
+    );
+  }
+  const storagePath = get('storage.path');
+  return {
+    dataDir: resolve(str(get('dataDir'), 'dataDir', from('dataDir'))),
+    dicom: {
+      aeTitle: checkAeTitle(get('dicom.aeTitle'), from('dicom.aeTitle')),
+      port: port(get('dicom.port'), 'dicom.port', from('dicom.port')),
+      host: str(get('dicom.host'), 'dicom.host', from('dicom.host')),
+    },
+    http: {
+      port: port(get('http.port'), 'http.port', from('http.port')),
+      host: str(get('http.host'), 'http.host', from('http.host')),
+    },
+    index: { url: indexUrl as string | undefined },
+    storage: {
+      path: storagePath === undefined ? undefined : str(storagePath, 'storage.path', from('storage.path')),
+    },
+    query: { maxResults: positiveInt(get('query.maxResults'), 'query.maxResults', from('query.maxResults')) },
+    log: { level: logLevel as Config['log']['level'] },
+  };
+}
+
+/** Where objects are stored: storage.path, relative to the data folder unless absolute. */
+export function storageRoot(c: Config): string {
+  const p = c.storage.path ?? 'storage';
+  return isAbsolute(p) ? p : join(c.dataDir, p);
+}

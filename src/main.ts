@@ -1,0 +1,65 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { FsBlobStore } from './adapters/blob-fs/index.js';
+import { openPostgresIndex } from './adapters/index-postgres/index.js';
+import { openSqliteIndex } from './adapters/index-sqlite/index.js';
+import { type Config, storageRoot } from './config.js';
+import type { Index } from './ports/index.js';
+import { systemClock } from './ports/clock.js';
+import { IngestService } from './services/ingest.js';
+import { QueryService } from './services/query.js';
+import { VerifyService } from './services/verify.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './version.js';
+
+/** Everything one process needs, built once from the configuration and passed down. */
+export interface App {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly index: Index;
+  readonly blobs: FsBlobStore;
+  readonly ingest: IngestService;
+  readonly query: QueryService;
+  readonly verify: VerifyService;
+  close(): Promise<void>;
+}
+
+/** The composition root: adapters, then services. No module reads configuration or opens files on import. */
+export async function createApp(config: Config, log: Logger = createLogger(config)): Promise<App> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const index = config.index.url
+    ? openPostgresIndex({ url: config.index.url })
+    : openSqliteIndex({ file: join(config.dataDir, 'index.sqlite') });
+  try {
+    await index.migrate();
+  } catch (e) {
+    await index.close();
+    throw e;
+  }
+  const blobs = new FsBlobStore(storageRoot(config));
+  await blobs.init();
+  const ingest = new IngestService({
+    index,
+    blobs,
+    clock: systemClock,
+    implementationClassUid: IMPLEMENTATION_CLASS_UID,
+    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+  });
+  const query = new QueryService(index, { maxResults: config.query.maxResults });
+  const verify = new VerifyService(index, blobs);
+  return {
+    config,
+    log,
+    index,
+    blobs,
+    ingest,
+    query,
+    verify,
+    close: () => index.close(),
+  };
+}
+
+/** Operational log: JSON lines on stderr. Never patient data: names, IDs and datasets go to the audit log only. */
+export function createLogger(config: Config): Logger {
+  return pino({ level: config.log.level, base: { svc: 'lantern' } }, pino.destination(2));
+}

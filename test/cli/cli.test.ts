@@ -1,0 +1,171 @@
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { pydicomDataDir } from '../helpers/corpus.js';
+import { DCMTK_ENV } from '../helpers/dcmtk.js';
+import { synthInstance, uid } from '../helpers/synth.js';
+
+const bin = resolve(import.meta.dirname, '../../bin/lantern.js');
+const run = promisify(execFile);
+const dirs: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'lantern-cli-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+async function lantern(args: string[], env: NodeJS.ProcessEnv = {}) {
+  try {
+    const r = await run('node', [bin, ...args], {
+      env: { ...process.env, ...env },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
+}
+
+function startServer(
+  args: string[],
+): Promise<{ proc: ChildProcess; http: number; dicom: number; log: () => string }> {
+  return new Promise((resolvePromise, reject) => {
+    const proc = spawn('node', [bin, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    proc.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      for (const line of err.split('\n')) {
+        if (!line.includes('lantern started')) continue;
+        const j = JSON.parse(line) as { httpPort: number; dicomPort: number };
+        resolvePromise({ proc, http: j.httpPort, dicom: j.dicomPort, log: () => err });
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
+  });
+}
+
+describe('lantern command line', () => {
+  it('--help lists every command', async () => {
+    const r = await lantern(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['serve', 'import', 'verify']) expect(r.stdout).toContain(c);
+  });
+
+  it('serve: /healthz answers, the DICOM port rejects associations clearly, SIGTERM stops cleanly', async () => {
+    const data = tmp();
+    const s = await startServer([
+      '--data',
+      data,
+      '--dicom-port',
+      '0',
+      '--http-port',
+      '0',
+      '--aet',
+      'TESTARCH',
+    ]);
+    try {
+      const res = await fetch(`http://127.0.0.1:${s.http}/healthz`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { status: string; aeTitle: string; index: string };
+      expect(body).toMatchObject({ status: 'ok', aeTitle: 'TESTARCH', index: 'sqlite' });
+      // A real peer: DCMTK's echoscu is told the association was rejected.
+      const echo = spawnSync('echoscu', ['-aec', 'TESTARCH', '127.0.0.1', String(s.dicom)], {
+        env: DCMTK_ENV,
+        encoding: 'utf8',
+      });
+      expect(echo.status).not.toBe(0);
+      expect(echo.stderr + echo.stdout).toMatch(/Association Rejected/i);
+      // And the raw answer is an A-ASSOCIATE-RJ PDU.
+      const pdu = await new Promise<Buffer>((ok, fail) => {
+        const sock = connect(s.dicom, '127.0.0.1', () => sock.write(Buffer.from([0x01, 0, 0, 0, 0, 0])));
+        const got: Buffer[] = [];
+        sock.on('data', (d) => got.push(d));
+        sock.on('end', () => ok(Buffer.concat(got)));
+        sock.on('error', fail);
+      });
+      expect([...pdu]).toEqual([0x03, 0, 0, 0, 0, 4, 0, 1, 1, 1]);
+    } finally {
+      s.proc.kill('SIGTERM');
+    }
+    const code = await new Promise((r) => s.proc.once('exit', r));
+    expect(code).toBe(0);
+    expect(s.log()).toContain('lantern stopped');
+  });
+
+  it('refuses an invalid setting with a message naming its source', async () => {
+    const r = await lantern(['serve', '--data', tmp()], { LANTERN_DICOM_PORT: 'eleven' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/LNT_CONFIG_INVALID: dicom.port must be a port number .*LANTERN_DICOM_PORT/);
+    const bad = join(tmp(), 'c.json');
+    writeFileSync(bad, JSON.stringify({ dicom: { aeTitle: 'WAY_TOO_LONG_FOR_AN_AE' } }));
+    const r2 = await lantern(['serve', '--config', bad, '--data', tmp()]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/dicom.aeTitle must be 1-16/);
+    writeFileSync(bad, JSON.stringify({ dicom: { aetitle: 'X' } }));
+    expect((await lantern(['serve', '--config', bad])).stderr).toMatch(/unknown setting "dicom.aetitle"/);
+  });
+
+  it('import: a report of stored, present, quarantined and rejected; exit 0 only when nothing was rejected', async () => {
+    const data = tmp();
+    const src = tmp();
+    mkdirSync(join(src, 'nested', 'deeper'), { recursive: true });
+    const study = uid();
+    for (let i = 0; i < 5; i++) {
+      const f = synthInstance({
+        patientId: 'CLI1',
+        patientName: 'Cli^Test',
+        studyUid: study,
+        instanceNumber: i + 1,
+      });
+      writeFileSync(join(src, i < 3 ? 'nested' : join('nested', 'deeper'), `im${i}.dcm`), f.bytes);
+    }
+    writeFileSync(join(src, 'notes.txt'), 'not an image');
+    const conflict = synthInstance({ patientId: 'CLI1', patientName: 'Other^Name' });
+    writeFileSync(join(src, 'z-conflict.dcm'), conflict.bytes);
+
+    const first = await lantern(['import', src, '--data', data, '--no-progress', '--concurrency', '1']);
+    expect(first.code).toBe(1);
+    expect(first.stdout).toMatch(/stored:\s+5/);
+    expect(first.stdout).toMatch(/quarantined:\s+1/);
+    expect(first.stdout).toMatch(/z-conflict\.dcm: the Patient's Name differs/);
+    expect(first.stdout).toMatch(/rejected:\s+1\n.*notes\.txt: LNT_DICOM_NOT_DICOM/);
+
+    rmSync(join(src, 'notes.txt'));
+    const again = await lantern(['import', src, '--data', data]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/stored:\s+0/);
+    expect(again.stdout).toMatch(/already present: 5/);
+    expect(again.stderr).toMatch(/importing .*MB\/s/);
+
+    const verify = await lantern(['verify', '--data', data]);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(/Verified 5 objects/);
+    const objects = join(data, 'storage', 'objects');
+    const a = readdirSync(objects)[0];
+    const b = readdirSync(join(objects, a))[0];
+    const file = readdirSync(join(objects, a, b))[0];
+    writeFileSync(join(objects, a, b, file), 'changed');
+    const bad = await lantern(['verify', '--data', data]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/mismatched: 1/);
+  });
+
+  it('importing the pydicom corpus twice stores each instance once', async () => {
+    const data = tmp();
+    const corpus = pydicomDataDir();
+    const first = await lantern(['import', corpus, '--data', data, '--no-progress']);
+    const stored = Number(/stored:\s+(\d+)/.exec(first.stdout)![1]);
+    expect(stored).toBeGreaterThan(50);
+    const second = await lantern(['import', corpus, '--data', data, '--no-progress']);
+    expect(second.stdout).toMatch(/stored:\s+0\n/);
+    expect(Number(/already present: (\d+)/.exec(second.stdout)![1])).toBe(stored);
+    const quarantinedFirst = Number(/quarantined:\s+(\d+)/.exec(first.stdout)![1]);
+    expect(Number(/quarantined:\s+(\d+)/.exec(second.stdout)![1])).toBe(quarantinedFirst);
+  });
+});
