@@ -61,7 +61,11 @@ const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
 
 function blobKey(prefix: 'objects' | 'quarantine'): string {
   const id = randomUUID();
-  return `${prefix}/${id.slice(0, 2)}/${id.slice(2, 4)}/${id}.dcm`;
+  return `${prefix}/${id.slice(0, 2)}/${id}.dcm`;
+}
+
+function isDicm(b: Uint8Array): boolean {
+  return b.length >= 132 && b[128] === 0x44 && b[129] === 0x49 && b[130] === 0x43 && b[131] === 0x4d;
 }
 
 /** A preamble PS3.10 7.5 lets us keep: all zeros, or a TIFF header (dual-personality files). */
@@ -115,19 +119,17 @@ export class IngestService {
     let heldLength = 0;
     const release = async () => {
       if (!held) return;
-      const first = Buffer.concat(held);
+      const first = held.length === 1 ? held[0] : Buffer.concat(held);
       held = undefined;
       if (parser.hasMeta === false) {
         await this.writeMetaFor(parser, first, put);
         return;
       }
-      if (
-        first.length >= 132 &&
-        first.subarray(128, 132).toString('latin1') === 'DICM' &&
-        !harmlessPreamble(first.subarray(0, 128))
-      ) {
+      if (isDicm(first) && !harmlessPreamble(first.subarray(0, 128))) {
         warnings.push('preamble was neither zeros nor a TIFF header: zeroed (PS3.10 7.5)');
-        first.fill(0, 0, 128);
+        await put(new Uint8Array(128));
+        await put(first.subarray(128));
+        return;
       }
       await put(first);
     };

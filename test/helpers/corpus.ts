@@ -5,6 +5,7 @@ import { join } from 'node:path';
 /** The folder of pydicom's sample files (Debian's python3-pydicom), found under Python's dist-packages. */
 export function pydicomDataDir(): string {
   const candidates = ['/usr/lib/python3/dist-packages/pydicom/data'];
+  if (existsSync(join(candidates[0], 'test_files'))) return candidates[0];
   try {
     const out = execFileSync(
       'python3',

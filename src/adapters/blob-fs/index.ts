@@ -16,6 +16,7 @@ export class FsBlobStore implements BlobStore {
   private readonly root: string;
   private readonly tmpDir: string;
   private readonly knownDirs = new Set<string>();
+  private readonly dirSyncs = new Map<string, DirSync>();
 
   constructor(root: string) {
     this.root = resolve(root);
@@ -44,6 +45,7 @@ export class FsBlobStore implements BlobStore {
       fh,
       (key) => this.path(key),
       (dir) => this.ensureDir(dir),
+      (dir) => this.syncDir(dir),
     );
   }
 
@@ -52,8 +54,39 @@ export class FsBlobStore implements BlobStore {
     if (this.knownDirs.has(dir)) return;
     await mkdir(dir, { recursive: true });
     // The new folder's own entry must be durable too.
-    await syncDir(dirname(dir));
+    await this.syncDir(dirname(dir));
     this.knownDirs.add(dir);
+  }
+
+  /**
+   * Makes a folder's entries durable. Concurrent callers share fsyncs: a caller that arrives while one runs
+   * waits for the next one (which starts after its rename), and every caller waiting for it shares it.
+   */
+  syncDir(dir: string): Promise<void> {
+    let s = this.dirSyncs.get(dir);
+    if (!s) {
+      s = { running: undefined, next: undefined };
+      this.dirSyncs.set(dir, s);
+    }
+    const state = s;
+    if (!state.running) {
+      state.running = fsyncDir(dir).finally(() => {
+        state.running = undefined;
+      });
+      return state.running;
+    }
+    if (!state.next) {
+      state.next = state.running
+        .catch(() => undefined)
+        .then(() => {
+          state.next = undefined;
+          state.running = fsyncDir(dir).finally(() => {
+            state.running = undefined;
+          });
+          return state.running;
+        });
+    }
+    return state.next;
   }
 
   async *read(key: string, range?: { start: number; end: number }): AsyncIterable<Uint8Array> {
@@ -79,7 +112,12 @@ export class FsBlobStore implements BlobStore {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
+interface DirSync {
+  running: Promise<void> | undefined;
+  next: Promise<void> | undefined;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
   try {
     await fh.sync();
@@ -98,6 +136,7 @@ class TempFile implements TempBlob {
     fh: FileHandle,
     private readonly pathOf: (key: string) => string,
     private readonly ensureDir: (dir: string) => Promise<void>,
+    private readonly syncDir: (dir: string) => Promise<void>,
   ) {
     this.fh = fh;
   }
@@ -122,7 +161,7 @@ class TempFile implements TempBlob {
       const dir = dirname(finalPath);
       await this.ensureDir(dir);
       await rename(this.tmpPath, finalPath);
-      await syncDir(dir);
+      await this.syncDir(dir);
       this.done = true;
     } catch (e) {
       throw new LanternError(

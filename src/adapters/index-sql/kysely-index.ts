@@ -410,8 +410,32 @@ function toInstanceRow(r: {
 }
 
 class Tx extends Reader implements IndexTx {
+  // Lookups repeat within a unit of work (conflict checks, then the insert): each is made once.
+  private readonly memo = new Map<string, Promise<unknown>>();
+
   constructor(private readonly tx: Transaction<Database>) {
     super(tx);
+  }
+
+  private once<T>(key: string, load: () => Promise<T>): Promise<T> {
+    let p = this.memo.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = load();
+      this.memo.set(key, p);
+    }
+    return p;
+  }
+
+  override findPatient(patientId: string, issuer: string): Promise<PatientRow | undefined> {
+    return this.once(`p\0${patientId}\0${issuer}`, () => super.findPatient(patientId, issuer));
+  }
+
+  override findStudy(studyUid: string): Promise<StudyRow | undefined> {
+    return this.once(`s\0${studyUid}`, () => super.findStudy(studyUid));
+  }
+
+  override findSeries(seriesUid: string): Promise<{ id: number; studyUid: string } | undefined> {
+    return this.once(`r\0${seriesUid}`, () => super.findSeries(seriesUid));
   }
 
   async insertInstance(rec: InstanceRecord): Promise<void> {
@@ -528,6 +552,7 @@ class Tx extends Reader implements IndexTx {
       .set((eb) => ({ num_instances: eb('num_instances', '+', 1), updated_at: now }))
       .where('id', '=', patientFk)
       .execute();
+    this.memo.clear();
   }
 
   async addQuarantine(rec: QuarantineRecord): Promise<void> {
@@ -555,11 +580,26 @@ function retryable(e: unknown): boolean {
   return code === '40001' || code === '40P01' || code === '23505' || code === 'SQLITE_BUSY';
 }
 
+interface Unit {
+  fn: (tx: IndexTx) => Promise<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
 /** The index over kysely, shared by the SQLite and PostgreSQL adapters. */
 export class KyselyIndex extends Reader implements Index {
+  private readonly queue: Unit[] = [];
+  private flushing = false;
+
+  /**
+   * @param groupCommit run units of work that arrive together in one database transaction, each inside its
+   * own savepoint (so one failing unit rolls back alone), and acknowledge them after the one commit. SQLite
+   * has one writer and syncs its log at every commit: grouping shares that sync among concurrent arrivals.
+   */
   constructor(
     private readonly kdb: Kysely<Database>,
     readonly dialect: 'sqlite' | 'postgres',
+    private readonly groupCommit = false,
   ) {
     super(kdb);
   }
@@ -581,6 +621,12 @@ export class KyselyIndex extends Reader implements Index {
 
   /** One unit of work; retried with jitter on transient conflicts, here and nowhere else. */
   async write<T>(fn: (tx: IndexTx) => Promise<T>): Promise<T> {
+    if (this.groupCommit) {
+      return new Promise<T>((resolve, reject) => {
+        this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+        if (!this.flushing) void this.flush();
+      });
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.kdb.transaction().execute((trx) => fn(new Tx(trx)));
@@ -591,7 +637,49 @@ export class KyselyIndex extends Reader implements Index {
     }
   }
 
+  private async flush(): Promise<void> {
+    this.flushing = true;
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, 128);
+        const done: { unit: Unit; ok: boolean; value: unknown }[] = [];
+        try {
+          const trx = await this.kdb.startTransaction().execute();
+          try {
+            for (const unit of batch) {
+              const sp = await trx.savepoint('unit').execute();
+              try {
+                const value = await unit.fn(new Tx(sp));
+                await sp.releaseSavepoint('unit').execute();
+                done.push({ unit, ok: true, value });
+              } catch (e) {
+                await sp.rollbackToSavepoint('unit').execute();
+                await sp.releaseSavepoint('unit').execute();
+                done.push({ unit, ok: false, value: e });
+              }
+            }
+            await trx.commit().execute();
+          } catch (e) {
+            await trx
+              .rollback()
+              .execute()
+              .catch(() => undefined);
+            throw e;
+          }
+        } catch (e) {
+          // The transaction itself failed: nothing of the batch was recorded.
+          for (const unit of batch) unit.reject(e);
+          continue;
+        }
+        for (const d of done) (d.ok ? d.unit.resolve : d.unit.reject)(d.value);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
   async close(): Promise<void> {
+    while (this.flushing) await new Promise((r) => setTimeout(r, 5));
     await this.kdb.destroy();
   }
 }

@@ -18,6 +18,25 @@ export function openSqliteIndex(options: SqliteIndexOptions): KyselyIndex {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  cacheStatements(db);
   const kdb = new Kysely<Schema>({ dialect: new SqliteDialect({ database: db }) });
-  return new KyselyIndex(kdb, 'sqlite');
+  return new KyselyIndex(kdb, 'sqlite', true);
+}
+
+/**
+ * Reuses prepared statements: kysely prepares each query it runs, and preparing costs more than running the
+ * small indexed queries of the ingest path. One connection runs one statement at a time, so sharing is safe.
+ */
+function cacheStatements(db: Database.Database, max = 256): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  db.prepare = ((source: string) => {
+    let stmt = cache.get(source);
+    if (!stmt) {
+      stmt = prepare(source);
+      if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      cache.set(source, stmt);
+    }
+    return stmt;
+  }) as typeof db.prepare;
 }

@@ -17,6 +17,12 @@ import { formatTag, lookupTag, Tag } from './dictionary.js';
 import { lookupTransferSyntax, type TransferSyntax } from './transfer-syntax.js';
 import { hasLongLength, isBulkVr, resolveDictionaryVr, type Vr, vrFromCode } from './vr.js';
 
+/** 1 at the two-byte code of each VR with a 32-bit length in explicit VR encodings (PS3.5 7.1.2). */
+const LONG_CODES = new Uint8Array(65536);
+for (const v of ['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']) {
+  LONG_CODES[(v.charCodeAt(0) << 8) | v.charCodeAt(1)] = 1;
+}
+
 const ITEM = 0xfffee000;
 const ITEM_DELIM = 0xfffee00d;
 const SEQ_DELIM = 0xfffee0dd;
@@ -174,6 +180,9 @@ export class DicomParser {
 
   push(chunk: Uint8Array): void {
     if (this.phase === 'stopped' || chunk.length === 0) return;
+    // Views of a plain Uint8Array are much cheaper to make than views of a Node Buffer.
+    if (Object.getPrototypeOf(chunk) !== Uint8Array.prototype)
+      chunk = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (this.phase === 'done') throw new Error('push after end');
     if (this.phase === 'deflated') {
       this.deflatedChunks.push(chunk);
@@ -500,7 +509,7 @@ export class DicomParser {
     let len: number;
     if (enc.explicitVr) {
       const v = vrFromCode(b[p + 4], b[p + 5]);
-      if (!v) {
+      if (v === undefined) {
         throw new DicomFormatError(
           'LNT_DICOM_UNKNOWN_VR',
           `element ${formatTag(tag)} has an unknown VR (bytes 0x${hex2(b[p + 4])} 0x${hex2(b[p + 5])})`,
@@ -508,7 +517,7 @@ export class DicomParser {
         );
       }
       vr = v;
-      if (hasLongLength(vr)) {
+      if (LONG_CODES[(b[p + 4] << 8) | b[p + 5]] === 1) {
         if (this.avail() < 12) {
           if (!eof) return false;
           this.truncated(`inside the header of ${formatTag(tag)}`);
