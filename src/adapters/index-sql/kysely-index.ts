@@ -209,163 +209,102 @@ class Reader implements IndexReader {
 
   async queryLevel(q: LevelQuery): Promise<LevelRow[]> {
     const cols = FILTER_COLUMNS[q.level];
-    const apply = (qb: AnyQB): AnyQB => {
-      let out = qb;
-      for (const f of q.filters) {
-        const col = cols[f.column];
-        if (!col) continue; // not a column at this level: matched afterwards
-        out = applyFilter(out, col, f);
-      }
-      return out;
-    };
+    // Each level selects its own row and its parents' attributes; the level's own counts are kept columns.
+    const db = this.db as Kysely<Database>;
+    let qb: AnyQB;
     switch (q.level) {
-      case 'PATIENT': {
-        const rows = await apply(
-          this.db
-            .selectFrom('patient')
-            .select([
-              'patient.id',
-              'patient.attrs',
-              'patient.num_studies',
-              'patient.num_series',
-              'patient.num_instances',
-            ])
-            .where('patient.id', '>', q.afterId)
-            .orderBy('patient.id')
-            .limit(q.limit),
-        ).execute();
-        return (
-          rows as {
-            id: number;
-            attrs: string;
-            num_studies: number;
-            num_series: number;
-            num_instances: number;
-          }[]
-        ).map((r) => ({
-          id: Number(r.id),
-          attrs: parse(r.attrs),
-          patientAttrs: parse(r.attrs),
-          counts: {
-            studies: Number(r.num_studies),
-            series: Number(r.num_series),
-            instances: Number(r.num_instances),
-          },
-        }));
-      }
-      case 'STUDY': {
-        const rows = await apply(
-          this.db
-            .selectFrom('study')
-            .innerJoin('patient', 'patient.id', 'study.patient_fk')
-            .select([
-              'study.id',
-              'study.attrs',
-              'patient.attrs as patient_attrs',
-              'study.num_series',
-              'study.num_instances',
-            ])
-            .where('study.id', '>', q.afterId)
-            .orderBy('study.id')
-            .limit(q.limit),
-        ).execute();
-        return (
-          rows as {
-            id: number;
-            attrs: string;
-            patient_attrs: string;
-            num_series: number;
-            num_instances: number;
-          }[]
-        ).map((r) => ({
-          id: Number(r.id),
-          attrs: parse(r.attrs),
-          patientAttrs: parse(r.patient_attrs),
-          counts: { series: Number(r.num_series), instances: Number(r.num_instances) },
-          studyFk: Number(r.id),
-        }));
-      }
-      case 'SERIES': {
-        const rows = await apply(
-          this.db
-            .selectFrom('series')
-            .innerJoin('study', 'study.id', 'series.study_fk')
-            .innerJoin('patient', 'patient.id', 'study.patient_fk')
-            .select([
-              'series.id',
-              'series.attrs',
-              'series.study_fk',
-              'study.attrs as study_attrs',
-              'patient.attrs as patient_attrs',
-              'series.num_instances',
-            ])
-            .where('series.id', '>', q.afterId)
-            .orderBy('series.id')
-            .limit(q.limit),
-        ).execute();
-        return (
-          rows as {
-            id: number;
-            attrs: string;
-            study_fk: number;
-            study_attrs: string;
-            patient_attrs: string;
-            num_instances: number;
-          }[]
-        ).map((r) => ({
-          id: Number(r.id),
-          attrs: parse(r.attrs),
-          patientAttrs: parse(r.patient_attrs),
-          studyAttrs: parse(r.study_attrs),
-          counts: { instances: Number(r.num_instances) },
-          studyFk: Number(r.study_fk),
-        }));
-      }
-      case 'IMAGE': {
-        const rows = await apply(
-          this.db
-            .selectFrom('instance')
-            .innerJoin('series', 'series.id', 'instance.series_fk')
-            .innerJoin('study', 'study.id', 'series.study_fk')
-            .innerJoin('patient', 'patient.id', 'study.patient_fk')
-            .select([
-              'instance.id',
-              'instance.attrs',
-              'series.study_fk',
-              'series.attrs as series_attrs',
-              'study.attrs as study_attrs',
-              'patient.attrs as patient_attrs',
-            ])
-            .where('instance.id', '>', q.afterId)
-            .orderBy('instance.id')
-            .limit(q.limit),
-        ).execute();
-        return (
-          rows as {
-            id: number;
-            attrs: string;
-            study_fk: number;
-            series_attrs: string;
-            study_attrs: string;
-            patient_attrs: string;
-          }[]
-        ).map((r) => ({
-          id: Number(r.id),
-          attrs: parse(r.attrs),
-          patientAttrs: parse(r.patient_attrs),
-          studyAttrs: parse(r.study_attrs),
-          seriesAttrs: parse(r.series_attrs),
-          counts: {},
-          studyFk: Number(r.study_fk),
-        }));
-      }
+      case 'PATIENT':
+        qb = db
+          .selectFrom('patient')
+          .select([
+            'patient.id',
+            'patient.attrs',
+            'patient.num_studies',
+            'patient.num_series',
+            'patient.num_instances',
+          ]);
+        break;
+      case 'STUDY':
+        qb = db
+          .selectFrom('study')
+          .innerJoin('patient', 'patient.id', 'study.patient_fk')
+          .select([
+            'study.id',
+            'study.id as study_fk',
+            'study.attrs',
+            'patient.attrs as patient_attrs',
+            'study.num_series',
+            'study.num_instances',
+          ]);
+        break;
+      case 'SERIES':
+        qb = db
+          .selectFrom('series')
+          .innerJoin('study', 'study.id', 'series.study_fk')
+          .innerJoin('patient', 'patient.id', 'study.patient_fk')
+          .select([
+            'series.id',
+            'series.study_fk',
+            'series.attrs',
+            'study.attrs as study_attrs',
+            'patient.attrs as patient_attrs',
+            'series.num_instances',
+          ]);
+        break;
+      case 'IMAGE':
+        qb = db
+          .selectFrom('instance')
+          .innerJoin('series', 'series.id', 'instance.series_fk')
+          .innerJoin('study', 'study.id', 'series.study_fk')
+          .innerJoin('patient', 'patient.id', 'study.patient_fk')
+          .select([
+            'instance.id',
+            'series.study_fk',
+            'instance.attrs',
+            'series.attrs as series_attrs',
+            'study.attrs as study_attrs',
+            'patient.attrs as patient_attrs',
+          ]);
+        break;
     }
+    const table = { PATIENT: 'patient', STUDY: 'study', SERIES: 'series', IMAGE: 'instance' }[q.level];
+    for (const f of q.filters) {
+      const col = cols[f.column];
+      if (col) qb = applyFilter(qb, col, f); // other keys are matched afterwards
+    }
+    const rows = (await qb
+      .where(`${table}.id`, '>', q.afterId)
+      .orderBy(`${table}.id`)
+      .limit(q.limit)
+      .execute()) as LevelRowData[];
+    const n = (v: number | undefined) => (v === undefined || v === null ? undefined : Number(v));
+    return rows.map((r) => ({
+      id: Number(r.id),
+      attrs: parse(r.attrs),
+      patientAttrs: parse(r.patient_attrs ?? r.attrs),
+      studyAttrs: r.study_attrs ? parse(r.study_attrs) : undefined,
+      seriesAttrs: r.series_attrs ? parse(r.series_attrs) : undefined,
+      counts: { studies: n(r.num_studies), series: n(r.num_series), instances: n(r.num_instances) },
+      studyFk: n(r.study_fk),
+    }));
   }
 }
 
 // Filter columns are chosen at run time from FILTER_COLUMNS, which kysely cannot type: hence `any` here.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyQB = SelectQueryBuilder<any, any, any>;
+
+interface LevelRowData {
+  id: number;
+  attrs: string;
+  patient_attrs?: string;
+  study_attrs?: string;
+  series_attrs?: string;
+  study_fk?: number;
+  num_studies?: number;
+  num_series?: number;
+  num_instances?: number;
+}
 
 function applyFilter(qb: AnyQB, col: string, f: ColumnFilter): AnyQB {
   const ref = sql.ref(col);

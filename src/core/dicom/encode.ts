@@ -2,7 +2,7 @@ import { CharacterSets } from './charset.js';
 import type { DataElement, Dataset, SequenceItem } from './dataset.js';
 import { UNDEFINED_LENGTH } from './dataset.js';
 import { lookupTag } from './dictionary.js';
-import { paddingByte, resolveDictionaryVr, usesCharacterSet, type Vr } from './vr.js';
+import { paddingByte, resolveDictionaryVr, usesCharacterSet, valueWidth, type Vr } from './vr.js';
 
 /** Builds elements from values, for datasets made or changed in code. Values are encoded little endian. */
 
@@ -36,22 +36,7 @@ export function stringElement(
 }
 
 export function numberElement(tag: number, vr: Vr, values: readonly (number | bigint)[]): DataElement {
-  const size = {
-    US: 2,
-    SS: 2,
-    UL: 4,
-    SL: 4,
-    FL: 4,
-    FD: 8,
-    SV: 8,
-    UV: 8,
-    AT: 4,
-    OW: 2,
-    OF: 4,
-    OD: 8,
-    OL: 4,
-    OV: 8,
-  }[vr as string];
+  const size = valueWidth(vr);
   if (!size) throw new Error(`${vr} is not a binary number VR`);
   const value = new Uint8Array(size * values.length);
   const dv = new DataView(value.buffer);

@@ -1,6 +1,6 @@
 import { type CharacterSets, latin1 } from './charset.js';
 import type { DataElement, Dataset } from './dataset.js';
-import { binaryNumberSize, isSingleValuedText, isStringVr, usesCharacterSet, type Vr } from './vr.js';
+import { isSingleValuedText, isStringVr, usesCharacterSet, valueWidth, type Vr } from './vr.js';
 
 /** VRs whose leading spaces are significant (PS3.5 Table 6.2-1): only trailing padding is removed. */
 const KEEP_LEADING: ReadonlySet<Vr> = new Set<Vr>(['LT', 'ST', 'UT', 'UC', 'PN', 'UR']);
@@ -38,7 +38,7 @@ export function stringValues(el: DataElement, charset: CharacterSets): string[] 
 export function numberValues(el: DataElement, littleEndian: boolean): number[] | bigint[] {
   const v = el.value;
   if (!v || v.length === 0) return [];
-  const size = binaryNumberSize(el.vr) ?? { OW: 2, OF: 4, OD: 8, OL: 4, OV: 8 }[el.vr as string];
+  const size = valueWidth(el.vr);
   if (!size) return [];
   const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
   const n = Math.floor(v.length / size);

@@ -139,8 +139,8 @@ export function isSingleValuedText(vr: Vr): boolean {
   return SINGLE_VALUE_TEXT.has(vr);
 }
 
-/** Fixed-size binary numbers and their width in bytes. */
-const NUMBER_SIZE: Partial<Record<Vr, number>> = {
+/** Width in bytes of each value of the binary VRs: numbers (US ... UV, AT) and the other-word VRs. */
+const VALUE_WIDTH: Partial<Record<Vr, number>> = {
   US: 2,
   SS: 2,
   UL: 4,
@@ -151,8 +151,16 @@ const NUMBER_SIZE: Partial<Record<Vr, number>> = {
   UV: 8,
   AT: 4,
 };
+const WORD_WIDTH: Partial<Record<Vr, number>> = { OW: 2, OF: 4, OL: 4, OD: 8, OV: 8 };
+
+/** Fixed-size binary numbers (US, SS, UL, SL, FL, FD, SV, UV, AT) and their width in bytes. */
 export function binaryNumberSize(vr: Vr): number | undefined {
-  return NUMBER_SIZE[vr];
+  return VALUE_WIDTH[vr];
+}
+
+/** The width of one value for binary numbers and for OW, OF, OL, OD, OV; undefined for other VRs. */
+export function valueWidth(vr: Vr): number | undefined {
+  return VALUE_WIDTH[vr] ?? WORD_WIDTH[vr];
 }
 
 /** VRs that hold bulk data (PS3.18 F.2.7: sent as BulkDataURI or InlineBinary in JSON). */

@@ -15,7 +15,7 @@ import {
 import { formatTag, Tag } from './dictionary.js';
 import type { ParseResult } from './parser.js';
 import { lookupTransferSyntax, type TransferSyntax } from './transfer-syntax.js';
-import { hasLongLength, type Vr } from './vr.js';
+import { hasLongLength, valueWidth, type Vr } from './vr.js';
 
 export interface WriteOptions {
   /** Supplies values that were left in the source (bulk data read by reference). */
@@ -28,23 +28,10 @@ const ITEM_UNDEFINED_LE = Uint8Array.of(0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff
 const ITEM_DELIM_LE = Uint8Array.of(0xfe, 0xff, 0x0d, 0xe0, 0, 0, 0, 0);
 const SEQ_DELIM_LE = Uint8Array.of(0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0);
 
-/** Byte widths to swap when a value moves between little and big endian. */
-const SWAP: Partial<Record<Vr, number>> = {
-  US: 2,
-  SS: 2,
-  OW: 2,
-  AT: 2,
-  UL: 4,
-  SL: 4,
-  FL: 4,
-  OF: 4,
-  OL: 4,
-  FD: 8,
-  OD: 8,
-  SV: 8,
-  UV: 8,
-  OV: 8,
-};
+/** Byte widths to swap when a value moves between little and big endian (AT is a pair of 16-bit words). */
+function swapWidth(vr: Vr): number | undefined {
+  return vr === 'AT' ? 2 : valueWidth(vr);
+}
 
 class Writer {
   constructor(
@@ -138,7 +125,8 @@ class Writer {
     }
     const vr: Vr = enc.explicitVr && !hasLongLength(el.vr) && value.length > 0xffff ? 'UN' : el.vr;
     sink(this.header(el.tag, vr, value.length, enc));
-    sink(srcEnc.littleEndian !== enc.littleEndian && SWAP[el.vr] ? swapBytes(value, SWAP[el.vr]!) : value);
+    const width = swapWidth(el.vr);
+    sink(srcEnc.littleEndian !== enc.littleEndian && width ? swapBytes(value, width) : value);
   }
 
   private writeItem(it: SequenceItem, enc: Encoding, sink: Sink): void {
