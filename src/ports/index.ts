@@ -116,7 +116,26 @@ export interface LevelQuery {
   readonly limit: number;
 }
 
+/** What the index already holds that bears on recording an instance: one read, before and inside the write. */
+export interface IngestFacts {
+  /** The stored instance with the same SOP Instance UID. */
+  readonly instance?: { readonly sha256: string };
+  /** The study with the same Study Instance UID, and the Patient ID it is filed under. */
+  readonly study?: { readonly id: number; readonly patientFk: number; readonly patientId: string };
+  /** The series with the same Series Instance UID, and its study. */
+  readonly series?: { readonly id: number; readonly studyUid: string };
+  /** The patient with the same Patient ID and issuer. */
+  readonly patient?: { readonly id: number; readonly name: string; readonly birthDate: string };
+}
+
 export interface IndexReader {
+  ingestFacts(keys: {
+    sopInstanceUid: string;
+    studyUid: string;
+    seriesUid: string;
+    patientId: string;
+    issuer: string;
+  }): Promise<IngestFacts>;
   findInstance(sopInstanceUid: string): Promise<InstanceRow | undefined>;
   findStudy(studyUid: string): Promise<StudyRow | undefined>;
   findSeries(seriesUid: string): Promise<{ id: number; studyUid: string } | undefined>;
@@ -139,8 +158,11 @@ export interface IndexReader {
 }
 
 export interface IndexTx extends IndexReader {
-  /** Records an instance and its patient, study and series (created or updated). */
-  insertInstance(rec: InstanceRecord): Promise<void>;
+  /**
+   * Records an instance, creating its patient, study and series when `facts` (read in this same unit of
+   * work) says they do not exist yet.
+   */
+  insertInstance(rec: InstanceRecord, facts: IngestFacts): Promise<void>;
   addQuarantine(rec: QuarantineRecord): Promise<void>;
 }
 

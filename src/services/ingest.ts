@@ -9,7 +9,7 @@ import { DicomFormatError, LanternError } from '../core/errors.js';
 import { PATIENT_KEYS, SERIES_KEYS, STUDY_KEYS } from '../core/query/levels.js';
 import type { BlobStore, TempBlob } from '../ports/blob-store.js';
 import type { Clock } from '../ports/clock.js';
-import type { Index, IndexReader, InstanceRecord } from '../ports/index.js';
+import type { Index, IngestFacts, InstanceRecord } from '../ports/index.js';
 
 export interface IngestDeps {
   readonly index: Index;
@@ -196,13 +196,21 @@ export class IngestService {
     const studyUid = rec.study.studyUid;
 
     // A first look outside the transaction decides where the file goes; the transaction decides for good.
-    const pre = await conflictOf(index, rec);
+    const keys = {
+      sopInstanceUid: sop,
+      studyUid,
+      seriesUid: rec.series.seriesUid,
+      patientId: rec.patient.patientId,
+      issuer: rec.patient.issuer,
+    };
+    const pre = conflictOf(await index.ingestFacts(keys), rec);
     if (pre === 'duplicate') return { status: 'duplicate', sopInstanceUid: sop, studyUid, warnings };
     const key = blobKey(pre ? 'quarantine' : 'objects');
     await temp.commit(key);
     const outcome = await index
       .write(async (tx) => {
-        const conflict = await conflictOf(tx, rec);
+        const facts = await tx.ingestFacts(keys);
+        const conflict = conflictOf(facts, rec);
         if (conflict === 'duplicate') return { status: 'duplicate' as const };
         if (conflict) {
           await tx.addQuarantine({
@@ -219,11 +227,15 @@ export class IngestService {
           });
           return { status: 'quarantined' as const, reason: conflict };
         }
-        await tx.insertInstance({ ...rec, instance: { ...rec.instance, blobKey: key } });
+        await tx.insertInstance({ ...rec, instance: { ...rec.instance, blobKey: key } }, facts);
         return { status: 'stored' as const };
       })
       .catch(async (e: unknown) => {
-        await this.deps.blobs.delete(key).catch(() => undefined);
+        // A failed unit of work recorded nothing, so its file goes. LNT_STORAGE_FAILED from the index means
+        // the commit happened but its sync failed: the index may hold the file, so it stays.
+        if (!(e instanceof LanternError && e.code === 'LNT_STORAGE_FAILED')) {
+          await this.deps.blobs.delete(key).catch(() => undefined);
+        }
         throw e instanceof LanternError
           ? e
           : new LanternError(
@@ -353,28 +365,22 @@ export class IngestService {
  * What stands in the way of recording `rec`: 'duplicate' (same object already stored), a conflict reason
  * (the object goes to quarantine), or undefined. Reasons name attributes, never their values.
  */
-async function conflictOf(
-  index: IndexReader,
-  rec: InstanceRecord,
-): Promise<string | 'duplicate' | undefined> {
-  const existing = await index.findInstance(rec.instance.sopInstanceUid);
-  if (existing) {
-    if (existing.sha256 === rec.instance.sha256) return 'duplicate';
+function conflictOf(facts: IngestFacts, rec: InstanceRecord): string | 'duplicate' | undefined {
+  if (facts.instance) {
+    if (facts.instance.sha256 === rec.instance.sha256) return 'duplicate';
     return 'an instance with this SOP Instance UID is already stored with different content';
   }
-  const study = await index.findStudy(rec.study.studyUid);
-  if (study && study.patientId !== rec.patient.patientId) {
+  if (facts.study && facts.study.patientId !== rec.patient.patientId) {
     return 'the archive holds this Study Instance UID under a different Patient ID';
   }
-  const series = await index.findSeries(rec.series.seriesUid);
-  if (series && series.studyUid !== rec.study.studyUid) {
+  if (facts.series && facts.series.studyUid !== rec.study.studyUid) {
     return 'the archive holds this Series Instance UID in a different study';
   }
-  const patient = await index.findPatient(rec.patient.patientId, rec.patient.issuer);
-  if (patient) {
-    if (patient.name !== rec.patient.name)
+  if (facts.patient) {
+    if (facts.patient.name !== rec.patient.name) {
       return "the Patient's Name differs from the one the archive holds for this Patient ID";
-    if (patient.birthDate !== rec.patient.birthDate) {
+    }
+    if (facts.patient.birthDate !== rec.patient.birthDate) {
       return "the Patient's Birth Date differs from the one the archive holds for this Patient ID";
     }
   }

@@ -209,32 +209,35 @@ export function archiveContract(name: string, backend: Backend): void {
       const inst = synthInstance({ patientId: 'PX' });
       await expect(
         index.write(async (tx) => {
-          await tx.insertInstance({
-            patient: { patientId: 'PX', issuer: '', name: 'X', birthDate: '', sex: '', attrs: {} },
-            study: {
-              studyUid: inst.studyUid,
-              date: '',
-              time: '',
-              accessionNumber: '',
-              studyId: '',
-              description: '',
-              referringPhysician: '',
-              attrs: {},
+          await tx.insertInstance(
+            {
+              patient: { patientId: 'PX', issuer: '', name: 'X', birthDate: '', sex: '', attrs: {} },
+              study: {
+                studyUid: inst.studyUid,
+                date: '',
+                time: '',
+                accessionNumber: '',
+                studyId: '',
+                description: '',
+                referringPhysician: '',
+                attrs: {},
+              },
+              series: { seriesUid: inst.seriesUid, modality: 'CT', number: 1, description: '', attrs: {} },
+              instance: {
+                sopInstanceUid: inst.sopUid,
+                sopClassUid: '1.2',
+                number: 1,
+                transferSyntaxUid: '1.2.840.10008.1.2.1',
+                blobKey: 'objects/x',
+                size: 1,
+                sha256: 'x',
+                attrs: {},
+                receivedAt: new Date().toISOString(),
+                sourceAet: '',
+              },
             },
-            series: { seriesUid: inst.seriesUid, modality: 'CT', number: 1, description: '', attrs: {} },
-            instance: {
-              sopInstanceUid: inst.sopUid,
-              sopClassUid: '1.2',
-              number: 1,
-              transferSyntaxUid: '1.2.840.10008.1.2.1',
-              blobKey: 'objects/x',
-              size: 1,
-              sha256: 'x',
-              attrs: {},
-              receivedAt: new Date().toISOString(),
-              sourceAet: '',
-            },
-          });
+            {},
+          );
           throw new Error('boom');
         }),
       ).rejects.toThrow('boom');

@@ -4,6 +4,7 @@ import { mkdir, open, type FileHandle, rename, rm, stat } from 'node:fs/promises
 import { dirname, join, resolve, sep } from 'node:path';
 import { LanternError } from '../../core/errors.js';
 import type { BlobStore, TempBlob } from '../../ports/blob-store.js';
+import { CoalescedSync, fsyncPath } from '../fs-sync/index.js';
 
 /** Keys are ours: lowercase letters, digits, '-' and '/' between segments. Anything else is refused. */
 const KEY = /^[a-z0-9-]+(\/[a-z0-9-]+)*(\.[a-z0-9]+)?$/;
@@ -16,7 +17,7 @@ export class FsBlobStore implements BlobStore {
   private readonly root: string;
   private readonly tmpDir: string;
   private readonly knownDirs = new Set<string>();
-  private readonly dirSyncs = new Map<string, DirSync>();
+  private readonly dirSyncs = new Map<string, CoalescedSync>();
 
   constructor(root: string) {
     this.root = resolve(root);
@@ -58,35 +59,14 @@ export class FsBlobStore implements BlobStore {
     this.knownDirs.add(dir);
   }
 
-  /**
-   * Makes a folder's entries durable. Concurrent callers share fsyncs: a caller that arrives while one runs
-   * waits for the next one (which starts after its rename), and every caller waiting for it shares it.
-   */
+  /** Makes a folder's entries durable; concurrent callers share fsyncs. */
   syncDir(dir: string): Promise<void> {
-    let s = this.dirSyncs.get(dir);
-    if (!s) {
-      s = { running: undefined, next: undefined };
-      this.dirSyncs.set(dir, s);
+    let sync = this.dirSyncs.get(dir);
+    if (!sync) {
+      sync = new CoalescedSync(() => fsyncPath(dir));
+      this.dirSyncs.set(dir, sync);
     }
-    const state = s;
-    if (!state.running) {
-      state.running = fsyncDir(dir).finally(() => {
-        state.running = undefined;
-      });
-      return state.running;
-    }
-    if (!state.next) {
-      state.next = state.running
-        .catch(() => undefined)
-        .then(() => {
-          state.next = undefined;
-          state.running = fsyncDir(dir).finally(() => {
-            state.running = undefined;
-          });
-          return state.running;
-        });
-    }
-    return state.next;
+    return sync.request();
   }
 
   async *read(key: string, range?: { start: number; end: number }): AsyncIterable<Uint8Array> {
@@ -109,20 +89,6 @@ export class FsBlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     await rm(this.path(key), { force: true });
-  }
-}
-
-interface DirSync {
-  running: Promise<void> | undefined;
-  next: Promise<void> | undefined;
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 

@@ -6,6 +6,7 @@ import type {
   Index,
   IndexReader,
   IndexTx,
+  IngestFacts,
   InstanceRecord,
   InstanceRow,
   LevelQuery,
@@ -112,6 +113,56 @@ class Reader implements IndexReader {
           sex: r.sex,
         }
       : undefined;
+  }
+
+  async ingestFacts(k: {
+    sopInstanceUid: string;
+    studyUid: string;
+    seriesUid: string;
+    patientId: string;
+    issuer: string;
+  }): Promise<IngestFacts> {
+    // One round trip for every lookup the ingest decision needs.
+    const { rows } = await sql<{
+      instance_sha: string | null;
+      study_id: number | null;
+      study_patient_fk: number | null;
+      study_patient_id: string | null;
+      series_id: number | null;
+      series_study_uid: string | null;
+      patient_pk: number | null;
+      patient_name: string | null;
+      patient_birth_date: string | null;
+    }>`select i.sha256 as instance_sha,
+        s.id as study_id, s.patient_fk as study_patient_fk, sp.patient_id as study_patient_id,
+        se.id as series_id, ss.study_uid as series_study_uid,
+        p.id as patient_pk, p.name as patient_name, p.birth_date as patient_birth_date
+      from (select 1 as one) x
+      left join instance i on i.sop_instance_uid = ${k.sopInstanceUid}
+      left join study s on s.study_uid = ${k.studyUid}
+      left join patient sp on sp.id = s.patient_fk
+      left join series se on se.series_uid = ${k.seriesUid}
+      left join study ss on ss.id = se.study_fk
+      left join patient p on p.patient_id = ${k.patientId} and p.issuer = ${k.issuer}`.execute(this.db);
+    const r = rows[0];
+    const facts: { -readonly [K in keyof IngestFacts]: IngestFacts[K] } = {};
+    if (r.instance_sha !== null) facts.instance = { sha256: r.instance_sha };
+    if (r.study_id !== null) {
+      facts.study = {
+        id: Number(r.study_id),
+        patientFk: Number(r.study_patient_fk),
+        patientId: r.study_patient_id ?? '',
+      };
+    }
+    if (r.series_id !== null) facts.series = { id: Number(r.series_id), studyUid: r.series_study_uid ?? '' };
+    if (r.patient_pk !== null) {
+      facts.patient = {
+        id: Number(r.patient_pk),
+        name: r.patient_name ?? '',
+        birthDate: r.patient_birth_date ?? '',
+      };
+    }
+    return facts;
   }
 
   private instanceSelect() {
@@ -349,39 +400,15 @@ function toInstanceRow(r: {
 }
 
 class Tx extends Reader implements IndexTx {
-  // Lookups repeat within a unit of work (conflict checks, then the insert): each is made once.
-  private readonly memo = new Map<string, Promise<unknown>>();
-
   constructor(private readonly tx: Transaction<Database>) {
     super(tx);
   }
 
-  private once<T>(key: string, load: () => Promise<T>): Promise<T> {
-    let p = this.memo.get(key) as Promise<T> | undefined;
-    if (!p) {
-      p = load();
-      this.memo.set(key, p);
-    }
-    return p;
-  }
-
-  override findPatient(patientId: string, issuer: string): Promise<PatientRow | undefined> {
-    return this.once(`p\0${patientId}\0${issuer}`, () => super.findPatient(patientId, issuer));
-  }
-
-  override findStudy(studyUid: string): Promise<StudyRow | undefined> {
-    return this.once(`s\0${studyUid}`, () => super.findStudy(studyUid));
-  }
-
-  override findSeries(seriesUid: string): Promise<{ id: number; studyUid: string } | undefined> {
-    return this.once(`r\0${seriesUid}`, () => super.findSeries(seriesUid));
-  }
-
-  async insertInstance(rec: InstanceRecord): Promise<void> {
+  async insertInstance(rec: InstanceRecord, facts: IngestFacts): Promise<void> {
     const db = this.tx;
     const now = rec.instance.receivedAt;
-    let patient = await this.findPatient(rec.patient.patientId, rec.patient.issuer);
-    if (!patient) {
+    let patientFk = facts.study?.patientFk ?? facts.patient?.id;
+    if (patientFk === undefined) {
       const r = await db
         .insertInto('patient')
         .values({
@@ -400,11 +427,10 @@ class Tx extends Reader implements IndexTx {
         })
         .returning('id')
         .executeTakeFirstOrThrow();
-      patient = { id: Number(r.id), ...rec.patient };
+      patientFk = Number(r.id);
     }
-    const patientFk = patient.id;
-    let study = await this.findStudy(rec.study.studyUid);
-    if (!study) {
+    let studyFk = facts.study?.id;
+    if (studyFk === undefined) {
       const r = await db
         .insertInto('study')
         .values({
@@ -424,19 +450,19 @@ class Tx extends Reader implements IndexTx {
         })
         .returning('id')
         .executeTakeFirstOrThrow();
-      study = { id: Number(r.id), patientFk, studyUid: rec.study.studyUid, patientId: rec.patient.patientId };
+      studyFk = Number(r.id);
       await db
         .updateTable('patient')
         .set((eb) => ({ num_studies: eb('num_studies', '+', 1) }))
         .where('id', '=', patientFk)
         .execute();
     }
-    let series = await this.findSeries(rec.series.seriesUid);
-    if (!series) {
+    let seriesFk = facts.series?.id;
+    if (seriesFk === undefined) {
       const r = await db
         .insertInto('series')
         .values({
-          study_fk: study.id,
+          study_fk: studyFk,
           series_uid: rec.series.seriesUid,
           modality: rec.series.modality,
           series_number: rec.series.number,
@@ -448,11 +474,11 @@ class Tx extends Reader implements IndexTx {
         })
         .returning('id')
         .executeTakeFirstOrThrow();
-      series = { id: Number(r.id), studyUid: rec.study.studyUid };
+      seriesFk = Number(r.id);
       await db
         .updateTable('study')
         .set((eb) => ({ num_series: eb('num_series', '+', 1) }))
-        .where('id', '=', study.id)
+        .where('id', '=', studyFk)
         .execute();
       await db
         .updateTable('patient')
@@ -463,7 +489,7 @@ class Tx extends Reader implements IndexTx {
     await db
       .insertInto('instance')
       .values({
-        series_fk: series.id,
+        series_fk: seriesFk,
         sop_instance_uid: rec.instance.sopInstanceUid,
         sop_class_uid: rec.instance.sopClassUid,
         instance_number: rec.instance.number,
@@ -479,19 +505,18 @@ class Tx extends Reader implements IndexTx {
     await db
       .updateTable('series')
       .set((eb) => ({ num_instances: eb('num_instances', '+', 1), updated_at: now }))
-      .where('id', '=', series.id)
+      .where('id', '=', seriesFk)
       .execute();
     await db
       .updateTable('study')
       .set((eb) => ({ num_instances: eb('num_instances', '+', 1), updated_at: now }))
-      .where('id', '=', study.id)
+      .where('id', '=', studyFk)
       .execute();
     await db
       .updateTable('patient')
       .set((eb) => ({ num_instances: eb('num_instances', '+', 1), updated_at: now }))
       .where('id', '=', patientFk)
       .execute();
-    this.memo.clear();
   }
 
   async addQuarantine(rec: QuarantineRecord): Promise<void> {
@@ -538,7 +563,11 @@ export class KyselyIndex extends Reader implements Index {
   constructor(
     private readonly kdb: Kysely<Database>,
     readonly dialect: 'sqlite' | 'postgres',
-    private readonly groupCommit = false,
+    private readonly options: {
+      groupCommit?: boolean;
+      /** Makes a commit durable (e.g. syncs SQLite's log off the main thread); units wait for it. */
+      afterCommit?: () => Promise<void>;
+    } = {},
   ) {
     super(kdb);
   }
@@ -560,7 +589,7 @@ export class KyselyIndex extends Reader implements Index {
 
   /** One unit of work; retried with jitter on transient conflicts, here and nowhere else. */
   async write<T>(fn: (tx: IndexTx) => Promise<T>): Promise<T> {
-    if (this.groupCommit) {
+    if (this.options.groupCommit) {
       return new Promise<T>((resolve, reject) => {
         this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
         if (!this.flushing) void this.flush();
@@ -610,7 +639,23 @@ export class KyselyIndex extends Reader implements Index {
           for (const unit of batch) unit.reject(e);
           continue;
         }
-        for (const d of done) (d.ok ? d.unit.resolve : d.unit.reject)(d.value);
+        // Acknowledged only once durable; the next batch does not wait for this one's sync.
+        const settle = () => {
+          for (const d of done) (d.ok ? d.unit.resolve : d.unit.reject)(d.value);
+        };
+        if (this.options.afterCommit) {
+          this.options.afterCommit().then(settle, (e: unknown) => {
+            // Committed but maybe not durable: callers must not undo what the index may hold.
+            const err = new LanternError(
+              'LNT_STORAGE_FAILED',
+              `index log could not be synced: ${(e as Error).message}`,
+              {
+                cause: e,
+              },
+            );
+            for (const unit of batch) unit.reject(err);
+          });
+        } else settle();
       }
     } finally {
       this.flushing = false;

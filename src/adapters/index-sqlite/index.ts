@@ -1,5 +1,7 @@
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
+import { CoalescedSync, fsyncPath } from '../fs-sync/index.js';
 import { KyselyIndex } from '../index-sql/kysely-index.js';
 import type { Database as Schema } from '../index-sql/schema.js';
 
@@ -9,18 +11,32 @@ export interface SqliteIndexOptions {
 }
 
 /**
- * The embedded index: one SQLite file in WAL mode. synchronous=FULL makes each committed transaction durable
- * before the archive acknowledges the object it records.
+ * The embedded index: one SQLite file in WAL mode. better-sqlite3 runs on the main thread, so SQLite's own
+ * sync at each commit (synchronous=FULL) would stop all other work while the disk flushes. Instead SQLite
+ * commits without syncing (synchronous=NORMAL) and the index syncs the log file itself, off the main thread,
+ * before any unit of work is acknowledged: the same durability, shared among concurrent commits.
  */
 export function openSqliteIndex(options: SqliteIndexOptions): KyselyIndex {
   const db = new Database(options.file);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   cacheStatements(db);
   const kdb = new Kysely<Schema>({ dialect: new SqliteDialect({ database: db }) });
-  return new KyselyIndex(kdb, 'sqlite', true);
+  if (options.file === ':memory:') return new KyselyIndex(kdb, 'sqlite', { groupCommit: true });
+  const file = resolve(options.file);
+  const wal = new CoalescedSync(() => fsyncPath(`${file}-wal`));
+  let dirSynced = false;
+  const afterCommit = async () => {
+    await wal.request();
+    if (!dirSynced) {
+      // The log file's own entry in its folder, once.
+      await fsyncPath(dirname(file));
+      dirSynced = true;
+    }
+  };
+  return new KyselyIndex(kdb, 'sqlite', { groupCommit: true, afterCommit });
 }
 
 /**
