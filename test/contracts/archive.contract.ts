@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,6 +180,8 @@ export function archiveContract(name: string, backend: Backend): void {
         expect((err as LanternError).code).toBe(code);
       }
       expect(await index.counts()).toEqual(before);
+      // Nothing partial is left in storage either.
+      expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
     });
 
     it('stores a bare dataset with a proper meta header, and zeroes a hostile preamble', async () => {

@@ -6,6 +6,7 @@ import { pydicomDataDir, pydicomFiles } from '../../../test/helpers/corpus.js';
 import { Tag } from './dictionary.js';
 import { DicomParser, parseDicom, type ParseResult } from './parser.js';
 import { getNumber, getString } from './values.js';
+import { stringElement } from './encode.js';
 import { encodeDataset, encodePart10, encodingOf } from './writer.js';
 
 const data = pydicomDataDir();
@@ -297,5 +298,47 @@ describe('fuzz corpus: mutated real files', () => {
     }
     expect(read + rejected).toBe(seeds.length * 300);
     expect(rejected).toBeGreaterThan(0);
+  });
+});
+
+describe('a changed dataset keeps the bytes of everything it did not touch', () => {
+  it('top-level change: every other element is written from its original bytes', () => {
+    const bytes = file('CT_small.dcm');
+    const r = parseDicom(bytes);
+    const changed = r.dataset.with(stringElement(Tag.PatientName, 'PN', ['Changed^Name']));
+    const out = Buffer.from(encodePart10({ preamble: r.preamble, meta: r.meta!, dataset: changed }));
+    const again = parseDicom(out);
+    expect(getString(again.dataset, Tag.PatientName)).toBe('Changed^Name');
+    const raw = (d: ParseResult['dataset'], tag: number) => {
+      const el = d.get(tag)!;
+      return Buffer.concat([el.header ?? Buffer.alloc(0), el.value ?? Buffer.alloc(0)]);
+    };
+    for (const el of r.dataset.elements) {
+      if (el.tag === Tag.PatientName || el.items) continue;
+      expect(raw(again.dataset, el.tag).equals(raw(r.dataset, el.tag)), `(${el.tag.toString(16)})`).toBe(
+        true,
+      );
+    }
+    // Everything after the changed element is the original byte run, shifted by the length difference.
+    const tail = bytes.subarray(bytes.indexOf(Buffer.from('1CT1')) - 8);
+    expect(out.subarray(out.length - tail.length).equals(tail)).toBe(true);
+  });
+
+  it('a change inside a sequence item rewrites only the lengths that contain it', () => {
+    const bytes = file('CT_small.dcm');
+    const r = parseDicom(bytes);
+    const seq = r.dataset.get(Tag.OtherPatientIDsSequence)!;
+    const item0 = seq.items![0];
+    const newItem = {
+      ...item0,
+      dataset: item0.dataset.with(stringElement(Tag.PatientID, 'LO', ['LONGER-ID-0001'])),
+    };
+    const changed = r.dataset.with({ ...seq, items: [newItem, ...seq.items!.slice(1)] });
+    const out = Buffer.from(encodePart10({ preamble: r.preamble, meta: r.meta!, dataset: changed }));
+    const again = parseDicom(out).dataset;
+    const items = again.get(Tag.OtherPatientIDsSequence)!.items!;
+    expect(getString(items[0].dataset, Tag.PatientID)).toBe('LONGER-ID-0001');
+    expect(getString(items[1].dataset, Tag.PatientID)).toBe(getString(seq.items![1].dataset, Tag.PatientID));
+    expect(out.length - bytes.length).toBe(14 - 8);
   });
 });
