@@ -6,7 +6,16 @@ import { ConfigError } from './core/errors.js';
 export interface Config {
   /** Folder for the index (SQLite) and the stored objects. */
   readonly dataDir: string;
-  readonly dicom: { readonly aeTitle: string; readonly port: number; readonly host: string };
+  readonly dicom: {
+    readonly aeTitle: string;
+    readonly port: number;
+    readonly host: string;
+    readonly acceptUnknownCallers: boolean;
+    readonly maxAssociations: number;
+    readonly maxPduLength: number;
+    readonly artimSeconds: number;
+    readonly idleSeconds: number;
+  };
   readonly http: { readonly port: number; readonly host: string };
   readonly index: { readonly url: string | undefined };
   readonly storage: { readonly path: string | undefined };
@@ -16,7 +25,16 @@ export interface Config {
 
 export const DEFAULTS: Config = {
   dataDir: './data',
-  dicom: { aeTitle: 'LANTERN', port: 11112, host: '0.0.0.0' },
+  dicom: {
+    aeTitle: 'LANTERN',
+    port: 11112,
+    host: '0.0.0.0',
+    acceptUnknownCallers: false,
+    maxAssociations: 32,
+    maxPduLength: 262144,
+    artimSeconds: 30,
+    idleSeconds: 300,
+  },
   http: { port: 8080, host: '127.0.0.1' },
   index: { url: undefined },
   storage: { path: undefined },
@@ -30,6 +48,11 @@ export const ENVIRONMENT: Record<string, string> = {
   LANTERN_AET: 'dicom.aeTitle',
   LANTERN_DICOM_PORT: 'dicom.port',
   LANTERN_DICOM_HOST: 'dicom.host',
+  LANTERN_DICOM_ACCEPT_UNKNOWN: 'dicom.acceptUnknownCallers',
+  LANTERN_DICOM_MAX_ASSOCIATIONS: 'dicom.maxAssociations',
+  LANTERN_DICOM_MAX_PDU: 'dicom.maxPduLength',
+  LANTERN_DICOM_ARTIM_SECONDS: 'dicom.artimSeconds',
+  LANTERN_DICOM_IDLE_SECONDS: 'dicom.idleSeconds',
   LANTERN_HTTP_PORT: 'http.port',
   LANTERN_HTTP_HOST: 'http.host',
   LANTERN_INDEX_URL: 'index.url',
@@ -76,6 +99,12 @@ function positiveInt(v: unknown, name: string, from: Source): number {
     throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(v)} (from ${from})`);
   }
   return n;
+}
+
+function bool(v: unknown, name: string, from: Source): boolean {
+  if (v === true || v === 'true' || v === '1') return true;
+  if (v === false || v === 'false' || v === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(v)} (from ${from})`);
 }
 
 function str(v: unknown, name: string, from: Source): string {
@@ -171,6 +200,27 @@ export function loadConfig(options: LoadOptions = {}): Config {
       aeTitle: checkAeTitle(get('dicom.aeTitle'), from('dicom.aeTitle')),
       port: port(get('dicom.port'), 'dicom.port', from('dicom.port')),
       host: str(get('dicom.host'), 'dicom.host', from('dicom.host')),
+      acceptUnknownCallers: bool(
+        get('dicom.acceptUnknownCallers'),
+        'dicom.acceptUnknownCallers',
+        from('dicom.acceptUnknownCallers'),
+      ),
+      maxAssociations: positiveInt(
+        get('dicom.maxAssociations'),
+        'dicom.maxAssociations',
+        from('dicom.maxAssociations'),
+      ),
+      maxPduLength: (() => {
+        const n = positiveInt(get('dicom.maxPduLength'), 'dicom.maxPduLength', from('dicom.maxPduLength'));
+        if (n < 4096 || n > 16 * 1024 * 1024) {
+          throw new ConfigError(
+            `dicom.maxPduLength must be 4096-16777216, got ${n} (from ${from('dicom.maxPduLength')})`,
+          );
+        }
+        return n;
+      })(),
+      artimSeconds: positiveInt(get('dicom.artimSeconds'), 'dicom.artimSeconds', from('dicom.artimSeconds')),
+      idleSeconds: positiveInt(get('dicom.idleSeconds'), 'dicom.idleSeconds', from('dicom.idleSeconds')),
     },
     http: {
       port: port(get('http.port'), 'http.port', from('http.port')),

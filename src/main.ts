@@ -7,6 +7,7 @@ import { openSqliteIndex } from './adapters/index-sqlite/index.js';
 import { type Config, storageRoot } from './config.js';
 import type { Index } from './ports/index.js';
 import { systemClock } from './ports/clock.js';
+import { AeRegistry } from './services/ae-registry.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
 import { VerifyService } from './services/verify.js';
@@ -21,6 +22,7 @@ export interface App {
   readonly ingest: IngestService;
   readonly query: QueryService;
   readonly verify: VerifyService;
+  readonly aes: AeRegistry;
   close(): Promise<void>;
 }
 
@@ -47,6 +49,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   });
   const query = new QueryService(index, { maxResults: config.query.maxResults });
   const verify = new VerifyService(index, blobs);
+  const aes = new AeRegistry(index, systemClock, { acceptUnknownCallers: config.dicom.acceptUnknownCallers });
   return {
     config,
     log,
@@ -55,6 +58,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     ingest,
     query,
     verify,
+    aes,
     close: () => index.close(),
   };
 }

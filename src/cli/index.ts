@@ -3,10 +3,13 @@ import type { Server } from 'node:net';
 import { loadConfig } from '../config.js';
 import { isLanternError } from '../core/errors.js';
 import { createApp } from '../main.js';
-import { startDimseListener } from '../servers/dimse/listener.js';
+import { startDimseServer } from '../servers/dimse/server.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../version.js';
 import { buildHttpServer } from '../servers/http/server.js';
 import { VERSION } from '../version.js';
 import { formatReport, importPaths } from './import.js';
+import type { AeRecord } from '../ports/index.js';
+import { PERMISSIONS } from '../services/ae-registry.js';
 
 const int = (v: string) => {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number');
@@ -32,7 +35,7 @@ export function buildCli(): Command {
 
   program
     .command('serve')
-    .description('start the archive: DICOM port and HTTP (/healthz)')
+    .description('start the archive: DICOM (C-ECHO, C-STORE) and HTTP (/healthz)')
     .option('--data <dir>', 'data folder (index and stored objects)', undefined)
     .option('--dicom-port <n>', 'DICOM port (default 11112)', int)
     .option('--http-port <n>', 'HTTP port (default 8080)', int)
@@ -49,7 +52,21 @@ export function buildCli(): Command {
       await http.listen({ port: config.http.port, host: config.http.host });
       let dimse: Server;
       try {
-        dimse = await startDimseListener({ host: config.dicom.host, port: config.dicom.port, log: app.log });
+        dimse = await startDimseServer({
+          host: config.dicom.host,
+          port: config.dicom.port,
+          aeTitle: config.dicom.aeTitle,
+          maxAssociations: config.dicom.maxAssociations,
+          maxPduLength: config.dicom.maxPduLength,
+          artimMs: config.dicom.artimSeconds * 1000,
+          idleMs: config.dicom.idleSeconds * 1000,
+          admitCaller: (aet, address) => app.aes.admit(aet, address),
+          permitsStore: (aet) => app.aes.permits(aet, 'store'),
+          ingest: app.ingest,
+          log: app.log,
+          implementationClassUid: IMPLEMENTATION_CLASS_UID,
+          implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+        });
       } catch (e) {
         await http.close();
         await app.close();
@@ -125,7 +142,73 @@ export function buildCli(): Command {
       }
     });
 
+  const ae = program
+    .command('ae')
+    .description('the AE registry: the DICOM peers that may associate, and what they may do');
+  ae.command('add')
+    .description('register a peer (or change one); takes effect in a running server at once')
+    .argument('<aet>', 'its AE title')
+    .option('--host <host>', 'host name or address it calls from and listens on (any when unset)', '')
+    .option('--port <n>', 'port it listens on (C-MOVE destinations)', int, 0)
+    .option('--allow <list>', `comma-separated permissions: ${PERMISSIONS.join(', ')}`, 'store,find,get,move')
+    .option('--tls', 'it speaks DICOM over TLS')
+    .option('--data <dir>', 'data folder')
+    .option('--config <file>', 'JSON configuration file')
+    .action(
+      async (aet: string, opts: Common & { host: string; port: number; allow: string; tls?: boolean }) => {
+        const app = await createApp(configFrom(opts));
+        try {
+          const rec = await app.aes.add({
+            aeTitle: aet,
+            host: opts.host,
+            port: opts.port,
+            tls: opts.tls,
+            permissions: opts.allow
+              .split(',')
+              .map((p) => p.trim())
+              .filter(Boolean),
+          });
+          process.stdout.write(`${rec.aeTitle} registered: ${formatAe(rec)}\n`);
+        } finally {
+          await app.close();
+        }
+      },
+    );
+  ae.command('list')
+    .description('list registered peers')
+    .option('--data <dir>', 'data folder')
+    .option('--config <file>', 'JSON configuration file')
+    .action(async (opts: Common) => {
+      const app = await createApp(configFrom(opts));
+      try {
+        const list = await app.aes.list();
+        if (!list.length) process.stdout.write('no AEs registered\n');
+        for (const a of list) process.stdout.write(`${a.aeTitle.padEnd(16)} ${formatAe(a)}\n`);
+      } finally {
+        await app.close();
+      }
+    });
+  ae.command('remove')
+    .description('remove a peer; takes effect in a running server at once')
+    .argument('<aet>', 'its AE title')
+    .option('--data <dir>', 'data folder')
+    .option('--config <file>', 'JSON configuration file')
+    .action(async (aet: string, opts: Common) => {
+      const app = await createApp(configFrom(opts));
+      try {
+        const removed = await app.aes.remove(aet);
+        process.stdout.write(removed ? `${aet} removed\n` : `${aet} was not registered\n`);
+        process.exitCode = removed ? 0 : 1;
+      } finally {
+        await app.close();
+      }
+    });
+
   return program;
+}
+
+function formatAe(a: AeRecord): string {
+  return `host ${a.host || '(any)'} port ${a.port || '-'}${a.tls ? ' tls' : ''} allow ${a.permissions.join(',') || '(nothing)'}`;
 }
 
 export async function run(argv: string[]): Promise<void> {

@@ -1,6 +1,5 @@
-import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -57,7 +56,7 @@ describe('lantern command line', () => {
     for (const c of ['serve', 'import', 'verify']) expect(r.stdout).toContain(c);
   });
 
-  it('serve: /healthz answers, the DICOM port rejects associations clearly, SIGTERM stops cleanly', async () => {
+  it('serve: /healthz answers, the AE registry decides who associates (changed while running), SIGTERM stops cleanly', async () => {
     const data = tmp();
     const s = await startServer([
       '--data',
@@ -74,22 +73,42 @@ describe('lantern command line', () => {
       expect(res.status).toBe(200);
       const body = (await res.json()) as { status: string; aeTitle: string; index: string };
       expect(body).toMatchObject({ status: 'ok', aeTitle: 'TESTARCH', index: 'sqlite' });
-      // A real peer: DCMTK's echoscu is told the association was rejected.
-      const echo = spawnSync('echoscu', ['-aec', 'TESTARCH', '127.0.0.1', String(s.dicom)], {
-        env: DCMTK_ENV,
-        encoding: 'utf8',
-      });
-      expect(echo.status).not.toBe(0);
-      expect(echo.stderr + echo.stdout).toMatch(/Association Rejected/i);
-      // And the raw answer is an A-ASSOCIATE-RJ PDU.
-      const pdu = await new Promise<Buffer>((ok, fail) => {
-        const sock = connect(s.dicom, '127.0.0.1', () => sock.write(Buffer.from([0x01, 0, 0, 0, 0, 0])));
-        const got: Buffer[] = [];
-        sock.on('data', (d) => got.push(d));
-        sock.on('end', () => ok(Buffer.concat(got)));
-        sock.on('error', fail);
-      });
-      expect([...pdu]).toEqual([0x03, 0, 0, 0, 0, 4, 0, 1, 1, 1]);
+      const echo = () =>
+        new Promise<{ code: number | null; out: string }>((ok) => {
+          const c = spawn(
+            'echoscu',
+            ['-aet', 'MODALITY1', '-aec', 'TESTARCH', '127.0.0.1', String(s.dicom)],
+            { env: DCMTK_ENV },
+          );
+          let out = '';
+          c.stdout.on('data', (d) => (out += d));
+          c.stderr.on('data', (d) => (out += d));
+          c.on('close', (code) => ok({ code, out }));
+        });
+      // Unknown callers are refused by default.
+      const refused = await echo();
+      expect(refused.code).not.toBe(0);
+      expect(refused.out).toMatch(/Calling AE Title Not Recognized/i);
+      // Registering the AE in another process takes effect in the running server.
+      const add = await lantern([
+        'ae',
+        'add',
+        'MODALITY1',
+        '--host',
+        '127.0.0.1',
+        '--allow',
+        'store',
+        '--data',
+        data,
+      ]);
+      expect(add.code).toBe(0);
+      expect(add.stdout).toMatch(/MODALITY1 registered: host 127.0.0.1 port - allow store/);
+      expect((await echo()).code).toBe(0);
+      expect((await lantern(['ae', 'list', '--data', data])).stdout).toMatch(/MODALITY1\s+host 127.0.0.1/);
+      expect((await lantern(['ae', 'remove', 'MODALITY1', '--data', data])).code).toBe(0);
+      expect((await echo()).code).not.toBe(0);
+      expect((await lantern(['ae', 'remove', 'MODALITY1', '--data', data])).code).toBe(1);
+      expect((await lantern(['ae', 'add', 'BAD\\AE', '--data', data])).stderr).toMatch(/AE title must be/);
     } finally {
       s.proc.kill('SIGTERM');
     }

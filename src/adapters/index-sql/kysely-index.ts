@@ -2,6 +2,8 @@ import { type Kysely, Migrator, type SelectQueryBuilder, sql, type Transaction }
 import type { JsonDataset } from '../../core/dicom/json.js';
 import { LanternError } from '../../core/errors.js';
 import type {
+  AePermission,
+  AeRecord,
   ColumnFilter,
   Index,
   IndexReader,
@@ -345,6 +347,22 @@ class Reader implements IndexReader {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyQB = SelectQueryBuilder<any, any, any>;
 
+function toAe(r: {
+  ae_title: string;
+  host: string;
+  port: number;
+  tls: number;
+  permissions: string;
+}): AeRecord {
+  return {
+    aeTitle: r.ae_title,
+    host: r.host,
+    port: Number(r.port),
+    tls: Number(r.tls) === 1,
+    permissions: r.permissions ? (r.permissions.split(',') as AePermission[]) : [],
+  };
+}
+
 interface LevelRowData {
   id: number;
   attrs: string;
@@ -660,6 +678,37 @@ export class KyselyIndex extends Reader implements Index {
     } finally {
       this.flushing = false;
     }
+  }
+
+  async listAes(): Promise<AeRecord[]> {
+    const rows = await this.kdb.selectFrom('ae').selectAll().orderBy('ae_title').execute();
+    return rows.map(toAe);
+  }
+
+  async findAe(aeTitle: string): Promise<AeRecord | undefined> {
+    const r = await this.kdb.selectFrom('ae').selectAll().where('ae_title', '=', aeTitle).executeTakeFirst();
+    return r ? toAe(r) : undefined;
+  }
+
+  async putAe(ae: AeRecord, now: string): Promise<void> {
+    const row = {
+      ae_title: ae.aeTitle,
+      host: ae.host,
+      port: ae.port,
+      tls: ae.tls ? 1 : 0,
+      permissions: ae.permissions.join(','),
+      updated_at: now,
+    };
+    await this.kdb
+      .insertInto('ae')
+      .values(row)
+      .onConflict((oc) => oc.column('ae_title').doUpdateSet({ ...row }))
+      .execute();
+  }
+
+  async removeAe(aeTitle: string): Promise<boolean> {
+    const r = await this.kdb.deleteFrom('ae').where('ae_title', '=', aeTitle).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
   }
 
   async close(): Promise<void> {

@@ -112,6 +112,19 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
           .execute();
       },
     },
+    '0002_ae_registry': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('ae')
+          .addColumn('ae_title', 'text', (c) => c.primaryKey())
+          .addColumn('host', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('port', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('tls', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('permissions', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

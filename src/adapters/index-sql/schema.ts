@@ -76,7 +76,17 @@ export interface QuarantineTable {
   source_aet: string;
 }
 
+export interface AeTable {
+  ae_title: string;
+  host: string;
+  port: number;
+  tls: number;
+  permissions: string;
+  updated_at: string;
+}
+
 export interface Database {
+  ae: AeTable;
   patient: PatientTable;
   study: StudyTable;
   series: SeriesTable;

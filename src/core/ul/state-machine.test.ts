@@ -43,6 +43,10 @@ describe('upper layer state machine (PS3.8 Table 9-10)', () => {
   it('has the entries of Table 9-10', () => {
     // Evt3, 4, 6, 10, 12, 13, 16 and 19: 11 states each; Evt15: 10; Evt17: 12; the rest as listed.
     expect(definedTransitions().length).toBe(123);
-    expect(definedTransitions().filter(([e]) => e === 'Evt17').map(([, s]) => s)).toHaveLength(12);
+    expect(
+      definedTransitions()
+        .filter(([e]) => e === 'Evt17')
+        .map(([, s]) => s),
+    ).toHaveLength(12);
   });
 });

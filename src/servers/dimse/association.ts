@@ -1,0 +1,563 @@
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { CommandError } from '../../core/dimse/command.js';
+import {
+  type Command,
+  CommandField,
+  decodeCommand,
+  encodeCommand,
+  hasDataset,
+  NO_DATASET,
+} from '../../core/dimse/command.js';
+import { Status } from '../../core/dimse/status.js';
+import { isLanternError } from '../../core/errors.js';
+import { type AcceptorCapabilities, type NegotiatedContext, negotiate } from '../../core/ul/negotiation.js';
+import {
+  type AAssociateRq,
+  AbortReason,
+  DICOM_APPLICATION_CONTEXT,
+  decodePdu,
+  encodePdu,
+  type Pdu,
+  PduError,
+  PduType,
+  type Pdv,
+  pDataHeader,
+} from '../../core/ul/pdu.js';
+import { type Action, type Event, nextState, type State, transition } from '../../core/ul/state-machine.js';
+import { DataQueue } from './data-queue.js';
+import { FramerError, PduFramer } from './pdu-framer.js';
+
+/** One DIMSE request as a service handler sees it. */
+export interface DimseRequest {
+  readonly command: Command;
+  readonly context: NegotiatedContext;
+  /** The data set's bytes as they arrive, in the context's transfer syntax (when the command has one). */
+  readonly dataset?: AsyncIterable<Uint8Array>;
+}
+
+export interface DimseResponse {
+  readonly status: number;
+  /** Extra command fields (error comment, sub-operation counts, ...). */
+  readonly fields?: Command;
+  /** An encoded data set to send after the command (C-FIND matches, ...), in the context's syntax. */
+  readonly dataset?: Uint8Array;
+}
+
+export interface AssociationInfo {
+  readonly callingAeTitle: string;
+  readonly calledAeTitle: string;
+  readonly remoteAddress: string;
+}
+
+/** A service: one response, or several (pending responses, then the final one). */
+export type DimseHandler = (
+  req: DimseRequest,
+  assoc: AssociationInfo,
+  signal: AbortSignal,
+) => Promise<DimseResponse> | AsyncIterable<DimseResponse>;
+
+/** A-ASSOCIATE-RJ parameters (PS3.8 Table 9-21). */
+export interface Rejection {
+  readonly result: 1 | 2;
+  readonly source: 1 | 2 | 3;
+  readonly reason: number;
+}
+
+export interface AssociationOptions {
+  readonly aeTitle: string;
+  readonly capabilities: AcceptorCapabilities;
+  readonly handlers: ReadonlyMap<number, DimseHandler>;
+  /** Decides whether a caller may associate (the local user's A-ASSOCIATE response); a rejection refuses it. */
+  readonly admit: (rq: AAssociateRq, remoteAddress: string) => Promise<Rejection | undefined>;
+  /** Largest PDU we receive (advertised in A-ASSOCIATE-AC). */
+  readonly maxPduLength: number;
+  readonly artimMs: number;
+  readonly idleMs: number;
+  readonly log: Logger;
+  readonly implementationClassUid: string;
+  readonly implementationVersionName: string;
+}
+
+const RESPONSE_OF: Record<number, number> = {
+  [CommandField.C_ECHO_RQ]: CommandField.C_ECHO_RSP,
+  [CommandField.C_STORE_RQ]: CommandField.C_STORE_RSP,
+  [CommandField.C_FIND_RQ]: CommandField.C_FIND_RSP,
+  [CommandField.C_MOVE_RQ]: CommandField.C_MOVE_RSP,
+  [CommandField.C_GET_RQ]: CommandField.C_GET_RSP,
+  [CommandField.N_ACTION_RQ]: CommandField.N_ACTION_RSP,
+  [CommandField.N_EVENT_REPORT_RQ]: CommandField.N_EVENT_REPORT_RSP,
+};
+
+const MAX_COMMAND = 64 * 1024;
+const DATA_HIGH_WATER = 8 * 1024 * 1024;
+
+interface Inflight {
+  readonly command: Command;
+  readonly context: NegotiatedContext;
+  readonly queue: DataQueue | undefined;
+  readonly abort: AbortController;
+}
+
+/**
+ * The acceptor side of one association: PDUs from the socket become state machine events (PS3.8 9.2);
+ * actions send PDUs, run services and close the connection. A failing service becomes a failure status,
+ * never a dropped association; a protocol error becomes an A-ABORT.
+ */
+export class Association {
+  private state: State = 'Sta1';
+  private artim: NodeJS.Timeout | undefined;
+  private idle: NodeJS.Timeout | undefined;
+  private readonly framer: PduFramer;
+  private peerMaxPdu = 0;
+  private contexts = new Map<number, NegotiatedContext>();
+  private info: AssociationInfo;
+  private commandBuf: Uint8Array[] = [];
+  private commandLen = 0;
+  private commandContext = -1;
+  private current: Inflight | undefined;
+  private readonly running = new Set<Promise<void>>();
+  private closed = false;
+  private pausedBy = 0;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly opts: AssociationOptions,
+  ) {
+    this.info = { callingAeTitle: '', calledAeTitle: '', remoteAddress: socket.remoteAddress ?? '' };
+    this.framer = new PduFramer((type) => (type === PduType.PDataTf ? opts.maxPduLength : 64 * 1024));
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('close', () => this.event('Evt17'));
+    socket.on('error', () => undefined); // 'close' follows
+    this.event('Evt5');
+  }
+
+  get currentState(): State {
+    return this.state;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    let pdus: Uint8Array[];
+    try {
+      pdus = this.framer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    } catch (e) {
+      this.event(
+        'Evt19',
+        undefined,
+        e instanceof FramerError ? AbortReason.InvalidPduParameterValue : AbortReason.NotSpecified,
+        (e as Error).message,
+      );
+      return;
+    }
+    for (const bytes of pdus) {
+      if (this.closed) return;
+      let pdu: Pdu;
+      try {
+        pdu = decodePdu(bytes);
+      } catch (e) {
+        this.event(
+          'Evt19',
+          undefined,
+          e instanceof PduError ? e.reason : AbortReason.NotSpecified,
+          (e as Error).message,
+        );
+        return;
+      }
+      this.resetIdle();
+      const evt: Event = {
+        'A-ASSOCIATE-RQ': 'Evt6',
+        'A-ASSOCIATE-AC': 'Evt3',
+        'A-ASSOCIATE-RJ': 'Evt4',
+        'P-DATA-TF': 'Evt10',
+        'A-RELEASE-RQ': 'Evt12',
+        'A-RELEASE-RP': 'Evt13',
+        'A-ABORT': 'Evt16',
+      }[pdu.type] as Event;
+      this.event(evt, pdu);
+    }
+  }
+
+  /** Feeds one event to the state machine and performs the action the table gives. */
+  private event(evt: Event, pdu?: Pdu, reason: number = AbortReason.UnexpectedPdu, why?: string): void {
+    const action = transition(this.state, evt);
+    if (!action) {
+      // Not in the table: a local primitive at the wrong time, or a PDU we cannot place. Abort.
+      this.abort(AbortReason.UnexpectedPdu, `event ${evt} in ${this.state}`);
+      return;
+    }
+    this.perform(action, evt, pdu, reason, why);
+  }
+
+  private perform(action: Action, evt: Event, pdu: Pdu | undefined, reason: number, why?: string): void {
+    switch (action) {
+      case 'AE-5':
+        this.startArtim();
+        this.state = nextState(action);
+        return;
+      case 'AE-6': {
+        this.stopArtim();
+        const rq = pdu as AAssociateRq;
+        const rejection = this.checkRequest(rq);
+        this.state = nextState(action, { acceptable: !rejection });
+        if (rejection) {
+          this.reject(rq, rejection);
+          return;
+        }
+        // Sta3: the local user (the AE registry) decides; PDUs arriving meanwhile abort (Table 9-10).
+        this.opts.admit(rq, this.info.remoteAddress).then(
+          (r) => {
+            if (this.state !== 'Sta3') return;
+            if (r) {
+              this.state = nextState(transition('Sta3', 'Evt8')!); // AE-8
+              this.reject(rq, r);
+            } else this.accept(rq);
+          },
+          (e: unknown) => {
+            this.opts.log.error({ err: { message: (e as Error).message } }, 'association admission failed');
+            if (this.state !== 'Sta3') return;
+            this.state = 'Sta13';
+            this.reject(rq, { result: 2, source: 2, reason: 1 }); // transient, no reason given
+          },
+        );
+        return;
+      }
+      case 'DT-2':
+        this.onPData(pdu as Extract<Pdu, { type: 'P-DATA-TF' }>);
+        return;
+      case 'AR-2':
+        this.state = nextState(action);
+        // Answer the release once every service in progress has sent its response.
+        void Promise.allSettled([...this.running]).then(() => {
+          if (this.state === 'Sta8') this.event('Evt14');
+        });
+        return;
+      case 'AR-4':
+        this.send(encodePdu({ type: 'A-RELEASE-RP' }));
+        this.state = nextState(action);
+        this.startArtim();
+        return;
+      case 'AA-1':
+      case 'AA-7':
+      case 'AA-8':
+        this.sendAbort(action === 'AA-8' ? 2 : 0, reason, why ?? `${evt} not expected in ${this.state}`);
+        return;
+      case 'AA-2':
+      case 'AA-3':
+      case 'AA-4':
+      case 'AA-5':
+      case 'AR-5':
+        this.stopArtim();
+        this.state = 'Sta1';
+        this.teardown(
+          action === 'AA-3' ? 'peer aborted' : action === 'AA-2' ? 'closed' : 'connection closed',
+        );
+        return;
+      case 'AA-6':
+        this.state = 'Sta13';
+        return;
+      default:
+        // Requestor-side actions cannot occur on an accepted connection.
+        this.abort(AbortReason.UnexpectedPdu, `action ${action} on an acceptor`);
+    }
+  }
+
+  /** The checks of AE-6 that need no one's decision: protocol version, application context, called AE. */
+  private checkRequest(rq: AAssociateRq): Rejection | undefined {
+    if ((rq.protocolVersion & 1) === 0) return { result: 1, source: 2, reason: 2 }; // protocol version not supported
+    if (rq.applicationContext !== DICOM_APPLICATION_CONTEXT) return { result: 1, source: 1, reason: 2 };
+    if (rq.calledAeTitle !== this.opts.aeTitle) return { result: 1, source: 1, reason: 7 }; // called AE not recognized
+    return undefined;
+  }
+
+  private reject(rq: AAssociateRq, rejection: Rejection): void {
+    this.send(encodePdu({ type: 'A-ASSOCIATE-RJ', ...rejection }));
+    this.opts.log.info(
+      { calling: rq.callingAeTitle, result: rejection.result, reason: rejection.reason },
+      'association rejected',
+    );
+    this.startArtim();
+  }
+
+  private accept(rq: AAssociateRq): void {
+    const n = negotiate(rq, this.opts.capabilities);
+    this.contexts = new Map(n.accepted);
+    this.peerMaxPdu = rq.userInformation.maxPduLength ?? 0;
+    this.info = {
+      callingAeTitle: rq.callingAeTitle,
+      calledAeTitle: rq.calledAeTitle,
+      remoteAddress: this.info.remoteAddress,
+    };
+    const action = transition(this.state, 'Evt7')!; // the local user accepts: AE-7
+    this.send(
+      encodePdu({
+        type: 'A-ASSOCIATE-AC',
+        protocolVersion: 1,
+        calledAeTitle: rq.calledAeTitle,
+        callingAeTitle: rq.callingAeTitle,
+        applicationContext: DICOM_APPLICATION_CONTEXT,
+        presentationContexts: n.contexts,
+        userInformation: {
+          maxPduLength: this.opts.maxPduLength,
+          implementationClassUid: this.opts.implementationClassUid,
+          implementationVersionName: this.opts.implementationVersionName,
+          ...(n.roles.length ? { roles: n.roles } : {}),
+        },
+      }),
+    );
+    this.state = nextState(action);
+    this.opts.log.info(
+      { calling: rq.callingAeTitle, address: this.info.remoteAddress, contexts: n.accepted.size },
+      'association accepted',
+    );
+    this.resetIdle();
+  }
+
+  private onPData(p: Extract<Pdu, { type: 'P-DATA-TF' }>): void {
+    for (const pdv of p.pdvs) {
+      const ctx = this.contexts.get(pdv.contextId);
+      if (!ctx) {
+        this.abort(
+          AbortReason.InvalidPduParameterValue,
+          `presentation context ${pdv.contextId} was not accepted`,
+        );
+        return;
+      }
+      if (pdv.command) this.onCommandPdv(pdv, ctx);
+      else this.onDataPdv(pdv);
+      if (this.closed) return;
+    }
+  }
+
+  private onCommandPdv(pdv: Pdv, ctx: NegotiatedContext): void {
+    if (this.current?.queue && !this.currentDatasetDone) {
+      this.abort(AbortReason.UnexpectedPduParameter, 'a command fragment arrived before the data set ended');
+      return;
+    }
+    if (this.commandContext !== -1 && this.commandContext !== pdv.contextId) {
+      this.abort(AbortReason.UnexpectedPduParameter, 'command fragments on two presentation contexts');
+      return;
+    }
+    this.commandContext = pdv.contextId;
+    this.commandLen += pdv.data.length;
+    if (this.commandLen > MAX_COMMAND) {
+      this.abort(AbortReason.InvalidPduParameterValue, 'command set larger than 64 KiB');
+      return;
+    }
+    this.commandBuf.push(pdv.data);
+    if (!pdv.last) return;
+    const bytes = Buffer.concat(this.commandBuf);
+    this.commandBuf = [];
+    this.commandLen = 0;
+    this.commandContext = -1;
+    let command: Command;
+    try {
+      command = decodeCommand(bytes);
+    } catch (e) {
+      this.abort(
+        AbortReason.InvalidPduParameterValue,
+        `command set cannot be read: ${(e as CommandError).message}`,
+      );
+      return;
+    }
+    const queue = hasDataset(command)
+      ? new DataQueue(
+          DATA_HIGH_WATER,
+          () => this.pause(),
+          () => this.resume(),
+        )
+      : undefined;
+    this.currentDatasetDone = !queue;
+    const inflight: Inflight = { command, context: ctx, queue, abort: new AbortController() };
+    this.current = inflight;
+    const run = this.serve(inflight).finally(() => this.running.delete(run));
+    this.running.add(run);
+  }
+
+  private currentDatasetDone = true;
+
+  private onDataPdv(pdv: Pdv): void {
+    const cur = this.current;
+    if (!cur?.queue || this.currentDatasetDone) {
+      this.abort(AbortReason.UnexpectedPduParameter, 'a data set fragment without a command announcing it');
+      return;
+    }
+    if (pdv.contextId !== cur.context.id) {
+      this.abort(
+        AbortReason.UnexpectedPduParameter,
+        'data set fragment on another presentation context than its command',
+      );
+      return;
+    }
+    cur.queue.push(pdv.data);
+    if (pdv.last) {
+      cur.queue.end();
+      this.currentDatasetDone = true;
+    }
+  }
+
+  /** Runs the handler for one request and sends its responses. */
+  private async serve(req: Inflight): Promise<void> {
+    const cmd = req.command;
+    const field = Number(cmd.CommandField);
+    const rspField = RESPONSE_OF[field];
+    const base: Command = {
+      CommandField: rspField,
+      MessageIDBeingRespondedTo: Number(cmd.MessageID ?? 0),
+      ...(cmd.AffectedSOPClassUID ? { AffectedSOPClassUID: cmd.AffectedSOPClassUID } : {}),
+      ...(cmd.AffectedSOPInstanceUID ? { AffectedSOPInstanceUID: cmd.AffectedSOPInstanceUID } : {}),
+    };
+    const respond = (r: DimseResponse) => {
+      if (this.closed) return;
+      const fields: Command = {
+        ...base,
+        ...r.fields,
+        Status: r.status,
+        CommandDataSetType: r.dataset ? 0x0000 : NO_DATASET,
+      };
+      this.sendMessage(req.context.id, encodeCommand(fields), r.dataset);
+    };
+    const handler = this.opts.handlers.get(field);
+    try {
+      if (cmd.MessageID === undefined || rspField === undefined) {
+        throw new MissingField(rspField === undefined ? 'CommandField' : 'MessageID');
+      }
+      if (!handler) {
+        respond({
+          status: Status.UnrecognizedOperation,
+          fields: { ErrorComment: 'operation not supported' },
+        });
+        await this.drain(req);
+        return;
+      }
+      const out = handler(
+        { command: cmd, context: req.context, dataset: req.queue },
+        this.info,
+        req.abort.signal,
+      );
+      if (Symbol.asyncIterator in out) {
+        for await (const r of out as AsyncIterable<DimseResponse>) respond(r);
+      } else respond(await out);
+      await this.drain(req);
+    } catch (e) {
+      await this.drain(req);
+      if (e instanceof MissingField) {
+        if (rspField === undefined) {
+          this.abort(AbortReason.InvalidPduParameterValue, `command field ${field} is not a request`);
+          return;
+        }
+        respond({
+          status: Status.MissingAttribute,
+          fields: { ErrorComment: `${e.message} is missing`, OffendingElement: [0x00000110] },
+        });
+        return;
+      }
+      if (isLanternError(e)) {
+        respond({ status: e.dimseStatus, fields: { ErrorComment: e.message.slice(0, 64) } });
+        return;
+      }
+      this.opts.log.error(
+        { err: { message: (e as Error).message, stack: (e as Error).stack } },
+        'DIMSE service failed',
+      );
+      respond({ status: Status.ProcessingFailure, fields: { ErrorComment: 'processing failure' } });
+    } finally {
+      if (this.current === req) this.current = undefined;
+    }
+  }
+
+  /** Reads and discards what is left of a request's data set, so the association stays in step. */
+  private async drain(req: Inflight): Promise<void> {
+    if (!req.queue) return;
+    for await (const _ of req.queue) {
+      // discarded
+    }
+  }
+
+  /** Sends a command (and data set) as P-DATA-TF PDUs no larger than the peer accepts. */
+  private sendMessage(contextId: number, command: Uint8Array, dataset?: Uint8Array): void {
+    const max = this.peerMaxPdu > 0 ? this.peerMaxPdu - 6 : 1024 * 1024;
+    const fragment = Math.max(2, max - 6);
+    const sendAll = (bytes: Uint8Array, isCommand: boolean) => {
+      for (let o = 0; o < bytes.length || o === 0; o += fragment) {
+        const part = bytes.subarray(o, Math.min(bytes.length, o + fragment));
+        const last = o + fragment >= bytes.length;
+        this.send(pDataHeader(contextId, isCommand, last, part.length));
+        this.send(part);
+        if (last) break;
+      }
+    };
+    sendAll(command, true);
+    if (dataset) sendAll(dataset, false);
+  }
+
+  private abort(reason: number, why: string): void {
+    if (this.state === 'Sta13' || this.state === 'Sta1') {
+      this.socket.destroy();
+      return;
+    }
+    this.sendAbort(2, reason, why);
+  }
+
+  private sendAbort(source: 0 | 2, reason: number, why: string): void {
+    this.opts.log.warn(
+      { state: this.state, reason, why, calling: this.info.callingAeTitle || undefined },
+      'association aborted',
+    );
+    this.send(encodePdu({ type: 'A-ABORT', source, reason }));
+    this.state = 'Sta13';
+    this.failInflight(new Error('association aborted'));
+    this.startArtim();
+  }
+
+  private failInflight(e: Error): void {
+    const cur = this.current;
+    if (cur) {
+      cur.abort.abort(e);
+      cur.queue?.fail(e);
+    }
+  }
+
+  private send(bytes: Uint8Array): void {
+    if (!this.closed && this.socket.writable) this.socket.write(bytes);
+  }
+
+  private pause(): void {
+    if (this.pausedBy++ === 0) this.socket.pause();
+  }
+
+  private resume(): void {
+    if (this.pausedBy > 0 && --this.pausedBy === 0) this.socket.resume();
+  }
+
+  private startArtim(): void {
+    this.stopArtim();
+    this.artim = setTimeout(() => this.event('Evt18'), this.opts.artimMs);
+  }
+
+  private stopArtim(): void {
+    if (this.artim) clearTimeout(this.artim);
+    this.artim = undefined;
+  }
+
+  private resetIdle(): void {
+    if (this.idle) clearTimeout(this.idle);
+    this.idle = setTimeout(() => {
+      if (this.state === 'Sta6' && this.running.size === 0)
+        this.abort(AbortReason.NotSpecified, 'idle timeout');
+      else if (this.state === 'Sta6') this.resetIdle();
+    }, this.opts.idleMs);
+  }
+
+  private teardown(why: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stopArtim();
+    if (this.idle) clearTimeout(this.idle);
+    this.failInflight(new Error(why));
+    this.socket.destroy();
+  }
+}
+
+class MissingField extends Error {}

@@ -1,0 +1,84 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { isStorageSopClass } from '../../core/dicom/dictionary.js';
+import { allTransferSyntaxes } from '../../core/dicom/transfer-syntax.js';
+import { CommandField } from '../../core/dimse/command.js';
+import type { AcceptorCapabilities } from '../../core/ul/negotiation.js';
+import type { IngestService } from '../../services/ingest.js';
+import { Association, type AssociationOptions, type DimseHandler } from './association.js';
+import { echo, store, VERIFICATION } from './services.js';
+
+export interface DimseServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly aeTitle: string;
+  readonly maxAssociations: number;
+  readonly maxPduLength: number;
+  readonly artimMs: number;
+  readonly idleMs: number;
+  /** Decides whether a calling AE may associate (the AE registry). */
+  readonly admitCaller: (callingAeTitle: string, address: string) => Promise<boolean>;
+  readonly ingest: IngestService;
+  /** May this calling AE store? */
+  readonly permitsStore: (callingAeTitle: string) => Promise<boolean>;
+  readonly log: Logger;
+  readonly implementationClassUid: string;
+  readonly implementationVersionName: string;
+}
+
+/** Transfer syntaxes we take for storage: every one whose dataset encoding the reader knows. */
+const STORAGE_SYNTAXES: ReadonlySet<string> = new Set(allTransferSyntaxes().map((t) => t.uid));
+const VERIFICATION_SYNTAXES: ReadonlySet<string> = new Set([
+  '1.2.840.10008.1.2',
+  '1.2.840.10008.1.2.1',
+  '1.2.840.10008.1.2.2',
+]);
+
+export const capabilities: AcceptorCapabilities = {
+  transferSyntaxesFor(abstractSyntax) {
+    if (abstractSyntax === VERIFICATION) return VERIFICATION_SYNTAXES;
+    if (isStorageSopClass(abstractSyntax)) return STORAGE_SYNTAXES;
+    return undefined;
+  },
+};
+
+/** The DICOM listener: one Association per connection, a cap on how many run at once. */
+export function startDimseServer(o: DimseServerOptions): Promise<Server> {
+  const handlers = new Map<number, DimseHandler>([
+    [CommandField.C_ECHO_RQ, echo],
+    [CommandField.C_STORE_RQ, store(o.ingest, o.permitsStore)],
+  ]);
+  let active = 0;
+  const base: Omit<AssociationOptions, 'admit'> = {
+    aeTitle: o.aeTitle,
+    capabilities,
+    handlers,
+    maxPduLength: o.maxPduLength,
+    artimMs: o.artimMs,
+    idleMs: o.idleMs,
+    log: o.log,
+    implementationClassUid: o.implementationClassUid,
+    implementationVersionName: o.implementationVersionName,
+  };
+  const server = createServer((socket: Socket) => {
+    active++;
+    socket.once('close', () => active--);
+    new Association(socket, {
+      ...base,
+      admit: async (rq, address) => {
+        if (active > o.maxAssociations) return { result: 2, source: 3, reason: 2 }; // local limit exceeded
+        if (!(await o.admitCaller(rq.callingAeTitle, address))) return { result: 1, source: 1, reason: 3 }; // calling AE not recognized
+        return undefined;
+      },
+    });
+  });
+  // Sockets beyond twice the cap are refused outright; those within it get a clear A-ASSOCIATE-RJ.
+  server.maxConnections = o.maxAssociations * 2;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

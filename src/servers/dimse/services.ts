@@ -1,0 +1,64 @@
+import { Status } from '../../core/dimse/status.js';
+import type { IngestService } from '../../services/ingest.js';
+import type { DimseHandler } from './association.js';
+
+export const VERIFICATION = '1.2.840.10008.1.1';
+
+/** C-ECHO (PS3.4 A): the association works. */
+export const echo: DimseHandler = async () => ({ status: Status.Success });
+
+/**
+ * C-STORE (PS3.4 B): the data set streams into the ingest service as it arrives, with the SOP class and
+ * instance the command declares checked against it. An object the archive holds back in quarantine is
+ * acknowledged with a warning (the modality must not resend it; the archive keeps it and says why).
+ */
+export function store(
+  ingest: IngestService,
+  permits: (callingAeTitle: string) => Promise<boolean>,
+): DimseHandler {
+  return async (req, assoc) => {
+    const cmd = req.command;
+    if (!(await permits(assoc.callingAeTitle))) {
+      await drain(req.dataset);
+      return { status: Status.NotAuthorized, fields: { ErrorComment: 'this AE may not store here' } };
+    }
+    if (!req.dataset) {
+      return { status: Status.MissingAttribute, fields: { ErrorComment: 'C-STORE without a data set' } };
+    }
+    const sopClass = String(cmd.AffectedSOPClassUID ?? '');
+    const sopInstance = String(cmd.AffectedSOPInstanceUID ?? '');
+    if (!sopClass || !sopInstance) {
+      return {
+        status: Status.MissingAttribute,
+        fields: {
+          ErrorComment: 'Affected SOP Class or Instance UID missing',
+          OffendingElement: [sopClass ? 0x00001000 : 0x00000002],
+        },
+      };
+    }
+    if (sopClass !== req.context.abstractSyntax) {
+      return {
+        status: Status.SopClassNotSupported,
+        fields: { ErrorComment: 'SOP class differs from the presentation context' },
+      };
+    }
+    const outcome = await ingest.ingest({
+      chunks: req.dataset,
+      source: assoc.callingAeTitle,
+      transferSyntaxUid: req.context.transferSyntax,
+      expectSopClassUid: sopClass,
+      expectSopInstanceUid: sopInstance,
+    });
+    if (outcome.status === 'quarantined') {
+      return {
+        status: Status.CoercionOfDataElements,
+        fields: { ErrorComment: `quarantined: ${outcome.reason}`.slice(0, 64) },
+      };
+    }
+    return { status: Status.Success };
+  };
+}
+
+async function drain(data: AsyncIterable<Uint8Array> | undefined): Promise<void> {
+  if (data) for await (const _ of data) void _;
+}

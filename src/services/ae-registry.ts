@@ -1,0 +1,106 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { ConfigError } from '../core/errors.js';
+import type { Clock } from '../ports/clock.js';
+import type { AePermission, AeRecord, Index } from '../ports/index.js';
+
+export const PERMISSIONS: readonly AePermission[] = ['store', 'find', 'get', 'move', 'destination'];
+
+/** AE titles: 1-16 characters of the default repertoire without backslash (PS3.5 Table 6.2-1, AE). */
+export function checkAeTitle(title: string): string {
+  const t = title.trim();
+  if (!t || title.length > 16 || !/^[\x20-\x5b\x5d-\x7e]+$/.test(title)) {
+    throw new ConfigError(
+      `AE title must be 1-16 printable ASCII characters without backslash, got ${JSON.stringify(title)}`,
+    );
+  }
+  return t;
+}
+
+export interface RegistryOptions {
+  /** Accept C-STORE from callers the registry does not know (a site's explicit choice). */
+  readonly acceptUnknownCallers: boolean;
+}
+
+/**
+ * The AE registry: every known peer with its address and what it may do. Lookups go to the index each time,
+ * so `lantern ae add/remove` take effect in a running server at once.
+ */
+export class AeRegistry {
+  constructor(
+    private readonly index: Index,
+    private readonly clock: Clock,
+    private readonly options: RegistryOptions,
+  ) {}
+
+  list(): Promise<AeRecord[]> {
+    return this.index.listAes();
+  }
+
+  find(aeTitle: string): Promise<AeRecord | undefined> {
+    return this.index.findAe(aeTitle);
+  }
+
+  async add(input: {
+    aeTitle: string;
+    host: string;
+    port: number;
+    tls?: boolean;
+    permissions: readonly string[];
+  }): Promise<AeRecord> {
+    const aeTitle = checkAeTitle(input.aeTitle);
+    if (!Number.isInteger(input.port) || input.port < 0 || input.port > 65535) {
+      throw new ConfigError(`port must be 0-65535, got ${input.port}`);
+    }
+    if (input.host && !/^[A-Za-z0-9.:-]+$/.test(input.host))
+      throw new ConfigError(`host ${JSON.stringify(input.host)} is not a host name or address`);
+    const unknown = input.permissions.filter((p) => !PERMISSIONS.includes(p as AePermission));
+    if (unknown.length)
+      throw new ConfigError(`unknown permission ${unknown.join(', ')}; use ${PERMISSIONS.join(', ')}`);
+    const ae: AeRecord = {
+      aeTitle,
+      host: input.host,
+      port: input.port,
+      tls: !!input.tls,
+      permissions: [...new Set(input.permissions as AePermission[])],
+    };
+    await this.index.putAe(ae, this.clock.now().toISOString());
+    return ae;
+  }
+
+  remove(aeTitle: string): Promise<boolean> {
+    return this.index.removeAe(aeTitle.trim());
+  }
+
+  /**
+   * May this caller associate? A registered AE calling from its registered host (any host when none is set),
+   * or anyone when the site accepts unknown callers.
+   */
+  async admit(callingAeTitle: string, address: string): Promise<boolean> {
+    const ae = await this.index.findAe(callingAeTitle);
+    if (!ae) return this.options.acceptUnknownCallers;
+    return !ae.host || (await sameHost(ae.host, address));
+  }
+
+  /** Whether a caller may use a service; unknown callers may only store, and only when the site allows it. */
+  async permits(callingAeTitle: string, permission: AePermission): Promise<boolean> {
+    const ae = await this.index.findAe(callingAeTitle);
+    if (!ae) return permission === 'store' && this.options.acceptUnknownCallers;
+    return ae.permissions.includes(permission);
+  }
+}
+
+function normalise(address: string): string {
+  return address.replace(/^::ffff:/, '');
+}
+
+async function sameHost(host: string, address: string): Promise<boolean> {
+  const a = normalise(address);
+  if (isIP(host)) return normalise(host) === a;
+  try {
+    const addrs = await lookup(host, { all: true });
+    return addrs.some((x) => normalise(x.address) === a);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,49 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo, Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { loadConfig } from '../../src/config.js';
+import { type App, createApp } from '../../src/main.js';
+import { startDimseServer } from '../../src/servers/dimse/server.js';
+import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../../src/version.js';
+
+export interface TestArchive {
+  readonly app: App;
+  readonly port: number;
+  readonly dir: string;
+  close(): Promise<void>;
+}
+
+/** A whole archive in this process (SQLite in a temporary folder) with its DICOM port on a free port. */
+export async function startTestArchive(
+  overrides: { maxAssociations?: number; idleMs?: number; artimMs?: number } = {},
+): Promise<TestArchive> {
+  const dir = mkdtempSync(join(tmpdir(), 'lantern-archive-'));
+  const app = await createApp(loadConfig({ env: {}, flags: { dataDir: dir } }), pino({ level: 'silent' }));
+  const server: Server = await startDimseServer({
+    host: '127.0.0.1',
+    port: 0,
+    aeTitle: 'LANTERN',
+    maxAssociations: overrides.maxAssociations ?? 32,
+    maxPduLength: 262144,
+    artimMs: overrides.artimMs ?? 5000,
+    idleMs: overrides.idleMs ?? 60_000,
+    admitCaller: (aet, address) => app.aes.admit(aet, address),
+    permitsStore: (aet) => app.aes.permits(aet, 'store'),
+    ingest: app.ingest,
+    log: app.log,
+    implementationClassUid: IMPLEMENTATION_CLASS_UID,
+    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+  });
+  return {
+    app,
+    dir,
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+      await app.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,434 @@
+import { spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EXPLICIT_LITTLE } from '../../src/core/dicom/dataset.js';
+import { parseDicom } from '../../src/core/dicom/parser.js';
+import { encodeDataset } from '../../src/core/dicom/writer.js';
+import { encodeCommand, NO_DATASET } from '../../src/core/dimse/command.js';
+import { type AAssociateRq, decodePdu, encodePdu, type Pdu } from '../../src/core/ul/pdu.js';
+import { startTestArchive, type TestArchive } from '../helpers/archive.js';
+import { pydicomDataDir } from '../helpers/corpus.js';
+import { DCMTK_ENV } from '../helpers/dcmtk.js';
+import { synthInstance } from '../helpers/synth.js';
+
+let archive: TestArchive;
+const work = mkdtempSync(join(tmpdir(), 'lantern-dimse-'));
+
+beforeAll(async () => {
+  archive = await startTestArchive({ maxAssociations: 4, artimMs: 1000 });
+  await archive.app.aes.add({
+    aeTitle: 'STORESCU',
+    host: '127.0.0.1',
+    port: 0,
+    permissions: ['store', 'find', 'get', 'move'],
+  });
+  await archive.app.aes.add({ aeTitle: 'READONLY', host: '', port: 0, permissions: ['find'] });
+  await archive.app.aes.add({ aeTitle: 'ELSEWHERE', host: '192.0.2.1', port: 0, permissions: ['store'] });
+});
+afterAll(async () => {
+  await archive?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Runs a DCMTK tool without blocking this process (the archive under test runs in it). */
+const dcmtk = (tool: string, args: string[]): Promise<{ code: number | null; out: string }> =>
+  new Promise((resolve) => {
+    const child = spawn(tool, args, { env: DCMTK_ENV });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+const host = () => ['127.0.0.1', String(archive.port)];
+
+describe('C-ECHO and association acceptance, against DCMTK echoscu', () => {
+  it('a registered AE calling from its host is accepted', async () => {
+    const r = await dcmtk('echoscu', ['-aet', 'STORESCU', '-aec', 'LANTERN', ...host()]);
+    expect(r.code, r.out).toBe(0);
+  });
+  it('an unknown calling AE is rejected: calling AE not recognized', async () => {
+    const r = await dcmtk('echoscu', ['-aet', 'STRANGER', '-aec', 'LANTERN', ...host()]);
+    expect(r.code).not.toBe(0);
+    expect(r.out).toMatch(/Calling AE Title Not Recognized/i);
+  });
+  it('a registered AE calling from another address is rejected', async () => {
+    expect((await dcmtk('echoscu', ['-aet', 'ELSEWHERE', '-aec', 'LANTERN', ...host()])).out).toMatch(
+      /Calling AE Title Not Recognized/i,
+    );
+  });
+  it('a wrong called AE title is rejected: called AE not recognized', async () => {
+    expect((await dcmtk('echoscu', ['-aet', 'STORESCU', '-aec', 'NOTUS', ...host()])).out).toMatch(
+      /Called AE Title Not Recognized/i,
+    );
+  });
+});
+
+describe('C-STORE against DCMTK storescu', () => {
+  /** pydicom samples in many transfer syntaxes (one per SOP Instance UID), plus DCMTK-made variants. */
+  const corpus = async () => {
+    const d = pydicomDataDir();
+    const names = [
+      'CT_small.dcm',
+      'MR_small.dcm',
+      'MR_small_implicit.dcm',
+      'MR_small_bigendian.dcm',
+      'JPEG2000.dcm',
+      'MR_small_RLE.dcm',
+      'MR_small_jpeg_ls_lossless.dcm',
+      'rtplan.dcm',
+      'waveform_ecg.dcm',
+      'SC_rgb_jpeg_dcmtk.dcm',
+      'SC_rgb_rle.dcm',
+      'JPGExtended.dcm',
+      'SC_rgb_jpeg_gdcm.dcm',
+      'image_dfl.dcm',
+      'ExplVR_BigEnd.dcm',
+    ];
+    const files = names.map((n) => join(d, 'test_files', n));
+    // DCMTK's compressors and converters, each output with a new SOP Instance UID.
+    const base = join(work, 'base.dcm');
+    writeFileSync(
+      base,
+      synthInstance({ patientId: 'DCMTKVAR', patientName: 'Var^Iants', rows: 64, columns: 64 }).bytes,
+    );
+    const make = async (name: string, tool: string, args: string[]) => {
+      const out = join(work, name);
+      expect((await dcmtk(tool, [...args, base, out])).code).toBe(0);
+      expect((await dcmtk('dcmodify', ['-nb', '-gin', out])).code).toBe(0);
+      files.push(out);
+    };
+    await make('implicit.dcm', 'dcmconv', ['+ti']);
+    await make('bigendian.dcm', 'dcmconv', ['+tb']);
+    await make('deflated.dcm', 'dcmconv', ['+td']);
+    await make('rle.dcm', 'dcmcrle', []);
+    await make('jpeg-lossless.dcm', 'dcmcjpeg', ['+e1']);
+    await make('jpegls.dcm', 'dcmcjpls', []);
+    const seen = new Set<string>();
+    return files.filter((f) => {
+      const uid = String(
+        parseDicom(readFileSync(f), { untilPixelData: true }).dataset.get(0x00080018)?.value,
+      );
+      if (seen.has(uid)) return false;
+      seen.add(uid);
+      return true;
+    });
+  };
+
+  it('stores every file in its own transfer syntax; the stored dataset is what DCMTK storescp receives, byte for byte', async () => {
+    const files = await corpus();
+    expect(files.length).toBeGreaterThanOrEqual(15);
+    // The reference: DCMTK's storescp, bit-preserving, receiving the same sends.
+    const rx = join(work, 'storescp');
+    mkdirSync(rx);
+    const refPort = 20000 + Math.floor(Math.random() * 20000);
+    const storescp = spawn('storescp', ['+xa', '-B', '-od', rx, String(refPort)], { env: DCMTK_ENV });
+    await new Promise((r) => setTimeout(r, 300));
+    const propose: Record<string, string> = {
+      '1.2.840.10008.1.2': '-xi',
+      '1.2.840.10008.1.2.1': '-xe',
+      '1.2.840.10008.1.2.2': '-xb',
+      '1.2.840.10008.1.2.1.99': '-xd',
+      '1.2.840.10008.1.2.4.50': '-xy',
+      '1.2.840.10008.1.2.4.51': '-xx',
+      '1.2.840.10008.1.2.4.70': '-xs',
+      '1.2.840.10008.1.2.4.80': '-xt',
+      '1.2.840.10008.1.2.4.81': '-xu',
+      '1.2.840.10008.1.2.4.90': '-xv',
+      '1.2.840.10008.1.2.4.91': '-xw',
+      '1.2.840.10008.1.2.5': '-xr',
+    };
+    try {
+      for (const f of files) {
+        // One association per file, proposing the file's own transfer syntax: DCMTK sends it as it is.
+        const sent = parseDicom(readFileSync(f), { untilPixelData: true });
+        const opts = ['-aet', 'STORESCU', '-R', propose[sent.transferSyntax.uid]];
+        const ours = await dcmtk('storescu', [...opts, '-aec', 'LANTERN', ...host(), f]);
+        expect(ours.code, ours.out).toBe(0);
+        const ref = await dcmtk('storescu', [...opts, '-aec', 'STORESCP', '127.0.0.1', String(refPort), f]);
+        expect(ref.code, ref.out).toBe(0);
+        const uid = Buffer.from(sent.dataset.get(0x00080018)!.value!).toString('latin1').replace(/\0+$/, '');
+        // pydicom's samples share patients with conflicting names: some land in quarantine, kept all the same.
+        const key =
+          (await archive.app.index.findInstance(uid))?.blobKey ??
+          (await archive.app.index.listQuarantine(0, 1000)).find((q) => q.sopInstanceUid === uid)?.blobKey;
+        expect(key, basename(f)).toBeDefined();
+        const stored = readFileSync(join(archive.dir, 'storage', key!));
+        const storedParse = parseDicom(stored);
+        expect(storedParse.meta, basename(f)).toBeDefined();
+        expect(storedParse.transferSyntax.uid, basename(f)).toBe(sent.transferSyntax.uid);
+        const refFile = readdirSync(rx).find((n) => n.endsWith(uid));
+        expect(refFile, basename(f)).toBeDefined();
+        const refBytes = readFileSync(join(rx, refFile!));
+        const refParse = parseDicom(refBytes);
+        if (sent.transferSyntax.deflated) {
+          // storescp re-compresses what it inflated; compare the inflated datasets.
+          const plain = (r: typeof refParse) => Buffer.from(encodeDataset(r.dataset, EXPLICIT_LITTLE));
+          expect(plain(storedParse).equals(plain(refParse)), basename(f)).toBe(true);
+        } else {
+          const refDataset = refBytes.subarray(refParse.datasetOffset);
+          expect(stored.subarray(storedParse.datasetOffset).equals(refDataset), basename(f)).toBe(true);
+        }
+      }
+    } finally {
+      storescp.kill();
+    }
+  });
+
+  it('stores from parallel associations', async () => {
+    const dirs = [0, 1, 2].map((k) => join(work, `many${k}`));
+    dirs.forEach((dir, k) => {
+      mkdirSync(dir, { recursive: true });
+      for (let i = 0; i < 10; i++) {
+        writeFileSync(
+          join(dir, `f${i}.dcm`),
+          synthInstance({ patientId: 'PAR', patientName: 'Par^Allel', instanceNumber: k * 10 + i }).bytes,
+        );
+      }
+    });
+    const before = (await archive.app.index.counts()).instances;
+    const runs = await Promise.all(
+      dirs.map((dir) => dcmtk('storescu', ['-aet', 'STORESCU', '-aec', 'LANTERN', '+sd', ...host(), dir])),
+    );
+    for (const r of runs) expect(r.code, r.out).toBe(0);
+    expect((await archive.app.index.counts()).instances).toBe(before + 30);
+  });
+
+  it('an AE without the store permission gets "refused: not authorized"', async () => {
+    copyFileSync(join(pydicomDataDir(), 'test_files', 'CT_small.dcm'), join(work, 'ro.dcm'));
+    const r = await dcmtk('storescu', [
+      '-aet',
+      'READONLY',
+      '-aec',
+      'LANTERN',
+      '-v',
+      ...host(),
+      join(work, 'ro.dcm'),
+    ]);
+    expect(r.out).toMatch(/Status: 0x124|Refused: Not Authorized/i);
+  });
+});
+
+// ----------------------------------------------------------------------------------------------- raw peers
+
+function rq(
+  calling = 'STORESCU',
+  contexts = [{ id: 1, abstractSyntax: '1.2.840.10008.1.1', transferSyntaxes: ['1.2.840.10008.1.2'] }],
+): AAssociateRq {
+  return {
+    type: 'A-ASSOCIATE-RQ',
+    protocolVersion: 1,
+    calledAeTitle: 'LANTERN',
+    callingAeTitle: calling,
+    applicationContext: '1.2.840.10008.3.1.1.1',
+    presentationContexts: contexts,
+    userInformation: { maxPduLength: 16384, implementationClassUid: '2.25.1' },
+  };
+}
+
+const openPeers: RawPeer[] = [];
+afterEach(() => {
+  openPeers.splice(0).forEach((p) => p.destroy());
+});
+
+class RawPeer {
+  private buf = Buffer.alloc(0);
+  private waiters: (() => void)[] = [];
+  closed = false;
+  constructor(private readonly sock: Socket) {
+    sock.on('data', (d) => {
+      this.buf = Buffer.concat([this.buf, d]);
+      this.waiters.splice(0).forEach((w) => w());
+    });
+    sock.on('close', () => {
+      this.closed = true;
+      this.waiters.splice(0).forEach((w) => w());
+    });
+    sock.on('error', () => undefined);
+  }
+  static open(): Promise<RawPeer> {
+    return new Promise((ok) => {
+      const s = connect(archive.port, '127.0.0.1', () => {
+        const p = new RawPeer(s);
+        openPeers.push(p);
+        ok(p);
+      });
+      s.setNoDelay(true);
+    });
+  }
+  write(b: Uint8Array): void {
+    this.sock.write(b);
+  }
+  /** The next PDU, or undefined when the connection closed first. */
+  async next(timeoutMs = 5000): Promise<Pdu | undefined> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.buf.length >= 6) {
+        const len = this.buf.readUInt32BE(2);
+        if (this.buf.length >= 6 + len) {
+          const pdu = this.buf.subarray(0, 6 + len);
+          this.buf = this.buf.subarray(6 + len);
+          return decodePdu(pdu);
+        }
+      }
+      if (this.closed) return undefined;
+      if (Date.now() > until) throw new Error('no PDU in time');
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 50);
+      });
+    }
+  }
+  async waitClosed(timeoutMs = 5000): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (!this.closed && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    return this.closed;
+  }
+  destroy(): void {
+    this.sock.destroy();
+  }
+}
+
+async function associated(): Promise<RawPeer> {
+  const p = await RawPeer.open();
+  p.write(encodePdu(rq()));
+  expect((await p.next())?.type).toBe('A-ASSOCIATE-AC');
+  return p;
+}
+
+describe('bad input on the DICOM port gets A-ABORT or A-ASSOCIATE-RJ, and the server keeps serving', () => {
+  it('a P-DATA-TF before association', async () => {
+    const p = await RawPeer.open();
+    p.write(
+      encodePdu({
+        type: 'P-DATA-TF',
+        pdvs: [{ contextId: 1, command: true, last: true, data: new Uint8Array(8) }],
+      }),
+    );
+    expect(await p.next()).toMatchObject({ type: 'A-ABORT' });
+    expect(await p.waitClosed()).toBe(true);
+  });
+
+  it('an unknown PDU type', async () => {
+    const p = await associated();
+    p.write(Uint8Array.of(0x0a, 0, 0, 0, 0, 0));
+    expect(await p.next()).toMatchObject({ type: 'A-ABORT', source: 2, reason: 1 });
+  });
+
+  it('a PDU larger than we accept', async () => {
+    const p = await associated();
+    const h = Buffer.alloc(6);
+    h[0] = 0x04;
+    h.writeUInt32BE(10 * 1024 * 1024, 2);
+    p.write(h);
+    expect(await p.next()).toMatchObject({ type: 'A-ABORT', source: 2 });
+  });
+
+  it('a presentation context that was never accepted', async () => {
+    const p = await associated();
+    const cmd = encodeCommand({
+      AffectedSOPClassUID: '1.2.840.10008.1.1',
+      CommandField: 0x30,
+      MessageID: 1,
+      CommandDataSetType: NO_DATASET,
+    });
+    p.write(encodePdu({ type: 'P-DATA-TF', pdvs: [{ contextId: 7, command: true, last: true, data: cmd }] }));
+    expect(await p.next()).toMatchObject({ type: 'A-ABORT', reason: 6 });
+  });
+
+  it('a command without a Message ID gets a failure status with a comment, and the association goes on', async () => {
+    const p = await associated();
+    const bad = encodeCommand({
+      AffectedSOPClassUID: '1.2.840.10008.1.1',
+      CommandField: 0x30,
+      CommandDataSetType: NO_DATASET,
+    });
+    p.write(encodePdu({ type: 'P-DATA-TF', pdvs: [{ contextId: 1, command: true, last: true, data: bad }] }));
+    const rsp = (await p.next()) as Extract<Pdu, { type: 'P-DATA-TF' }>;
+    expect(rsp.type).toBe('P-DATA-TF');
+    const { decodeCommand } = await import('../../src/core/dimse/command.js');
+    expect(decodeCommand(rsp.pdvs[0].data)).toMatchObject({
+      Status: 0x0120,
+      ErrorComment: 'MessageID is missing',
+    });
+    const good = encodeCommand({
+      AffectedSOPClassUID: '1.2.840.10008.1.1',
+      CommandField: 0x30,
+      MessageID: 2,
+      CommandDataSetType: NO_DATASET,
+    });
+    p.write(
+      encodePdu({ type: 'P-DATA-TF', pdvs: [{ contextId: 1, command: true, last: true, data: good }] }),
+    );
+    const ok = (await p.next()) as Extract<Pdu, { type: 'P-DATA-TF' }>;
+    expect(decodeCommand(ok.pdvs[0].data)).toMatchObject({ Status: 0, MessageIDBeingRespondedTo: 2 });
+    p.write(encodePdu({ type: 'A-RELEASE-RQ' }));
+    expect(await p.next()).toMatchObject({ type: 'A-RELEASE-RP' });
+  });
+
+  it('a second A-ASSOCIATE-RQ on an association', async () => {
+    const p = await associated();
+    p.write(encodePdu(rq()));
+    expect(await p.next()).toMatchObject({ type: 'A-ABORT', source: 2 });
+  });
+
+  it('a connection that never sends its A-ASSOCIATE-RQ is closed by the ARTIM timer', async () => {
+    const p = await RawPeer.open();
+    expect(await p.waitClosed(4000)).toBe(true);
+  });
+
+  it('more associations than the cap are rejected transiently, and others are served after', async () => {
+    const peers = await Promise.all([1, 2, 3, 4].map(() => associated()));
+    const extra = await RawPeer.open();
+    extra.write(encodePdu(rq()));
+    expect(await extra.next()).toMatchObject({ type: 'A-ASSOCIATE-RJ', result: 2, source: 3, reason: 2 });
+    peers.forEach((p) => p.destroy());
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await dcmtk('echoscu', ['-aet', 'STORESCU', '-aec', 'LANTERN', ...host()])).code).toBe(0);
+  });
+
+  it('a data set that does not match its command is refused and nothing reaches the index', async () => {
+    const p = await RawPeer.open();
+    p.write(
+      encodePdu(
+        rq('STORESCU', [
+          { id: 1, abstractSyntax: '1.2.840.10008.5.1.4.1.1.2', transferSyntaxes: ['1.2.840.10008.1.2.1'] },
+        ]),
+      ),
+    );
+    expect((await p.next())?.type).toBe('A-ASSOCIATE-AC');
+    const inst = synthInstance({ patientId: 'MISMATCH' });
+    const ds = inst.bytes.subarray(parseDicom(inst.bytes).datasetOffset);
+    const before = await archive.app.index.counts();
+    const cmd = encodeCommand({
+      AffectedSOPClassUID: '1.2.840.10008.5.1.4.1.1.2',
+      CommandField: 0x01,
+      MessageID: 9,
+      Priority: 0,
+      CommandDataSetType: 0,
+      AffectedSOPInstanceUID: '1.2.3.999',
+    });
+    p.write(encodePdu({ type: 'P-DATA-TF', pdvs: [{ contextId: 1, command: true, last: true, data: cmd }] }));
+    p.write(encodePdu({ type: 'P-DATA-TF', pdvs: [{ contextId: 1, command: false, last: true, data: ds }] }));
+    const rsp = (await p.next()) as Extract<Pdu, { type: 'P-DATA-TF' }>;
+    const { decodeCommand } = await import('../../src/core/dimse/command.js');
+    const c = decodeCommand(rsp.pdvs[0].data);
+    expect(c.Status).toBe(0xa900);
+    expect(String(c.ErrorComment)).toMatch(/SOP Instance UID differs/);
+    expect(await archive.app.index.counts()).toEqual(before);
+  });
+});
