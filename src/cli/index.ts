@@ -35,7 +35,7 @@ export function buildCli(): Command {
 
   program
     .command('serve')
-    .description('start the archive: DICOM (C-ECHO, C-STORE) and HTTP (/healthz)')
+    .description('start the archive: DICOM (C-ECHO, C-STORE, C-FIND) and HTTP (/healthz)')
     .option('--data <dir>', 'data folder (index and stored objects)', undefined)
     .option('--dicom-port <n>', 'DICOM port (default 11112)', int)
     .option('--http-port <n>', 'HTTP port (default 8080)', int)
@@ -62,6 +62,8 @@ export function buildCli(): Command {
           idleMs: config.dicom.idleSeconds * 1000,
           admitCaller: (aet, address) => app.aes.admit(aet, address),
           permitsStore: (aet) => app.aes.permits(aet, 'store'),
+          permitsFind: (aet) => app.aes.permits(aet, 'find'),
+          query: app.query,
           ingest: app.ingest,
           log: app.log,
           implementationClassUid: IMPLEMENTATION_CLASS_UID,

@@ -31,6 +31,8 @@ export async function startTestArchive(
     idleMs: overrides.idleMs ?? 60_000,
     admitCaller: (aet, address) => app.aes.admit(aet, address),
     permitsStore: (aet) => app.aes.permits(aet, 'store'),
+    permitsFind: (aet) => app.aes.permits(aet, 'find'),
+    query: app.query,
     ingest: app.ingest,
     log: app.log,
     implementationClassUid: IMPLEMENTATION_CLASS_UID,

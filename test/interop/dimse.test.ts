@@ -14,6 +14,8 @@ import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EXPLICIT_LITTLE } from '../../src/core/dicom/dataset.js';
 import { parseDicom } from '../../src/core/dicom/parser.js';
+import { Tag } from '../../src/core/dicom/dictionary.js';
+import { getString } from '../../src/core/dicom/values.js';
 import { encodeDataset } from '../../src/core/dicom/writer.js';
 import { encodeCommand, NO_DATASET } from '../../src/core/dimse/command.js';
 import { type AAssociateRq, decodePdu, encodePdu, type Pdu } from '../../src/core/ul/pdu.js';
@@ -430,5 +432,178 @@ describe('bad input on the DICOM port gets A-ABORT or A-ASSOCIATE-RJ, and the se
     expect(c.Status).toBe(0xa900);
     expect(String(c.ErrorComment)).toMatch(/SOP Instance UID differs/);
     expect(await archive.app.index.counts()).toEqual(before);
+  });
+});
+
+describe('C-FIND against DCMTK findscu', () => {
+  const studyA = `2.25.${Date.now()}1`;
+  const studyB = `2.25.${Date.now()}2`;
+  const seriesA = `2.25.${Date.now()}3`;
+  beforeAll(async () => {
+    const put = async (o: Parameters<typeof synthInstance>[0]) => {
+      const r = await archive.app.ingest.ingest({ chunks: [synthInstance(o).bytes] });
+      expect(r.status).toBe('stored');
+    };
+    await put({
+      patientId: 'FIND1',
+      patientName: 'Yamada^Tarou=山田^太郎',
+      studyUid: studyA,
+      seriesUid: seriesA,
+      studyDate: '20260110',
+      modality: 'CT',
+    });
+    await put({
+      patientId: 'FIND1',
+      patientName: 'Yamada^Tarou=山田^太郎',
+      studyUid: studyA,
+      seriesUid: seriesA,
+      studyDate: '20260110',
+      modality: 'CT',
+      instanceNumber: 2,
+    });
+    await put({
+      patientId: 'FIND2',
+      patientName: 'Müller^Jürgen',
+      studyUid: studyB,
+      studyDate: '20260305',
+      modality: 'MR',
+    });
+  });
+
+  /** Runs findscu and returns the response identifiers it wrote, parsed. */
+  async function findscu(aet: string, args: string[]) {
+    const out = mkdtempSync(join(work, 'find-'));
+    const r = await dcmtk('findscu', [
+      '-v',
+      '-aet',
+      aet,
+      '-aec',
+      'LANTERN',
+      '-X',
+      '-od',
+      out,
+      ...args,
+      ...host(),
+    ]);
+    const files = readdirSync(out).sort();
+    return { ...r, results: files.map((f) => parseDicom(readFileSync(join(out, f))).dataset) };
+  }
+  const str = (ds: ReturnType<typeof parseDicom>['dataset'], tag: number) => getString(ds, tag);
+
+  it('study level, study root: exact match, computed attributes', async () => {
+    const r = await findscu('STORESCU', [
+      '-S',
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      'PatientID=FIND1',
+      '-k',
+      'StudyInstanceUID',
+      '-k',
+      'ModalitiesInStudy',
+      '-k',
+      'NumberOfStudyRelatedInstances',
+    ]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.results).toHaveLength(1);
+    expect(str(r.results[0], Tag.StudyInstanceUID)).toBe(studyA);
+    expect(str(r.results[0], Tag.ModalitiesInStudy)).toBe('CT');
+    expect(str(r.results[0], Tag.NumberOfStudyRelatedInstances)).toBe('2');
+    expect(str(r.results[0], Tag.QueryRetrieveLevel)).toBe('STUDY');
+  });
+
+  it('wildcards on non-ASCII names, in UTF-8', async () => {
+    const r = await findscu('STORESCU', [
+      '-P',
+      '-k',
+      'QueryRetrieveLevel=PATIENT',
+      '-k',
+      'SpecificCharacterSet=ISO_IR 192',
+      '-k',
+      'PatientName=*=山?^太郎',
+      '-k',
+      'PatientID',
+    ]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.results.map((d) => str(d, Tag.PatientID))).toEqual(['FIND1']);
+    expect(str(r.results[0], Tag.PatientName)).toBe('Yamada^Tarou=山田^太郎');
+    const m = await findscu('STORESCU', [
+      '-P',
+      '-k',
+      'QueryRetrieveLevel=PATIENT',
+      '-k',
+      'SpecificCharacterSet=ISO_IR 192',
+      '-k',
+      'PatientName=Mü*',
+      '-k',
+      'PatientID',
+    ]);
+    expect(m.results.map((d) => str(d, Tag.PatientID))).toEqual(['FIND2']);
+  });
+
+  it('date ranges and UID lists', async () => {
+    const range = await findscu('STORESCU', [
+      '-S',
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      'StudyDate=20260101-20260131',
+      '-k',
+      `StudyInstanceUID=${studyA}\\${studyB}`,
+    ]);
+    expect(range.results.map((d) => str(d, Tag.StudyInstanceUID))).toEqual([studyA]);
+    const list = await findscu('STORESCU', [
+      '-S',
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      `StudyInstanceUID=${studyA}\\${studyB}`,
+    ]);
+    expect(list.results.map((d) => str(d, Tag.StudyInstanceUID)).sort()).toEqual([studyA, studyB].sort());
+  });
+
+  it('series and image levels', async () => {
+    const series = await findscu('STORESCU', [
+      '-S',
+      '-k',
+      'QueryRetrieveLevel=SERIES',
+      '-k',
+      `StudyInstanceUID=${studyA}`,
+      '-k',
+      'Modality',
+      '-k',
+      'NumberOfSeriesRelatedInstances',
+    ]);
+    expect(series.results.map((d) => str(d, Tag.StudyInstanceUID))).toEqual([studyA]);
+    expect(str(series.results[0], Tag.NumberOfSeriesRelatedInstances)).toBe('2');
+    const images = await findscu('STORESCU', [
+      '-S',
+      '-k',
+      'QueryRetrieveLevel=IMAGE',
+      '-k',
+      `StudyInstanceUID=${studyA}`,
+      '-k',
+      'SOPInstanceUID',
+      '-k',
+      'InstanceNumber',
+    ]);
+    expect(images.results.map((d) => str(d, Tag.InstanceNumber)).sort()).toEqual(['1', '2']);
+  });
+
+  it('a level the model does not have, a bad date, and an AE without the find permission get failure statuses', async () => {
+    const badLevel = await findscu('STORESCU', ['-S', '-k', 'QueryRetrieveLevel=PATIENT', '-k', 'PatientID']);
+    expect(badLevel.out).toMatch(/0xa900|Does ?Not ?Match ?SOP ?Class/i);
+    const badDate = await findscu('STORESCU', [
+      '-S',
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      'StudyDate=2026-01-01',
+    ]);
+    expect(badDate.out).toMatch(/0xa900|Does ?Not ?Match ?SOP ?Class/i);
+    await archive.app.aes.add({ aeTitle: 'NOFIND', host: '', port: 0, permissions: ['store'] });
+    const denied = await findscu('NOFIND', ['-S', '-k', 'QueryRetrieveLevel=STUDY', '-k', 'PatientID']);
+    expect(denied.out).toMatch(/0x0124|0x124|Not Authorized/i);
+    expect(denied.results).toHaveLength(0);
   });
 });

@@ -116,6 +116,7 @@ export class Association {
   private commandLen = 0;
   private commandContext = -1;
   private current: Inflight | undefined;
+  private readonly byMessageId = new Map<number, Inflight>();
   private readonly running = new Set<Promise<void>>();
   private closed = false;
   private pausedBy = 0;
@@ -371,7 +372,12 @@ export class Association {
     this.currentDatasetDone = !queue;
     const inflight: Inflight = { command, context: ctx, queue, abort: new AbortController() };
     this.current = inflight;
-    const run = this.serve(inflight).finally(() => this.running.delete(run));
+    if (command.MessageID !== undefined) this.byMessageId.set(Number(command.MessageID), inflight);
+    const run = this.serve(inflight).finally(() => {
+      this.running.delete(run);
+      if (this.byMessageId.get(Number(command.MessageID)) === inflight)
+        this.byMessageId.delete(Number(command.MessageID));
+    });
     this.running.add(run);
   }
 
@@ -437,11 +443,19 @@ export class Association {
         req.abort.signal,
       );
       if (Symbol.asyncIterator in out) {
-        for await (const r of out as AsyncIterable<DimseResponse>) respond(r);
+        for await (const r of out as AsyncIterable<DimseResponse>) {
+          if (req.abort.signal.aborted) break;
+          respond(r);
+        }
+        if (req.abort.signal.reason instanceof CancelError) respond({ status: Status.Cancel });
       } else respond(await out);
       await this.drain(req);
     } catch (e) {
       await this.drain(req);
+      if (req.abort.signal.reason instanceof CancelError) {
+        respond({ status: Status.Cancel });
+        return;
+      }
       if (e instanceof MissingField) {
         if (rspField === undefined) {
           this.abort(AbortReason.InvalidPduParameterValue, `command field ${field} is not a request`);
@@ -561,3 +575,4 @@ export class Association {
 }
 
 class MissingField extends Error {}
+class CancelError extends Error {}

@@ -6,7 +6,10 @@ import { CommandField } from '../../core/dimse/command.js';
 import type { AcceptorCapabilities } from '../../core/ul/negotiation.js';
 import type { IngestService } from '../../services/ingest.js';
 import { Association, type AssociationOptions, type DimseHandler } from './association.js';
+import { find } from './find.js';
 import { echo, store, VERIFICATION } from './services.js';
+import { ServiceSopClass } from '../../core/dimse/sop-classes.js';
+import type { QueryService } from '../../services/query.js';
 
 export interface DimseServerOptions {
   readonly host: string;
@@ -19,6 +22,9 @@ export interface DimseServerOptions {
   /** Decides whether a calling AE may associate (the AE registry). */
   readonly admitCaller: (callingAeTitle: string, address: string) => Promise<boolean>;
   readonly ingest: IngestService;
+  readonly query: QueryService;
+  /** May this calling AE query? */
+  readonly permitsFind: (callingAeTitle: string) => Promise<boolean>;
   /** May this calling AE store? */
   readonly permitsStore: (callingAeTitle: string) => Promise<boolean>;
   readonly log: Logger;
@@ -28,15 +34,20 @@ export interface DimseServerOptions {
 
 /** Transfer syntaxes we take for storage: every one whose dataset encoding the reader knows. */
 const STORAGE_SYNTAXES: ReadonlySet<string> = new Set(allTransferSyntaxes().map((t) => t.uid));
-const VERIFICATION_SYNTAXES: ReadonlySet<string> = new Set([
+const UNCOMPRESSED: ReadonlySet<string> = new Set([
   '1.2.840.10008.1.2',
   '1.2.840.10008.1.2.1',
   '1.2.840.10008.1.2.2',
 ]);
+const FIND_MODELS: ReadonlySet<string> = new Set([
+  ServiceSopClass.PatientRootFind,
+  ServiceSopClass.StudyRootFind,
+  ServiceSopClass.PatientStudyOnlyFind,
+]);
 
 export const capabilities: AcceptorCapabilities = {
   transferSyntaxesFor(abstractSyntax) {
-    if (abstractSyntax === VERIFICATION) return VERIFICATION_SYNTAXES;
+    if (abstractSyntax === VERIFICATION || FIND_MODELS.has(abstractSyntax)) return UNCOMPRESSED;
     if (isStorageSopClass(abstractSyntax)) return STORAGE_SYNTAXES;
     return undefined;
   },
@@ -47,6 +58,7 @@ export function startDimseServer(o: DimseServerOptions): Promise<Server> {
   const handlers = new Map<number, DimseHandler>([
     [CommandField.C_ECHO_RQ, echo],
     [CommandField.C_STORE_RQ, store(o.ingest, o.permitsStore)],
+    [CommandField.C_FIND_RQ, find(o.query, o.permitsFind, o.aeTitle)],
   ]);
   let active = 0;
   const base: Omit<AssociationOptions, 'admit'> = {
