@@ -10,6 +10,7 @@ import { systemClock } from './ports/clock.js';
 import { AeRegistry } from './services/ae-registry.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
+import { RetrieveService } from './services/retrieve.js';
 import { VerifyService } from './services/verify.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './version.js';
 
@@ -23,6 +24,7 @@ export interface App {
   readonly query: QueryService;
   readonly verify: VerifyService;
   readonly aes: AeRegistry;
+  readonly retrieve: RetrieveService;
   close(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   });
   const query = new QueryService(index, { maxResults: config.query.maxResults });
   const verify = new VerifyService(index, blobs);
+  const retrieve = new RetrieveService(index, blobs, query);
   const aes = new AeRegistry(index, systemClock, { acceptUnknownCallers: config.dicom.acceptUnknownCallers });
   return {
     config,
@@ -59,6 +62,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     query,
     verify,
     aes,
+    retrieve,
     close: () => index.close(),
   };
 }

@@ -35,7 +35,7 @@ export function buildCli(): Command {
 
   program
     .command('serve')
-    .description('start the archive: DICOM (C-ECHO, C-STORE, C-FIND) and HTTP (/healthz)')
+    .description('start the archive: DICOM (C-ECHO, C-STORE, C-FIND, C-MOVE) and HTTP (/healthz)')
     .option('--data <dir>', 'data folder (index and stored objects)', undefined)
     .option('--dicom-port <n>', 'DICOM port (default 11112)', int)
     .option('--http-port <n>', 'HTTP port (default 8080)', int)
@@ -63,6 +63,9 @@ export function buildCli(): Command {
           admitCaller: (aet, address) => app.aes.admit(aet, address),
           permitsStore: (aet) => app.aes.permits(aet, 'store'),
           permitsFind: (aet) => app.aes.permits(aet, 'find'),
+          permitsMove: (aet) => app.aes.permits(aet, 'move'),
+          findAe: (aet) => app.aes.find(aet),
+          retrieve: app.retrieve,
           query: app.query,
           ingest: app.ingest,
           log: app.log,

@@ -126,6 +126,11 @@ export class QueryService {
     return this.run(req, Math.min(req.limit ?? this.options.maxResults, this.options.maxResults));
   }
 
+  /** Every match, without the result cap: for retrieval, which must not stop short (still paged). */
+  queryAll(req: QueryRequest): AsyncGenerator<JsonDataset> {
+    return this.run({ ...req, offset: 0 }, Number.MAX_SAFE_INTEGER);
+  }
+
   /** Like query(), and then `{ more: true }` when more matches than the limit exist (QIDO-RS warns of it). */
   async *queryWithMore(req: QueryRequest): AsyncGenerator<JsonDataset | { more: true }> {
     const limit = Math.min(req.limit ?? this.options.maxResults, this.options.maxResults);

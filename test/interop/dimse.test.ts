@@ -36,6 +36,7 @@ beforeAll(async () => {
     permissions: ['store', 'find', 'get', 'move'],
   });
   await archive.app.aes.add({ aeTitle: 'READONLY', host: '', port: 0, permissions: ['find'] });
+  await archive.app.aes.add({ aeTitle: 'NOFIND', host: '', port: 0, permissions: ['store'] });
   await archive.app.aes.add({ aeTitle: 'ELSEWHERE', host: '192.0.2.1', port: 0, permissions: ['store'] });
 });
 afterAll(async () => {
@@ -601,9 +602,105 @@ describe('C-FIND against DCMTK findscu', () => {
       'StudyDate=2026-01-01',
     ]);
     expect(badDate.out).toMatch(/0xa900|Does ?Not ?Match ?SOP ?Class/i);
-    await archive.app.aes.add({ aeTitle: 'NOFIND', host: '', port: 0, permissions: ['store'] });
     const denied = await findscu('NOFIND', ['-S', '-k', 'QueryRetrieveLevel=STUDY', '-k', 'PatientID']);
     expect(denied.out).toMatch(/0x0124|0x124|Not Authorized/i);
     expect(denied.results).toHaveLength(0);
+  });
+});
+
+describe('C-MOVE against DCMTK movescu, with storescp as the move destination', () => {
+  const study = `2.25.${Date.now()}7`;
+  let rx: string;
+  let storescp: ReturnType<typeof spawn>;
+  let destPort: number;
+  beforeAll(async () => {
+    for (let i = 1; i <= 3; i++) {
+      const r = await archive.app.ingest.ingest({
+        chunks: [
+          synthInstance({ patientId: 'MOVE1', patientName: 'Mover^Mia', studyUid: study, instanceNumber: i })
+            .bytes,
+        ],
+      });
+      expect(r.status).toBe('stored');
+    }
+    rx = mkdtempSync(join(work, 'dest-'));
+    destPort = 20000 + Math.floor(Math.random() * 20000);
+    storescp = spawn('storescp', ['+xa', '-B', '-aet', 'DEST', '-od', rx, String(destPort)], {
+      env: DCMTK_ENV,
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await archive.app.aes.add({
+      aeTitle: 'DEST',
+      host: '127.0.0.1',
+      port: destPort,
+      permissions: ['destination'],
+    });
+  });
+  afterAll(() => storescp?.kill());
+
+  it('moves a study: every received data set is what the archive stores, byte for byte', async () => {
+    const r = await dcmtk('movescu', [
+      '-v',
+      '-S',
+      '-aet',
+      'STORESCU',
+      '-aec',
+      'LANTERN',
+      '-aem',
+      'DEST',
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      `StudyInstanceUID=${study}`,
+      ...host(),
+    ]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/Received Final Move Response \(Success\)/);
+    const received = readdirSync(rx);
+    expect(received).toHaveLength(3);
+    for (const name of received) {
+      const bytes = readFileSync(join(rx, name));
+      const p = parseDicom(bytes);
+      const uid = getString(p.dataset, Tag.SOPInstanceUID)!;
+      const row = (await archive.app.index.findInstance(uid))!;
+      const stored = readFileSync(join(archive.dir, 'storage', row.blobKey));
+      const sp = parseDicom(stored);
+      expect(bytes.subarray(p.datasetOffset).equals(stored.subarray(sp.datasetOffset)), name).toBe(true);
+    }
+  });
+
+  it('an unknown destination gets A801; a caller without the move permission gets 0124', async () => {
+    const unknown = await dcmtk('movescu', [
+      '-v',
+      '-S',
+      '-aet',
+      'STORESCU',
+      '-aec',
+      'LANTERN',
+      '-aem',
+      'NOWHERE',
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      `StudyInstanceUID=${study}`,
+      ...host(),
+    ]);
+    expect(unknown.out).toMatch(/0xa801|Move Destination Unknown|MoveDestinationUnknown/i);
+    const denied = await dcmtk('movescu', [
+      '-v',
+      '-S',
+      '-aet',
+      'NOFIND',
+      '-aec',
+      'LANTERN',
+      '-aem',
+      'DEST',
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      `StudyInstanceUID=${study}`,
+      ...host(),
+    ]);
+    expect(denied.out).toMatch(/0x0124|0x124|Not Authorized/i);
   });
 });

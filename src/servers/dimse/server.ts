@@ -7,6 +7,9 @@ import type { AcceptorCapabilities } from '../../core/ul/negotiation.js';
 import type { IngestService } from '../../services/ingest.js';
 import { Association, type AssociationOptions, type DimseHandler } from './association.js';
 import { find } from './find.js';
+import { move } from './move.js';
+import type { RetrieveService } from '../../services/retrieve.js';
+import type { AeRecord } from '../../ports/index.js';
 import { echo, store, VERIFICATION } from './services.js';
 import { ServiceSopClass } from '../../core/dimse/sop-classes.js';
 import type { QueryService } from '../../services/query.js';
@@ -23,6 +26,9 @@ export interface DimseServerOptions {
   readonly admitCaller: (callingAeTitle: string, address: string) => Promise<boolean>;
   readonly ingest: IngestService;
   readonly query: QueryService;
+  readonly retrieve: RetrieveService;
+  readonly findAe: (aeTitle: string) => Promise<AeRecord | undefined>;
+  readonly permitsMove: (callingAeTitle: string) => Promise<boolean>;
   /** May this calling AE query? */
   readonly permitsFind: (callingAeTitle: string) => Promise<boolean>;
   /** May this calling AE store? */
@@ -39,15 +45,18 @@ const UNCOMPRESSED: ReadonlySet<string> = new Set([
   '1.2.840.10008.1.2.1',
   '1.2.840.10008.1.2.2',
 ]);
-const FIND_MODELS: ReadonlySet<string> = new Set([
+const QR_MODELS: ReadonlySet<string> = new Set([
   ServiceSopClass.PatientRootFind,
   ServiceSopClass.StudyRootFind,
   ServiceSopClass.PatientStudyOnlyFind,
+  ServiceSopClass.PatientRootMove,
+  ServiceSopClass.StudyRootMove,
+  ServiceSopClass.PatientStudyOnlyMove,
 ]);
 
 export const capabilities: AcceptorCapabilities = {
   transferSyntaxesFor(abstractSyntax) {
-    if (abstractSyntax === VERIFICATION || FIND_MODELS.has(abstractSyntax)) return UNCOMPRESSED;
+    if (abstractSyntax === VERIFICATION || QR_MODELS.has(abstractSyntax)) return UNCOMPRESSED;
     if (isStorageSopClass(abstractSyntax)) return STORAGE_SYNTAXES;
     return undefined;
   },
@@ -59,6 +68,17 @@ export function startDimseServer(o: DimseServerOptions): Promise<Server> {
     [CommandField.C_ECHO_RQ, echo],
     [CommandField.C_STORE_RQ, store(o.ingest, o.permitsStore)],
     [CommandField.C_FIND_RQ, find(o.query, o.permitsFind, o.aeTitle)],
+    [
+      CommandField.C_MOVE_RQ,
+      move({
+        retrieve: o.retrieve,
+        aeTitle: o.aeTitle,
+        findAe: o.findAe,
+        permitsMove: o.permitsMove,
+        implementationClassUid: o.implementationClassUid,
+        implementationVersionName: o.implementationVersionName,
+      }),
+    ],
   ]);
   let active = 0;
   const base: Omit<AssociationOptions, 'admit'> = {

@@ -1,0 +1,164 @@
+import { Tag } from '../../core/dicom/dictionary.js';
+import { parseDicom } from '../../core/dicom/parser.js';
+import { lookupTransferSyntax } from '../../core/dicom/transfer-syntax.js';
+import { getString } from '../../core/dicom/values.js';
+import { CommandField } from '../../core/dimse/command.js';
+import { MODEL_LEVELS } from '../../core/dimse/sop-classes.js';
+import { Status, statusCategory } from '../../core/dimse/status.js';
+import { keysFromDataset } from '../../core/query/keys.js';
+import type { AeRecord, InstanceRow } from '../../ports/index.js';
+import type { RetrieveService } from '../../services/retrieve.js';
+import type { DimseHandler, DimseResponse } from './association.js';
+import { ClientAssociation } from './client.js';
+import { readIdentifier } from './find.js';
+
+export interface MoveDeps {
+  readonly retrieve: RetrieveService;
+  readonly aeTitle: string;
+  readonly findAe: (aeTitle: string) => Promise<AeRecord | undefined>;
+  readonly permitsMove: (callingAeTitle: string) => Promise<boolean>;
+  readonly implementationClassUid: string;
+  readonly implementationVersionName: string;
+}
+
+/**
+ * C-MOVE SCP (PS3.4 C.4.2): the identifier selects instances (relational, any level); they are sent with
+ * C-STORE sub-operations on a new association to the registered move destination, as they are stored.
+ * A pending response follows each sub-operation with the counts; C-CANCEL stops between sub-operations.
+ */
+export function move(deps: MoveDeps): DimseHandler {
+  return async function* (req, assoc, signal): AsyncGenerator<DimseResponse> {
+    const bytes = await readIdentifier(req.dataset);
+    if (!(await deps.permitsMove(assoc.callingAeTitle))) {
+      yield { status: Status.NotAuthorized, fields: { ErrorComment: 'this AE may not retrieve from here' } };
+      return;
+    }
+    const destination = String(req.command.MoveDestination ?? '');
+    const dest = destination ? await deps.findAe(destination) : undefined;
+    if (!dest || !dest.permissions.includes('destination') || !dest.port || !dest.host) {
+      yield {
+        status: Status.MoveDestinationUnknown,
+        fields: {
+          ErrorComment: 'move destination is not a registered destination',
+          OffendingElement: [0x00000600],
+        },
+      };
+      return;
+    }
+    const ts = lookupTransferSyntax(req.context.transferSyntax)!;
+    const identifier = parseDicom(bytes, { assumeTransferSyntax: ts.uid }).dataset;
+    const level = getString(identifier, Tag.QueryRetrieveLevel);
+    if (!level || !(MODEL_LEVELS[req.context.abstractSyntax] ?? []).includes(level)) {
+      yield {
+        status: Status.IdentifierDoesNotMatchSopClass,
+        fields: {
+          ErrorComment: 'Query/Retrieve Level missing or not in this model',
+          OffendingElement: [Tag.QueryRetrieveLevel],
+        },
+      };
+      return;
+    }
+    const instances = await deps.retrieve.instances(keysFromDataset(identifier), signal);
+    const counts = { remaining: instances.length, completed: 0, failed: 0, warning: 0 };
+    const countFields = () => ({
+      NumberOfRemainingSuboperations: counts.remaining,
+      NumberOfCompletedSuboperations: counts.completed,
+      NumberOfFailedSuboperations: counts.failed,
+      NumberOfWarningSuboperations: counts.warning,
+    });
+    if (instances.length === 0) {
+      yield { status: Status.Success, fields: countFields() };
+      return;
+    }
+    // One presentation context per SOP class and stored transfer syntax: the bytes go as they are.
+    const pairs = new Map<string, { abstractSyntax: string; transferSyntaxes: string[] }>();
+    for (const i of instances)
+      pairs.set(`${i.sopClassUid}|${i.transferSyntaxUid}`, {
+        abstractSyntax: i.sopClassUid,
+        transferSyntaxes: [i.transferSyntaxUid],
+      });
+    let client: ClientAssociation;
+    try {
+      client = await ClientAssociation.connect({
+        host: dest.host,
+        port: dest.port,
+        callingAeTitle: deps.aeTitle,
+        calledAeTitle: dest.aeTitle,
+        contexts: [...pairs.values()].slice(0, 128),
+        implementationClassUid: deps.implementationClassUid,
+        implementationVersionName: deps.implementationVersionName,
+      });
+    } catch (e) {
+      yield {
+        status: Status.OutOfResourcesSubOperations,
+        fields: {
+          ...countFields(),
+          ErrorComment: `cannot reach the destination: ${(e as Error).message}`.slice(0, 64),
+        },
+      };
+      return;
+    }
+    const failedUids: string[] = [];
+    try {
+      for (const inst of instances) {
+        if (signal.aborted) break;
+        const outcome = await storeOne(
+          client,
+          inst,
+          deps,
+          assoc.callingAeTitle,
+          Number(req.command.MessageID),
+        );
+        counts.remaining--;
+        if (outcome === 'Success') counts.completed++;
+        else if (outcome === 'Warning') counts.warning++;
+        else {
+          counts.failed++;
+          failedUids.push(inst.sopInstanceUid);
+        }
+        if (counts.remaining > 0) yield { status: Status.Pending, fields: countFields() };
+      }
+    } finally {
+      await client.release().catch(() => client.abort());
+    }
+    if (signal.aborted) {
+      yield { status: Status.Cancel, fields: countFields() };
+      return;
+    }
+    const status =
+      counts.failed || counts.warning ? Status.SubOperationsCompleteWithFailures : Status.Success;
+    yield { status, fields: countFields() };
+  };
+
+  async function storeOne(
+    client: ClientAssociation,
+    inst: InstanceRow,
+    d: MoveDeps,
+    originator: string,
+    originatorMessageId: number,
+  ): Promise<'Success' | 'Warning' | 'Failure'> {
+    const ctx = client.acceptedContext(inst.sopClassUid, inst.transferSyntaxUid);
+    if (!ctx) return 'Failure';
+    try {
+      let status = -1;
+      for await (const rsp of client.request(
+        ctx.id,
+        {
+          CommandField: CommandField.C_STORE_RQ,
+          AffectedSOPClassUID: inst.sopClassUid,
+          AffectedSOPInstanceUID: inst.sopInstanceUid,
+          Priority: 0,
+          MoveOriginatorApplicationEntityTitle: originator,
+          MoveOriginatorMessageID: originatorMessageId,
+        },
+        await d.retrieve.datasetStream(inst),
+      )) {
+        status = Number(rsp.command.Status);
+      }
+      const cat = statusCategory(status);
+      return cat === 'Success' ? 'Success' : cat === 'Warning' ? 'Warning' : 'Failure';
+    } catch {
+      return 'Failure';
+    }
+  }
+}
