@@ -1,9 +1,11 @@
 import { Command, InvalidArgumentError } from 'commander';
+import { echoScu, findScu, moveScu, storeScu } from './scu.js';
 import type { Server } from 'node:net';
 import { loadConfig } from '../config.js';
 import { isLanternError } from '../core/errors.js';
 import { createApp } from '../main.js';
 import { startDimseServer } from '../servers/dimse/server.js';
+import { AssociationError } from '../servers/dimse/client.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../version.js';
 import { buildHttpServer } from '../servers/http/server.js';
 import { VERSION } from '../version.js';
@@ -147,6 +149,74 @@ export function buildCli(): Command {
       }
     });
 
+  const peerOptions = (c: Command) =>
+    c
+      .argument('<host>', 'peer host')
+      .argument('<port>', 'peer port', int)
+      .option('--aet <title>', 'our (calling) AE title', 'LANTERN')
+      .option('--aec <title>', "the peer's (called) AE title", 'ANY-SCP');
+  const peerOf = (host: string, port: number, o: { aet: string; aec: string }) => ({
+    host,
+    port,
+    aet: o.aet,
+    aec: o.aec,
+  });
+
+  peerOptions(program.command('echo').description('C-ECHO a DICOM peer')).action(
+    async (host: string, port: number, o: { aet: string; aec: string }) => {
+      process.exitCode = (await echoScu(peerOf(host, port, o))) ? 0 : 1;
+    },
+  );
+  peerOptions(
+    program
+      .command('store')
+      .description(
+        'C-STORE files and folders (recursively) to a DICOM peer, each in its own transfer syntax',
+      ),
+  )
+    .argument('<path...>', 'files or folders')
+    .action(async (host: string, port: number, paths: string[], o: { aet: string; aec: string }) => {
+      process.exitCode = (await storeScu(peerOf(host, port, o), paths)) ? 1 : 0;
+    });
+  peerOptions(
+    program
+      .command('find')
+      .description('C-FIND on a DICOM peer; prints each match as DICOM JSON, one per line'),
+  )
+    .option('--model <m>', 'information model: patient or study', 'study')
+    .option('--level <l>', 'PATIENT, STUDY, SERIES or IMAGE', 'STUDY')
+    .option(
+      '-k, --key <key=value>',
+      'a matching or return key, e.g. PatientName=SMITH* or StudyInstanceUID',
+      collect,
+      [],
+    )
+    .action(
+      async (
+        host: string,
+        port: number,
+        o: { aet: string; aec: string; model: string; level: string; key: string[] },
+      ) => {
+        const status = await findScu(peerOf(host, port, o), o.model, o.level.toUpperCase(), o.key);
+        process.exitCode = status === 0 ? 0 : 1;
+      },
+    );
+  peerOptions(program.command('move').description('C-MOVE from a DICOM peer to a destination AE'))
+    .requiredOption('--dest <title>', 'move destination AE title')
+    .option('--model <m>', 'information model: patient or study', 'study')
+    .option('--level <l>', 'PATIENT, STUDY, SERIES or IMAGE', 'STUDY')
+    .option('-k, --key <key=value>', 'a key, e.g. StudyInstanceUID=1.2.3', collect, [])
+    .action(
+      async (
+        host: string,
+        port: number,
+        o: { aet: string; aec: string; model: string; level: string; dest: string; key: string[] },
+      ) => {
+        const status = await moveScu(peerOf(host, port, o), o.model, o.level.toUpperCase(), o.dest, o.key);
+        process.exitCode = status === 0 ? 0 : 1;
+      },
+    );
+
   const ae = program
     .command('ae')
     .description('the AE registry: the DICOM peers that may associate, and what they may do');
@@ -212,6 +282,10 @@ export function buildCli(): Command {
   return program;
 }
 
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
 function formatAe(a: AeRecord): string {
   return `host ${a.host || '(any)'} port ${a.port || '-'}${a.tls ? ' tls' : ''} allow ${a.permissions.join(',') || '(nothing)'}`;
 }
@@ -223,6 +297,10 @@ export async function run(argv: string[]): Promise<void> {
     if (isLanternError(e)) {
       process.stderr.write(`lantern: ${e.code}: ${e.message}\n`);
       process.exit(2);
+    }
+    if (e instanceof AssociationError) {
+      process.stderr.write(`lantern: ${e.message}\n`);
+      process.exit(1);
     }
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       process.stderr.write(
