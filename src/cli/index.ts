@@ -37,7 +37,7 @@ export function buildCli(): Command {
 
   program
     .command('serve')
-    .description('start the archive: DICOM (C-ECHO, C-STORE, C-FIND, C-MOVE) and HTTP (/healthz)')
+    .description('start the archive: DICOM (C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET) and HTTP (/healthz)')
     .option('--data <dir>', 'data folder (index and stored objects)', undefined)
     .option('--dicom-port <n>', 'DICOM port (default 11112)', int)
     .option('--http-port <n>', 'HTTP port (default 8080)', int)
@@ -66,6 +66,7 @@ export function buildCli(): Command {
           permitsStore: (aet) => app.aes.permits(aet, 'store'),
           permitsFind: (aet) => app.aes.permits(aet, 'find'),
           permitsMove: (aet) => app.aes.permits(aet, 'move'),
+          permitsGet: (aet) => app.aes.permits(aet, 'get'),
           findAe: (aet) => app.aes.find(aet),
           retrieve: app.retrieve,
           query: app.query,

@@ -20,7 +20,10 @@ export async function startTestArchive(
   overrides: { maxAssociations?: number; idleMs?: number; artimMs?: number } = {},
 ): Promise<TestArchive> {
   const dir = mkdtempSync(join(tmpdir(), 'lantern-archive-'));
-  const app = await createApp(loadConfig({ env: {}, flags: { dataDir: dir } }), pino({ level: 'silent' }));
+  const app = await createApp(
+    loadConfig({ env: {}, flags: { dataDir: dir } }),
+    pino({ level: process.env.LANTERN_TEST_LOG ?? 'silent' }),
+  );
   const server: Server = await startDimseServer({
     host: '127.0.0.1',
     port: 0,
@@ -33,6 +36,7 @@ export async function startTestArchive(
     permitsStore: (aet) => app.aes.permits(aet, 'store'),
     permitsFind: (aet) => app.aes.permits(aet, 'find'),
     permitsMove: (aet) => app.aes.permits(aet, 'move'),
+    permitsGet: (aet) => app.aes.permits(aet, 'get'),
     findAe: (aet) => app.aes.find(aet),
     retrieve: app.retrieve,
     query: app.query,

@@ -704,3 +704,72 @@ describe('C-MOVE against DCMTK movescu, with storescp as the move destination', 
     expect(denied.out).toMatch(/0x0124|0x124|Not Authorized/i);
   });
 });
+
+describe('C-GET against DCMTK getscu', () => {
+  const study = `2.25.${Date.now()}5`;
+  beforeAll(async () => {
+    for (let i = 1; i <= 3; i++) {
+      const r = await archive.app.ingest.ingest({
+        chunks: [
+          synthInstance({ patientId: 'GET1', patientName: 'Getter^Gus', studyUid: study, instanceNumber: i })
+            .bytes,
+        ],
+      });
+      expect(r.status).toBe('stored');
+    }
+  });
+
+  it('gets a study on the same association: every data set is what the archive stores, byte for byte', async () => {
+    const out = mkdtempSync(join(work, 'get-'));
+    const r = await dcmtk('getscu', [
+      '-v',
+      '-S',
+      '-aet',
+      'STORESCU',
+      '-aec',
+      'LANTERN',
+      '-od',
+      out,
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      `StudyInstanceUID=${study}`,
+      ...host(),
+    ]);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/Final Get Response|Received Final C-GET Response|Success/);
+    const received = readdirSync(out);
+    expect(received).toHaveLength(3);
+    for (const name of received) {
+      const bytes = readFileSync(join(out, name));
+      const p = parseDicom(bytes);
+      const row = (await archive.app.index.findInstance(getString(p.dataset, Tag.SOPInstanceUID)!))!;
+      const stored = readFileSync(join(archive.dir, 'storage', row.blobKey));
+      expect(
+        bytes.subarray(p.datasetOffset).equals(stored.subarray(parseDicom(stored).datasetOffset)),
+        name,
+      ).toBe(true);
+    }
+  });
+
+  it('a caller without the get permission gets 0124', async () => {
+    const out = mkdtempSync(join(work, 'get-'));
+    const r = await dcmtk('getscu', [
+      '-v',
+      '-S',
+      '-aet',
+      'NOFIND',
+      '-aec',
+      'LANTERN',
+      '-od',
+      out,
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      `StudyInstanceUID=${study}`,
+      ...host(),
+    ]);
+    expect(r.out).toMatch(/0x0124|0x124|Not Authorized/i);
+    expect(readdirSync(out)).toHaveLength(0);
+  });
+});

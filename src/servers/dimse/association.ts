@@ -48,6 +48,16 @@ export interface AssociationInfo {
   readonly callingAeTitle: string;
   readonly calledAeTitle: string;
   readonly remoteAddress: string;
+  /**
+   * Sends a request to the peer on this association (C-GET sub-operations: the peer is the storage SCP) and
+   * resolves with its response command. Undefined until the association is established.
+   */
+  readonly request?: (
+    abstractSyntax: string,
+    transferSyntax: string,
+    command: Command,
+    dataset: AsyncIterable<Uint8Array>,
+  ) => Promise<Command | undefined>;
 }
 
 /** A service: one response, or several (pending responses, then the final one). */
@@ -117,6 +127,9 @@ export class Association {
   private commandContext = -1;
   private current: Inflight | undefined;
   private readonly byMessageId = new Map<number, Inflight>();
+  private readonly responseWaiters = new Map<number, (c: Command | undefined) => void>();
+  private nextOwnMessageId = 1;
+  private roles: readonly { sopClassUid: string; scp: boolean }[] = [];
   private readonly running = new Set<Promise<void>>();
   private closed = false;
   private pausedBy = 0;
@@ -285,10 +298,13 @@ export class Association {
     const n = negotiate(rq, this.opts.capabilities);
     this.contexts = new Map(n.accepted);
     this.peerMaxPdu = rq.userInformation.maxPduLength ?? 0;
+    this.roles = n.roles;
     this.info = {
       callingAeTitle: rq.callingAeTitle,
       calledAeTitle: rq.calledAeTitle,
       remoteAddress: this.info.remoteAddress,
+      request: (abstractSyntax, transferSyntax, command, dataset) =>
+        this.sendRequest(abstractSyntax, transferSyntax, command, dataset),
     };
     const action = transition(this.state, 'Evt7')!; // the local user accepts: AE-7
     this.send(
@@ -360,6 +376,23 @@ export class Association {
         AbortReason.InvalidPduParameterValue,
         `command set cannot be read: ${(e as CommandError).message}`,
       );
+      return;
+    }
+    if (Number(command.CommandField) & 0x8000) {
+      // A response to a request we sent (C-GET sub-operation).
+      const id = Number(command.MessageIDBeingRespondedTo);
+      const waiter = this.responseWaiters.get(id);
+      if (!waiter) {
+        this.abort(AbortReason.UnexpectedPduParameter, 'a response to no request of ours');
+        return;
+      }
+      this.responseWaiters.delete(id);
+      waiter(command);
+      return;
+    }
+    if (command.CommandField === CommandField.C_CANCEL_RQ) {
+      // PS3.7 9.3.2.3: no response to the cancel itself; the operation ends with status Cancel.
+      this.byMessageId.get(Number(command.MessageIDBeingRespondedTo))?.abort.abort(new CancelError());
       return;
     }
     const queue = hasDataset(command)
@@ -489,6 +522,50 @@ export class Association {
     }
   }
 
+  /**
+   * Sends a request to the peer (we act as SCU on a context whose SCP role the peer took, PS3.7 D.3.3.4)
+   * and waits for its response. Undefined when no such context was negotiated or the association ended.
+   */
+  private async sendRequest(
+    abstractSyntax: string,
+    transferSyntax: string,
+    command: Command,
+    dataset: AsyncIterable<Uint8Array>,
+  ): Promise<Command | undefined> {
+    if (this.closed || this.state !== 'Sta6') return undefined;
+    const ctx = [...this.contexts.values()].find(
+      (c) => c.abstractSyntax === abstractSyntax && c.transferSyntax === transferSyntax,
+    );
+    if (!ctx || !this.roles.some((r) => r.sopClassUid === abstractSyntax && r.scp)) return undefined;
+    const messageId = this.nextOwnMessageId++;
+    const response = new Promise<Command | undefined>((resolve) =>
+      this.responseWaiters.set(messageId, resolve),
+    );
+    this.sendMessage(ctx.id, encodeCommand({ ...command, MessageID: messageId, CommandDataSetType: 0 }));
+    const frag = this.fragmentSize();
+    let held: Uint8Array | undefined;
+    for await (const chunk of dataset) {
+      for (let o = 0; o < chunk.length; o += frag) {
+        if (held) await this.sendData(ctx.id, held, false);
+        held = chunk.subarray(o, Math.min(chunk.length, o + frag));
+      }
+    }
+    await this.sendData(ctx.id, held ?? new Uint8Array(0), true);
+    return response;
+  }
+
+  private fragmentSize(): number {
+    const max = this.peerMaxPdu > 0 ? this.peerMaxPdu - 6 : 1024 * 1024;
+    return Math.max(2, max - 6);
+  }
+
+  private sendData(contextId: number, part: Uint8Array, last: boolean): Promise<void> {
+    if (this.closed || !this.socket.writable) return Promise.resolve();
+    this.socket.write(pDataHeader(contextId, false, last, part.length));
+    if (this.socket.write(part)) return Promise.resolve();
+    return new Promise((r) => this.socket.once('drain', () => r()));
+  }
+
   /** Sends a command (and data set) as P-DATA-TF PDUs no larger than the peer accepts. */
   private sendMessage(contextId: number, command: Uint8Array, dataset?: Uint8Array): void {
     const max = this.peerMaxPdu > 0 ? this.peerMaxPdu - 6 : 1024 * 1024;
@@ -570,6 +647,8 @@ export class Association {
     this.stopArtim();
     if (this.idle) clearTimeout(this.idle);
     this.failInflight(new Error(why));
+    for (const w of this.responseWaiters.values()) w(undefined);
+    this.responseWaiters.clear();
     this.socket.destroy();
   }
 }

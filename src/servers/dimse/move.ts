@@ -21,6 +21,57 @@ export interface MoveDeps {
   readonly implementationVersionName: string;
 }
 
+/** The instances a C-MOVE or C-GET identifier selects, or the failure response to send instead. */
+export async function selectInstances(
+  identifierBytes: Uint8Array,
+  context: { abstractSyntax: string; transferSyntax: string },
+  retrieve: RetrieveService,
+  signal: AbortSignal,
+): Promise<{ instances: InstanceRow[] } | DimseResponse> {
+  const ts = lookupTransferSyntax(context.transferSyntax)!;
+  const identifier = parseDicom(identifierBytes, { assumeTransferSyntax: ts.uid }).dataset;
+  const level = getString(identifier, Tag.QueryRetrieveLevel);
+  if (!level || !(MODEL_LEVELS[context.abstractSyntax] ?? []).includes(level)) {
+    return {
+      status: Status.IdentifierDoesNotMatchSopClass,
+      fields: {
+        ErrorComment: 'Query/Retrieve Level missing or not in this model',
+        OffendingElement: [Tag.QueryRetrieveLevel],
+      },
+    };
+  }
+  return { instances: await retrieve.instances(keysFromDataset(identifier), signal) };
+}
+
+/** Sub-operation counts as the C-MOVE and C-GET responses carry them (PS3.4 C.4.2.1.3, C.4.3.1.3). */
+export class SubOperations {
+  completed = 0;
+  failed = 0;
+  warning = 0;
+  constructor(public remaining: number) {}
+  record(outcome: 'Success' | 'Warning' | 'Failure'): void {
+    this.remaining--;
+    if (outcome === 'Success') this.completed++;
+    else if (outcome === 'Warning') this.warning++;
+    else this.failed++;
+  }
+  fields() {
+    return {
+      NumberOfRemainingSuboperations: this.remaining,
+      NumberOfCompletedSuboperations: this.completed,
+      NumberOfFailedSuboperations: this.failed,
+      NumberOfWarningSuboperations: this.warning,
+    };
+  }
+  final(cancelled: boolean): DimseResponse {
+    if (cancelled) return { status: Status.Cancel, fields: this.fields() };
+    return {
+      status: this.failed || this.warning ? Status.SubOperationsCompleteWithFailures : Status.Success,
+      fields: this.fields(),
+    };
+  }
+}
+
 /**
  * C-MOVE SCP (PS3.4 C.4.2): the identifier selects instances (relational, any level); they are sent with
  * C-STORE sub-operations on a new association to the registered move destination, as they are stored.
@@ -45,27 +96,14 @@ export function move(deps: MoveDeps): DimseHandler {
       };
       return;
     }
-    const ts = lookupTransferSyntax(req.context.transferSyntax)!;
-    const identifier = parseDicom(bytes, { assumeTransferSyntax: ts.uid }).dataset;
-    const level = getString(identifier, Tag.QueryRetrieveLevel);
-    if (!level || !(MODEL_LEVELS[req.context.abstractSyntax] ?? []).includes(level)) {
-      yield {
-        status: Status.IdentifierDoesNotMatchSopClass,
-        fields: {
-          ErrorComment: 'Query/Retrieve Level missing or not in this model',
-          OffendingElement: [Tag.QueryRetrieveLevel],
-        },
-      };
+    const selected = await selectInstances(bytes, req.context, deps.retrieve, signal);
+    if ('status' in selected) {
+      yield selected;
       return;
     }
-    const instances = await deps.retrieve.instances(keysFromDataset(identifier), signal);
-    const counts = { remaining: instances.length, completed: 0, failed: 0, warning: 0 };
-    const countFields = () => ({
-      NumberOfRemainingSuboperations: counts.remaining,
-      NumberOfCompletedSuboperations: counts.completed,
-      NumberOfFailedSuboperations: counts.failed,
-      NumberOfWarningSuboperations: counts.warning,
-    });
+    const instances = selected.instances;
+    const counts = new SubOperations(instances.length);
+    const countFields = () => counts.fields();
     if (instances.length === 0) {
       yield { status: Status.Success, fields: countFields() };
       return;

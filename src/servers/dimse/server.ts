@@ -8,6 +8,7 @@ import type { IngestService } from '../../services/ingest.js';
 import { Association, type AssociationOptions, type DimseHandler } from './association.js';
 import { find } from './find.js';
 import { move } from './move.js';
+import { get } from './get.js';
 import type { RetrieveService } from '../../services/retrieve.js';
 import type { AeRecord } from '../../ports/index.js';
 import { echo, store, VERIFICATION } from './services.js';
@@ -29,6 +30,7 @@ export interface DimseServerOptions {
   readonly retrieve: RetrieveService;
   readonly findAe: (aeTitle: string) => Promise<AeRecord | undefined>;
   readonly permitsMove: (callingAeTitle: string) => Promise<boolean>;
+  readonly permitsGet: (callingAeTitle: string) => Promise<boolean>;
   /** May this calling AE query? */
   readonly permitsFind: (callingAeTitle: string) => Promise<boolean>;
   /** May this calling AE store? */
@@ -52,9 +54,14 @@ const QR_MODELS: ReadonlySet<string> = new Set([
   ServiceSopClass.PatientRootMove,
   ServiceSopClass.StudyRootMove,
   ServiceSopClass.PatientStudyOnlyMove,
+  ServiceSopClass.PatientRootGet,
+  ServiceSopClass.StudyRootGet,
+  ServiceSopClass.PatientStudyOnlyGet,
 ]);
 
 export const capabilities: AcceptorCapabilities = {
+  // C-GET: the requestor receives the instances as storage SCP on the same association.
+  acceptScpRole: (sopClassUid) => isStorageSopClass(sopClassUid),
   transferSyntaxesFor(abstractSyntax) {
     if (abstractSyntax === VERIFICATION || QR_MODELS.has(abstractSyntax)) return UNCOMPRESSED;
     if (isStorageSopClass(abstractSyntax)) return STORAGE_SYNTAXES;
@@ -79,6 +86,7 @@ export function startDimseServer(o: DimseServerOptions): Promise<Server> {
         implementationVersionName: o.implementationVersionName,
       }),
     ],
+    [CommandField.C_GET_RQ, get({ retrieve: o.retrieve, permitsGet: o.permitsGet })],
   ]);
   let active = 0;
   const base: Omit<AssociationOptions, 'admit'> = {

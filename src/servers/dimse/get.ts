@@ -1,0 +1,55 @@
+import { CommandField } from '../../core/dimse/command.js';
+import { Status, statusCategory } from '../../core/dimse/status.js';
+import type { RetrieveService } from '../../services/retrieve.js';
+import type { DimseHandler, DimseResponse } from './association.js';
+import { readIdentifier } from './find.js';
+import { selectInstances, SubOperations } from './move.js';
+
+export interface GetDeps {
+  readonly retrieve: RetrieveService;
+  readonly permitsGet: (callingAeTitle: string) => Promise<boolean>;
+}
+
+/**
+ * C-GET SCP (PS3.4 C.4.3): the selected instances go back to the requestor on the same association, with
+ * C-STORE sub-operations on the storage contexts whose SCP role it took (role selection, PS3.7 D.3.3.4),
+ * each in the transfer syntax it was stored in. Pending responses carry the counts; C-CANCEL stops between
+ * sub-operations.
+ */
+export function get(deps: GetDeps): DimseHandler {
+  return async function* (req, assoc, signal): AsyncGenerator<DimseResponse> {
+    const bytes = await readIdentifier(req.dataset);
+    if (!(await deps.permitsGet(assoc.callingAeTitle))) {
+      yield { status: Status.NotAuthorized, fields: { ErrorComment: 'this AE may not retrieve from here' } };
+      return;
+    }
+    const selected = await selectInstances(bytes, req.context, deps.retrieve, signal);
+    if ('status' in selected) {
+      yield selected;
+      return;
+    }
+    const counts = new SubOperations(selected.instances.length);
+    for (const inst of selected.instances) {
+      if (signal.aborted) break;
+      let outcome: 'Success' | 'Warning' | 'Failure' = 'Failure';
+      const rsp = await assoc.request?.(
+        inst.sopClassUid,
+        inst.transferSyntaxUid,
+        {
+          CommandField: CommandField.C_STORE_RQ,
+          AffectedSOPClassUID: inst.sopClassUid,
+          AffectedSOPInstanceUID: inst.sopInstanceUid,
+          Priority: 0,
+        },
+        await deps.retrieve.datasetStream(inst),
+      );
+      if (rsp) {
+        const cat = statusCategory(Number(rsp.Status));
+        outcome = cat === 'Success' ? 'Success' : cat === 'Warning' ? 'Warning' : 'Failure';
+      }
+      counts.record(outcome);
+      if (counts.remaining > 0) yield { status: Status.Pending, fields: counts.fields() };
+    }
+    yield counts.final(signal.aborted);
+  };
+}
