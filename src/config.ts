@@ -15,6 +15,12 @@ export interface Config {
     readonly maxPduLength: number;
     readonly artimSeconds: number;
     readonly idleSeconds: number;
+    /** DICOM TLS: on when a certificate and key are given. */
+    readonly tlsPort: number;
+    readonly tlsCert: string | undefined;
+    readonly tlsKey: string | undefined;
+    readonly tlsCa: string | undefined;
+    readonly tlsRequireClientCert: boolean;
   };
   readonly http: { readonly port: number; readonly host: string };
   readonly index: { readonly url: string | undefined };
@@ -34,6 +40,11 @@ export const DEFAULTS: Config = {
     maxPduLength: 262144,
     artimSeconds: 30,
     idleSeconds: 300,
+    tlsPort: 2762,
+    tlsCert: undefined,
+    tlsKey: undefined,
+    tlsCa: undefined,
+    tlsRequireClientCert: false,
   },
   http: { port: 8080, host: '127.0.0.1' },
   index: { url: undefined },
@@ -53,6 +64,11 @@ export const ENVIRONMENT: Record<string, string> = {
   LANTERN_DICOM_MAX_PDU: 'dicom.maxPduLength',
   LANTERN_DICOM_ARTIM_SECONDS: 'dicom.artimSeconds',
   LANTERN_DICOM_IDLE_SECONDS: 'dicom.idleSeconds',
+  LANTERN_DICOM_TLS_PORT: 'dicom.tlsPort',
+  LANTERN_DICOM_TLS_CERT: 'dicom.tlsCert',
+  LANTERN_DICOM_TLS_KEY: 'dicom.tlsKey',
+  LANTERN_DICOM_TLS_CA: 'dicom.tlsCa',
+  LANTERN_DICOM_TLS_REQUIRE_CLIENT_CERT: 'dicom.tlsRequireClientCert',
   LANTERN_HTTP_PORT: 'http.port',
   LANTERN_HTTP_HOST: 'http.host',
   LANTERN_INDEX_URL: 'index.url',
@@ -105,6 +121,11 @@ function bool(v: unknown, name: string, from: Source): boolean {
   if (v === true || v === 'true' || v === '1') return true;
   if (v === false || v === 'false' || v === '0') return false;
   throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(v)} (from ${from})`);
+}
+
+function optionalPath(v: unknown, name: string, from: Source): string | undefined {
+  if (v === undefined) return undefined;
+  return resolve(str(v, name, from));
 }
 
 function str(v: unknown, name: string, from: Source): string {
@@ -194,6 +215,11 @@ export function loadConfig(options: LoadOptions = {}): Config {
     );
   }
   const storagePath = get('storage.path');
+  if ((get('dicom.tlsCert') === undefined) !== (get('dicom.tlsKey') === undefined)) {
+    throw new ConfigError(
+      'dicom.tlsCert and dicom.tlsKey go together: give both to enable DICOM TLS, or neither',
+    );
+  }
   return {
     dataDir: resolve(str(get('dataDir'), 'dataDir', from('dataDir'))),
     dicom: {
@@ -221,6 +247,15 @@ export function loadConfig(options: LoadOptions = {}): Config {
       })(),
       artimSeconds: positiveInt(get('dicom.artimSeconds'), 'dicom.artimSeconds', from('dicom.artimSeconds')),
       idleSeconds: positiveInt(get('dicom.idleSeconds'), 'dicom.idleSeconds', from('dicom.idleSeconds')),
+      tlsPort: port(get('dicom.tlsPort'), 'dicom.tlsPort', from('dicom.tlsPort')),
+      tlsCert: optionalPath(get('dicom.tlsCert'), 'dicom.tlsCert', from('dicom.tlsCert')),
+      tlsKey: optionalPath(get('dicom.tlsKey'), 'dicom.tlsKey', from('dicom.tlsKey')),
+      tlsCa: optionalPath(get('dicom.tlsCa'), 'dicom.tlsCa', from('dicom.tlsCa')),
+      tlsRequireClientCert: bool(
+        get('dicom.tlsRequireClientCert'),
+        'dicom.tlsRequireClientCert',
+        from('dicom.tlsRequireClientCert'),
+      ),
     },
     http: {
       port: port(get('http.port'), 'http.port', from('http.port')),

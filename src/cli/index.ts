@@ -1,10 +1,11 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { echoScu, findScu, moveScu, storeScu } from './scu.js';
-import type { Server } from 'node:net';
 import { loadConfig } from '../config.js';
-import { isLanternError } from '../core/errors.js';
+import { ConfigError, isLanternError } from '../core/errors.js';
 import { createApp } from '../main.js';
-import { startDimseServer } from '../servers/dimse/server.js';
+import { type DimseServers, startDimseServer } from '../servers/dimse/server.js';
+import { readFileSync } from 'node:fs';
+import type { Config } from '../config.js';
 import { AssociationError } from '../servers/dimse/client.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../version.js';
 import { buildHttpServer } from '../servers/http/server.js';
@@ -42,70 +43,82 @@ export function buildCli(): Command {
     .option('--dicom-port <n>', 'DICOM port (default 11112)', int)
     .option('--http-port <n>', 'HTTP port (default 8080)', int)
     .option('--aet <title>', 'our AE title (default LANTERN)')
+    .option(
+      '--dicom-tls-port <n>',
+      'DICOM TLS port (default 2762; on when dicom.tlsCert and dicom.tlsKey are set)',
+      int,
+    )
     .option('--config <file>', 'JSON configuration file (LANTERN_* environment variables override it)')
-    .action(async (opts: Common & { dicomPort?: number; httpPort?: number; aet?: string }) => {
-      const config = configFrom(opts, {
-        'dicom.port': opts.dicomPort,
-        'http.port': opts.httpPort,
-        'dicom.aeTitle': opts.aet,
-      });
-      const app = await createApp(config);
-      const http = await buildHttpServer(app);
-      await http.listen({ port: config.http.port, host: config.http.host });
-      let dimse: Server;
-      try {
-        dimse = await startDimseServer({
-          host: config.dicom.host,
-          port: config.dicom.port,
-          aeTitle: config.dicom.aeTitle,
-          maxAssociations: config.dicom.maxAssociations,
-          maxPduLength: config.dicom.maxPduLength,
-          artimMs: config.dicom.artimSeconds * 1000,
-          idleMs: config.dicom.idleSeconds * 1000,
-          admitCaller: (aet, address) => app.aes.admit(aet, address),
-          permitsStore: (aet) => app.aes.permits(aet, 'store'),
-          permitsFind: (aet) => app.aes.permits(aet, 'find'),
-          permitsMove: (aet) => app.aes.permits(aet, 'move'),
-          permitsGet: (aet) => app.aes.permits(aet, 'get'),
-          findAe: (aet) => app.aes.find(aet),
-          retrieve: app.retrieve,
-          query: app.query,
-          ingest: app.ingest,
-          log: app.log,
-          implementationClassUid: IMPLEMENTATION_CLASS_UID,
-          implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    .action(
+      async (
+        opts: Common & { dicomPort?: number; httpPort?: number; aet?: string; dicomTlsPort?: number },
+      ) => {
+        const config = configFrom(opts, {
+          'dicom.port': opts.dicomPort,
+          'http.port': opts.httpPort,
+          'dicom.aeTitle': opts.aet,
+          'dicom.tlsPort': opts.dicomTlsPort,
         });
-      } catch (e) {
-        await http.close();
-        await app.close();
-        throw e;
-      }
-      const httpAddr = http.server.address();
-      const dimseAddr = dimse.address();
-      app.log.info(
-        {
-          aeTitle: config.dicom.aeTitle,
-          dicomPort: typeof dimseAddr === 'object' ? dimseAddr?.port : config.dicom.port,
-          httpPort: typeof httpAddr === 'object' ? httpAddr?.port : config.http.port,
-          index: app.index.dialect,
-          dataDir: config.dataDir,
-        },
-        'lantern started',
-      );
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        app.log.info({ signal }, 'lantern stopping');
-        await new Promise<void>((r) => dimse.close(() => r()));
-        await http.close();
-        await app.close();
-        app.log.info('lantern stopped');
-        process.exit(0);
-      };
-      process.on('SIGTERM', () => void stop('SIGTERM'));
-      process.on('SIGINT', () => void stop('SIGINT'));
-    });
+        const app = await createApp(config);
+        const http = await buildHttpServer(app);
+        await http.listen({ port: config.http.port, host: config.http.host });
+        let dimse: DimseServers;
+        try {
+          dimse = await startDimseServer({
+            host: config.dicom.host,
+            port: config.dicom.port,
+            aeTitle: config.dicom.aeTitle,
+            maxAssociations: config.dicom.maxAssociations,
+            maxPduLength: config.dicom.maxPduLength,
+            artimMs: config.dicom.artimSeconds * 1000,
+            idleMs: config.dicom.idleSeconds * 1000,
+            admitCaller: (aet, address) => app.aes.admit(aet, address),
+            permitsStore: (aet) => app.aes.permits(aet, 'store'),
+            permitsFind: (aet) => app.aes.permits(aet, 'find'),
+            permitsMove: (aet) => app.aes.permits(aet, 'move'),
+            permitsGet: (aet) => app.aes.permits(aet, 'get'),
+            findAe: (aet) => app.aes.find(aet),
+            retrieve: app.retrieve,
+            query: app.query,
+            ingest: app.ingest,
+            log: app.log,
+            implementationClassUid: IMPLEMENTATION_CLASS_UID,
+            implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+            tls: tlsOptions(config),
+          });
+        } catch (e) {
+          await http.close();
+          await app.close();
+          throw e;
+        }
+        const httpAddr = http.server.address();
+        const dimseAddr = dimse.address(0);
+        app.log.info(
+          {
+            aeTitle: config.dicom.aeTitle,
+            dicomPort: dimseAddr.port,
+            dicomTlsPort: dimse.servers[1] ? dimse.address(1).port : undefined,
+            httpPort: typeof httpAddr === 'object' ? httpAddr?.port : config.http.port,
+            index: app.index.dialect,
+            dataDir: config.dataDir,
+          },
+          'lantern started',
+        );
+        let stopping = false;
+        const stop = async (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          app.log.info({ signal }, 'lantern stopping');
+          await dimse.close();
+          await http.close();
+          await app.close();
+          app.log.info('lantern stopped');
+          process.exit(0);
+        };
+        process.on('SIGTERM', () => void stop('SIGTERM'));
+        process.on('SIGINT', () => void stop('SIGINT'));
+      },
+    );
 
   program
     .command('import')
@@ -281,6 +294,25 @@ export function buildCli(): Command {
     });
 
   return program;
+}
+
+/** DICOM TLS settings read from the configured files, when a certificate and key are configured. */
+function tlsOptions(c: Config) {
+  if (!c.dicom.tlsCert || !c.dicom.tlsKey) return undefined;
+  const read = (path: string, name: string) => {
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new ConfigError(`${name}: cannot read ${path}: ${(e as Error).message}`);
+    }
+  };
+  return {
+    port: c.dicom.tlsPort,
+    cert: read(c.dicom.tlsCert, 'dicom.tlsCert'),
+    key: read(c.dicom.tlsKey, 'dicom.tlsKey'),
+    ca: c.dicom.tlsCa ? read(c.dicom.tlsCa, 'dicom.tlsCa') : undefined,
+    requireClientCert: c.dicom.tlsRequireClientCert,
+  };
 }
 
 function collect(v: string, prev: string[]): string[] {

@@ -1,30 +1,35 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { type App, createApp } from '../../src/main.js';
-import { startDimseServer } from '../../src/servers/dimse/server.js';
+import { type DimseServerOptions, startDimseServer } from '../../src/servers/dimse/server.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../../src/version.js';
 
 export interface TestArchive {
   readonly app: App;
   readonly port: number;
+  readonly tlsPort?: number;
   readonly dir: string;
   close(): Promise<void>;
 }
 
 /** A whole archive in this process (SQLite in a temporary folder) with its DICOM port on a free port. */
 export async function startTestArchive(
-  overrides: { maxAssociations?: number; idleMs?: number; artimMs?: number } = {},
+  overrides: {
+    maxAssociations?: number;
+    idleMs?: number;
+    artimMs?: number;
+    tls?: DimseServerOptions['tls'];
+  } = {},
 ): Promise<TestArchive> {
   const dir = mkdtempSync(join(tmpdir(), 'lantern-archive-'));
   const app = await createApp(
     loadConfig({ env: {}, flags: { dataDir: dir } }),
     pino({ level: process.env.LANTERN_TEST_LOG ?? 'silent' }),
   );
-  const server: Server = await startDimseServer({
+  const server = await startDimseServer({
     host: '127.0.0.1',
     port: 0,
     aeTitle: 'LANTERN',
@@ -44,13 +49,15 @@ export async function startTestArchive(
     log: app.log,
     implementationClassUid: IMPLEMENTATION_CLASS_UID,
     implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    tls: overrides.tls,
   });
   return {
     app,
     dir,
-    port: (server.address() as AddressInfo).port,
+    port: server.address(0).port,
+    tlsPort: overrides.tls ? server.address(1).port : undefined,
     close: async () => {
-      await new Promise<void>((r) => server.close(() => r()));
+      await server.close();
       await app.close();
       rmSync(dir, { recursive: true, force: true });
     },

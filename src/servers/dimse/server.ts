@@ -1,4 +1,5 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import { isStorageSopClass } from '../../core/dicom/dictionary.js';
 import { allTransferSyntaxes } from '../../core/dicom/transfer-syntax.js';
@@ -38,6 +39,15 @@ export interface DimseServerOptions {
   readonly log: Logger;
   readonly implementationClassUid: string;
   readonly implementationVersionName: string;
+  /** DICOM TLS on its own port (PS3.15 B.9), when configured. */
+  readonly tls?: {
+    readonly port: number;
+    readonly cert: Buffer;
+    readonly key: Buffer;
+    /** CA certificates that client certificates must chain to; asks clients for a certificate. */
+    readonly ca?: Buffer;
+    readonly requireClientCert: boolean;
+  };
 }
 
 /** Transfer syntaxes we take for storage: every one whose dataset encoding the reader knows. */
@@ -70,7 +80,7 @@ export const capabilities: AcceptorCapabilities = {
 };
 
 /** The DICOM listener: one Association per connection, a cap on how many run at once. */
-export function startDimseServer(o: DimseServerOptions): Promise<Server> {
+export async function startDimseServer(o: DimseServerOptions): Promise<DimseServers> {
   const handlers = new Map<number, DimseHandler>([
     [CommandField.C_ECHO_RQ, echo],
     [CommandField.C_STORE_RQ, store(o.ingest, o.permitsStore)],
@@ -100,7 +110,7 @@ export function startDimseServer(o: DimseServerOptions): Promise<Server> {
     implementationClassUid: o.implementationClassUid,
     implementationVersionName: o.implementationVersionName,
   };
-  const server = createServer((socket: Socket) => {
+  const onConnection = (socket: Socket) => {
     active++;
     socket.once('close', () => active--);
     new Association(socket, {
@@ -111,14 +121,67 @@ export function startDimseServer(o: DimseServerOptions): Promise<Server> {
         return undefined;
       },
     });
-  });
+  };
+  const servers: Server[] = [createServer(onConnection)];
+  if (o.tls) {
+    // PS3.15 B.9 (BCP 195): TLS 1.2 or later with the recommended AEAD suites. A failed handshake closes the
+    // connection; this port never speaks clear text.
+    servers.push(
+      createTlsServer(
+        {
+          cert: o.tls.cert,
+          key: o.tls.key,
+          ca: o.tls.ca,
+          requestCert: !!o.tls.ca,
+          rejectUnauthorized: o.tls.requireClientCert,
+          minVersion: 'TLSv1.2',
+          ciphers: BCP195_CIPHERS,
+          honorCipherOrder: true,
+        },
+        onConnection,
+      ).on('tlsClientError', (e: Error) => o.log.warn({ why: e.message }, 'TLS handshake failed')),
+    );
+  }
   // Sockets beyond twice the cap are refused outright; those within it get a clear A-ASSOCIATE-RJ.
-  server.maxConnections = o.maxAssociations * 2;
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => {
-      server.off('error', reject);
-      resolve(server);
+  for (const srv of servers) srv.maxConnections = o.maxAssociations * 2;
+  const listen = (srv: Server, port: number) =>
+    new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(port, o.host, () => {
+        srv.off('error', reject);
+        resolve();
+      });
     });
-  });
+  await listen(servers[0], o.port);
+  if (servers[1]) {
+    try {
+      await listen(servers[1], o.tls!.port);
+    } catch (e) {
+      servers[0].close();
+      throw e;
+    }
+  }
+  return {
+    servers,
+    address: (k = 0) => servers[k]?.address() as AddressInfo,
+    close: () =>
+      Promise.all(servers.map((srv) => new Promise<void>((r) => srv.close(() => r())))).then(() => undefined),
+  };
+}
+
+/** TLS 1.2 suites of the BCP 195 profile (PS3.15 B.9); TLS 1.3 suites are Node's defaults. */
+export const BCP195_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'DHE-RSA-AES128-GCM-SHA256',
+  'DHE-RSA-AES256-GCM-SHA384',
+].join(':');
+
+export interface DimseServers {
+  readonly servers: readonly Server[];
+  /** The address of the plain (0) or TLS (1) listener. */
+  address(k?: number): AddressInfo;
+  close(): Promise<void>;
 }

@@ -1,0 +1,128 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestArchive, type TestArchive } from '../helpers/archive.js';
+import { DCMTK_ENV } from '../helpers/dcmtk.js';
+
+/** DICOM TLS (PS3.15 B.9) against DCMTK's echoscu with certificates made by openssl for the test. */
+const dir = mkdtempSync(join(tmpdir(), 'lantern-tls-'));
+const f = (n: string) => join(dir, n);
+const ssl = (args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+let archive: TestArchive;
+
+function makeCa(name: string): void {
+  ssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    `/CN=${name}`,
+    '-keyout',
+    f(`${name}.key`),
+    '-out',
+    f(`${name}.pem`),
+  ]);
+}
+function makeCert(name: string, ca: string): void {
+  ssl([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    `/CN=${name}`,
+    '-keyout',
+    f(`${name}.key`),
+    '-out',
+    f(`${name}.csr`),
+  ]);
+  ssl([
+    'x509',
+    '-req',
+    '-in',
+    f(`${name}.csr`),
+    '-CA',
+    f(`${ca}.pem`),
+    '-CAkey',
+    f(`${ca}.key`),
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-out',
+    f(`${name}.pem`),
+  ]);
+}
+
+const echo = (args: string[]): Promise<{ code: number | null; out: string }> =>
+  new Promise((resolve) => {
+    const c = spawn('echoscu', ['-aet', 'TLSSCU', '-aec', 'LANTERN', ...args], { env: DCMTK_ENV });
+    let out = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (out += d));
+    c.on('close', (code) => resolve({ code, out }));
+  });
+
+beforeAll(async () => {
+  makeCa('ca');
+  makeCa('otherca');
+  makeCert('server', 'ca');
+  makeCert('client', 'ca');
+  makeCert('stranger', 'otherca');
+  archive = await startTestArchive({
+    tls: {
+      port: 0,
+      cert: readFileSync(f('server.pem')),
+      key: readFileSync(f('server.key')),
+      ca: readFileSync(f('ca.pem')),
+      requireClientCert: true,
+    },
+  });
+  await archive.app.aes.add({ aeTitle: 'TLSSCU', host: '127.0.0.1', port: 0, permissions: ['store'] });
+});
+afterAll(async () => {
+  await archive?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('DICOM TLS', () => {
+  it('a client with a certificate from the trusted CA associates over TLS', async () => {
+    const r = await echo([
+      '+tls',
+      f('client.key'),
+      f('client.pem'),
+      '+cf',
+      f('ca.pem'),
+      '127.0.0.1',
+      String(archive.tlsPort),
+    ]);
+    expect(r.code, r.out).toBe(0);
+  });
+
+  it('a client certificate from another CA is refused during the handshake', async () => {
+    const r = await echo([
+      '+tls',
+      f('stranger.key'),
+      f('stranger.pem'),
+      '+cf',
+      f('ca.pem'),
+      '127.0.0.1',
+      String(archive.tlsPort),
+    ]);
+    expect(r.code).not.toBe(0);
+  });
+
+  it('clear text on the TLS port never works: no fallback', async () => {
+    const r = await echo(['127.0.0.1', String(archive.tlsPort)]);
+    expect(r.code).not.toBe(0);
+  });
+
+  it('the plain port still serves clear text', async () => {
+    expect((await echo(['127.0.0.1', String(archive.port)])).code).toBe(0);
+  });
+});
