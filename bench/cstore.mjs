@@ -44,7 +44,7 @@ function startServer(cmd, args, readyPattern) {
   });
 }
 
-export async function run_() {
+export async function runCstore() {
   const work = mkdtempSync(join(tmpdir(), 'lantern-bench-cstore-'));
   try {
     const one = join(work, 'one');
@@ -99,6 +99,6 @@ export async function run_() {
   }
 }
 
-export { run_ as run };
+export { runCstore as run };
 
-if (import.meta.url === `file://${process.argv[1]}`) await run_();
+if (import.meta.url === `file://${process.argv[1]}`) await runCstore();
