@@ -38,7 +38,9 @@ export function buildCli(): Command {
 
   program
     .command('serve')
-    .description('start the archive: DICOM (C-ECHO, C-STORE, C-FIND, C-MOVE, C-GET) and HTTP (/healthz)')
+    .description(
+      'start the archive: DICOM (echo, store, find, move, get, storage commitment) and HTTP (/healthz)',
+    )
     .option('--data <dir>', 'data folder (index and stored objects)', undefined)
     .option('--dicom-port <n>', 'DICOM port (default 11112)', int)
     .option('--http-port <n>', 'HTTP port (default 8080)', int)
@@ -79,6 +81,7 @@ export function buildCli(): Command {
             permitsGet: (aet) => app.aes.permits(aet, 'get'),
             findAe: (aet) => app.aes.find(aet),
             retrieve: app.retrieve,
+            index: app.index,
             query: app.query,
             ingest: app.ingest,
             log: app.log,

@@ -44,6 +44,7 @@ export async function startTestArchive(
     permitsGet: (aet) => app.aes.permits(aet, 'get'),
     findAe: (aet) => app.aes.find(aet),
     retrieve: app.retrieve,
+    index: app.index,
     query: app.query,
     ingest: app.ingest,
     log: app.log,

@@ -54,10 +54,13 @@ export interface AssociationInfo {
    */
   readonly request?: (
     abstractSyntax: string,
-    transferSyntax: string,
+    transferSyntax: string | undefined,
     command: Command,
     dataset: AsyncIterable<Uint8Array>,
+    options?: { peerIsScp: boolean },
   ) => Promise<Command | undefined>;
+  /** True while the association is established (storage commitment reports on it when it is). */
+  readonly isOpen?: () => boolean;
 }
 
 /** A service: one response, or several (pending responses, then the final one). */
@@ -303,8 +306,9 @@ export class Association {
       callingAeTitle: rq.callingAeTitle,
       calledAeTitle: rq.calledAeTitle,
       remoteAddress: this.info.remoteAddress,
-      request: (abstractSyntax, transferSyntax, command, dataset) =>
-        this.sendRequest(abstractSyntax, transferSyntax, command, dataset),
+      request: (abstractSyntax, transferSyntax, command, dataset, options) =>
+        this.sendRequest(abstractSyntax, transferSyntax, command, dataset, options?.peerIsScp ?? true),
+      isOpen: () => !this.closed && this.state === 'Sta6',
     };
     const action = transition(this.state, 'Evt7')!; // the local user accepts: AE-7
     this.send(
@@ -528,15 +532,18 @@ export class Association {
    */
   private async sendRequest(
     abstractSyntax: string,
-    transferSyntax: string,
+    transferSyntax: string | undefined,
     command: Command,
     dataset: AsyncIterable<Uint8Array>,
+    peerIsScp: boolean,
   ): Promise<Command | undefined> {
     if (this.closed || this.state !== 'Sta6') return undefined;
     const ctx = [...this.contexts.values()].find(
-      (c) => c.abstractSyntax === abstractSyntax && c.transferSyntax === transferSyntax,
+      (c) => c.abstractSyntax === abstractSyntax && (!transferSyntax || c.transferSyntax === transferSyntax),
     );
-    if (!ctx || !this.roles.some((r) => r.sopClassUid === abstractSyntax && r.scp)) return undefined;
+    if (!ctx) return undefined;
+    // C-GET: we may store to the peer only on classes whose SCP role it took. N-EVENT-REPORT needs no role.
+    if (peerIsScp && !this.roles.some((r) => r.sopClassUid === abstractSyntax && r.scp)) return undefined;
     const messageId = this.nextOwnMessageId++;
     const response = new Promise<Command | undefined>((resolve) =>
       this.responseWaiters.set(messageId, resolve),

@@ -35,6 +35,17 @@ export interface ClientOptions {
   readonly timeoutMs?: number;
   readonly implementationClassUid: string;
   readonly implementationVersionName: string;
+  /** SCP/SCU role selection to propose (e.g. SCP role for storage classes, to receive C-GET results). */
+  readonly roles?: readonly { sopClassUid: string; scu: boolean; scp: boolean }[];
+  /**
+   * Requests the peer sends us on this association (C-STORE during C-GET, N-EVENT-REPORT for storage
+   * commitment): the handler gets the command and data set and returns the response status.
+   */
+  readonly onRequest?: (
+    command: Command,
+    dataset: Uint8Array | undefined,
+    context: { id: number; abstractSyntax: string; transferSyntax: string },
+  ) => Promise<{ status: number; fields?: Command }>;
 }
 
 export class AssociationError extends Error {
@@ -154,6 +165,7 @@ export class ClientAssociation {
           maxPduLength: this.opts.maxPduLength ?? 262144,
           implementationClassUid: this.opts.implementationClassUid,
           implementationVersionName: this.opts.implementationVersionName,
+          ...(this.opts.roles?.length ? { roles: this.opts.roles } : {}),
         },
       }),
     );
@@ -221,6 +233,7 @@ export class ClientAssociation {
             if (!pdv.last) continue;
             const command = decodeCommand(Buffer.concat(this.commandBuf));
             this.commandBuf = [];
+            this.pendingContext = pdv.contextId;
             if (hasDataset(command)) this.pendingCommand = command;
             else this.deliver({ command });
           } else {
@@ -253,9 +266,48 @@ export class ClientAssociation {
     }
   }
 
+  private pendingContext = 0;
+
   private deliver(m: DimseMessage): void {
+    const field = Number(m.command.CommandField);
+    if (!(field & 0x8000)) {
+      void this.answer(m, this.pendingContext);
+      return;
+    }
     const id = Number(m.command.MessageIDBeingRespondedTo);
     this.waiters.get(id)?.push(m);
+  }
+
+  /** Answers a request the peer sent us, through `onRequest` (or with "unrecognized operation"). */
+  private async answer(m: DimseMessage, contextId: number): Promise<void> {
+    const pc = this.ac?.presentationContexts.find((c) => c.id === contextId);
+    const proposed = this.opts.contexts[(contextId - 1) / 2];
+    const field = Number(m.command.CommandField);
+    let r: { status: number; fields?: Command } = { status: 0x0211 };
+    if (this.opts.onRequest && pc && proposed) {
+      try {
+        r = await this.opts.onRequest(m.command, m.dataset, {
+          id: contextId,
+          abstractSyntax: proposed.abstractSyntax,
+          transferSyntax: pc.transferSyntax,
+        });
+      } catch (e) {
+        r = { status: 0x0110, fields: { ErrorComment: (e as Error).message.slice(0, 64) } };
+      }
+    }
+    const rsp: Command = {
+      CommandField: field | 0x8000,
+      MessageIDBeingRespondedTo: Number(m.command.MessageID),
+      ...(m.command.AffectedSOPClassUID ? { AffectedSOPClassUID: m.command.AffectedSOPClassUID } : {}),
+      ...(m.command.AffectedSOPInstanceUID
+        ? { AffectedSOPInstanceUID: m.command.AffectedSOPInstanceUID }
+        : {}),
+      ...(m.command.EventTypeID !== undefined ? { EventTypeID: m.command.EventTypeID } : {}),
+      ...r.fields,
+      Status: r.status,
+      CommandDataSetType: NO_DATASET,
+    };
+    await this.send(contextId, true, encodeCommand(rsp)).catch(() => undefined);
   }
 
   private fail(e: Error): void {

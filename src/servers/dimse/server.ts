@@ -10,8 +10,9 @@ import { Association, type AssociationOptions, type DimseHandler } from './assoc
 import { find } from './find.js';
 import { move } from './move.js';
 import { get } from './get.js';
+import { commit } from './commit.js';
 import type { RetrieveService } from '../../services/retrieve.js';
-import type { AeRecord } from '../../ports/index.js';
+import type { AeRecord, Index } from '../../ports/index.js';
 import { echo, store, VERIFICATION } from './services.js';
 import { ServiceSopClass } from '../../core/dimse/sop-classes.js';
 import type { QueryService } from '../../services/query.js';
@@ -29,6 +30,7 @@ export interface DimseServerOptions {
   readonly ingest: IngestService;
   readonly query: QueryService;
   readonly retrieve: RetrieveService;
+  readonly index: Index;
   readonly findAe: (aeTitle: string) => Promise<AeRecord | undefined>;
   readonly permitsMove: (callingAeTitle: string) => Promise<boolean>;
   readonly permitsGet: (callingAeTitle: string) => Promise<boolean>;
@@ -74,6 +76,7 @@ export const capabilities: AcceptorCapabilities = {
   acceptScpRole: (sopClassUid) => isStorageSopClass(sopClassUid),
   transferSyntaxesFor(abstractSyntax) {
     if (abstractSyntax === VERIFICATION || QR_MODELS.has(abstractSyntax)) return UNCOMPRESSED;
+    if (abstractSyntax === ServiceSopClass.StorageCommitmentPushModel) return UNCOMPRESSED;
     if (isStorageSopClass(abstractSyntax)) return STORAGE_SYNTAXES;
     return undefined;
   },
@@ -97,6 +100,18 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
       }),
     ],
     [CommandField.C_GET_RQ, get({ retrieve: o.retrieve, permitsGet: o.permitsGet })],
+    [
+      CommandField.N_ACTION_RQ,
+      commit({
+        index: o.index,
+        retrieve: o.retrieve,
+        aeTitle: o.aeTitle,
+        findAe: o.findAe,
+        log: o.log,
+        implementationClassUid: o.implementationClassUid,
+        implementationVersionName: o.implementationVersionName,
+      }),
+    ],
   ]);
   let active = 0;
   const base: Omit<AssociationOptions, 'admit'> = {
