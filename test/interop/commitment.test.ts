@@ -138,7 +138,7 @@ async function connect(onReport?: (c: Command, d: Dataset) => void) {
   });
 }
 
-const nAction = (transactionUid: string): Command => ({
+const nAction = (_transactionUid: string): Command => ({
   CommandField: CommandField.N_ACTION_RQ,
   RequestedSOPClassUID: ServiceSopClass.StorageCommitmentPushModel,
   RequestedSOPInstanceUID: STORAGE_COMMITMENT_INSTANCE,
