@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { echoScu, findScu, moveScu, storeScu } from './scu.js';
+import { echoScu, findScu, getScu, moveScu, storeScu } from './scu.js';
 import { loadConfig } from '../config.js';
 import { ConfigError, isLanternError } from '../core/errors.js';
 import { createApp } from '../main.js';
@@ -230,6 +230,24 @@ export function buildCli(): Command {
         o: { aet: string; aec: string; model: string; level: string; dest: string; key: string[] },
       ) => {
         const status = await moveScu(peerOf(host, port, o), o.model, o.level.toUpperCase(), o.dest, o.key);
+        process.exitCode = status === 0 ? 0 : 1;
+      },
+    );
+
+  peerOptions(
+    program.command('get').description('C-GET from a DICOM peer; the instances are written to --out'),
+  )
+    .requiredOption('--out <dir>', 'folder for the received files')
+    .option('--model <m>', 'information model: patient or study', 'study')
+    .option('--level <l>', 'PATIENT, STUDY, SERIES or IMAGE', 'STUDY')
+    .option('-k, --key <key=value>', 'a key, e.g. StudyInstanceUID=1.2.3', collect, [])
+    .action(
+      async (
+        host: string,
+        port: number,
+        o: { aet: string; aec: string; model: string; level: string; out: string; key: string[] },
+      ) => {
+        const status = await getScu(peerOf(host, port, o), o.model, o.level.toUpperCase(), o.out, o.key);
         process.exitCode = status === 0 ? 0 : 1;
       },
     );

@@ -1,11 +1,13 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Tag, tagHex } from '../core/dicom/dictionary.js';
 import { fromJson } from '../core/dicom/json.js';
 import { parseDicom } from '../core/dicom/parser.js';
-import { parseTag, lookupTag } from '../core/dicom/dictionary.js';
+import { isStorageSopClass, parseTag, lookupTag } from '../core/dicom/dictionary.js';
+import { SOP_CLASS_ENTRIES } from '../core/dicom/dictionary.generated.js';
 import { getString } from '../core/dicom/values.js';
-import { encodeDataset, encodingOf } from '../core/dicom/writer.js';
+import { buildMeta, encodeDataset, encodeFileHeader, encodingOf } from '../core/dicom/writer.js';
 import { lookupTransferSyntax } from '../core/dicom/transfer-syntax.js';
 import { IMPLICIT_LITTLE } from '../core/dicom/dataset.js';
 import { CommandField } from '../core/dimse/command.js';
@@ -230,6 +232,85 @@ export async function moveScu(
         `C-MOVE status ${hex(status)} (${statusCategory(status)}): remaining ${c.NumberOfRemainingSuboperations ?? '-'}, completed ${c.NumberOfCompletedSuboperations ?? '-'}, failed ${c.NumberOfFailedSuboperations ?? '-'}, warning ${c.NumberOfWarningSuboperations ?? '-'}${c.ErrorComment ? `: ${String(c.ErrorComment)}` : ''}\n`,
       );
     }
+    return status;
+  } finally {
+    await a.release();
+  }
+}
+
+const GET_MODEL: Record<string, string> = {
+  patient: ServiceSopClass.PatientRootGet,
+  study: ServiceSopClass.StudyRootGet,
+};
+
+/**
+ * C-GET: the peer sends the instances back on the same association; each is written to `outDir` as a Part 10
+ * file named by its SOP Instance UID. Storage classes are proposed with the SCP role.
+ */
+export async function getScu(
+  peer: Peer,
+  model: string,
+  level: string,
+  outDir: string,
+  keys: string[],
+): Promise<number> {
+  const sop = GET_MODEL[model];
+  if (!sop) throw new ConfigError('--model must be patient or study');
+  await mkdir(outDir, { recursive: true });
+  const storage = SOP_CLASS_ENTRIES.map(([uid]) => uid)
+    .filter((u) => isStorageSopClass(u))
+    .slice(0, 120);
+  // As DCMTK's getscu: the uncompressed syntaxes, so that the association request stays small enough for
+  // every peer. Instances stored compressed cannot come back this way (they count as failed sub-operations).
+  const syntaxes = ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2', '1.2.840.10008.1.2.2'];
+  const contexts: ProposedContext[] = [{ abstractSyntax: sop, transferSyntaxes: UNCOMPRESSED }];
+  for (const uid of storage) contexts.push({ abstractSyntax: uid, transferSyntaxes: syntaxes });
+  let received = 0;
+  const a = await ClientAssociation.connect({
+    host: peer.host,
+    port: peer.port,
+    callingAeTitle: peer.aet,
+    calledAeTitle: peer.aec,
+    contexts,
+    roles: storage.map((sopClassUid) => ({ sopClassUid, scu: false, scp: true })),
+    implementationClassUid: IMPLEMENTATION_CLASS_UID,
+    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    onRequest: async (command, dataset, context) => {
+      if (Number(command.CommandField) !== CommandField.C_STORE_RQ || !dataset) return { status: 0x0211 };
+      const sopInstanceUid = String(command.AffectedSOPInstanceUID ?? '');
+      if (!/^[0-9.]{1,64}$/.test(sopInstanceUid))
+        return { status: 0xa900, fields: { ErrorComment: 'invalid SOP Instance UID' } };
+      const meta = buildMeta({
+        sopClassUid: String(command.AffectedSOPClassUID),
+        sopInstanceUid,
+        transferSyntaxUid: context.transferSyntax,
+        implementationClassUid: IMPLEMENTATION_CLASS_UID,
+        implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+      });
+      await writeFile(
+        join(outDir, `${sopInstanceUid}.dcm`),
+        Buffer.concat([encodeFileHeader(meta), dataset]),
+      );
+      received++;
+      return { status: 0 };
+    },
+  });
+  try {
+    const ctx = a.acceptedContext(sop);
+    if (!ctx) throw new ConfigError('the peer did not accept the retrieve model');
+    let status = -1;
+    for await (const r of a.request(
+      ctx.id,
+      { CommandField: CommandField.C_GET_RQ, AffectedSOPClassUID: sop, Priority: 0 },
+      identifierFrom(keys, level, ctx.transferSyntax),
+    )) {
+      status = Number(r.command.Status);
+      const c = r.command;
+      process.stdout.write(
+        `C-GET status ${hex(status)} (${statusCategory(status)}): remaining ${c.NumberOfRemainingSuboperations ?? '-'}, completed ${c.NumberOfCompletedSuboperations ?? '-'}, failed ${c.NumberOfFailedSuboperations ?? '-'}, warning ${c.NumberOfWarningSuboperations ?? '-'}${c.ErrorComment ? `: ${String(c.ErrorComment)}` : ''}\n`,
+      );
+    }
+    process.stdout.write(`${received} instances written to ${outDir}\n`);
     return status;
   } finally {
     await a.release();

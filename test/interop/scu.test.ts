@@ -12,7 +12,7 @@ import { pydicomDataDir } from '../helpers/corpus.js';
 import { DCMTK_ENV } from '../helpers/dcmtk.js';
 import { synthInstance } from '../helpers/synth.js';
 
-/** Our SCU commands (`lantern echo|store|find|move`) against DCMTK's storescp and dcmqrscp. */
+/** Our SCU commands (`lantern echo|store|find|move|get`) against DCMTK's storescp and dcmqrscp. */
 const bin = resolve(import.meta.dirname, '../../bin/lantern.js');
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'lantern-scu-'));
@@ -103,7 +103,7 @@ describe('lantern SCU commands against DCMTK', () => {
     }
   });
 
-  it('store, find and move with dcmqrscp', async () => {
+  it('store, find, move and get with dcmqrscp', async () => {
     const study = `2.25.${Date.now()}9`;
     const src = join(work, 'src');
     mkdirSync(src);
@@ -157,5 +157,27 @@ describe('lantern SCU commands against DCMTK', () => {
     expect(m.code, m.stdout + m.stderr).toBe(0);
     expect(m.stdout).toMatch(/status 0x0000 \(Success\): remaining .*completed 2, failed 0/);
     expect(readdirSync(rx).length).toBe(before + 2);
+    const out = join(work, 'got');
+    const g = await lantern([
+      'get',
+      '127.0.0.1',
+      String(qrPort),
+      '--aec',
+      'QRSCP',
+      '--out',
+      out,
+      '--model',
+      'patient',
+      '-k',
+      'PatientID=QR1',
+      '-k',
+      `StudyInstanceUID=${study}`,
+    ]);
+    expect(g.code, g.stdout + g.stderr).toBe(0);
+    expect(g.stdout).toMatch(/2 instances written/);
+    const got = readdirSync(out).map((n) =>
+      getString(parseDicom(readFileSync(join(out, n))).dataset, Tag.StudyInstanceUID),
+    );
+    expect(got).toEqual([study, study]);
   });
 });
