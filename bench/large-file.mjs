@@ -22,13 +22,13 @@ import { ctFile } from './corpus.mjs';
 
 const FRAMES = Number(process.env.BENCH_FRAMES ?? 4000); // 512 x 512 x 2 bytes x 4000 = 2.1 GB
 
-function writeLargeFile(path) {
+export function writeLargeFile(path, frames = FRAMES) {
   // A CT header with NumberOfFrames, then Pixel Data written in 8 MiB chunks.
   const small = parseDicom(ctFile(999999, { rows: 512, columns: 512 }));
   const frameBytes = 512 * 512 * 2;
-  const total = frameBytes * FRAMES;
+  const total = frameBytes * frames;
   const ds = small.dataset
-    .with(stringElement(Tag.NumberOfFrames, 'IS', [String(FRAMES)]))
+    .with(stringElement(Tag.NumberOfFrames, 'IS', [String(frames)]))
     .without(Tag.PixelData);
   const head = Buffer.from(encodePart10({ meta: small.meta, dataset: ds }));
   const pxHeader = Buffer.alloc(12);
