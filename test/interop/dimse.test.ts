@@ -404,6 +404,28 @@ describe('bad input on the DICOM port gets A-ABORT or A-ASSOCIATE-RJ, and the se
     expect((await dcmtk('echoscu', ['-aet', 'STORESCU', '-aec', 'LANTERN', ...host()])).code).toBe(0);
   });
 
+  it('a flood of idle connections: those past the limit are closed at once, the rest by ARTIM, and service resumes', async () => {
+    const peers = await Promise.all(Array.from({ length: 12 }, () => RawPeer.open()));
+    const closedSoon = await Promise.all(peers.map((p) => p.waitClosed(3000)));
+    expect(closedSoon.every(Boolean)).toBe(true);
+    expect((await dcmtk('echoscu', ['-aet', 'STORESCU', '-aec', 'LANTERN', ...host()])).code).toBe(0);
+  });
+
+  it('an A-ASSOCIATE-RQ trickled a byte at a time is cut off by the ARTIM timer', async () => {
+    const p = await RawPeer.open();
+    const bytes = encodePdu(rq());
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (sent < bytes.length && !p.closed) p.write(bytes.subarray(sent, ++sent));
+    }, 100);
+    try {
+      expect(await p.waitClosed(4000)).toBe(true);
+      expect(sent).toBeLessThan(bytes.length);
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
   it('a data set that does not match its command is refused and nothing reaches the index', async () => {
     const p = await RawPeer.open();
     p.write(
