@@ -12,7 +12,8 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EXPLICIT_LITTLE } from '../../src/core/dicom/dataset.js';
+import { Dataset, EXPLICIT_LITTLE } from '../../src/core/dicom/dataset.js';
+import { stringElement } from '../../src/core/dicom/encode.js';
 import { parseDicom } from '../../src/core/dicom/parser.js';
 import { Tag } from '../../src/core/dicom/dictionary.js';
 import { getString } from '../../src/core/dicom/values.js';
@@ -424,6 +425,96 @@ describe('bad input on the DICOM port gets A-ABORT or A-ASSOCIATE-RJ, and the se
     } finally {
       clearInterval(timer);
     }
+  });
+
+  it('C-CANCEL stops a C-FIND: the final response is Cancel (FE00)', async () => {
+    const p = await RawPeer.open();
+    p.write(
+      encodePdu(
+        rq('STORESCU', [
+          { id: 1, abstractSyntax: '1.2.840.10008.5.1.4.1.2.2.1', transferSyntaxes: ['1.2.840.10008.1.2.1'] },
+        ]),
+      ),
+    );
+    expect((await p.next())?.type).toBe('A-ASSOCIATE-AC');
+    const identifier = encodeDataset(
+      new Dataset(
+        [
+          stringElement(Tag.QueryRetrieveLevel, 'CS', ['IMAGE']),
+          stringElement(Tag.SOPInstanceUID, 'UI', ['']),
+        ],
+        EXPLICIT_LITTLE,
+      ),
+      EXPLICIT_LITTLE,
+    );
+    const find = encodeCommand({
+      AffectedSOPClassUID: '1.2.840.10008.5.1.4.1.2.2.1',
+      CommandField: 0x20,
+      MessageID: 5,
+      Priority: 0,
+      CommandDataSetType: 0,
+    });
+    const cancel = encodeCommand({
+      CommandField: 0x0fff,
+      MessageIDBeingRespondedTo: 5,
+      CommandDataSetType: NO_DATASET,
+    });
+    p.write(
+      Buffer.concat([
+        encodePdu({ type: 'P-DATA-TF', pdvs: [{ contextId: 1, command: true, last: true, data: find }] }),
+        encodePdu({
+          type: 'P-DATA-TF',
+          pdvs: [{ contextId: 1, command: false, last: true, data: identifier }],
+        }),
+        encodePdu({ type: 'P-DATA-TF', pdvs: [{ contextId: 1, command: true, last: true, data: cancel }] }),
+      ]),
+    );
+    const { decodeCommand } = await import('../../src/core/dimse/command.js');
+    let last: ReturnType<typeof decodeCommand> | undefined;
+    for (;;) {
+      const pdu = (await p.next()) as Extract<Pdu, { type: 'P-DATA-TF' }>;
+      const cmd = pdu.pdvs.find((v) => v.command);
+      if (!cmd) continue;
+      last = decodeCommand(cmd.data);
+      if (last.Status !== 0xff00) break;
+    }
+    expect(last.Status).toBe(0xfe00);
+    expect(last.MessageIDBeingRespondedTo).toBe(5);
+  });
+
+  it('a data set in another transfer syntax than its context gets C000 with a reason, and nothing is stored', async () => {
+    const p = await RawPeer.open();
+    p.write(
+      encodePdu(
+        rq('STORESCU', [
+          { id: 1, abstractSyntax: '1.2.840.10008.5.1.4.1.1.2', transferSyntaxes: ['1.2.840.10008.1.2.1'] },
+        ]),
+      ),
+    );
+    expect((await p.next())?.type).toBe('A-ASSOCIATE-AC');
+    const inst = synthInstance({ patientId: 'WRONGTS' });
+    const parsed = parseDicom(inst.bytes);
+    const implicit = encodeDataset(parsed.dataset, { explicitVr: false, littleEndian: true });
+    const before = await archive.app.index.counts();
+    const cmd = encodeCommand({
+      AffectedSOPClassUID: '1.2.840.10008.5.1.4.1.1.2',
+      CommandField: 0x01,
+      MessageID: 3,
+      Priority: 0,
+      CommandDataSetType: 0,
+      AffectedSOPInstanceUID: inst.sopUid,
+    });
+    p.write(encodePdu({ type: 'P-DATA-TF', pdvs: [{ contextId: 1, command: true, last: true, data: cmd }] }));
+    p.write(
+      encodePdu({ type: 'P-DATA-TF', pdvs: [{ contextId: 1, command: false, last: true, data: implicit }] }),
+    );
+    const rsp = (await p.next()) as Extract<Pdu, { type: 'P-DATA-TF' }>;
+    const { decodeCommand } = await import('../../src/core/dimse/command.js');
+    const c = decodeCommand(rsp.pdvs[0].data);
+    expect(c.Status).toBe(0xc000);
+    expect(String(c.ErrorComment)).toMatch(/unknown VR/);
+    expect(await archive.app.index.counts()).toEqual(before);
+    expect(readdirSync(join(archive.dir, 'storage', 'tmp'))).toEqual([]);
   });
 
   it('a data set that does not match its command is refused and nothing reaches the index', async () => {
