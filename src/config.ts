@@ -21,12 +21,22 @@ export interface Config {
     readonly tlsKey: string | undefined;
     readonly tlsCa: string | undefined;
     readonly tlsRequireClientCert: boolean;
+    /** Peers registered from the configuration file (added to the AE registry at every start). */
+    readonly aes: readonly ConfiguredAe[];
   };
   readonly http: { readonly port: number; readonly host: string };
   readonly index: { readonly url: string | undefined };
   readonly storage: { readonly path: string | undefined };
   readonly query: { readonly maxResults: number };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+}
+
+export interface ConfiguredAe {
+  readonly aeTitle: string;
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly allow: readonly string[];
 }
 
 export const DEFAULTS: Config = {
@@ -45,6 +55,7 @@ export const DEFAULTS: Config = {
     tlsKey: undefined,
     tlsCa: undefined,
     tlsRequireClientCert: false,
+    aes: [],
   },
   http: { port: 8080, host: '127.0.0.1' },
   index: { url: undefined },
@@ -123,6 +134,27 @@ function bool(v: unknown, name: string, from: Source): boolean {
   throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(v)} (from ${from})`);
 }
 
+function configuredAes(v: unknown, from: Source): ConfiguredAe[] {
+  if (!Array.isArray(v)) throw new ConfigError(`dicom.aes must be a list of AEs (from ${from})`);
+  return v.map((e: unknown, i) => {
+    const o = e as Record<string, unknown>;
+    if (typeof o !== 'object' || o === null || typeof o.aeTitle !== 'string') {
+      throw new ConfigError(`dicom.aes[${i}] must be an object with an aeTitle (from ${from})`);
+    }
+    const allow = o.allow ?? ['store', 'find', 'get', 'move'];
+    if (!Array.isArray(allow) || !allow.every((a) => typeof a === 'string')) {
+      throw new ConfigError(`dicom.aes[${i}].allow must be a list of permissions (from ${from})`);
+    }
+    return {
+      aeTitle: checkAeTitle(o.aeTitle, from),
+      host: o.host === undefined ? '' : str(o.host, `dicom.aes[${i}].host`, from),
+      port: o.port === undefined ? 0 : port(o.port, `dicom.aes[${i}].port`, from),
+      tls: o.tls === undefined ? false : bool(o.tls, `dicom.aes[${i}].tls`, from),
+      allow,
+    };
+  });
+}
+
 function optionalPath(v: unknown, name: string, from: Source): string | undefined {
   if (v === undefined) return undefined;
   return resolve(str(v, name, from));
@@ -156,7 +188,8 @@ export interface LoadOptions {
 export function loadConfig(options: LoadOptions = {}): Config {
   const raw: Raw = {};
   const sources = new Map<string, Source>();
-  const known = new Set(Object.values(ENVIRONMENT));
+  // Settings only the file can give (lists).
+  const known = new Set([...Object.values(ENVIRONMENT), 'dicom.aes']);
   if (options.file) {
     let text: string;
     try {
@@ -251,6 +284,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       tlsCert: optionalPath(get('dicom.tlsCert'), 'dicom.tlsCert', from('dicom.tlsCert')),
       tlsKey: optionalPath(get('dicom.tlsKey'), 'dicom.tlsKey', from('dicom.tlsKey')),
       tlsCa: optionalPath(get('dicom.tlsCa'), 'dicom.tlsCa', from('dicom.tlsCa')),
+      aes: configuredAes(get('dicom.aes'), from('dicom.aes')),
       tlsRequireClientCert: bool(
         get('dicom.tlsRequireClientCert'),
         'dicom.tlsRequireClientCert',

@@ -53,6 +53,9 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const verify = new VerifyService(index, blobs);
   const retrieve = new RetrieveService(index, blobs, query);
   const aes = new AeRegistry(index, systemClock, { acceptUnknownCallers: config.dicom.acceptUnknownCallers });
+  for (const ae of config.dicom.aes) {
+    await aes.add({ aeTitle: ae.aeTitle, host: ae.host, port: ae.port, tls: ae.tls, permissions: ae.allow });
+  }
   return {
     config,
     log,

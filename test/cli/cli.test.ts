@@ -130,6 +130,29 @@ describe('lantern command line', () => {
     expect((await lantern(['serve', '--config', bad])).stderr).toMatch(/unknown setting "dicom.aetitle"/);
   });
 
+  it('AEs from the configuration file join the registry at start', async () => {
+    const data = tmp();
+    const cfg = join(tmp(), 'lantern.json');
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        dataDir: data,
+        dicom: {
+          aes: [{ aeTitle: 'CT1', host: '10.0.0.21', port: 104, allow: ['store'] }, { aeTitle: 'WS1' }],
+        },
+      }),
+    );
+    const r = await lantern(['ae', 'list', '--config', cfg]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/CT1\s+host 10.0.0.21 port 104 allow store/);
+    expect(r.stdout).toMatch(/WS1\s+host \(any\) port - allow store,find,get,move/);
+    writeFileSync(
+      cfg,
+      JSON.stringify({ dataDir: data, dicom: { aes: [{ aeTitle: 'CT1', allow: ['fly'] }] } }),
+    );
+    expect((await lantern(['ae', 'list', '--config', cfg])).stderr).toMatch(/unknown permission fly/);
+  });
+
   it('import: a report of stored, present, quarantined and rejected; exit 0 only when nothing was rejected', async () => {
     const data = tmp();
     const src = tmp();
