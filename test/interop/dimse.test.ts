@@ -14,6 +14,7 @@ import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Dataset, EXPLICIT_LITTLE } from '../../src/core/dicom/dataset.js';
 import { stringElement } from '../../src/core/dicom/encode.js';
+import { CharacterSets } from '../../src/core/dicom/charset.js';
 import { parseDicom } from '../../src/core/dicom/parser.js';
 import { Tag } from '../../src/core/dicom/dictionary.js';
 import { getString } from '../../src/core/dicom/values.js';
@@ -702,6 +703,72 @@ describe('C-FIND against DCMTK findscu', () => {
       'InstanceNumber',
     ]);
     expect(images.results.map((d) => str(d, Tag.InstanceNumber)).sort()).toEqual(['1', '2']);
+  });
+
+  it('extended negotiation: relational and fuzzy matching are agreed, and fuzzy makes names case-insensitive', async () => {
+    const p = await RawPeer.open();
+    const studyRoot = '1.2.840.10008.5.1.4.1.2.2.1';
+    const ask = rq('STORESCU', [
+      { id: 1, abstractSyntax: studyRoot, transferSyntaxes: ['1.2.840.10008.1.2.1'] },
+    ]);
+    p.write(
+      encodePdu({
+        ...ask,
+        userInformation: {
+          ...ask.userInformation,
+          extended: [{ sopClassUid: studyRoot, info: Uint8Array.of(1, 1, 1, 1) }],
+        },
+      }),
+    );
+    const ac = (await p.next()) as Extract<Pdu, { type: 'A-ASSOCIATE-AC' }>;
+    expect(ac.userInformation.extended?.map((x) => [x.sopClassUid, [...x.info]])).toEqual([
+      [studyRoot, [1, 0, 1]],
+    ]);
+    const identifier = encodeDataset(
+      new Dataset(
+        [
+          stringElement(Tag.SpecificCharacterSet, 'CS', ['ISO_IR 192']),
+          stringElement(Tag.QueryRetrieveLevel, 'CS', ['STUDY']),
+          stringElement(Tag.PatientName, 'PN', ['müller*'], CharacterSets.fromValue('ISO_IR 192')),
+          stringElement(Tag.PatientID, 'LO', ['']),
+        ],
+        EXPLICIT_LITTLE,
+      ),
+      EXPLICIT_LITTLE,
+    );
+    const find = encodeCommand({
+      AffectedSOPClassUID: studyRoot,
+      CommandField: 0x20,
+      MessageID: 1,
+      Priority: 0,
+      CommandDataSetType: 0,
+    });
+    p.write(
+      encodePdu({ type: 'P-DATA-TF', pdvs: [{ contextId: 1, command: true, last: true, data: find }] }),
+    );
+    p.write(
+      encodePdu({
+        type: 'P-DATA-TF',
+        pdvs: [{ contextId: 1, command: false, last: true, data: identifier }],
+      }),
+    );
+    const { decodeCommand } = await import('../../src/core/dimse/command.js');
+    const ids: string[] = [];
+    for (;;) {
+      const pdu = (await p.next()) as Extract<Pdu, { type: 'P-DATA-TF' }>;
+      for (const v of pdu.pdvs) {
+        if (!v.command)
+          ids.push(
+            getString(
+              parseDicom(v.data, { assumeTransferSyntax: '1.2.840.10008.1.2.1' }).dataset,
+              Tag.PatientID,
+            )!,
+          );
+      }
+      const cmd = pdu.pdvs.find((v) => v.command);
+      if (cmd && decodeCommand(cmd.data).Status === 0) break;
+    }
+    expect(ids).toEqual(['FIND2']);
   });
 
   it('a level the model does not have, a bad date, and an AE without the find permission get failure statuses', async () => {

@@ -1,4 +1,4 @@
-import type { AAssociateRq, PresentationContextAc, RoleSelection } from './pdu.js';
+import type { AAssociateRq, ExtendedNegotiation, PresentationContextAc, RoleSelection } from './pdu.js';
 
 /** What an acceptor supports: for each abstract syntax, the transfer syntaxes it takes. */
 export interface AcceptorCapabilities {
@@ -6,6 +6,11 @@ export interface AcceptorCapabilities {
   transferSyntaxesFor(abstractSyntax: string): ReadonlySet<string> | undefined;
   /** SOP classes for which we accept the SCP role proposed by the requestor (we act as SCU: C-GET storage). */
   acceptScpRole?(sopClassUid: string): boolean;
+  /**
+   * SOP class extended negotiation (PS3.7 D.3.3.5): our answer to the requestor's application information for
+   * a SOP class, or undefined to leave the item unanswered.
+   */
+  answerExtended?(sopClassUid: string, requested: Uint8Array): Uint8Array | undefined;
 }
 
 export interface NegotiatedContext {
@@ -19,6 +24,8 @@ export interface Negotiation {
   /** Accepted contexts by ID. */
   readonly accepted: ReadonlyMap<number, NegotiatedContext>;
   readonly roles: readonly RoleSelection[];
+  /** The extended negotiation items of our answer, by SOP class. */
+  readonly extended: readonly ExtendedNegotiation[];
 }
 
 /**
@@ -48,5 +55,11 @@ export function negotiate(rq: AAssociateRq, caps: AcceptorCapabilities): Negotia
     scu: r.scu,
     scp: r.scp && !!caps.acceptScpRole?.(r.sopClassUid),
   }));
-  return { contexts, accepted, roles };
+  const extended: ExtendedNegotiation[] = [];
+  for (const x of rq.userInformation.extended ?? []) {
+    if (![...accepted.values()].some((c) => c.abstractSyntax === x.sopClassUid)) continue;
+    const info = caps.answerExtended?.(x.sopClassUid, x.info);
+    if (info) extended.push({ sopClassUid: x.sopClassUid, info });
+  }
+  return { contexts, accepted, roles, extended };
 }

@@ -61,6 +61,8 @@ export interface AssociationInfo {
   ) => Promise<Command | undefined>;
   /** True while the association is established (storage commitment reports on it when it is). */
   readonly isOpen?: () => boolean;
+  /** The extended negotiation agreed for a SOP class (our answer's application information). */
+  readonly extended?: (sopClassUid: string) => Uint8Array | undefined;
 }
 
 /** A service: one response, or several (pending responses, then the final one). */
@@ -309,6 +311,7 @@ export class Association {
       request: (abstractSyntax, transferSyntax, command, dataset, options) =>
         this.sendRequest(abstractSyntax, transferSyntax, command, dataset, options?.peerIsScp ?? true),
       isOpen: () => !this.closed && this.state === 'Sta6',
+      extended: (sopClassUid) => n.extended.find((x) => x.sopClassUid === sopClassUid)?.info,
     };
     const action = transition(this.state, 'Evt7')!; // the local user accepts: AE-7
     this.send(
@@ -324,6 +327,7 @@ export class Association {
           implementationClassUid: this.opts.implementationClassUid,
           implementationVersionName: this.opts.implementationVersionName,
           ...(n.roles.length ? { roles: n.roles } : {}),
+          ...(n.extended.length ? { extended: n.extended } : {}),
         },
       }),
     );

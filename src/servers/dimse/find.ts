@@ -61,7 +61,9 @@ export function find(
     }
     const keys = keysFromDataset(identifier);
     const enc = encodingOf(ts);
-    for await (const match of query.query({ level, keys, signal, retrieveAeTitle: aeTitle })) {
+    // Fuzzy semantic matching of person names when the requestor negotiated it (extended negotiation byte 2).
+    const fuzzy = assoc.extended?.(req.context.abstractSyntax)?.[2] === 1;
+    for await (const match of query.query({ level, keys, signal, retrieveAeTitle: aeTitle, fuzzy })) {
       let ds = fromJson(match).with(stringElement(Tag.QueryRetrieveLevel, 'CS', [level]));
       if (!ds.has(Tag.SpecificCharacterSet) && identifier.has(Tag.SpecificCharacterSet)) {
         ds = ds.with(identifier.get(Tag.SpecificCharacterSet)!);

@@ -59,6 +59,11 @@ const UNCOMPRESSED: ReadonlySet<string> = new Set([
   '1.2.840.10008.1.2.1',
   '1.2.840.10008.1.2.2',
 ]);
+const FIND_CLASSES: ReadonlySet<string> = new Set([
+  ServiceSopClass.PatientRootFind,
+  ServiceSopClass.StudyRootFind,
+  ServiceSopClass.PatientStudyOnlyFind,
+]);
 const QR_MODELS: ReadonlySet<string> = new Set([
   ServiceSopClass.PatientRootFind,
   ServiceSopClass.StudyRootFind,
@@ -74,6 +79,15 @@ const QR_MODELS: ReadonlySet<string> = new Set([
 export const capabilities: AcceptorCapabilities = {
   // C-GET: the requestor receives the instances as storage SCP on the same association.
   acceptScpRole: (sopClassUid) => isStorageSopClass(sopClassUid),
+  // Query/Retrieve FIND (PS3.4 C.5.1.1.1): relational queries yes, combined date-time matching no, fuzzy
+  // (case-insensitive) person name matching yes, timezone adjustment no. Other bytes are answered 0.
+  answerExtended: (sopClassUid, requested) => {
+    if (!FIND_CLASSES.has(sopClassUid)) return undefined;
+    const out = new Uint8Array(Math.min(requested.length, 3));
+    if (out.length > 0) out[0] = requested[0] === 1 ? 1 : 0;
+    if (out.length > 2) out[2] = requested[2] === 1 ? 1 : 0;
+    return out;
+  },
   transferSyntaxesFor(abstractSyntax) {
     if (abstractSyntax === VERIFICATION || QR_MODELS.has(abstractSyntax)) return UNCOMPRESSED;
     if (abstractSyntax === ServiceSopClass.StorageCommitmentPushModel) return UNCOMPRESSED;
