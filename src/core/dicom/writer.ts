@@ -39,20 +39,13 @@ class Writer {
     private readonly opts: WriteOptions,
   ) {}
 
-  /** Encoded size of an element's value (not its header); for sequences, of the items. */
-  valueLength(el: DataElement, srcEnc: Encoding): number {
-    if (el.items) {
-      let n = 0;
-      for (const it of el.items)
-        n += this.itemSize(it, el.vr === 'UN' && el.length === UNDEFINED_LENGTH ? IMPLICIT_LITTLE : this.enc);
-      return n;
-    }
+  /** Encoded size of a leaf element's value, or of encapsulated fragments with their delimiter. */
+  valueLength(el: DataElement): number {
     if (el.fragments) {
       let n = 0;
       for (const f of el.fragments) n += 8 + f.length;
       return n + 8;
     }
-    void srcEnc;
     return el.value ? el.value.length : el.bulk ? el.bulk.length : 0;
   }
 
@@ -63,18 +56,18 @@ class Writer {
 
   datasetSize(ds: Dataset, enc: Encoding): number {
     let n = 0;
-    for (const el of ds.elements) n += this.elementSize(el, ds.encoding, enc);
+    for (const el of ds.elements) n += this.elementSize(el, enc);
     return n;
   }
 
-  elementSize(el: DataElement, srcEnc: Encoding, enc: Encoding): number {
+  elementSize(el: DataElement, enc: Encoding): number {
     if (el.items) {
       const len = this.seqLength(el, enc);
       const body = el.length === UNDEFINED_LENGTH ? len + 8 : len;
       return this.headerSize(el.vr, enc, len) + body;
     }
-    if (el.fragments) return this.headerSize(el.vr, enc, 0) + this.valueLength(el, srcEnc);
-    const len = this.valueLength(el, srcEnc);
+    if (el.fragments) return this.headerSize(el.vr, enc, 0) + this.valueLength(el);
+    const len = this.valueLength(el);
     return this.headerSize(el.vr, enc, len) + len;
   }
 
