@@ -1,10 +1,12 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { FsBlobStore } from './adapters/blob-fs/index.js';
 import { openPostgresIndex } from './adapters/index-postgres/index.js';
 import { openSqliteIndex } from './adapters/index-sqlite/index.js';
 import { type Config, storageRoot } from './config.js';
+import { ConfigError } from './core/errors.js';
+import { type DimseServerOptions, type DimseServers, startDimseServer } from './servers/dimse/server.js';
 import type { Index } from './ports/index.js';
 import { systemClock } from './ports/clock.js';
 import { AeRegistry } from './services/ae-registry.js';
@@ -73,4 +75,55 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
 /** Operational log: JSON lines on stderr. Never patient data: names, IDs and datasets go to the audit log only. */
 export function createLogger(config: Config): Logger {
   return pino({ level: config.log.level, base: { svc: 'lantern' } }, pino.destination(2));
+}
+
+/**
+ * Starts the DICOM listeners for an app: settings from its configuration, services from the app, the AE
+ * registry deciding who may do what. `overrides` replace single settings (tests use free ports).
+ */
+export function startDicom(app: App, overrides: Partial<DimseServerOptions> = {}): Promise<DimseServers> {
+  const c = app.config.dicom;
+  return startDimseServer({
+    host: c.host,
+    port: c.port,
+    aeTitle: c.aeTitle,
+    maxAssociations: c.maxAssociations,
+    maxPduLength: c.maxPduLength,
+    artimMs: c.artimSeconds * 1000,
+    idleMs: c.idleSeconds * 1000,
+    admitCaller: (aet, address) => app.aes.admit(aet, address),
+    permitsStore: (aet) => app.aes.permits(aet, 'store'),
+    permitsFind: (aet) => app.aes.permits(aet, 'find'),
+    permitsMove: (aet) => app.aes.permits(aet, 'move'),
+    permitsGet: (aet) => app.aes.permits(aet, 'get'),
+    findAe: (aet) => app.aes.find(aet),
+    retrieve: app.retrieve,
+    index: app.index,
+    query: app.query,
+    ingest: app.ingest,
+    log: app.log,
+    implementationClassUid: IMPLEMENTATION_CLASS_UID,
+    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    tls: tlsOptions(app.config),
+    ...overrides,
+  });
+}
+
+/** DICOM TLS settings read from the configured files, when a certificate and key are configured. */
+function tlsOptions(c: Config): DimseServerOptions['tls'] {
+  if (!c.dicom.tlsCert || !c.dicom.tlsKey) return undefined;
+  const read = (path: string, name: string) => {
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new ConfigError(`${name}: cannot read ${path}: ${(e as Error).message}`);
+    }
+  };
+  return {
+    port: c.dicom.tlsPort,
+    cert: read(c.dicom.tlsCert, 'dicom.tlsCert'),
+    key: read(c.dicom.tlsKey, 'dicom.tlsKey'),
+    ca: c.dicom.tlsCa ? read(c.dicom.tlsCa, 'dicom.tlsCa') : undefined,
+    requireClientCert: c.dicom.tlsRequireClientCert,
+  };
 }

@@ -1,18 +1,15 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { echoScu, findScu, getScu, moveScu, storeScu } from './scu.js';
 import { loadConfig } from '../config.js';
-import { ConfigError, isLanternError } from '../core/errors.js';
-import { createApp } from '../main.js';
-import { type DimseServers, startDimseServer } from '../servers/dimse/server.js';
-import { readFileSync } from 'node:fs';
-import type { Config } from '../config.js';
+import { isLanternError } from '../core/errors.js';
+import { createApp, startDicom } from '../main.js';
+import type { AeRecord } from '../ports/index.js';
 import { AssociationError } from '../servers/dimse/client.js';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../version.js';
+import type { DimseServers } from '../servers/dimse/server.js';
 import { buildHttpServer } from '../servers/http/server.js';
+import { PERMISSIONS } from '../services/ae-registry.js';
 import { VERSION } from '../version.js';
 import { formatReport, importPaths } from './import.js';
-import type { AeRecord } from '../ports/index.js';
-import { PERMISSIONS } from '../services/ae-registry.js';
+import { echoScu, findScu, getScu, moveScu, storeScu } from './scu.js';
 
 const int = (v: string) => {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number');
@@ -66,29 +63,7 @@ export function buildCli(): Command {
         await http.listen({ port: config.http.port, host: config.http.host });
         let dimse: DimseServers;
         try {
-          dimse = await startDimseServer({
-            host: config.dicom.host,
-            port: config.dicom.port,
-            aeTitle: config.dicom.aeTitle,
-            maxAssociations: config.dicom.maxAssociations,
-            maxPduLength: config.dicom.maxPduLength,
-            artimMs: config.dicom.artimSeconds * 1000,
-            idleMs: config.dicom.idleSeconds * 1000,
-            admitCaller: (aet, address) => app.aes.admit(aet, address),
-            permitsStore: (aet) => app.aes.permits(aet, 'store'),
-            permitsFind: (aet) => app.aes.permits(aet, 'find'),
-            permitsMove: (aet) => app.aes.permits(aet, 'move'),
-            permitsGet: (aet) => app.aes.permits(aet, 'get'),
-            findAe: (aet) => app.aes.find(aet),
-            retrieve: app.retrieve,
-            index: app.index,
-            query: app.query,
-            ingest: app.ingest,
-            log: app.log,
-            implementationClassUid: IMPLEMENTATION_CLASS_UID,
-            implementationVersionName: IMPLEMENTATION_VERSION_NAME,
-            tls: tlsOptions(config),
-          });
+          dimse = await startDicom(app);
         } catch (e) {
           await http.close();
           await app.close();
@@ -315,25 +290,6 @@ export function buildCli(): Command {
     });
 
   return program;
-}
-
-/** DICOM TLS settings read from the configured files, when a certificate and key are configured. */
-function tlsOptions(c: Config) {
-  if (!c.dicom.tlsCert || !c.dicom.tlsKey) return undefined;
-  const read = (path: string, name: string) => {
-    try {
-      return readFileSync(path);
-    } catch (e) {
-      throw new ConfigError(`${name}: cannot read ${path}: ${(e as Error).message}`);
-    }
-  };
-  return {
-    port: c.dicom.tlsPort,
-    cert: read(c.dicom.tlsCert, 'dicom.tlsCert'),
-    key: read(c.dicom.tlsKey, 'dicom.tlsKey'),
-    ca: c.dicom.tlsCa ? read(c.dicom.tlsCa, 'dicom.tlsCa') : undefined,
-    requireClientCert: c.dicom.tlsRequireClientCert,
-  };
 }
 
 function collect(v: string, prev: string[]): string[] {

@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../src/config.js';
-import { type App, createApp } from '../../src/main.js';
-import { type DimseServerOptions, startDimseServer } from '../../src/servers/dimse/server.js';
-import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../../src/version.js';
+import { type App, createApp, startDicom } from '../../src/main.js';
+import type { DimseServerOptions } from '../../src/servers/dimse/server.js';
 
 export interface TestArchive {
   readonly app: App;
@@ -29,29 +28,15 @@ export async function startTestArchive(
     loadConfig({ env: {}, flags: { dataDir: dir } }),
     pino({ level: process.env.LANTERN_TEST_LOG ?? 'silent' }),
   );
-  const server = await startDimseServer({
+  const server = await startDicom(app, {
     host: '127.0.0.1',
     port: 0,
-    aeTitle: 'LANTERN',
     maxAssociations: overrides.maxAssociations ?? 32,
-    maxPduLength: 262144,
     artimMs: overrides.artimMs ?? 5000,
     idleMs: overrides.idleMs ?? 60_000,
-    admitCaller: (aet, address) => app.aes.admit(aet, address),
-    permitsStore: (aet) => app.aes.permits(aet, 'store'),
-    permitsFind: (aet) => app.aes.permits(aet, 'find'),
-    permitsMove: (aet) => app.aes.permits(aet, 'move'),
-    permitsGet: (aet) => app.aes.permits(aet, 'get'),
-    findAe: (aet) => app.aes.find(aet),
-    retrieve: app.retrieve,
-    index: app.index,
-    query: app.query,
-    ingest: app.ingest,
-    log: app.log,
-    implementationClassUid: IMPLEMENTATION_CLASS_UID,
-    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
     tls: overrides.tls,
   });
+
   return {
     app,
     dir,
