@@ -105,6 +105,8 @@ const RESPONSE_OF: Record<number, number> = {
 };
 
 const MAX_COMMAND = 64 * 1024;
+/** Largest A-ASSOCIATE-RQ (or other non-data PDU) accepted: 128 contexts with many syntaxes fit well within. */
+const MAX_CONTROL_PDU = 1024 * 1024;
 const DATA_HIGH_WATER = 8 * 1024 * 1024;
 
 interface Inflight {
@@ -144,7 +146,7 @@ export class Association {
     private readonly opts: AssociationOptions,
   ) {
     this.info = { callingAeTitle: '', calledAeTitle: '', remoteAddress: socket.remoteAddress ?? '' };
-    this.framer = new PduFramer((type) => (type === PduType.PDataTf ? opts.maxPduLength : 64 * 1024));
+    this.framer = new PduFramer((type) => (type === PduType.PDataTf ? opts.maxPduLength : MAX_CONTROL_PDU));
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('close', () => this.event('Evt17'));
