@@ -393,6 +393,27 @@ export function archiveContract(name: string, backend: Backend): void {
       });
     });
 
+    it('keeps the AE registry: add, update, list, find, remove', async () => {
+      const now = new Date().toISOString();
+      await index.putAe(
+        { aeTitle: 'CT1', host: '10.0.0.21', port: 104, tls: false, permissions: ['store'] },
+        now,
+      );
+      await index.putAe({ aeTitle: 'WS1', host: '', port: 0, tls: true, permissions: ['find', 'move'] }, now);
+      await index.putAe(
+        { aeTitle: 'CT1', host: '10.0.0.22', port: 105, tls: false, permissions: ['store', 'find'] },
+        now,
+      );
+      expect(await index.listAes()).toEqual([
+        { aeTitle: 'CT1', host: '10.0.0.22', port: 105, tls: false, permissions: ['store', 'find'] },
+        { aeTitle: 'WS1', host: '', port: 0, tls: true, permissions: ['find', 'move'] },
+      ]);
+      expect(await index.findAe('WS1')).toMatchObject({ tls: true });
+      expect(await index.removeAe('WS1')).toBe(true);
+      expect(await index.removeAe('WS1')).toBe(false);
+      expect(await index.findAe('WS1')).toBeUndefined();
+    });
+
     it('verify re-hashes every object and names mismatches and missing files', async () => {
       const verify = new VerifyService(index, blobs);
       const clean = await verify.run();
