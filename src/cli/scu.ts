@@ -10,7 +10,7 @@ import { getString } from '../core/dicom/values.js';
 import { buildMeta, encodeDataset, encodeFileHeader, encodingOf } from '../core/dicom/writer.js';
 import { lookupTransferSyntax } from '../core/dicom/transfer-syntax.js';
 import { IMPLICIT_LITTLE } from '../core/dicom/dataset.js';
-import { CommandField } from '../core/dimse/command.js';
+import { type Command, CommandField } from '../core/dimse/command.js';
 import { ServiceSopClass } from '../core/dimse/sop-classes.js';
 import { statusCategory } from '../core/dimse/status.js';
 import { ConfigError } from '../core/errors.js';
@@ -39,6 +39,15 @@ function connect(peer: Peer, contexts: ProposedContext[]): Promise<ClientAssocia
     implementationClassUid: IMPLEMENTATION_CLASS_UID,
     implementationVersionName: IMPLEMENTATION_VERSION_NAME,
   });
+}
+
+/** One line per C-MOVE or C-GET response: status and sub-operation counts. */
+function printRetrieveResponse(label: string, c: Command): void {
+  const status = Number(c.Status);
+  const counts = `remaining ${c.NumberOfRemainingSuboperations ?? '-'}, completed ${c.NumberOfCompletedSuboperations ?? '-'}, failed ${c.NumberOfFailedSuboperations ?? '-'}, warning ${c.NumberOfWarningSuboperations ?? '-'}`;
+  process.stdout.write(
+    `${label} status ${hex(status)} (${statusCategory(status)}): ${counts}${c.ErrorComment ? `: ${String(c.ErrorComment)}` : ''}\n`,
+  );
 }
 
 const hex = (n: number) => `0x${n.toString(16).toUpperCase().padStart(4, '0')}`;
@@ -227,10 +236,7 @@ export async function moveScu(
       identifierFrom(keys, level, ctx.transferSyntax),
     )) {
       status = Number(r.command.Status);
-      const c = r.command;
-      process.stdout.write(
-        `C-MOVE status ${hex(status)} (${statusCategory(status)}): remaining ${c.NumberOfRemainingSuboperations ?? '-'}, completed ${c.NumberOfCompletedSuboperations ?? '-'}, failed ${c.NumberOfFailedSuboperations ?? '-'}, warning ${c.NumberOfWarningSuboperations ?? '-'}${c.ErrorComment ? `: ${String(c.ErrorComment)}` : ''}\n`,
-      );
+      printRetrieveResponse('C-MOVE', r.command);
     }
     return status;
   } finally {
@@ -305,10 +311,7 @@ export async function getScu(
       identifierFrom(keys, level, ctx.transferSyntax),
     )) {
       status = Number(r.command.Status);
-      const c = r.command;
-      process.stdout.write(
-        `C-GET status ${hex(status)} (${statusCategory(status)}): remaining ${c.NumberOfRemainingSuboperations ?? '-'}, completed ${c.NumberOfCompletedSuboperations ?? '-'}, failed ${c.NumberOfFailedSuboperations ?? '-'}, warning ${c.NumberOfWarningSuboperations ?? '-'}${c.ErrorComment ? `: ${String(c.ErrorComment)}` : ''}\n`,
-      );
+      printRetrieveResponse('C-GET', r.command);
     }
     process.stdout.write(`${received} instances written to ${outDir}\n`);
     return status;
