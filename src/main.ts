@@ -68,7 +68,10 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     verify,
     aes,
     retrieve,
-    close: () => index.close(),
+    close: async () => {
+      await blobs.close();
+      await index.close();
+    },
   };
 }
 

@@ -7,6 +7,8 @@ export interface BlobStore {
   /** Size in bytes, or undefined when the object is missing. */
   size(key: string): Promise<number | undefined>;
   delete(key: string): Promise<void>;
+  /** Releases what the store holds open (nothing stored is affected). */
+  close(): Promise<void>;
 }
 
 export interface TempBlob {

@@ -36,7 +36,8 @@ export interface InstanceRecord {
     readonly blobKey: string;
     readonly size: number;
     readonly sha256: string;
-    readonly attrs: JsonDataset;
+    /** The whole dataset as DICOM JSON text (PS3.18 F), bulk values left out. */
+    readonly attrsJson: string;
     readonly receivedAt: string;
     readonly sourceAet: string;
   };
@@ -187,8 +188,12 @@ export interface Index extends IndexReader {
   removeAe(aeTitle: string): Promise<boolean>;
   /** Brings the schema to the current version (versioned migrations). */
   migrate(): Promise<void>;
-  /** One unit of work: every change inside `fn` commits together or not at all. */
-  write<T>(fn: (tx: IndexTx) => Promise<T>): Promise<T>;
+  /**
+   * One unit of work: every change inside `fn` commits together or not at all. With `after`, the unit's
+   * changes commit only once `after` has resolved (e.g. the file they refer to is durable), and not at all
+   * if it rejects: the statements run meanwhile.
+   */
+  write<T>(fn: (tx: IndexTx) => Promise<T>, options?: { after?: Promise<unknown> }): Promise<T>;
   close(): Promise<void>;
   readonly dialect: 'sqlite' | 'postgres';
 }

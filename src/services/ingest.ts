@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Tag } from '../core/dicom/dictionary.js';
-import { type JsonDataset, toJson } from '../core/dicom/json.js';
+import { attributesToJson, type JsonDataset, toJsonText } from '../core/dicom/json.js';
 import { DicomParser, type ParseResult } from '../core/dicom/parser.js';
 import { TransferSyntaxUid } from '../core/dicom/transfer-syntax.js';
 import { getNumber, getString } from '../core/dicom/values.js';
@@ -206,34 +206,44 @@ export class IngestService {
     const pre = conflictOf(await index.ingestFacts(keys), rec);
     if (pre === 'duplicate') return { status: 'duplicate', sopInstanceUid: sop, studyUid, warnings };
     const key = blobKey(pre ? 'quarantine' : 'objects');
-    await temp.commit(key);
+    // The file becomes durable while the index runs its statements; the index commits only after it is.
+    const durable = temp.commit(key);
+    durable.catch(() => undefined); // awaited through the index unit; this only marks it handled
     const outcome = await index
-      .write(async (tx) => {
-        const facts = await tx.ingestFacts(keys);
-        const conflict = conflictOf(facts, rec);
-        if (conflict === 'duplicate') return { status: 'duplicate' as const };
-        if (conflict) {
-          await tx.addQuarantine({
-            blobKey: key,
-            reasonCode: 'LNT_INGEST_CONFLICT',
-            reason: conflict,
-            sopInstanceUid: sop,
-            studyUid,
-            patientId: rec.patient.patientId,
-            size: temp.length,
-            sha256,
-            receivedAt: rec.instance.receivedAt,
-            sourceAet: rec.instance.sourceAet,
-          });
-          return { status: 'quarantined' as const, reason: conflict };
-        }
-        await tx.insertInstance({ ...rec, instance: { ...rec.instance, blobKey: key } }, facts);
-        return { status: 'stored' as const };
-      })
+      .write(
+        async (tx) => {
+          const facts = await tx.ingestFacts(keys);
+          const conflict = conflictOf(facts, rec);
+          if (conflict === 'duplicate') return { status: 'duplicate' as const };
+          if (conflict) {
+            await tx.addQuarantine({
+              blobKey: key,
+              reasonCode: 'LNT_INGEST_CONFLICT',
+              reason: conflict,
+              sopInstanceUid: sop,
+              studyUid,
+              patientId: rec.patient.patientId,
+              size: temp.length,
+              sha256,
+              receivedAt: rec.instance.receivedAt,
+              sourceAet: rec.instance.sourceAet,
+            });
+            return { status: 'quarantined' as const, reason: conflict };
+          }
+          await tx.insertInstance({ ...rec, instance: { ...rec.instance, blobKey: key } }, facts);
+          return { status: 'stored' as const };
+        },
+        { after: durable },
+      )
       .catch(async (e: unknown) => {
-        // A failed unit of work recorded nothing, so its file goes. LNT_STORAGE_FAILED from the index means
-        // the commit happened but its sync failed: the index may hold the file, so it stays.
-        if (!(e instanceof LanternError && e.code === 'LNT_STORAGE_FAILED')) {
+        // A failed unit of work recorded nothing, so its file goes (once its own commit has settled; a failed
+        // commit removes the file itself). LNT_STORAGE_FAILED from the index means the commit happened but
+        // its sync failed: the index may hold the file, so it stays.
+        const fileFailed = await durable.then(
+          () => false,
+          () => true,
+        );
+        if (!fileFailed && !(e instanceof LanternError && e.code === 'LNT_STORAGE_FAILED')) {
           await this.deps.blobs.delete(key).catch(() => undefined);
         }
         throw e instanceof LanternError
@@ -308,16 +318,8 @@ export class IngestService {
         'SOP Instance UID differs from the one the sender declared',
       );
     }
-    const json = toJson(ds);
-    const pick = (keys: readonly number[]): JsonDataset => {
-      const out: JsonDataset = {};
-      for (const t of keys) {
-        const k = t.toString(16).toUpperCase().padStart(8, '0');
-        if (json[k]) out[k] = json[k];
-      }
-      if (json['00080005']) out['00080005'] = json['00080005'];
-      return out;
-    };
+    const pick = (keys: readonly number[]): JsonDataset =>
+      attributesToJson(ds, [...keys, Tag.SpecificCharacterSet]);
     const s = (tag: number) => getString(ds, tag) ?? '';
     return {
       patient: {
@@ -353,7 +355,7 @@ export class IngestService {
         blobKey: '',
         size,
         sha256,
-        attrs: json,
+        attrsJson: toJsonText(ds),
         receivedAt: now,
         sourceAet: req.source ?? '',
       },

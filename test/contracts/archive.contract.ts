@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { IngestService } from '../../src/services/ingest.js';
 import { QueryService } from '../../src/services/query.js';
 import { VerifyService } from '../../src/services/verify.js';
 import { synthInstance, uid } from '../helpers/synth.js';
+import { leftoverTemp } from '../helpers/storage.js';
 
 /** The file with its Accession Number value shortened by one byte (and the dataset still well formed). */
 function oddLength(file: Buffer): Buffer {
@@ -104,6 +105,7 @@ export function archiveContract(name: string, backend: Backend): void {
     });
 
     afterAll(async () => {
+      await blobs?.close();
       await index?.close();
       rmSync(dir, { recursive: true, force: true });
       await backend.cleanup();
@@ -181,7 +183,7 @@ export function archiveContract(name: string, backend: Backend): void {
       }
       expect(await index.counts()).toEqual(before);
       // Nothing partial is left in storage either.
-      expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+      expect(leftoverTemp(dir)).toEqual([]);
     });
 
     it('stores a bare dataset with a proper meta header, and zeroes a hostile preamble', async () => {
@@ -233,7 +235,7 @@ export function archiveContract(name: string, backend: Backend): void {
                 blobKey: 'objects/x',
                 size: 1,
                 sha256: 'x',
-                attrs: {},
+                attrsJson: '{}',
                 receivedAt: new Date().toISOString(),
                 sourceAet: '',
               },

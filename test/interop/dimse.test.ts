@@ -24,6 +24,7 @@ import { type AAssociateRq, decodePdu, encodePdu, type Pdu } from '../../src/cor
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { pydicomDataDir } from '../helpers/corpus.js';
 import { DCMTK_ENV } from '../helpers/dcmtk.js';
+import { leftoverTemp } from '../helpers/storage.js';
 import { synthInstance } from '../helpers/synth.js';
 
 let archive: TestArchive;
@@ -531,7 +532,7 @@ describe('bad input on the DICOM port gets A-ABORT or A-ASSOCIATE-RJ, and the se
     expect(c.Status).toBe(0xc000);
     expect(String(c.ErrorComment)).toMatch(/unknown VR/);
     expect(await archive.app.index.counts()).toEqual(before);
-    expect(readdirSync(join(archive.dir, 'storage', 'tmp'))).toEqual([]);
+    expect(leftoverTemp(join(archive.dir, 'storage'))).toEqual([]);
   });
 
   it('a data set that does not match its command is refused and nothing reaches the index', async () => {

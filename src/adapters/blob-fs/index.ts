@@ -38,9 +38,20 @@ export class FsBlobStore implements BlobStore {
     return p;
   }
 
-  async createTemp(): Promise<TempBlob> {
+  /** One temporary file opened ahead, so an arriving object does not wait for the open. */
+  private spare: Promise<{ tmpPath: string; fh: FileHandle }> | undefined;
+
+  private openTemp(): Promise<{ tmpPath: string; fh: FileHandle }> {
     const tmpPath = join(this.tmpDir, randomUUID());
-    const fh = await open(tmpPath, 'wx', 0o640);
+    const p = open(tmpPath, 'wx', 0o640).then((fh) => ({ tmpPath, fh }));
+    p.catch(() => undefined); // a failure surfaces at the createTemp that takes it
+    return p;
+  }
+
+  async createTemp(): Promise<TempBlob> {
+    const next = this.spare ?? this.openTemp();
+    this.spare = this.openTemp();
+    const { tmpPath, fh } = await next;
     return new TempFile(
       tmpPath,
       fh,
@@ -90,6 +101,17 @@ export class FsBlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     await rm(this.path(key), { force: true });
   }
+
+  /** Releases the temporary file opened ahead. */
+  async close(): Promise<void> {
+    const spare = this.spare;
+    this.spare = undefined;
+    const s = await spare?.catch(() => undefined);
+    if (s) {
+      await s.fh.close().catch(() => undefined);
+      await rm(s.tmpPath, { force: true });
+    }
+  }
 }
 
 class TempFile implements TempBlob {
@@ -130,9 +152,11 @@ class TempFile implements TempBlob {
       await rename(this.tmpPath, finalPath);
       renamed = true;
       await Promise.all([this.fh.sync(), this.syncDir(dir)]);
-      await this.fh.close();
+      // Durable now; closing the descriptor need not hold up the caller.
+      const fh = this.fh;
       this.fh = undefined;
       this.done = true;
+      fh.close().catch(() => undefined);
     } catch (e) {
       if (renamed) {
         this.done = true;

@@ -1,4 +1,4 @@
-import { type Kysely, Migrator, type SelectQueryBuilder, sql, type Transaction } from 'kysely';
+import { CompiledQuery, type Kysely, Migrator, type SelectQueryBuilder, sql, type Transaction } from 'kysely';
 import type { JsonDataset } from '../../core/dicom/json.js';
 import { LanternError } from '../../core/errors.js';
 import type {
@@ -66,8 +66,55 @@ export function likePattern(pattern: string): string {
   return out;
 }
 
+type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * The statements every stored instance runs, written once as SQL with `?` placeholders and turned into each
+ * dialect's form once. The query builder costs more than these small indexed statements themselves; the
+ * ingest path runs them as they are.
+ */
+const HOT = {
+  facts: `select i.sha256 as instance_sha,
+      s.id as study_id, s.patient_fk as study_patient_fk, sp.patient_id as study_patient_id,
+      se.id as series_id, ss.study_uid as series_study_uid,
+      p.id as patient_pk, p.name as patient_name, p.birth_date as patient_birth_date
+    from (select 1 as one) x
+    left join instance i on i.sop_instance_uid = ?
+    left join study s on s.study_uid = ?
+    left join patient sp on sp.id = s.patient_fk
+    left join series se on se.series_uid = ?
+    left join study ss on ss.id = se.study_fk
+    left join patient p on p.patient_id = ? and p.issuer = ?`,
+  insertInstance: `insert into instance (series_fk, sop_instance_uid, sop_class_uid, instance_number,
+      transfer_syntax_uid, blob_key, size, sha256, attrs, received_at, source_aet)
+    values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  countSeriesInstance: 'update series set num_instances = num_instances + 1, updated_at = ? where id = ?',
+  countStudyInstance: 'update study set num_instances = num_instances + 1, updated_at = ? where id = ?',
+  countPatientInstance: 'update patient set num_instances = num_instances + 1, updated_at = ? where id = ?',
+} as const;
+
+const postgresText = new Map<string, string>();
+
+function hot(dialect: Dialect, text: string, params: readonly unknown[]): CompiledQuery {
+  if (dialect === 'sqlite') return CompiledQuery.raw(text, params as unknown[]);
+  let pg = postgresText.get(text);
+  if (pg === undefined) {
+    let n = 0;
+    pg = text.replace(/\?/g, () => `$${++n}`);
+    postgresText.set(text, pg);
+  }
+  return CompiledQuery.raw(pg, params as unknown[]);
+}
+
 class Reader implements IndexReader {
-  constructor(protected readonly db: Db) {}
+  constructor(
+    protected readonly db: Db,
+    readonly dialect: Dialect,
+  ) {}
+
+  protected async run<R>(text: string, params: readonly unknown[]): Promise<R[]> {
+    return (await this.db.executeQuery<R>(hot(this.dialect, text, params))).rows;
+  }
 
   async findInstance(sopInstanceUid: string): Promise<InstanceRow | undefined> {
     const r = await this.instanceSelect()
@@ -125,7 +172,7 @@ class Reader implements IndexReader {
     issuer: string;
   }): Promise<IngestFacts> {
     // One round trip for every lookup the ingest decision needs.
-    const { rows } = await sql<{
+    const rows = await this.run<{
       instance_sha: string | null;
       study_id: number | null;
       study_patient_fk: number | null;
@@ -135,17 +182,7 @@ class Reader implements IndexReader {
       patient_pk: number | null;
       patient_name: string | null;
       patient_birth_date: string | null;
-    }>`select i.sha256 as instance_sha,
-        s.id as study_id, s.patient_fk as study_patient_fk, sp.patient_id as study_patient_id,
-        se.id as series_id, ss.study_uid as series_study_uid,
-        p.id as patient_pk, p.name as patient_name, p.birth_date as patient_birth_date
-      from (select 1 as one) x
-      left join instance i on i.sop_instance_uid = ${k.sopInstanceUid}
-      left join study s on s.study_uid = ${k.studyUid}
-      left join patient sp on sp.id = s.patient_fk
-      left join series se on se.series_uid = ${k.seriesUid}
-      left join study ss on ss.id = se.study_fk
-      left join patient p on p.patient_id = ${k.patientId} and p.issuer = ${k.issuer}`.execute(this.db);
+    }>(HOT.facts, [k.sopInstanceUid, k.studyUid, k.seriesUid, k.patientId, k.issuer]);
     const r = rows[0];
     const facts: { -readonly [K in keyof IngestFacts]: IngestFacts[K] } = {};
     if (r.instance_sha !== null) facts.instance = { sha256: r.instance_sha };
@@ -418,8 +455,11 @@ function toInstanceRow(r: {
 }
 
 class Tx extends Reader implements IndexTx {
-  constructor(private readonly tx: Transaction<Database>) {
-    super(tx);
+  constructor(
+    private readonly tx: Transaction<Database>,
+    dialect: Dialect,
+  ) {
+    super(tx, dialect);
   }
 
   async insertInstance(rec: InstanceRecord, facts: IngestFacts): Promise<void> {
@@ -504,37 +544,23 @@ class Tx extends Reader implements IndexTx {
         .where('id', '=', patientFk)
         .execute();
     }
-    await db
-      .insertInto('instance')
-      .values({
-        series_fk: seriesFk,
-        sop_instance_uid: rec.instance.sopInstanceUid,
-        sop_class_uid: rec.instance.sopClassUid,
-        instance_number: rec.instance.number,
-        transfer_syntax_uid: rec.instance.transferSyntaxUid,
-        blob_key: rec.instance.blobKey,
-        size: rec.instance.size,
-        sha256: rec.instance.sha256,
-        attrs: JSON.stringify(rec.instance.attrs),
-        received_at: now,
-        source_aet: rec.instance.sourceAet,
-      })
-      .execute();
-    await db
-      .updateTable('series')
-      .set((eb) => ({ num_instances: eb('num_instances', '+', 1), updated_at: now }))
-      .where('id', '=', seriesFk)
-      .execute();
-    await db
-      .updateTable('study')
-      .set((eb) => ({ num_instances: eb('num_instances', '+', 1), updated_at: now }))
-      .where('id', '=', studyFk)
-      .execute();
-    await db
-      .updateTable('patient')
-      .set((eb) => ({ num_instances: eb('num_instances', '+', 1), updated_at: now }))
-      .where('id', '=', patientFk)
-      .execute();
+    const i = rec.instance;
+    await this.run(HOT.insertInstance, [
+      seriesFk,
+      i.sopInstanceUid,
+      i.sopClassUid,
+      i.number,
+      i.transferSyntaxUid,
+      i.blobKey,
+      i.size,
+      i.sha256,
+      i.attrsJson,
+      now,
+      i.sourceAet,
+    ]);
+    await this.run(HOT.countSeriesInstance, [now, seriesFk]);
+    await this.run(HOT.countStudyInstance, [now, studyFk]);
+    await this.run(HOT.countPatientInstance, [now, patientFk]);
   }
 
   async addQuarantine(rec: QuarantineRecord): Promise<void> {
@@ -564,6 +590,7 @@ function retryable(e: unknown): boolean {
 
 interface Unit {
   fn: (tx: IndexTx) => Promise<unknown>;
+  after?: Promise<unknown>;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -580,14 +607,16 @@ export class KyselyIndex extends Reader implements Index {
    */
   constructor(
     private readonly kdb: Kysely<Database>,
-    readonly dialect: 'sqlite' | 'postgres',
+    dialect: Dialect,
     private readonly options: {
       groupCommit?: boolean;
       /** Makes a commit durable (e.g. syncs SQLite's log off the main thread); units wait for it. */
       afterCommit?: () => Promise<void>;
+      /** Releases what the adapter holds besides the connection. */
+      onClose?: () => Promise<void>;
     } = {},
   ) {
-    super(kdb);
+    super(kdb, dialect);
   }
 
   async migrate(): Promise<void> {
@@ -606,16 +635,21 @@ export class KyselyIndex extends Reader implements Index {
   }
 
   /** One unit of work; retried with jitter on transient conflicts, here and nowhere else. */
-  async write<T>(fn: (tx: IndexTx) => Promise<T>): Promise<T> {
+  async write<T>(fn: (tx: IndexTx) => Promise<T>, options: { after?: Promise<unknown> } = {}): Promise<T> {
+    const { after } = options;
     if (this.options.groupCommit) {
       return new Promise<T>((resolve, reject) => {
-        this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+        this.queue.push({ fn, after, resolve: resolve as (v: unknown) => void, reject });
         if (!this.flushing) void this.flush();
       });
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.kdb.transaction().execute((trx) => fn(new Tx(trx)));
+        return await this.kdb.transaction().execute(async (trx) => {
+          const value = await fn(new Tx(trx, this.dialect));
+          await after;
+          return value;
+        });
       } catch (e) {
         if (attempt >= 5 || !retryable(e)) throw e;
         await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
@@ -632,16 +666,31 @@ export class KyselyIndex extends Reader implements Index {
         try {
           const trx = await this.kdb.startTransaction().execute();
           try {
-            for (const unit of batch) {
-              const sp = await trx.savepoint('unit').execute();
+            if (batch.length === 1) {
+              // Alone in its transaction: no savepoint needed, a failure rolls the whole transaction back.
+              const unit = batch[0];
               try {
-                const value = await unit.fn(new Tx(sp));
-                await sp.releaseSavepoint('unit').execute();
+                const value = await unit.fn(new Tx(trx, this.dialect));
+                await unit.after;
                 done.push({ unit, ok: true, value });
               } catch (e) {
-                await sp.rollbackToSavepoint('unit').execute();
-                await sp.releaseSavepoint('unit').execute();
-                done.push({ unit, ok: false, value: e });
+                await trx.rollback().execute();
+                unit.reject(e);
+                continue;
+              }
+            } else {
+              for (const unit of batch) {
+                const sp = await trx.savepoint('unit').execute();
+                try {
+                  const value = await unit.fn(new Tx(sp, this.dialect));
+                  await unit.after;
+                  await sp.releaseSavepoint('unit').execute();
+                  done.push({ unit, ok: true, value });
+                } catch (e) {
+                  await sp.rollbackToSavepoint('unit').execute();
+                  await sp.releaseSavepoint('unit').execute();
+                  done.push({ unit, ok: false, value: e });
+                }
               }
             }
             await trx.commit().execute();
@@ -713,6 +762,7 @@ export class KyselyIndex extends Reader implements Index {
 
   async close(): Promise<void> {
     while (this.flushing) await new Promise((r) => setTimeout(r, 5));
+    await this.options.onClose?.();
     await this.kdb.destroy();
   }
 }

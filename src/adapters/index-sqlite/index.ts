@@ -1,3 +1,4 @@
+import { type FileHandle, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
@@ -26,7 +27,18 @@ export function openSqliteIndex(options: SqliteIndexOptions): KyselyIndex {
   const kdb = new Kysely<Schema>({ dialect: new SqliteDialect({ database: db }) });
   if (options.file === ':memory:') return new KyselyIndex(kdb, 'sqlite', { groupCommit: true });
   const file = resolve(options.file);
-  const wal = new CoalescedSync(() => fsyncPath(`${file}-wal`));
+  // The log file stays the same file while this connection is open (SQLite removes it only when the last
+  // connection closes), so one descriptor serves every sync.
+  let walHandle: Promise<FileHandle> | undefined;
+  const wal = new CoalescedSync(async () => {
+    walHandle ??= open(`${file}-wal`, 'r');
+    try {
+      await (await walHandle).sync();
+    } catch (e) {
+      walHandle = undefined;
+      throw e;
+    }
+  });
   let dirSynced = false;
   const afterCommit = async () => {
     await wal.request();
@@ -36,7 +48,12 @@ export function openSqliteIndex(options: SqliteIndexOptions): KyselyIndex {
       dirSynced = true;
     }
   };
-  return new KyselyIndex(kdb, 'sqlite', { groupCommit: true, afterCommit });
+  const onClose = async () => {
+    const h = await walHandle?.catch(() => undefined);
+    walHandle = undefined;
+    await h?.close();
+  };
+  return new KyselyIndex(kdb, 'sqlite', { groupCommit: true, afterCommit, onClose });
 }
 
 /**

@@ -72,8 +72,16 @@ export function formatTag(tag: number): string {
 }
 
 /** "00100010" as used by the DICOM JSON model. */
+const hexCache = new Map<number, string>();
+
 export function tagHex(tag: number): string {
-  return (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
+  let hex = hexCache.get(tag);
+  if (hex === undefined) {
+    hex = (tag >>> 0).toString(16).toUpperCase().padStart(8, '0');
+    // Bounded: private and repeating-group tags are unbounded in principle.
+    if (hexCache.size < 65536) hexCache.set(tag, hex);
+  }
+  return hex;
 }
 
 /** Parses a tag given as a keyword, "00100010", "0010,0010" or "(0010,0010)". */

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pydicomDataDir } from '../../../test/helpers/corpus.js';
+import { pydicomDataDir, pydicomFiles } from '../../../test/helpers/corpus.js';
 import { Tag } from './dictionary.js';
-import { fromJson, toJson } from './json.js';
+import { attributesToJson, fromJson, toJson, toJsonText } from './json.js';
 import { parseDicom } from './parser.js';
 import { getNumber, getString } from './values.js';
 
@@ -23,6 +23,29 @@ describe('DICOM JSON model (PS3.18 F)', () => {
     expect(json['00101002'].Value).toHaveLength(2);
     expect(json['7FE00010']).toEqual({ vr: 'OW', BulkDataURI: 'http://x/bulk/7FE00010' });
     expect(typeof (json['00200032'].Value as unknown[])[0]).toBe('number');
+  });
+
+  it('writes the same model as text directly, for every sample file that parses', () => {
+    let compared = 0;
+    for (const file of pydicomFiles()) {
+      let ds;
+      try {
+        ds = parseDicom(readFileSync(file), { bulkDataThreshold: 1024 }).dataset;
+      } catch {
+        continue; // deliberately broken samples
+      }
+      expect(JSON.parse(toJsonText(ds)), file).toEqual(JSON.parse(JSON.stringify(toJson(ds))));
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(50);
+  });
+
+  it('writes chosen attributes only', () => {
+    const ds = testFile('CT_small.dcm');
+    const json = toJson(ds);
+    const some = attributesToJson(ds, [Tag.PatientName, Tag.Rows, Tag.AccessionNumber, Tag.StudyID]);
+    expect(Object.keys(some)).toEqual(['00100010', '00280010', '00080050', '00200010']);
+    expect(some['00100010']).toEqual(json['00100010']);
   });
 
   it('reads back what it wrote', () => {

@@ -32,16 +32,93 @@ export interface ToJsonOptions {
   exclude?: ReadonlySet<number>;
 }
 
-export function toJson(
+export function toJson(ds: Dataset, options: ToJsonOptions = {}): JsonDataset {
+  return datasetToJson(ds, options, [], true);
+}
+
+const NO_OPTIONS: ToJsonOptions = {};
+
+/**
+ * The dataset as DICOM JSON text, equal in content to `JSON.stringify(toJson(ds))` and in tag order. Written
+ * directly: one object holding hundreds of tags is slow to build and slower to stringify, and the ingest
+ * path stores every instance's attributes this way.
+ */
+export function toJsonText(ds: Dataset): string {
+  let out = '{';
+  for (const el of ds.elements) {
+    if ((el.tag & 0xffff0000) === 0xfffe0000) continue;
+    if (out.length > 1) out += ',';
+    out += '"' + tagHex(el.tag) + '":' + attributeText(el, ds);
+  }
+  return out + '}';
+}
+
+function attributeText(el: DataElement, ds: Dataset): string {
+  const vr = el.vr;
+  const head = '{"vr":"' + vr + '"';
+  if (el.items) {
+    if (!el.items.length) return head + '}';
+    return head + ',"Value":[' + el.items.map((it) => toJsonText(it.dataset)).join(',') + ']}';
+  }
+  if (el.fragments || isBulkVr(vr) || el.bulk) {
+    if (el.fragments || !el.value || el.value.length === 0) return head + '}';
+    const b64 = Buffer.from(el.value.buffer, el.value.byteOffset, el.value.byteLength).toString('base64');
+    return head + ',"InlineBinary":"' + b64 + '"}';
+  }
+  if (!el.value || el.value.length === 0) return head + '}';
+  let values = '';
+  if (isStringVr(vr)) {
+    const text = rawString(el, ds.charset);
+    const parts = isSingleValuedText(vr) ? [text] : text.split('\\');
+    for (let i = 0; i < parts.length; i++) {
+      const v = trimValue(parts[i], vr);
+      if (i) values += ',';
+      if (v === '') values += 'null';
+      else if (vr === 'PN') values += JSON.stringify(splitPersonName(v));
+      else if (vr === 'IS' || vr === 'DS') {
+        const n = Number(v);
+        values += Number.isFinite(n) ? String(n) : JSON.stringify(v);
+      } else values += JSON.stringify(v);
+    }
+  } else if (vr === 'AT') {
+    const tags = numberValues(el, ds.encoding.littleEndian) as number[];
+    for (let i = 0; i < tags.length; i++) values += (i ? ',"' : '"') + tagHex(tags[i]) + '"';
+  } else {
+    const nums = numberValues(el, ds.encoding.littleEndian) as (number | bigint)[];
+    for (let i = 0; i < nums.length; i++) {
+      if (i) values += ',';
+      const n = nums[i];
+      if (typeof n === 'bigint') {
+        const safe = n <= BigInt(Number.MAX_SAFE_INTEGER) && n >= -BigInt(Number.MAX_SAFE_INTEGER);
+        values += safe ? String(Number(n)) : '"' + n.toString() + '"';
+      } else values += Number.isFinite(n) ? String(n) : 'null';
+    }
+  }
+  return head + ',"Value":[' + values + ']}';
+}
+
+/** The DICOM JSON of the given top-level attributes only (those present). */
+export function attributesToJson(ds: Dataset, tags: readonly number[]): JsonDataset {
+  const out: JsonDataset = {};
+  for (const tag of tags) {
+    const el = ds.get(tag);
+    if (el) out[tagHex(tag)] = attributeToJson(el, ds, NO_OPTIONS, []);
+  }
+  return out;
+}
+
+function datasetToJson(
   ds: Dataset,
-  options: ToJsonOptions = {},
-  path: (number | string)[] = [],
+  options: ToJsonOptions,
+  path: (number | string)[],
+  top: boolean,
 ): JsonDataset {
   const out: JsonDataset = {};
   for (const el of ds.elements) {
     if ((el.tag & 0xffff0000) === 0xfffe0000) continue;
-    if (path.length === 0 && options.exclude?.has(el.tag)) continue;
-    out[tagHex(el.tag)] = attributeToJson(el, ds, options, [...path, el.tag]);
+    if (top && options.exclude?.has(el.tag)) continue;
+    // Paths are only built when someone asks for them (bulk data URIs): most calls never need one.
+    out[tagHex(el.tag)] = attributeToJson(el, ds, options, options.bulkDataUri ? [...path, el.tag] : path);
   }
   return out;
 }
@@ -57,7 +134,11 @@ function attributeToJson(
     return {
       vr,
       ...(el.items.length
-        ? { Value: el.items.map((it, i) => toJson(it.dataset, options, [...path, i])) }
+        ? {
+            Value: el.items.map((it, i) =>
+              datasetToJson(it.dataset, options, options.bulkDataUri ? [...path, i] : path, false),
+            ),
+          }
         : {}),
     };
   }

@@ -43,33 +43,41 @@ export function numberValues(el: DataElement, littleEndian: boolean): number[] |
   const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
   const n = Math.floor(v.length / size);
   const le = littleEndian;
+  // Plain loops: Array.from with a mapping function costs several times more on the ingest path.
+  if (el.vr === 'SV' || el.vr === 'UV' || el.vr === 'OV') {
+    const big: bigint[] = new Array<bigint>(n);
+    for (let i = 0; i < n; i++)
+      big[i] = el.vr === 'SV' ? dv.getBigInt64(i * 8, le) : dv.getBigUint64(i * 8, le);
+    return big;
+  }
+  const out: number[] = new Array<number>(n);
   switch (el.vr) {
     case 'US':
     case 'OW':
-      return Array.from({ length: n }, (_, i) => dv.getUint16(i * 2, le));
+      for (let i = 0; i < n; i++) out[i] = dv.getUint16(i * 2, le);
+      return out;
     case 'SS':
-      return Array.from({ length: n }, (_, i) => dv.getInt16(i * 2, le));
+      for (let i = 0; i < n; i++) out[i] = dv.getInt16(i * 2, le);
+      return out;
     case 'UL':
     case 'OL':
-      return Array.from({ length: n }, (_, i) => dv.getUint32(i * 4, le));
+      for (let i = 0; i < n; i++) out[i] = dv.getUint32(i * 4, le);
+      return out;
     case 'SL':
-      return Array.from({ length: n }, (_, i) => dv.getInt32(i * 4, le));
+      for (let i = 0; i < n; i++) out[i] = dv.getInt32(i * 4, le);
+      return out;
     case 'FL':
     case 'OF':
-      return Array.from({ length: n }, (_, i) => dv.getFloat32(i * 4, le));
+      for (let i = 0; i < n; i++) out[i] = dv.getFloat32(i * 4, le);
+      return out;
     case 'FD':
     case 'OD':
-      return Array.from({ length: n }, (_, i) => dv.getFloat64(i * 8, le));
-    case 'SV':
-      return Array.from({ length: n }, (_, i) => dv.getBigInt64(i * 8, le));
-    case 'UV':
-    case 'OV':
-      return Array.from({ length: n }, (_, i) => dv.getBigUint64(i * 8, le));
+      for (let i = 0; i < n; i++) out[i] = dv.getFloat64(i * 8, le);
+      return out;
     case 'AT':
-      return Array.from(
-        { length: n },
-        (_, i) => ((dv.getUint16(i * 4, le) << 16) | dv.getUint16(i * 4 + 2, le)) >>> 0,
-      );
+      for (let i = 0; i < n; i++)
+        out[i] = ((dv.getUint16(i * 4, le) << 16) | dv.getUint16(i * 4 + 2, le)) >>> 0;
+      return out;
     default:
       return [];
   }

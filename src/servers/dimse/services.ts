@@ -1,6 +1,6 @@
 import { Status } from '../../core/dimse/status.js';
 import type { IngestService } from '../../services/ingest.js';
-import type { DimseHandler } from './association.js';
+import type { AssociationInfo, DimseHandler } from './association.js';
 
 export const VERIFICATION = '1.2.840.10008.1.1';
 
@@ -11,14 +11,22 @@ export const echo: DimseHandler = async () => ({ status: Status.Success });
  * C-STORE (PS3.4 B): the data set streams into the ingest service as it arrives, with the SOP class and
  * instance the command declares checked against it. An object the archive holds back in quarantine is
  * acknowledged with a warning (the modality must not resend it; the archive keeps it and says why).
+ * The caller's store permission is read once per association (a registry change applies to the next one).
  */
 export function store(
   ingest: IngestService,
   permits: (callingAeTitle: string) => Promise<boolean>,
 ): DimseHandler {
+  const decided = new WeakMap<AssociationInfo, Promise<boolean>>();
   return async (req, assoc) => {
     const cmd = req.command;
-    if (!(await permits(assoc.callingAeTitle))) {
+    let allowed = decided.get(assoc);
+    if (!allowed) {
+      allowed = permits(assoc.callingAeTitle);
+      decided.set(assoc, allowed);
+      allowed.catch(() => decided.delete(assoc));
+    }
+    if (!(await allowed)) {
       await drain(req.dataset);
       return { status: Status.NotAuthorized, fields: { ErrorComment: 'this AE may not store here' } };
     }
