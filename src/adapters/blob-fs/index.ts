@@ -7,6 +7,8 @@ import type { BlobStore, TempBlob } from '../../ports/blob-store.js';
 import { CoalescedSync, fsyncPath } from '../fs-sync/index.js';
 
 /** Keys are ours: lowercase letters, digits, '-' and '/' between segments. Anything else is refused. */
+/** Folders whose descriptors stay open for syncing (objects and quarantine use 256 each). */
+const MAX_DIR_HANDLES = 1024;
 const KEY = /^[a-z0-9-]+(\/[a-z0-9-]+)*(\.[a-z0-9]+)?$/;
 
 /**
@@ -17,7 +19,7 @@ export class FsBlobStore implements BlobStore {
   private readonly root: string;
   private readonly tmpDir: string;
   private readonly knownDirs = new Set<string>();
-  private readonly dirSyncs = new Map<string, CoalescedSync>();
+  private readonly dirSyncs = new Map<string, { sync: CoalescedSync; release: () => Promise<void> }>();
 
   constructor(root: string) {
     this.root = resolve(root);
@@ -70,14 +72,33 @@ export class FsBlobStore implements BlobStore {
     this.knownDirs.add(dir);
   }
 
-  /** Makes a folder's entries durable; concurrent callers share fsyncs. */
+  /**
+   * Makes a folder's entries durable; concurrent callers share fsyncs. The folders objects go to are few
+   * (256 per prefix), so each keeps one open descriptor instead of an open and a close around every sync.
+   */
   syncDir(dir: string): Promise<void> {
-    let sync = this.dirSyncs.get(dir);
-    if (!sync) {
-      sync = new CoalescedSync(() => fsyncPath(dir));
-      this.dirSyncs.set(dir, sync);
+    let entry = this.dirSyncs.get(dir);
+    if (!entry) {
+      if (this.dirSyncs.size >= MAX_DIR_HANDLES) return fsyncPath(dir);
+      let handle: Promise<FileHandle> | undefined;
+      const release = async () => {
+        const h = handle;
+        handle = undefined;
+        await h?.then((fh) => fh.close()).catch(() => undefined);
+      };
+      const sync = new CoalescedSync(async () => {
+        handle ??= open(dir, 'r');
+        try {
+          await (await handle).sync();
+        } catch (e) {
+          await release();
+          throw e;
+        }
+      });
+      entry = { sync, release };
+      this.dirSyncs.set(dir, entry);
     }
-    return sync.request();
+    return entry.sync.request();
   }
 
   async *read(key: string, range?: { start: number; end: number }): AsyncIterable<Uint8Array> {
@@ -102,8 +123,11 @@ export class FsBlobStore implements BlobStore {
     await rm(this.path(key), { force: true });
   }
 
-  /** Releases the temporary file opened ahead. */
+  /** Releases the temporary file opened ahead and the folder descriptors. */
   async close(): Promise<void> {
+    const entries = [...this.dirSyncs.values()];
+    this.dirSyncs.clear();
+    await Promise.all(entries.map((e) => e.release()));
     const spare = this.spare;
     this.spare = undefined;
     const s = await spare?.catch(() => undefined);
