@@ -64,7 +64,7 @@ export async function run() {
           blobKey: `objects/x/${i}`,
           size: 1,
           sha256: 'x',
-          attrs: {},
+          attrsJson: '{}',
           receivedAt: now,
           sourceAet: '',
         },
