@@ -24,7 +24,14 @@ export interface Config {
     /** Peers registered from the configuration file (added to the AE registry at every start). */
     readonly aes: readonly ConfiguredAe[];
   };
-  readonly http: { readonly port: number; readonly host: string };
+  readonly http: {
+    readonly port: number;
+    readonly host: string;
+    /** The URL clients reach this server at (behind a proxy); RetrieveURLs are built from it. */
+    readonly publicUrl: string | undefined;
+    /** The largest STOW-RS request body accepted. */
+    readonly maxStowBytes: number;
+  };
   readonly index: { readonly url: string | undefined };
   readonly storage: { readonly path: string | undefined };
   readonly query: { readonly maxResults: number };
@@ -57,7 +64,7 @@ export const DEFAULTS: Config = {
     tlsRequireClientCert: false,
     aes: [],
   },
-  http: { port: 8080, host: '127.0.0.1' },
+  http: { port: 8080, host: '127.0.0.1', publicUrl: undefined, maxStowBytes: 4 * 1024 * 1024 * 1024 },
   index: { url: undefined },
   storage: { path: undefined },
   query: { maxResults: 1000 },
@@ -82,6 +89,8 @@ export const ENVIRONMENT: Record<string, string> = {
   LANTERN_DICOM_TLS_REQUIRE_CLIENT_CERT: 'dicom.tlsRequireClientCert',
   LANTERN_HTTP_PORT: 'http.port',
   LANTERN_HTTP_HOST: 'http.host',
+  LANTERN_HTTP_PUBLIC_URL: 'http.publicUrl',
+  LANTERN_HTTP_MAX_STOW_BYTES: 'http.maxStowBytes',
   LANTERN_INDEX_URL: 'index.url',
   LANTERN_STORAGE_PATH: 'storage.path',
   LANTERN_QUERY_MAX_RESULTS: 'query.maxResults',
@@ -294,6 +303,14 @@ export function loadConfig(options: LoadOptions = {}): Config {
     http: {
       port: port(get('http.port'), 'http.port', from('http.port')),
       host: str(get('http.host'), 'http.host', from('http.host')),
+      publicUrl: (() => {
+        const v = get('http.publicUrl');
+        if (v === undefined) return undefined;
+        if (typeof v !== 'string' || !/^https?:\/\/[^\s]+$/.test(v))
+          throw new ConfigError(`http.publicUrl must be an http(s) URL (from ${from('http.publicUrl')})`);
+        return v;
+      })(),
+      maxStowBytes: positiveInt(get('http.maxStowBytes'), 'http.maxStowBytes', from('http.maxStowBytes')),
     },
     index: { url: indexUrl as string | undefined },
     storage: {

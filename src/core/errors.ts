@@ -88,6 +88,21 @@ export const ERROR_CATALOGUE = {
     dimse: 0xc000,
     meaning: 'The HTTP request is malformed (headers, body or URL).',
   },
+  LNT_HTTP_NOT_ACCEPTABLE: {
+    http: 406,
+    dimse: 0xc000,
+    meaning: 'None of the media types or transfer syntaxes the request accepts can be produced.',
+  },
+  LNT_HTTP_UNSUPPORTED_MEDIA_TYPE: {
+    http: 415,
+    dimse: 0xc000,
+    meaning: 'The request body is of a media type this resource does not take.',
+  },
+  LNT_HTTP_TOO_LARGE: {
+    http: 413,
+    dimse: 0xa700,
+    meaning: 'The request body is larger than the configured limit.',
+  },
   LNT_CONFIG_INVALID: {
     http: 500,
     dimse: 0xc000,

@@ -30,29 +30,27 @@ export interface IngestRequest {
   /** What the sender declared (e.g. the negotiated presentation context): checked against the object. */
   readonly expectSopClassUid?: string;
   readonly expectSopInstanceUid?: string;
+  /** The study the object must belong to (STOW-RS to /studies/{study}). */
+  readonly expectStudyUid?: string;
+}
+
+/** What the archive now holds for the object's UIDs. */
+interface Stored {
+  readonly sopInstanceUid: string;
+  readonly sopClassUid: string;
+  readonly seriesUid: string;
+  readonly studyUid: string;
+  readonly warnings: string[];
 }
 
 export type IngestOutcome =
-  | {
-      readonly status: 'stored';
-      readonly sopInstanceUid: string;
-      readonly studyUid: string;
-      readonly warnings: string[];
-    }
-  | {
-      readonly status: 'duplicate';
-      readonly sopInstanceUid: string;
-      readonly studyUid: string;
-      readonly warnings: string[];
-    }
-  | {
+  | (Stored & { readonly status: 'stored' })
+  | (Stored & { readonly status: 'duplicate' })
+  | (Stored & {
       readonly status: 'quarantined';
-      readonly sopInstanceUid: string;
-      readonly studyUid: string;
       readonly reasonCode: 'LNT_INGEST_CONFLICT';
       readonly reason: string;
-      readonly warnings: string[];
-    };
+    });
 
 /** Values below this size stay in the index's JSON copy of the dataset; larger bulk values do not. */
 const INLINE_BULK_LIMIT = 1024;
@@ -204,7 +202,14 @@ export class IngestService {
       issuer: rec.patient.issuer,
     };
     const pre = conflictOf(await index.ingestFacts(keys), rec);
-    if (pre === 'duplicate') return { status: 'duplicate', sopInstanceUid: sop, studyUid, warnings };
+    const ids = {
+      sopInstanceUid: sop,
+      sopClassUid: rec.instance.sopClassUid,
+      seriesUid: rec.series.seriesUid,
+      studyUid,
+      warnings,
+    };
+    if (pre === 'duplicate') return { status: 'duplicate', ...ids };
     const key = blobKey(pre ? 'quarantine' : 'objects');
     // The file becomes durable while the index runs its statements; the index commits only after it is.
     const durable = temp.commit(key);
@@ -256,19 +261,12 @@ export class IngestService {
       });
     if (outcome.status === 'duplicate') {
       await this.deps.blobs.delete(key);
-      return { status: 'duplicate', sopInstanceUid: sop, studyUid, warnings };
+      return { status: 'duplicate', ...ids };
     }
     if (outcome.status === 'quarantined') {
-      return {
-        status: 'quarantined',
-        sopInstanceUid: sop,
-        studyUid,
-        reasonCode: 'LNT_INGEST_CONFLICT',
-        reason: outcome.reason,
-        warnings,
-      };
+      return { status: 'quarantined', ...ids, reasonCode: 'LNT_INGEST_CONFLICT', reason: outcome.reason };
     }
-    return { status: 'stored', sopInstanceUid: sop, studyUid, warnings };
+    return { status: 'stored', ...ids };
   }
 
   /** Checks the required attributes and builds the index record. */
@@ -310,6 +308,12 @@ export class IngestService {
       throw new DicomFormatError(
         'LNT_DICOM_INCONSISTENT_META',
         'SOP Class UID differs from the one the sender declared',
+      );
+    }
+    if (req.expectStudyUid && req.expectStudyUid !== studyUid) {
+      throw new DicomFormatError(
+        'LNT_DICOM_INCONSISTENT_META',
+        'Study Instance UID differs from the study the request names',
       );
     }
     if (req.expectSopInstanceUid && req.expectSopInstanceUid !== sopInstanceUid) {

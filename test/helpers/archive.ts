@@ -21,11 +21,13 @@ export async function startTestArchive(
     idleMs?: number;
     artimMs?: number;
     tls?: DimseServerOptions['tls'];
+    /** Settings by path (`http.maxStowBytes`), as from the command line. */
+    settings?: Record<string, unknown>;
   } = {},
 ): Promise<TestArchive> {
   const dir = mkdtempSync(join(tmpdir(), 'lantern-archive-'));
   const app = await createApp(
-    loadConfig({ env: {}, flags: { dataDir: dir } }),
+    loadConfig({ env: {}, flags: { ...overrides.settings, dataDir: dir } }),
     pino({ level: process.env.LANTERN_TEST_LOG ?? 'silent' }),
   );
   const server = await startDicom(app, {

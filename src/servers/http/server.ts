@@ -2,10 +2,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { ERROR_CATALOGUE, isLanternError } from '../../core/errors.js';
 import type { App } from '../../main.js';
 import { VERSION } from '../../version.js';
+import { dicomweb } from './dicomweb/index.js';
 
 /**
- * The HTTP server. This version serves /healthz; DICOMweb (/dicom-web), the REST API (/api) and the web
- * app register here as plugins in later versions. Errors map to HTTP in this one handler, by code.
+ * The HTTP server: /healthz and DICOMweb (/dicom-web, /wado); the REST API (/api) and the web app register
+ * here as plugins in later versions. Errors map to HTTP in this one handler, by code.
  */
 export async function buildHttpServer(app: App): Promise<FastifyInstance> {
   const server = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
@@ -33,5 +34,6 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
       quarantined: counts.quarantined,
     };
   });
+  await dicomweb(server, app);
   return server;
 }

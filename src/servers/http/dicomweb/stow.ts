@@ -1,0 +1,152 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Tag, tagHex } from '../../../core/dicom/dictionary.js';
+import type { JsonDataset } from '../../../core/dicom/json.js';
+import { LanternError, QueryError } from '../../../core/errors.js';
+import { Status } from '../../../core/dimse/status.js';
+import type { App } from '../../../main.js';
+import { admits, parseAccept } from './accept.js';
+import { baseUrl, resourceUrl } from './urls.js';
+import { readParts } from './multipart.js';
+
+const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
+
+/** Counts the bytes of a request body and stops it at the limit (413). */
+async function* limited(source: AsyncIterable<Uint8Array>, max: number): AsyncGenerator<Uint8Array> {
+  let n = 0;
+  for await (const chunk of source) {
+    n += chunk.length;
+    if (n > max) throw new LanternError('LNT_HTTP_TOO_LARGE', `the request body is larger than ${max} bytes`);
+    yield chunk;
+  }
+}
+
+/** `name=value` parameters of a Content-Type header, names lower-cased, quotes removed. */
+function contentTypeParams(header: string): { type: string; params: Record<string, string> } {
+  const [type, ...rest] = header.split(';');
+  const params: Record<string, string> = {};
+  for (const p of rest) {
+    const eq = p.indexOf('=');
+    if (eq < 0) continue;
+    let v = p.slice(eq + 1).trim();
+    if (v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
+    params[p.slice(0, eq).trim().toLowerCase()] = v;
+  }
+  return { type: type.trim().toLowerCase(), params };
+}
+
+interface Item {
+  sopClassUid?: string;
+  sopInstanceUid?: string;
+  failure?: number;
+  warning?: number;
+  studyUid?: string;
+  seriesUid?: string;
+}
+
+function sopItem(item: Item, extra: JsonDataset): JsonDataset {
+  const out: JsonDataset = {};
+  if (item.sopClassUid) out[tagHex(Tag.ReferencedSOPClassUID)] = { vr: 'UI', Value: [item.sopClassUid] };
+  if (item.sopInstanceUid)
+    out[tagHex(Tag.ReferencedSOPInstanceUID)] = { vr: 'UI', Value: [item.sopInstanceUid] };
+  return { ...out, ...extra };
+}
+
+/**
+ * STOW-RS (PS3.18 10.5): each application/dicom part streams through the same ingest path as C-STORE and is
+ * judged on its own. 200 when all were stored, 202 when some failed or carry warnings, 409 when none was.
+ */
+export async function stow(
+  app: App,
+  req: FastifyRequest<{ Params: { study?: string } }>,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  const study = req.params.study;
+  if (study !== undefined && (study.length > 64 || !UID.test(study)))
+    throw new QueryError('the study UID in the path is not a valid UID');
+  if (
+    !parseAccept(req.headers.accept).some(
+      (r) => admits(r, 'application/dicom+json') || admits(r, 'application/json'),
+    )
+  )
+    throw new LanternError('LNT_HTTP_NOT_ACCEPTABLE', 'STOW-RS answers in application/dicom+json');
+  const encoding = req.headers['content-encoding'];
+  if (encoding && encoding !== 'identity')
+    throw new LanternError('LNT_HTTP_UNSUPPORTED_MEDIA_TYPE', `content encoding ${encoding} is not accepted`);
+  const { type, params } = contentTypeParams(req.headers['content-type'] ?? '');
+  const partType = (params.type ?? 'application/dicom').toLowerCase();
+  if (type !== 'multipart/related' || partType !== 'application/dicom') {
+    throw new LanternError(
+      'LNT_HTTP_UNSUPPORTED_MEDIA_TYPE',
+      'STOW-RS takes multipart/related; type="application/dicom" bodies',
+    );
+  }
+  if (!params.boundary) throw new LanternError('LNT_HTTP_BAD_REQUEST', 'the multipart boundary is missing');
+  const max = app.config.http.maxStowBytes;
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > max)
+    throw new LanternError('LNT_HTTP_TOO_LARGE', `the request body is larger than ${max} bytes`);
+
+  const base = baseUrl(app, req);
+  const items: Item[] = [];
+  const body = req.body as AsyncIterable<Uint8Array>;
+  for await (const part of readParts(limited(body, max), params.boundary)) {
+    const ct = contentTypeParams(part.headers['content-type'] ?? partType);
+    if (ct.type !== 'application/dicom') {
+      items.push({ failure: Status.SopClassNotSupported });
+      continue; // its body is skipped by the reader
+    }
+    try {
+      const outcome = await app.ingest.ingest({
+        chunks: part.body,
+        source: 'STOW-RS',
+        expectStudyUid: study,
+      });
+      items.push({
+        sopInstanceUid: outcome.sopInstanceUid,
+        sopClassUid: outcome.sopClassUid,
+        seriesUid: outcome.seriesUid,
+        studyUid: outcome.studyUid,
+        warning: outcome.status === 'quarantined' ? Status.CoercionOfDataElements : undefined,
+      });
+    } catch (e) {
+      // The whole body failing (too large, malformed multipart) ends the request; a bad part fails alone.
+      if (e instanceof LanternError && (e.code === 'LNT_HTTP_TOO_LARGE' || e.code === 'LNT_HTTP_BAD_REQUEST'))
+        throw e;
+      if (!(e instanceof LanternError)) throw e;
+      items.push({ failure: e.dimseStatus });
+      // Drain what is left of the failed part so the next one can be read.
+      for await (const _ of part.body) void _;
+    }
+  }
+  if (!items.length) throw new LanternError('LNT_HTTP_BAD_REQUEST', 'the multipart body holds no part');
+
+  const stored = items.filter((i) => i.failure === undefined);
+  const failed = items.filter((i) => i.failure !== undefined);
+  const response: JsonDataset = {};
+  const studyUid = study ?? stored[0]?.studyUid;
+  if (studyUid) response[tagHex(Tag.RetrieveURL)] = { vr: 'UR', Value: [resourceUrl(base, studyUid)] };
+  if (failed.length) {
+    response[tagHex(Tag.FailedSOPSequence)] = {
+      vr: 'SQ',
+      Value: failed.map((i) =>
+        sopItem(i, { [tagHex(Tag.FailureReason)]: { vr: 'US', Value: [i.failure!] } }),
+      ),
+    };
+  }
+  if (stored.length) {
+    response[tagHex(Tag.ReferencedSOPSequence)] = {
+      vr: 'SQ',
+      Value: stored.map((i) =>
+        sopItem(i, {
+          [tagHex(Tag.RetrieveURL)]: {
+            vr: 'UR',
+            Value: [resourceUrl(base, i.studyUid!, i.seriesUid, i.sopInstanceUid)],
+          },
+          ...(i.warning ? { [tagHex(Tag.WarningReason)]: { vr: 'US', Value: [i.warning] } } : {}),
+        }),
+      ),
+    };
+  }
+  const status = !stored.length ? 409 : failed.length || stored.some((i) => i.warning) ? 202 : 200;
+  return reply.code(status).type('application/dicom+json').send(response);
+}

@@ -1,0 +1,398 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Tag, tagHex } from '../../src/core/dicom/dictionary.js';
+import type { JsonDataset } from '../../src/core/dicom/json.js';
+import { parseDicom } from '../../src/core/dicom/parser.js';
+import { getString } from '../../src/core/dicom/values.js';
+import { readParts } from '../../src/servers/http/dicomweb/multipart.js';
+import { buildHttpServer } from '../../src/servers/http/server.js';
+import { startTestArchive, type TestArchive } from '../helpers/archive.js';
+import { pydicomDataDir } from '../helpers/corpus.js';
+import { DCMTK_ENV } from '../helpers/dcmtk.js';
+import { leftoverTemp } from '../helpers/storage.js';
+import { synthInstance, uid } from '../helpers/synth.js';
+
+let archive: TestArchive;
+let http: FastifyInstance;
+let base: string;
+const work = mkdtempSync(join(tmpdir(), 'lantern-dicomweb-'));
+const MAX_STOW = 2 * 1024 * 1024;
+
+beforeAll(async () => {
+  archive = await startTestArchive({ settings: { 'http.maxStowBytes': MAX_STOW } });
+  await archive.app.aes.add({ aeTitle: 'STORESCU', host: '', port: 0, permissions: ['store', 'find'] });
+  http = await buildHttpServer(archive.app);
+  await http.listen({ host: '127.0.0.1', port: 0 });
+  const addr = http.server.address() as { port: number };
+  base = `http://127.0.0.1:${addr.port}/dicom-web`;
+});
+afterAll(async () => {
+  await http?.close();
+  await archive?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+const dcmtk = (tool: string, args: string[]): Promise<{ code: number | null; out: string }> =>
+  new Promise((resolve) => {
+    const child = spawn(tool, args, { env: DCMTK_ENV });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    child.on('close', (code) => resolve({ code, out }));
+  });
+
+const BOUNDARY = 'test-boundary-7d3f';
+
+/** A STOW-RS body of the given parts (each application/dicom unless its type says otherwise). */
+function stowBody(parts: { bytes: Uint8Array; type?: string }[], close = true): Buffer {
+  const chunks: Buffer[] = [];
+  for (const p of parts) {
+    chunks.push(Buffer.from(`--${BOUNDARY}\r\nContent-Type: ${p.type ?? 'application/dicom'}\r\n\r\n`));
+    chunks.push(Buffer.from(p.bytes), Buffer.from('\r\n'));
+  }
+  if (close) chunks.push(Buffer.from(`--${BOUNDARY}--\r\n`));
+  return Buffer.concat(chunks);
+}
+
+async function stowRs(body: Buffer, path = '/studies', headers: Record<string, string> = {}) {
+  const res = await fetch(base + path, {
+    method: 'POST',
+    headers: {
+      'Content-Type': `multipart/related; type="application/dicom"; boundary=${BOUNDARY}`,
+      Accept: 'application/dicom+json',
+      ...headers,
+    },
+    body,
+  });
+  const text = await res.text();
+  return { status: res.status, json: text ? (JSON.parse(text) as JsonDataset & { code?: string }) : {} };
+}
+
+async function qido(path: string): Promise<{ status: number; json: unknown; warning: string | null }> {
+  const res = await fetch(base + path, { headers: { Accept: 'application/dicom+json' } });
+  return { status: res.status, json: await res.json(), warning: res.headers.get('warning') };
+}
+
+const value = (ds: JsonDataset, tag: number) => ds[tagHex(tag)]?.Value?.[0];
+
+/** The parts of a multipart response, each as bytes with its headers. */
+async function multipartParts(res: Response): Promise<{ headers: Record<string, string>; bytes: Buffer }[]> {
+  const boundary = /boundary=([^;]+)/.exec(res.headers.get('content-type') ?? '')?.[1];
+  expect(boundary).toBeTruthy();
+  const out: { headers: Record<string, string>; bytes: Buffer }[] = [];
+  for await (const part of readParts(res.body as unknown as AsyncIterable<Uint8Array>, boundary!)) {
+    const chunks: Uint8Array[] = [];
+    for await (const c of part.body) chunks.push(c);
+    out.push({ headers: part.headers, bytes: Buffer.concat(chunks) });
+  }
+  return out;
+}
+
+describe('WADO-RS after DCMTK storescu', () => {
+  it('retrieves a study stored by storescu with every instance byte-identical to what the archive stores', async () => {
+    const dir = join(work, 'study');
+    mkdirSync(dir);
+    const studyUid = uid();
+    const sent = [1, 2, 3].map((n) =>
+      synthInstance({
+        studyUid,
+        seriesUid: `${studyUid}.1`,
+        instanceNumber: n,
+        patientId: 'WADO1',
+        rows: 32,
+        columns: 32,
+      }),
+    );
+    sent.forEach((s, i) => writeFileSync(join(dir, `i${i}.dcm`), s.bytes));
+    const r = await dcmtk('storescu', [
+      '-aet',
+      'STORESCU',
+      '-aec',
+      'LANTERN',
+      '+sd',
+      '127.0.0.1',
+      String(archive.port),
+      dir,
+    ]);
+    expect(r.code, r.out).toBe(0);
+
+    const res = await fetch(`${base}/studies/${studyUid}`, {
+      headers: { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(
+      /^multipart\/related; type="application\/dicom"; boundary=/,
+    );
+    const parts = await multipartParts(res);
+    expect(parts).toHaveLength(3);
+    for (const part of parts) {
+      const p = parseDicom(part.bytes);
+      const sop = getString(p.dataset, Tag.SOPInstanceUID)!;
+      const row = (await archive.app.index.findInstance(sop))!;
+      expect(part.bytes.equals(readFileSync(join(archive.dir, 'storage', row.blobKey)))).toBe(true);
+      // And the data set is what storescu sent.
+      const original = sent.find((s) => s.sopUid === sop)!.bytes;
+      expect(
+        part.bytes.subarray(p.datasetOffset).equals(original.subarray(parseDicom(original).datasetOffset)),
+      ).toBe(true);
+      expect(part.headers['content-type']).toBe('application/dicom; transfer-syntax=1.2.840.10008.1.2.1');
+    }
+
+    // Series and instance level, and metadata with a BulkDataURI for the pixel data.
+    const series = await fetch(`${base}/studies/${studyUid}/series/${studyUid}.1`);
+    expect((await multipartParts(series)).length).toBe(3);
+    const one = await fetch(`${base}/studies/${studyUid}/series/${studyUid}.1/instances/${sent[1].sopUid}`);
+    const [only] = await multipartParts(one);
+    expect(getString(parseDicom(only.bytes).dataset, Tag.SOPInstanceUID)).toBe(sent[1].sopUid);
+    const meta = (await (await fetch(`${base}/studies/${studyUid}/metadata`)).json()) as JsonDataset[];
+    expect(meta).toHaveLength(3);
+    expect(meta[0][tagHex(Tag.PixelData)].BulkDataURI).toMatch(
+      new RegExp(`/studies/${studyUid}/series/${studyUid}\\.1/instances/[0-9.]+/bulk/7FE00010$`),
+    );
+    expect(value(meta[0], Tag.PatientID)).toBe('WADO1');
+
+    // WADO-URI.
+    const uri = await fetch(
+      `${base.replace('/dicom-web', '')}/wado?requestType=WADO&studyUID=${studyUid}&seriesUID=${studyUid}.1&objectUID=${sent[0].sopUid}`,
+    );
+    expect(uri.status).toBe(200);
+    expect(uri.headers.get('content-type')).toBe('application/dicom');
+    const row = (await archive.app.index.findInstance(sent[0].sopUid))!;
+    expect(
+      Buffer.from(await uri.arrayBuffer()).equals(readFileSync(join(archive.dir, 'storage', row.blobKey))),
+    ).toBe(true);
+  });
+
+  it('stores a pydicom sample in its own transfer syntax and sends it back as stored', async () => {
+    const file = join(pydicomDataDir(), 'test_files', 'JPEG2000.dcm');
+    const bytes = readFileSync(file);
+    const sop = getString(parseDicom(bytes).dataset, Tag.SOPInstanceUID)!;
+    const study = getString(parseDicom(bytes).dataset, Tag.StudyInstanceUID)!;
+    expect((await stowRs(stowBody([{ bytes }]))).status).toBe(200);
+    const res = await fetch(`${base}/studies/${study}`);
+    const [part] = await multipartParts(res);
+    const row = (await archive.app.index.findInstance(sop))!;
+    expect(part.headers['content-type']).toBe(`application/dicom; transfer-syntax=${row.transferSyntaxUid}`);
+    expect(part.bytes.equals(readFileSync(join(archive.dir, 'storage', row.blobKey)))).toBe(true);
+    // A specific other transfer syntax cannot be produced yet: 406, not a silent substitute.
+    const other = await fetch(`${base}/studies/${study}`, {
+      headers: { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1' },
+    });
+    expect(other.status).toBe(406);
+  });
+});
+
+describe('STOW-RS', () => {
+  it('stores every part, answers with the references, and C-FIND finds what it stored', async () => {
+    const studyUid = uid();
+    const a = synthInstance({ studyUid, patientId: 'STOW1', patientName: 'Stow^Sam' });
+    const b = synthInstance({
+      studyUid,
+      seriesUid: a.seriesUid,
+      patientId: 'STOW1',
+      patientName: 'Stow^Sam',
+    });
+    const r = await stowRs(stowBody([{ bytes: a.bytes }, { bytes: b.bytes }]), `/studies/${studyUid}`);
+    expect(r.status).toBe(200);
+    const refs = r.json[tagHex(Tag.ReferencedSOPSequence)].Value as JsonDataset[];
+    expect(refs.map((i) => value(i, Tag.ReferencedSOPInstanceUID)).sort()).toEqual(
+      [a.sopUid, b.sopUid].sort(),
+    );
+    expect(value(refs[0], Tag.ReferencedSOPClassUID)).toBe('1.2.840.10008.5.1.4.1.1.2');
+    expect(value(refs[0], Tag.RetrieveURL)).toMatch(
+      new RegExp(`/studies/${studyUid}/series/[0-9.]+/instances/`),
+    );
+    expect(value(r.json, Tag.RetrieveURL)).toBe(`${base}/studies/${studyUid}`);
+
+    const f = await dcmtk('findscu', [
+      '-S',
+      '-aet',
+      'STORESCU',
+      '-aec',
+      'LANTERN',
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      `StudyInstanceUID=${studyUid}`,
+      '-k',
+      'PatientID',
+      '-k',
+      'NumberOfStudyRelatedInstances',
+      '127.0.0.1',
+      String(archive.port),
+    ]);
+    expect(f.code, f.out).toBe(0);
+    expect(f.out).toContain('STOW1');
+    expect(f.out).toMatch(/\[2 ?\]\s+#.*NumberOfStudyRelatedInstances/);
+  });
+
+  it('judges each part on its own: a truncated part and a part that is not DICOM fail, the good one is stored', async () => {
+    const good = synthInstance({ patientId: 'STOW2' });
+    const truncated = synthInstance({ patientId: 'STOW2' });
+    const before = await archive.app.index.counts();
+    const r = await stowRs(
+      stowBody([
+        { bytes: truncated.bytes.subarray(0, truncated.bytes.length - 100) },
+        { bytes: Buffer.from('this is not DICOM at all, just some text that goes on for a while'.repeat(4)) },
+        { bytes: good.bytes },
+        { bytes: Buffer.from('{}'), type: 'application/json' },
+      ]),
+    );
+    expect(r.status).toBe(202);
+    const failed = r.json[tagHex(Tag.FailedSOPSequence)].Value as JsonDataset[];
+    expect(failed).toHaveLength(3);
+    for (const f of failed) expect(typeof value(f, Tag.FailureReason)).toBe('number');
+    expect(value(failed[0], Tag.FailureReason)).toBe(0xc000);
+    const refs = r.json[tagHex(Tag.ReferencedSOPSequence)].Value as JsonDataset[];
+    expect(refs.map((i) => value(i, Tag.ReferencedSOPInstanceUID))).toEqual([good.sopUid]);
+    expect((await archive.app.index.counts()).instances).toBe(before.instances + 1);
+    expect(await archive.app.index.findInstance(truncated.sopUid)).toBeUndefined();
+    expect(leftoverTemp(join(archive.dir, 'storage'))).toEqual([]);
+  });
+
+  it('refuses whole requests precisely: no closing boundary, too large, compressed, wrong types, wrong study', async () => {
+    const before = await archive.app.index.counts();
+    const x = synthInstance();
+    const unclosed = await stowRs(stowBody([{ bytes: x.bytes }], false));
+    expect(unclosed.status).toBe(400);
+    expect(unclosed.json.code).toBe('LNT_HTTP_BAD_REQUEST');
+
+    const big = synthInstance({ rows: 1100, columns: 1100 }); // 2.4 MB of pixels, over the 2 MiB limit
+    expect((await stowRs(stowBody([{ bytes: big.bytes }]))).status).toBe(413);
+
+    const gz = await stowRs(stowBody([{ bytes: x.bytes }]), '/studies', { 'Content-Encoding': 'gzip' });
+    expect(gz.status).toBe(415);
+    const json = await fetch(`${base}/studies`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/dicom+json' },
+      body: '{}',
+    });
+    expect(json.status).toBe(415);
+
+    // Every part in another study than the path names: nothing stored, 409.
+    const wrong = await stowRs(stowBody([{ bytes: x.bytes }]), `/studies/${uid()}`);
+    expect(wrong.status).toBe(409);
+    expect(
+      value((wrong.json[tagHex(Tag.FailedSOPSequence)].Value as JsonDataset[])[0], Tag.FailureReason),
+    ).toBe(0xa900);
+    expect(await archive.app.index.counts()).toEqual(before);
+    expect(leftoverTemp(join(archive.dir, 'storage'))).toEqual([]);
+  });
+});
+
+describe('QIDO-RS', () => {
+  const studies: string[] = [];
+  beforeAll(async () => {
+    const people = [
+      { id: 'Q1', name: 'Müller^Jürgen', date: '20250110', mod: 'CT' },
+      { id: 'Q2', name: '山田^太郎', date: '20250320', mod: 'MR' },
+      { id: 'Q3', name: 'Smith^Ann', date: '20250615', mod: 'CT' },
+      { id: 'Q4', name: 'Smith^Bob', date: '20251101', mod: 'US' },
+      { id: 'Q5', name: 'Jones^Cy', date: '20260105', mod: 'CT' },
+    ];
+    const parts = people.map((p) => {
+      const s = synthInstance({
+        patientId: p.id,
+        patientName: p.name,
+        studyDate: p.date,
+        modality: p.mod,
+        accession: `QACC${p.id}`,
+        studyDescription: 'QIDO TEST',
+      });
+      studies.push(s.studyUid);
+      return { bytes: s.bytes };
+    });
+    expect((await stowRs(stowBody(parts))).status).toBe(200);
+  });
+
+  it('matches non-ASCII names percent-encoded, with wildcards', async () => {
+    const r = await qido(`/studies?PatientName=${encodeURIComponent('山田*')}`);
+    expect(r.status).toBe(200);
+    const rows = r.json as JsonDataset[];
+    expect(rows).toHaveLength(1);
+    expect(value(rows[0], Tag.PatientName)).toEqual({ Alphabetic: '山田^太郎' });
+    expect(value(rows[0], Tag.RetrieveURL)).toBe(`${base}/studies/${studies[1]}`);
+    const m = (await qido(`/studies?00100010=${encodeURIComponent('Müller*')}`)).json as JsonDataset[];
+    expect(m.map((x) => value(x, Tag.PatientID))).toEqual(['Q1']);
+    // fuzzymatching: case-insensitive names.
+    const fz = (await qido('/studies?PatientName=smith*&fuzzymatching=true')).json as JsonDataset[];
+    expect(fz.map((x) => value(x, Tag.PatientID)).sort()).toEqual(['Q3', 'Q4']);
+  });
+
+  it('matches a date range and UID lists, and returns the default attributes', async () => {
+    const r = (await qido('/studies?StudyDate=20250301-20251231&StudyDescription=QIDO%20TEST'))
+      .json as JsonDataset[];
+    expect(r.map((x) => value(x, Tag.PatientID)).sort()).toEqual(['Q2', 'Q3', 'Q4']);
+    for (const row of r) {
+      expect(row[tagHex(Tag.StudyInstanceUID)]).toBeDefined();
+      expect(row[tagHex(Tag.ModalitiesInStudy)]).toBeDefined();
+      expect(value(row, Tag.NumberOfStudyRelatedInstances)).toBe(1);
+    }
+    const list = (await qido(`/studies?StudyInstanceUID=${studies[0]}%5C${studies[4]}`))
+      .json as JsonDataset[];
+    expect(list.map((x) => value(x, Tag.PatientID)).sort()).toEqual(['Q1', 'Q5']);
+  });
+
+  it('includefield=all, includefield lists, and the series and instance resources', async () => {
+    const all = (await qido(`/studies?PatientID=Q3&includefield=all`)).json as JsonDataset[];
+    expect(value(all[0], Tag.ReferringPhysicianName)).toEqual({ Alphabetic: 'Referrer^Rita' });
+    const some = (await qido(`/studies?PatientID=Q3&includefield=ReferringPhysicianName,00081030`))
+      .json as JsonDataset[];
+    expect(value(some[0], Tag.ReferringPhysicianName)).toEqual({ Alphabetic: 'Referrer^Rita' });
+    const series = (await qido(`/studies/${studies[2]}/series`)).json as JsonDataset[];
+    expect(series).toHaveLength(1);
+    expect(value(series[0], Tag.Modality)).toBe('CT');
+    expect(value(series[0], Tag.RetrieveURL)).toMatch(new RegExp(`/studies/${studies[2]}/series/`));
+    const seriesUid = value(series[0], Tag.SeriesInstanceUID) as string;
+    const inst = (await qido(`/studies/${studies[2]}/series/${seriesUid}/instances`)).json as JsonDataset[];
+    expect(inst).toHaveLength(1);
+    const byStudy = (await qido(`/studies/${studies[2]}/instances`)).json as JsonDataset[];
+    expect(value(byStudy[0], Tag.SOPInstanceUID)).toBe(value(inst[0], Tag.SOPInstanceUID));
+    const allSeries = (await qido(`/series?Modality=US`)).json as JsonDataset[];
+    expect(allSeries.map((x) => value(x, Tag.StudyInstanceUID))).toEqual([studies[3]]);
+    const allInst = (await qido(`/instances?PatientID=Q4`)).json as JsonDataset[];
+    expect(allInst).toHaveLength(1);
+  });
+
+  it('pages with limit and offset, and warns when results were cut', async () => {
+    const first = await qido('/studies?StudyDescription=QIDO%20TEST&limit=2');
+    expect((first.json as JsonDataset[]).length).toBe(2);
+    expect(first.warning).toMatch(/^299 /);
+    const pages: string[] = [];
+    for (let offset = 0; offset < 6; offset += 2) {
+      const p = await qido(`/studies?StudyDescription=QIDO%20TEST&limit=2&offset=${offset}`);
+      pages.push(...(p.json as JsonDataset[]).map((x) => value(x, Tag.PatientID) as string));
+    }
+    expect(pages.sort()).toEqual(['Q1', 'Q2', 'Q3', 'Q4', 'Q5']);
+    const last = await qido('/studies?StudyDescription=QIDO%20TEST&limit=2&offset=4');
+    expect(last.warning).toBeNull();
+    const none = await qido('/studies?PatientID=NOBODY');
+    expect(none.status).toBe(200);
+    expect(none.json).toEqual([]);
+  });
+
+  it('answers invalid parameters with 400 and a reason, never an empty 200', async () => {
+    for (const q of [
+      'StudyDate=2025-13-45',
+      'StudyDate=20251301',
+      'NoSuchAttribute=1',
+      'limit=-1',
+      'limit=abc',
+      'fuzzymatching=maybe',
+      'StudyInstanceUID=1.2.abc',
+      'PatientName=%E0%A4%A',
+    ]) {
+      const r = await qido(`/studies?${q}`);
+      expect(r.status, q).toBe(400);
+      expect((r.json as { code: string }).code, q).toMatch(/^LNT_(QUERY_INVALID|HTTP_BAD_REQUEST)$/);
+    }
+    expect((await qido('/studies/not-a-uid/series')).status).toBe(400);
+    const xml = await fetch(`${base}/studies`, { headers: { Accept: 'image/png' } });
+    expect(xml.status).toBe(406);
+    expect((await fetch(`${base}/studies/1.2.3.4.5.6.7`)).status).toBe(404);
+  });
+});
