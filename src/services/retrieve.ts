@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Tag, tagHex } from '../core/dicom/dictionary.js';
-import { parseDicom } from '../core/dicom/parser.js';
+import { DicomParser, parseDicom } from '../core/dicom/parser.js';
 import type { QueryKey } from '../core/query/keys.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { Index, InstanceRow } from '../ports/index.js';
@@ -45,6 +45,29 @@ export class RetrieveService {
     }
     const offset = parseDicom(Buffer.concat(head, n), { untilPixelData: true }).datasetOffset;
     return this.blobs.read(row.blobKey, { start: offset, end: row.size });
+  }
+
+  /** The stored object whole (meta header included), as kept. */
+  objectStream(row: InstanceRow, range?: { start: number; end: number }): AsyncIterable<Uint8Array> {
+    return this.blobs.read(row.blobKey, range);
+  }
+
+  /**
+   * Where a top-level attribute's value sits in the stored object: its bytes when small, else its offset and
+   * length in the object (for ranged reads). Undefined when absent; 'encapsulated' for compressed pixel data.
+   */
+  async locateValue(
+    row: InstanceRow,
+    tag: number,
+  ): Promise<{ bytes: Uint8Array } | { offset: number; length: number } | 'encapsulated' | undefined> {
+    const parser = new DicomParser({ bulkDataThreshold: 1024 });
+    for await (const chunk of this.blobs.read(row.blobKey)) parser.push(chunk);
+    const el = parser.end().dataset.get(tag);
+    if (!el) return undefined;
+    if (el.fragments) return 'encapsulated';
+    if (el.bulk) return { offset: el.bulk.offset, length: el.bulk.length };
+    if (el.items) return undefined;
+    return { bytes: el.value ?? new Uint8Array(0) };
   }
 
   /** SHA-256 of a stored object, read back now (storage commitment re-verifies with it). */

@@ -155,6 +155,25 @@ describe('WADO-RS after DCMTK storescu', () => {
     );
     expect(value(meta[0], Tag.PatientID)).toBe('WADO1');
 
+    // The bulk data the metadata points to: whole, by byte range, and as one multipart part.
+    const bulkUri = meta[0][tagHex(Tag.PixelData)].BulkDataURI!;
+    const metaSop = value(meta[0], Tag.SOPInstanceUID) as string;
+    const source = sent.find((s) => s.sopUid === metaSop)!.bytes;
+    const pixels = parseDicom(source).dataset.get(Tag.PixelData)!.value!;
+    const octet = { Accept: 'application/octet-stream' };
+    const whole = await fetch(bulkUri, { headers: octet });
+    expect(whole.status).toBe(200);
+    expect(Buffer.from(await whole.arrayBuffer()).equals(Buffer.from(pixels))).toBe(true);
+    const ranged = await fetch(bulkUri, { headers: { ...octet, Range: 'bytes=100-199' } });
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers.get('content-range')).toBe(`bytes 100-199/${pixels.length}`);
+    expect(Buffer.from(await ranged.arrayBuffer()).equals(Buffer.from(pixels.subarray(100, 200)))).toBe(true);
+    const beyond = await fetch(bulkUri, { headers: { ...octet, Range: `bytes=${pixels.length}-` } });
+    expect(beyond.status).toBe(416);
+    const [bulkPart] = await multipartParts(await fetch(bulkUri));
+    expect(bulkPart.bytes.equals(Buffer.from(pixels))).toBe(true);
+    expect((await fetch(bulkUri.replace('7FE00010', '00091001'), { headers: octet })).status).toBe(404);
+
     // WADO-URI.
     const uri = await fetch(
       `${base.replace('/dicom-web', '')}/wado?requestType=WADO&studyUID=${studyUid}&seriesUID=${studyUid}.1&objectUID=${sent[0].sopUid}`,

@@ -130,14 +130,13 @@ async function retrieve(
   const rows = await instancesOf(app, req.params);
   negotiateDicom(req, rows);
   const boundary = newBoundary();
-  const blobs = app.blobs;
   async function* body(): AsyncGenerator<Uint8Array> {
     for (const row of rows) {
       yield partHead(boundary, {
         'Content-Type': `application/dicom; transfer-syntax=${row.transferSyntaxUid}`,
         'Content-Length': String(row.size),
       });
-      for await (const chunk of blobs.read(row.blobKey)) yield chunk;
+      for await (const chunk of app.retrieve.objectStream(row)) yield chunk;
       yield PART_TAIL;
     }
     yield closing(boundary);
@@ -184,6 +183,79 @@ async function metadata(
   return reply.type(DICOM_JSON).send(out);
 }
 
+/** A single `bytes=a-b` range of an object of `size` bytes (RFC 9110 14.2); undefined for none or several. */
+function byteRange(header: string | undefined, size: number): { start: number; end: number } | undefined {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === '' && m[2] === '')) return undefined;
+  let start: number;
+  let end: number;
+  if (m[1] === '') {
+    start = Math.max(0, size - Number(m[2]));
+    end = size;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === '' ? size : Math.min(size, Number(m[2]) + 1);
+  }
+  if (start >= size || start >= end) {
+    throw Object.assign(new Error(`range ${header} is outside the ${size}-byte value`), { statusCode: 416 });
+  }
+  return { start, end };
+}
+
+/**
+ * WADO-RS bulk data (PS3.18 10.4.1.1.3): one top-level attribute's value, as application/octet-stream (with
+ * byte ranges) or as a one-part multipart/related response.
+ */
+async function bulk(
+  app: App,
+  req: FastifyRequest<{ Params: Params & { tag: string } }>,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  const [row] = await instancesOf(app, req.params);
+  if (!/^[0-9A-Fa-f]{8}$/.test(req.params.tag)) throw new QueryError('bulk data is named by its 8-digit tag');
+  const where = await app.retrieve.locateValue(row, parseInt(req.params.tag, 16) >>> 0);
+  if (!where) throw new NotFoundError('the instance has no such attribute value');
+  if (where === 'encapsulated') {
+    throw new LanternError(
+      'LNT_HTTP_NOT_ACCEPTABLE',
+      'compressed pixel data is not offered as bulk data; retrieve the instance instead',
+    );
+  }
+  const size = 'bytes' in where ? where.bytes.length : where.length;
+  const ranges = parseAccept(req.headers.accept);
+  const single = ranges.find((r) => r.type === 'application/octet-stream');
+  const multi = ranges.find((r) => r.type === 'multipart/related' || admits(r, 'multipart/related'));
+  if (!single && !multi) {
+    throw new LanternError('LNT_HTTP_NOT_ACCEPTABLE', 'bulk data is sent as application/octet-stream');
+  }
+  const content = (start: number, end: number): AsyncIterable<Uint8Array> | Uint8Array =>
+    'bytes' in where
+      ? where.bytes.subarray(start, end)
+      : app.retrieve.objectStream(row, { start: where.offset + start, end: where.offset + end });
+  if (single && (!multi || ranges.indexOf(single) <= ranges.indexOf(multi))) {
+    const range = byteRange(req.headers.range, size);
+    reply.header('Accept-Ranges', 'bytes').type('application/octet-stream');
+    const { start, end } = range ?? { start: 0, end: size };
+    if (range) reply.code(206).header('Content-Range', `bytes ${start}-${end - 1}/${size}`);
+    reply.header('Content-Length', String(end - start));
+    const c = content(start, end);
+    return reply.send(c instanceof Uint8Array ? Buffer.from(c) : Readable.from(c));
+  }
+  const boundary = newBoundary();
+  async function* body(): AsyncGenerator<Uint8Array> {
+    yield partHead(boundary, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(size) });
+    const c = content(0, size);
+    if (c instanceof Uint8Array) yield c;
+    else for await (const chunk of c) yield chunk;
+    yield PART_TAIL;
+    yield closing(boundary);
+  }
+  return reply
+    .type(`multipart/related; type="application/octet-stream"; boundary=${boundary}`)
+    .send(Readable.from(body(), { objectMode: false }));
+}
+
 /** WADO-URI (PS3.18 9): one object by its three UIDs, as application/dicom. */
 async function wadoUri(app: App, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const q = new Map(queryPairs(rawQuery(req)));
@@ -208,7 +280,7 @@ async function wadoUri(app: App, req: FastifyRequest, reply: FastifyReply): Prom
     .type('application/dicom')
     .header('Content-Length', String(row.size))
     .header('Content-Disposition', 'attachment; filename="object.dcm"')
-    .send(Readable.from(app.blobs.read(row.blobKey)));
+    .send(Readable.from(app.retrieve.objectStream(row)));
 }
 
 /** DICOMweb under /dicom-web (QIDO-RS, WADO-RS, STOW-RS) and WADO-URI under /wado. */
@@ -233,6 +305,10 @@ export async function dicomweb(server: FastifyInstance, app: App): Promise<void>
       s.get('/studies/:study/series/:series/metadata', (req: R, reply) => metadata(app, req, reply));
       s.get('/studies/:study/series/:series/instances/:instance/metadata', (req: R, reply) =>
         metadata(app, req, reply),
+      );
+      s.get(
+        '/studies/:study/series/:series/instances/:instance/bulk/:tag',
+        (req: FastifyRequest<{ Params: Params & { tag: string } }>, reply) => bulk(app, req, reply),
       );
       s.post('/studies', (req: R, reply) => stow(app, req, reply));
       s.post('/studies/:study', (req: R, reply) => stow(app, req, reply));
