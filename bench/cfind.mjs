@@ -11,81 +11,86 @@ import { Tag } from '../dist/core/dicom/dictionary.js';
 const STUDIES = Number(process.env.BENCH_STUDIES ?? 10000);
 const FAMILY = ['SMITH', 'JONES', 'TANAKA', 'MULLER', 'GARCIA', 'CHEN', 'KIM', 'NGUYEN', 'DUBOIS', 'ROSSI'];
 
+/** Fills `index` with `n` studies (one series, one instance each) over 4,000 patients. */
+export async function populate(index, n = STUDIES) {
+  const now = new Date().toISOString();
+  const pn = (v) => ({ vr: 'PN', Value: [{ Alphabetic: v }] });
+  const s = (vr, v) => ({ vr, Value: [v] });
+  const units = [];
+  for (let i = 0; i < n; i++) {
+    const pid = `P${i % 4000}`;
+    const name = `${FAMILY[i % FAMILY.length]}^PAT${i % 4000}`;
+    const date = `2025${String(1 + (i % 12)).padStart(2, '0')}${String(1 + (i % 28)).padStart(2, '0')}`;
+    const studyUid = `2.25.1${i}`;
+    const rec = {
+      patient: {
+        patientId: pid,
+        issuer: '',
+        name,
+        birthDate: '19700101',
+        sex: 'O',
+        attrs: { '00100010': pn(name), '00100020': s('LO', pid) },
+      },
+      study: {
+        studyUid,
+        date,
+        time: '101010',
+        accessionNumber: `A${i}`,
+        studyId: '1',
+        description: 'CT HEAD',
+        referringPhysician: '',
+        attrs: {
+          '0020000D': s('UI', studyUid),
+          '00080020': s('DA', date),
+          '00080050': s('SH', `A${i}`),
+          '00081030': s('LO', 'CT HEAD'),
+        },
+      },
+      series: {
+        seriesUid: `2.25.2${i}`,
+        modality: i % 3 ? 'CT' : 'MR',
+        number: 1,
+        description: '',
+        attrs: { '00080060': s('CS', i % 3 ? 'CT' : 'MR') },
+      },
+      instance: {
+        sopInstanceUid: `2.25.3${i}`,
+        sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+        number: 1,
+        transferSyntaxUid: '1.2.840.10008.1.2.1',
+        blobKey: `objects/x/${i}`,
+        size: 1,
+        sha256: 'x',
+        attrsJson: '{}',
+        receivedAt: now,
+        sourceAet: '',
+      },
+    };
+    units.push(
+      index.write(async (tx) =>
+        tx.insertInstance(
+          rec,
+          await tx.ingestFacts({
+            sopInstanceUid: rec.instance.sopInstanceUid,
+            studyUid,
+            seriesUid: rec.series.seriesUid,
+            patientId: pid,
+            issuer: '',
+          }),
+        ),
+      ),
+    );
+    if (units.length >= 500) await Promise.all(units.splice(0));
+  }
+  await Promise.all(units);
+}
+
 export async function run() {
   const dir = mkdtempSync(join(tmpdir(), 'lantern-bench-cfind-'));
   const index = openSqliteIndex({ file: join(dir, 'index.sqlite') });
   try {
     await index.migrate();
-    const now = new Date().toISOString();
-    const pn = (v) => ({ vr: 'PN', Value: [{ Alphabetic: v }] });
-    const s = (vr, v) => ({ vr, Value: [v] });
-    const units = [];
-    for (let i = 0; i < STUDIES; i++) {
-      const pid = `P${i % 4000}`;
-      const name = `${FAMILY[i % FAMILY.length]}^PAT${i % 4000}`;
-      const date = `2025${String(1 + (i % 12)).padStart(2, '0')}${String(1 + (i % 28)).padStart(2, '0')}`;
-      const studyUid = `2.25.1${i}`;
-      const rec = {
-        patient: {
-          patientId: pid,
-          issuer: '',
-          name,
-          birthDate: '19700101',
-          sex: 'O',
-          attrs: { '00100010': pn(name), '00100020': s('LO', pid) },
-        },
-        study: {
-          studyUid,
-          date,
-          time: '101010',
-          accessionNumber: `A${i}`,
-          studyId: '1',
-          description: 'CT HEAD',
-          referringPhysician: '',
-          attrs: {
-            '0020000D': s('UI', studyUid),
-            '00080020': s('DA', date),
-            '00080050': s('SH', `A${i}`),
-            '00081030': s('LO', 'CT HEAD'),
-          },
-        },
-        series: {
-          seriesUid: `2.25.2${i}`,
-          modality: i % 3 ? 'CT' : 'MR',
-          number: 1,
-          description: '',
-          attrs: { '00080060': s('CS', i % 3 ? 'CT' : 'MR') },
-        },
-        instance: {
-          sopInstanceUid: `2.25.3${i}`,
-          sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
-          number: 1,
-          transferSyntaxUid: '1.2.840.10008.1.2.1',
-          blobKey: `objects/x/${i}`,
-          size: 1,
-          sha256: 'x',
-          attrsJson: '{}',
-          receivedAt: now,
-          sourceAet: '',
-        },
-      };
-      units.push(
-        index.write(async (tx) =>
-          tx.insertInstance(
-            rec,
-            await tx.ingestFacts({
-              sopInstanceUid: rec.instance.sopInstanceUid,
-              studyUid,
-              seriesUid: rec.series.seriesUid,
-              patientId: pid,
-              issuer: '',
-            }),
-          ),
-        ),
-      );
-      if (units.length >= 500) await Promise.all(units.splice(0));
-    }
-    await Promise.all(units);
+    await populate(index);
     const query = new QueryService(index, { maxResults: 1000 });
     const k = (tag, vr, value = '') => ({ tag, vr, value });
     const ret = [
