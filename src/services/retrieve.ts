@@ -61,8 +61,16 @@ export class RetrieveService {
     tag: number,
   ): Promise<{ bytes: Uint8Array } | { offset: number; length: number } | 'encapsulated' | undefined> {
     const parser = new DicomParser({ bulkDataThreshold: 1024 });
-    for await (const chunk of this.blobs.read(row.blobKey)) parser.push(chunk);
-    const el = parser.end().dataset.get(tag);
+    let complete = false;
+    for await (const chunk of this.blobs.read(row.blobKey)) {
+      parser.push(chunk);
+      // Elements come in tag order: once a later one has begun, the one asked for is whole.
+      if (parser.lastTopLevelTag > tag) {
+        complete = true;
+        break;
+      }
+    }
+    const el = (complete ? parser.peekTopLevel() : parser.end().dataset).get(tag);
     if (!el) return undefined;
     if (el.fragments) return 'encapsulated';
     if (el.bulk) return { offset: el.bulk.offset, length: el.bulk.length };

@@ -1,7 +1,25 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 
 /** DCMTK's tools are test peers: Nagle's algorithm off for every one we start. */
 export const DCMTK_ENV = { ...process.env, TCP_NODELAY: '1' };
+
+/**
+ * Runs a DCMTK tool without blocking this process (the archive under test runs in it); killed after a
+ * minute so a hung peer fails the test instead of stalling the run.
+ */
+export function runDcmtk(tool: string, args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(tool, args, { env: DCMTK_ENV });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
 
 export function hasDcmtk(): boolean {
   return spawnSync('dcmdump', ['--version'], { stdio: 'ignore' }).status === 0;

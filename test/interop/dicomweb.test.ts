@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { readParts } from '../../src/servers/http/dicomweb/multipart.js';
 import { buildHttpServer } from '../../src/servers/http/server.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { pydicomDataDir } from '../helpers/corpus.js';
-import { DCMTK_ENV } from '../helpers/dcmtk.js';
+import { runDcmtk } from '../helpers/dcmtk.js';
 import { leftoverTemp } from '../helpers/storage.js';
 import { synthInstance, uid } from '../helpers/synth.js';
 
@@ -36,14 +35,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const dcmtk = (tool: string, args: string[]): Promise<{ code: number | null; out: string }> =>
-  new Promise((resolve) => {
-    const child = spawn(tool, args, { env: DCMTK_ENV });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    child.on('close', (code) => resolve({ code, out }));
-  });
+const dcmtk = runDcmtk;
 
 const BOUNDARY = 'test-boundary-7d3f';
 
@@ -173,6 +165,9 @@ describe('WADO-RS after DCMTK storescu', () => {
     const [bulkPart] = await multipartParts(await fetch(bulkUri));
     expect(bulkPart.bytes.equals(Buffer.from(pixels))).toBe(true);
     expect((await fetch(bulkUri.replace('7FE00010', '00091001'), { headers: octet })).status).toBe(404);
+    // A value before the pixel data: read without going through the rest of the file.
+    const rows = await fetch(bulkUri.replace('7FE00010', '00280010'), { headers: octet });
+    expect([...Buffer.from(await rows.arrayBuffer())]).toEqual([32, 0]);
 
     // WADO-URI.
     const uri = await fetch(

@@ -23,7 +23,7 @@ import { encodeCommand, NO_DATASET } from '../../src/core/dimse/command.js';
 import { type AAssociateRq, decodePdu, encodePdu, type Pdu } from '../../src/core/ul/pdu.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { pydicomDataDir } from '../helpers/corpus.js';
-import { DCMTK_ENV } from '../helpers/dcmtk.js';
+import { DCMTK_ENV, runDcmtk } from '../helpers/dcmtk.js';
 import { leftoverTemp } from '../helpers/storage.js';
 import { synthInstance } from '../helpers/synth.js';
 
@@ -47,19 +47,7 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-/** Runs a DCMTK tool without blocking this process (the archive under test runs in it). */
-const dcmtk = (tool: string, args: string[]): Promise<{ code: number | null; out: string }> =>
-  new Promise((resolve) => {
-    const child = spawn(tool, args, { env: DCMTK_ENV });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-  });
+const dcmtk = runDcmtk;
 const host = () => ['127.0.0.1', String(archive.port)];
 
 /** Every file a peer received in `dir` has exactly the data set bytes the archive stores for it. */

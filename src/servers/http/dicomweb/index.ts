@@ -4,47 +4,27 @@ import { Tag, tagHex } from '../../../core/dicom/dictionary.js';
 import type { JsonAttribute, JsonDataset } from '../../../core/dicom/json.js';
 import { isBulkVr, type Vr } from '../../../core/dicom/vr.js';
 import { LanternError, NotFoundError, QueryError } from '../../../core/errors.js';
-import type { QueryKey } from '../../../core/query/keys.js';
 import type { QueryLevel } from '../../../core/query/levels.js';
 import type { App } from '../../../main.js';
 import type { InstanceRow } from '../../../ports/index.js';
-import { admits, parseAccept } from './accept.js';
+import { acceptsJson, admits, parseAccept } from './accept.js';
 import { closing, newBoundary, PART_TAIL, partHead } from './multipart.js';
 import { parseQido, qidoRequest, queryPairs } from './qido.js';
 import { stow } from './stow.js';
-import { baseUrl, resourceUrl } from './urls.js';
+import { baseUrl, type PathUids, pathKeys, resourceUrl } from './urls.js';
 
 const DICOM_JSON = 'application/dicom+json';
-const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
-
-interface Params {
-  study?: string;
-  series?: string;
-  instance?: string;
-}
-
-function checkUid(uid: string | undefined, what: string): void {
-  if (uid !== undefined && (uid.length > 64 || !UID.test(uid)))
-    throw new QueryError(`the ${what} UID in the path is not a valid UID`);
-}
-
-function checkPath(p: Params): void {
-  checkUid(p.study, 'study');
-  checkUid(p.series, 'series');
-  checkUid(p.instance, 'SOP instance');
-}
+type Params = PathUids;
 
 function rawQuery(req: FastifyRequest): string {
   const q = req.raw.url?.indexOf('?') ?? -1;
   return q < 0 ? '' : req.raw.url!.slice(q + 1);
 }
 
-/** Refuses a request whose Accept header admits none of `types` (406). */
+/** Refuses a request whose Accept header admits no JSON (406). */
 function negotiateJson(req: FastifyRequest): void {
-  const ranges = parseAccept(req.headers.accept);
-  if (!ranges.some((r) => admits(r, DICOM_JSON) || admits(r, 'application/json'))) {
+  if (!acceptsJson(req.headers.accept))
     throw new LanternError('LNT_HTTP_NOT_ACCEPTABLE', `this resource answers in ${DICOM_JSON}`);
-  }
 }
 
 function firstString(ds: JsonDataset, tag: number): string | undefined {
@@ -59,7 +39,7 @@ async function search(
   reply: FastifyReply,
   level: QueryLevel,
 ): Promise<FastifyReply> {
-  checkPath(req.params);
+  pathKeys(req.params);
   negotiateJson(req);
   const params = parseQido(queryPairs(rawQuery(req)));
   const request = qidoRequest(level, params, req.params);
@@ -91,12 +71,7 @@ async function search(
 
 /** The instances a retrieve path names, or 404. */
 async function instancesOf(app: App, p: Params): Promise<InstanceRow[]> {
-  checkPath(p);
-  const keys: QueryKey[] = [];
-  if (p.study) keys.push({ tag: Tag.StudyInstanceUID, vr: 'UI', value: p.study });
-  if (p.series) keys.push({ tag: Tag.SeriesInstanceUID, vr: 'UI', value: p.series });
-  if (p.instance) keys.push({ tag: Tag.SOPInstanceUID, vr: 'UI', value: p.instance });
-  const rows = await app.retrieve.instances(keys);
+  const rows = await app.retrieve.instances(pathKeys(p));
   if (!rows.length) throw new NotFoundError('no stored instance matches this resource');
   return rows;
 }
@@ -164,13 +139,8 @@ async function metadata(
   req: FastifyRequest<{ Params: Params }>,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  checkPath(req.params);
+  const keys = pathKeys(req.params);
   negotiateJson(req);
-  const keys: QueryKey[] = [];
-  const p = req.params;
-  if (p.study) keys.push({ tag: Tag.StudyInstanceUID, vr: 'UI', value: p.study });
-  if (p.series) keys.push({ tag: Tag.SeriesInstanceUID, vr: 'UI', value: p.series });
-  if (p.instance) keys.push({ tag: Tag.SOPInstanceUID, vr: 'UI', value: p.instance });
   const base = baseUrl(app, req);
   const out: JsonDataset[] = [];
   for await (const ds of app.query.queryAll({ level: 'IMAGE', keys, includeAll: true })) {

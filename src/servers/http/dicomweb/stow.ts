@@ -1,14 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Tag, tagHex } from '../../../core/dicom/dictionary.js';
 import type { JsonDataset } from '../../../core/dicom/json.js';
-import { LanternError, QueryError } from '../../../core/errors.js';
+import { LanternError } from '../../../core/errors.js';
 import { Status } from '../../../core/dimse/status.js';
 import type { App } from '../../../main.js';
-import { admits, parseAccept } from './accept.js';
-import { baseUrl, resourceUrl } from './urls.js';
+import { acceptsJson, parseMediaType } from './accept.js';
+import { baseUrl, pathKeys, resourceUrl } from './urls.js';
 import { readParts } from './multipart.js';
-
-const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
 
 /** Counts the bytes of a request body and stops it at the limit (413). */
 async function* limited(source: AsyncIterable<Uint8Array>, max: number): AsyncGenerator<Uint8Array> {
@@ -18,20 +16,6 @@ async function* limited(source: AsyncIterable<Uint8Array>, max: number): AsyncGe
     if (n > max) throw new LanternError('LNT_HTTP_TOO_LARGE', `the request body is larger than ${max} bytes`);
     yield chunk;
   }
-}
-
-/** `name=value` parameters of a Content-Type header, names lower-cased, quotes removed. */
-function contentTypeParams(header: string): { type: string; params: Record<string, string> } {
-  const [type, ...rest] = header.split(';');
-  const params: Record<string, string> = {};
-  for (const p of rest) {
-    const eq = p.indexOf('=');
-    if (eq < 0) continue;
-    let v = p.slice(eq + 1).trim();
-    if (v.startsWith('"') && v.endsWith('"')) v = v.slice(1, -1);
-    params[p.slice(0, eq).trim().toLowerCase()] = v;
-  }
-  return { type: type.trim().toLowerCase(), params };
 }
 
 interface Item {
@@ -61,18 +45,13 @@ export async function stow(
   reply: FastifyReply,
 ): Promise<FastifyReply> {
   const study = req.params.study;
-  if (study !== undefined && (study.length > 64 || !UID.test(study)))
-    throw new QueryError('the study UID in the path is not a valid UID');
-  if (
-    !parseAccept(req.headers.accept).some(
-      (r) => admits(r, 'application/dicom+json') || admits(r, 'application/json'),
-    )
-  )
+  pathKeys({ study });
+  if (!acceptsJson(req.headers.accept))
     throw new LanternError('LNT_HTTP_NOT_ACCEPTABLE', 'STOW-RS answers in application/dicom+json');
   const encoding = req.headers['content-encoding'];
   if (encoding && encoding !== 'identity')
     throw new LanternError('LNT_HTTP_UNSUPPORTED_MEDIA_TYPE', `content encoding ${encoding} is not accepted`);
-  const { type, params } = contentTypeParams(req.headers['content-type'] ?? '');
+  const { type, params } = parseMediaType(req.headers['content-type'] ?? '');
   const partType = (params.type ?? 'application/dicom').toLowerCase();
   if (type !== 'multipart/related' || partType !== 'application/dicom') {
     throw new LanternError(
@@ -90,7 +69,7 @@ export async function stow(
   const items: Item[] = [];
   const body = req.body as AsyncIterable<Uint8Array>;
   for await (const part of readParts(limited(body, max), params.boundary)) {
-    const ct = contentTypeParams(part.headers['content-type'] ?? partType);
+    const ct = parseMediaType(part.headers['content-type'] ?? partType);
     if (ct.type !== 'application/dicom') {
       items.push({ failure: Status.SopClassNotSupported });
       continue; // its body is skipped by the reader

@@ -1,4 +1,7 @@
 import type { FastifyRequest } from 'fastify';
+import { Tag } from '../../../core/dicom/dictionary.js';
+import { QueryError } from '../../../core/errors.js';
+import type { QueryKey } from '../../../core/query/keys.js';
 import type { App } from '../../../main.js';
 
 /** The DICOMweb root URL as clients reach it (RetrieveURL, BulkDataURI): configured, else from the request. */
@@ -14,4 +17,29 @@ export function resourceUrl(base: string, study: string, series?: string, instan
   if (series) url += `/series/${series}`;
   if (instance) url += `/instances/${instance}`;
   return url;
+}
+
+const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
+
+/** The UIDs a resource path names. */
+export interface PathUids {
+  readonly study?: string;
+  readonly series?: string;
+  readonly instance?: string;
+}
+
+/** Checks the UIDs of a path (400 for one that is not a UID) and turns them into matching keys. */
+export function pathKeys(p: PathUids): QueryKey[] {
+  const keys: QueryKey[] = [];
+  for (const [tag, uid, what] of [
+    [Tag.StudyInstanceUID, p.study, 'study'],
+    [Tag.SeriesInstanceUID, p.series, 'series'],
+    [Tag.SOPInstanceUID, p.instance, 'SOP instance'],
+  ] as const) {
+    if (uid === undefined) continue;
+    if (uid.length > 64 || !UID.test(uid))
+      throw new QueryError(`the ${what} UID in the path is not a valid UID`);
+    keys.push({ tag, vr: 'UI', value: uid });
+  }
+  return keys;
 }
