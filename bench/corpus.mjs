@@ -26,12 +26,15 @@ let template;
 
 const root = `2.25.${BigInt('0x' + 'a1b2c3d4e5f60718293a4b5c6d7e8f90').toString()}`;
 
-/** A 512x512 CT file as bytes; `i` makes its UIDs unique, `study` groups files into studies. */
-export function ctFile(i, { study = 0, rows = 512, columns = 512 } = {}) {
+/**
+ * A 512x512 CT file as bytes; `i` makes its UIDs unique, `study` groups files into studies; `pixels` (16-bit
+ * little endian) replaces the default pattern.
+ */
+export function ctFile(i, { study = 0, rows = 512, columns = 512, pixels: given } = {}) {
   template ??= parseDicom(readFileSync(join(pydicomData(), 'test_files', 'CT_small.dcm'))).dataset;
-  const pixels = new Uint8Array(rows * columns * 2);
+  const pixels = given ?? new Uint8Array(rows * columns * 2);
   const dv = new DataView(pixels.buffer);
-  for (let k = 0; k < rows * columns; k++) dv.setUint16(k * 2, (k * 7 + i) % 4096, true);
+  if (!given) for (let k = 0; k < rows * columns; k++) dv.setUint16(k * 2, (k * 7 + i) % 4096, true);
   const sop = `${root}.${i + 1}`;
   let ds = template;
   for (const el of [

@@ -1,7 +1,17 @@
 // Runs every benchmark (after `npm run build`). Each prints its figures and the ratio to a reference run
-// in the same process; none asserts a time. Set BENCH_ONLY=header-parse,import,large-file,cstore,cstore-large,cfind,qido to choose.
+// in the same process; none asserts a time. Set BENCH_ONLY=header-parse,import,large-file,cstore,cstore-large,cfind,qido,wado,rendered to choose.
 const only = process.env.BENCH_ONLY?.split(',');
-const benches = ['header-parse', 'import', 'large-file', 'cstore', 'cstore-large', 'cfind', 'qido'];
+const benches = [
+  'header-parse',
+  'import',
+  'large-file',
+  'cstore',
+  'cstore-large',
+  'cfind',
+  'qido',
+  'wado',
+  'rendered',
+];
 for (const name of benches) {
   if (only && !only.includes(name)) continue;
   console.log(`\n== ${name}`);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from './core/errors.js';
@@ -31,6 +32,12 @@ export interface Config {
     readonly publicUrl: string | undefined;
     /** The largest STOW-RS request body accepted. */
     readonly maxStowBytes: number;
+    /** Origins allowed cross-origin requests (CORS); `*` for any; empty: no CORS headers. */
+    readonly corsOrigins: readonly string[];
+    /** A request body that sends nothing for this long is answered 408 and closed. */
+    readonly bodyIdleSeconds: number;
+    /** Worker threads decoding and rendering images; 0 runs them on the main thread. */
+    readonly imageWorkers: number;
   };
   readonly index: { readonly url: string | undefined };
   readonly storage: { readonly path: string | undefined };
@@ -64,7 +71,15 @@ export const DEFAULTS: Config = {
     tlsRequireClientCert: false,
     aes: [],
   },
-  http: { port: 8080, host: '127.0.0.1', publicUrl: undefined, maxStowBytes: 4 * 1024 * 1024 * 1024 },
+  http: {
+    port: 8080,
+    host: '127.0.0.1',
+    publicUrl: undefined,
+    maxStowBytes: 4 * 1024 * 1024 * 1024,
+    corsOrigins: [],
+    bodyIdleSeconds: 30,
+    imageWorkers: Math.max(1, Math.min(4, availableParallelism())),
+  },
   index: { url: undefined },
   storage: { path: undefined },
   query: { maxResults: 1000 },
@@ -91,6 +106,9 @@ export const ENVIRONMENT: Record<string, string> = {
   LANTERN_HTTP_HOST: 'http.host',
   LANTERN_HTTP_PUBLIC_URL: 'http.publicUrl',
   LANTERN_HTTP_MAX_STOW_BYTES: 'http.maxStowBytes',
+  LANTERN_HTTP_CORS_ORIGINS: 'http.corsOrigins',
+  LANTERN_HTTP_BODY_IDLE_SECONDS: 'http.bodyIdleSeconds',
+  LANTERN_HTTP_IMAGE_WORKERS: 'http.imageWorkers',
   LANTERN_INDEX_URL: 'index.url',
   LANTERN_STORAGE_PATH: 'storage.path',
   LANTERN_QUERY_MAX_RESULTS: 'query.maxResults',
@@ -311,6 +329,40 @@ export function loadConfig(options: LoadOptions = {}): Config {
         return v;
       })(),
       maxStowBytes: positiveInt(get('http.maxStowBytes'), 'http.maxStowBytes', from('http.maxStowBytes')),
+      corsOrigins: (() => {
+        const v = get('http.corsOrigins');
+        const list =
+          typeof v === 'string'
+            ? v
+                .split(',')
+                .map((x) => x.trim())
+                .filter(Boolean)
+            : v;
+        if (
+          !Array.isArray(list) ||
+          !list.every((o) => typeof o === 'string' && (o === '*' || /^https?:\/\/[^\s/]+$/.test(o)))
+        ) {
+          throw new ConfigError(
+            `http.corsOrigins must list origins like https://viewer.example.org, or *  (from ${from('http.corsOrigins')})`,
+          );
+        }
+        return list as string[];
+      })(),
+      bodyIdleSeconds: positiveInt(
+        get('http.bodyIdleSeconds'),
+        'http.bodyIdleSeconds',
+        from('http.bodyIdleSeconds'),
+      ),
+      imageWorkers: (() => {
+        const v = get('http.imageWorkers');
+        const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+        if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 64) {
+          throw new ConfigError(
+            `http.imageWorkers must be 0-64, got ${JSON.stringify(v)} (from ${from('http.imageWorkers')})`,
+          );
+        }
+        return n;
+      })(),
     },
     index: { url: indexUrl as string | undefined },
     storage: {

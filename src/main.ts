@@ -13,6 +13,8 @@ import { AeRegistry } from './services/ae-registry.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
 import { RetrieveService } from './services/retrieve.js';
+import { ImagePool } from './adapters/imaging/pool.js';
+import { ImagingService } from './services/imaging.js';
 import { VerifyService } from './services/verify.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './version.js';
 
@@ -27,6 +29,7 @@ export interface App {
   readonly verify: VerifyService;
   readonly aes: AeRegistry;
   readonly retrieve: RetrieveService;
+  readonly imaging: ImagingService;
   close(): Promise<void>;
 }
 
@@ -54,6 +57,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const query = new QueryService(index, { maxResults: config.query.maxResults });
   const verify = new VerifyService(index, blobs);
   const retrieve = new RetrieveService(index, blobs, query);
+  const imaging = new ImagingService(blobs, new ImagePool(config.http.imageWorkers));
   const aes = new AeRegistry(index, systemClock, { acceptUnknownCallers: config.dicom.acceptUnknownCallers });
   for (const ae of config.dicom.aes) {
     await aes.add({ aeTitle: ae.aeTitle, host: ae.host, port: ae.port, tls: ae.tls, permissions: ae.allow });
@@ -68,7 +72,9 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     verify,
     aes,
     retrieve,
+    imaging,
     close: async () => {
+      await imaging.close();
       await blobs.close();
       await index.close();
     },

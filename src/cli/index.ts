@@ -36,7 +36,7 @@ export function buildCli(): Command {
   program
     .command('serve')
     .description(
-      'start the archive: DICOM (echo, store, find, move, get, storage commitment) and HTTP (DICOMweb under /dicom-web, WADO-URI at /wado, /healthz)',
+      'start the archive: DICOM (echo, store, find, move, get, storage commitment) and HTTP (DICOMweb under /dicom-web: QIDO-RS, WADO-RS with frames, rendered and thumbnails, STOW-RS; WADO-URI at /wado; /healthz)',
     )
     .option('--data <dir>', 'data folder (index and stored objects)', undefined)
     .option('--dicom-port <n>', 'DICOM port (default 11112)', int)

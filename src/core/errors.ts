@@ -103,6 +103,27 @@ export const ERROR_CATALOGUE = {
     dimse: 0xa700,
     meaning: 'The request body is larger than the configured limit.',
   },
+  LNT_HTTP_TIMEOUT: {
+    http: 408,
+    dimse: 0xc000,
+    meaning: 'The request body stopped arriving for longer than the configured idle time.',
+  },
+  LNT_IMAGE_INVALID: {
+    http: 422,
+    dimse: 0xc000,
+    meaning:
+      'The pixel data does not match its declared geometry, cannot be decoded, or is too large to render.',
+  },
+  LNT_IMAGE_UNSUPPORTED: {
+    http: 406,
+    dimse: 0xc000,
+    meaning: 'The object has no pixel data, or its transfer syntax has no decoder here.',
+  },
+  LNT_BUSY: {
+    http: 503,
+    dimse: 0xa700,
+    meaning: 'Too many image requests are waiting; try again shortly.',
+  },
   LNT_CONFIG_INVALID: {
     http: 500,
     dimse: 0xc000,

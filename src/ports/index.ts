@@ -69,6 +69,8 @@ export interface InstanceRow {
   readonly blobKey: string;
   readonly size: number;
   readonly sha256: string;
+  /** When the object was stored (ISO 8601, UTC). */
+  readonly receivedAt: string;
 }
 
 export interface QuarantineRecord {

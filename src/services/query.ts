@@ -1,4 +1,4 @@
-import { tagHex, Tag } from '../core/dicom/dictionary.js';
+import { lookupTag, tagHex, Tag } from '../core/dicom/dictionary.js';
 import type { JsonAttribute, JsonDataset } from '../core/dicom/json.js';
 import { QueryError } from '../core/errors.js';
 import type { QueryKey } from '../core/query/keys.js';
@@ -220,7 +220,8 @@ export class QueryService {
     for (const t of wanted) {
       const k = tagHex(t);
       const key = req.keys.find((x) => x.tag === t);
-      out[k] = merged[k] ?? { vr: key?.vr ?? 'UN' };
+      // Asked for but absent: empty, with the attribute's own VR (the first where the dictionary offers two).
+      out[k] = merged[k] ?? { vr: key?.vr ?? lookupTag(t)?.vr.slice(0, 2) ?? 'UN' };
     }
     if (merged['00080005'] && !out['00080005']) out['00080005'] = merged['00080005'];
     return out;
@@ -229,7 +230,7 @@ export class QueryService {
 
 function needsSummaries(req: QueryRequest): boolean {
   if (req.level !== 'STUDY') return false;
-  if (req.includeAll || req.keys.length === 0) return true;
+  if (req.includeAll || req.includeDefaults || req.keys.length === 0) return true;
   return req.keys.some((k) => k.tag === Tag.ModalitiesInStudy || k.tag === Tag.SOPClassesInStudy);
 }
 

@@ -171,7 +171,7 @@ describe('WADO-RS after DCMTK storescu', () => {
 
     // WADO-URI.
     const uri = await fetch(
-      `${base.replace('/dicom-web', '')}/wado?requestType=WADO&studyUID=${studyUid}&seriesUID=${studyUid}.1&objectUID=${sent[0].sopUid}`,
+      `${base.replace('/dicom-web', '')}/wado?requestType=WADO&studyUID=${studyUid}&seriesUID=${studyUid}.1&objectUID=${sent[0].sopUid}&contentType=application%2Fdicom`,
     );
     expect(uri.status).toBe(200);
     expect(uri.headers.get('content-type')).toBe('application/dicom');

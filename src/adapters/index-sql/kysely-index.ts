@@ -217,6 +217,7 @@ class Reader implements IndexReader {
         'instance.blob_key',
         'instance.size',
         'instance.sha256',
+        'instance.received_at',
         'series.series_uid',
         'study.study_uid',
       ]);
@@ -438,6 +439,7 @@ function toInstanceRow(r: {
   blob_key: string;
   size: number | string;
   sha256: string;
+  received_at: string;
   series_uid: string;
   study_uid: string;
 }): InstanceRow {
@@ -449,6 +451,7 @@ function toInstanceRow(r: {
     blobKey: r.blob_key,
     size: Number(r.size),
     sha256: r.sha256,
+    receivedAt: r.received_at,
     seriesUid: r.series_uid,
     studyUid: r.study_uid,
   };

@@ -44,6 +44,8 @@ export interface ParseOptions {
   assumeTransferSyntax?: string;
   /** Reject odd value lengths (PS3.5 7.1.1). Default: accept them with a warning. */
   rejectOddLengths?: boolean;
+  /** Leave every pixel data fragment after the offset table in its source (`bulk`), whatever its size. */
+  bulkFragments?: boolean;
 }
 
 export interface ParseResult {
@@ -137,6 +139,7 @@ export class DicomParser {
       maxValueLength: options.maxValueLength ?? 256 * 1024 * 1024,
       assumeTransferSyntax: options.assumeTransferSyntax,
       rejectOddLengths: options.rejectOddLengths ?? false,
+      bulkFragments: options.bulkFragments ?? false,
     };
   }
 
@@ -696,7 +699,7 @@ export class DicomParser {
     if (len === UNDEFINED_LENGTH) {
       throw new DicomFormatError('LNT_DICOM_BAD_LENGTH', 'pixel data fragment with undefined length', abs);
     }
-    if (len > this.opts.bulkDataThreshold) {
+    if (len > this.opts.bulkDataThreshold || (this.opts.bulkFragments && frame.fragments.length > 0)) {
       frame.fragments.push({ header, length: len, bulk: { offset: abs + 8, length: len } });
       this.pos += 8;
       this.skip = len;

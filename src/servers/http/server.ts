@@ -1,3 +1,5 @@
+import fastifyCompress from '@fastify/compress';
+import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ERROR_CATALOGUE, isLanternError } from '../../core/errors.js';
 import type { App } from '../../main.js';
@@ -13,6 +15,9 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
   server.setErrorHandler((error, _req, reply) => {
     if (isLanternError(error)) {
       const err = error;
+      // The rest of a refused body is not read: the connection closes after the answer.
+      if (err.code === 'LNT_HTTP_TIMEOUT' || err.code === 'LNT_HTTP_TOO_LARGE')
+        reply.header('Connection', 'close');
       return reply.code(ERROR_CATALOGUE[err.code].http).send({ code: err.code, message: err.message });
     }
     const err = error as Error & { statusCode?: number };
@@ -33,6 +38,37 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
       studies: counts.studies,
       quarantined: counts.quarantined,
     };
+  });
+  const cors = app.config.http.corsOrigins;
+  if (cors.length) {
+    await server.register(fastifyCors, {
+      origin: cors.includes('*') ? '*' : [...cors],
+      methods: ['GET', 'HEAD', 'POST', 'OPTIONS'],
+      allowedHeaders: [
+        'Accept',
+        'Content-Type',
+        'Authorization',
+        'Range',
+        'If-None-Match',
+        'If-Modified-Since',
+      ],
+      exposedHeaders: [
+        'Content-Range',
+        'Accept-Ranges',
+        'Content-Length',
+        'ETag',
+        'Last-Modified',
+        'Warning',
+      ],
+      maxAge: 600,
+    });
+  }
+  // JSON answers (QIDO-RS, metadata) are gzipped for clients that accept it; images and DICOM are not.
+  await server.register(fastifyCompress, {
+    global: true,
+    encodings: ['gzip'],
+    threshold: 1024,
+    customTypes: /^application\/(dicom\+)?json/,
   });
   await dicomweb(server, app);
   return server;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Tag, tagHex } from '../../../core/dicom/dictionary.js';
@@ -9,6 +10,14 @@ import type { App } from '../../../main.js';
 import type { InstanceRow } from '../../../ports/index.js';
 import { acceptsJson, admits, parseAccept } from './accept.js';
 import { closing, newBoundary, PART_TAIL, partHead } from './multipart.js';
+import {
+  frameNumbers,
+  renderedType,
+  renderParams,
+  representative,
+  sendFrames,
+  sendRendered,
+} from './pixels.js';
 import { parseQido, qidoRequest, queryPairs } from './qido.js';
 import { stow } from './stow.js';
 import { baseUrl, type PathUids, pathKeys, resourceUrl } from './urls.js';
@@ -77,6 +86,36 @@ async function instancesOf(app: App, p: Params): Promise<InstanceRow[]> {
 }
 
 /**
+ * ETag and Last-Modified for a retrieval (RFC 9110 8.8): the tag hashes the stored objects' checksums with
+ * what shapes the answer (path, query, Accept). True when the client's copy is current (304 sent).
+ */
+function fresh(req: FastifyRequest, reply: FastifyReply, rows: readonly InstanceRow[]): boolean {
+  const h = createHash('sha256');
+  h.update(`${req.url}\n${req.headers.accept ?? ''}\n`);
+  let latest = 0;
+  for (const r of rows) {
+    h.update(r.sha256);
+    const t = Date.parse(r.receivedAt);
+    if (t > latest) latest = t;
+  }
+  const etag = `"${h.digest('base64url').slice(0, 27)}"`;
+  reply.header('ETag', etag);
+  if (latest) reply.header('Last-Modified', new Date(latest).toUTCString());
+  const inm = req.headers['if-none-match'];
+  if (inm !== undefined) return inm.split(',').some((t) => t.trim() === etag || t.trim() === '*');
+  const ims = req.headers['if-modified-since'];
+  if (ims && latest) {
+    const since = Date.parse(ims);
+    return Number.isFinite(since) && Math.floor(latest / 1000) * 1000 <= since;
+  }
+  return false;
+}
+
+function notModified(reply: FastifyReply): FastifyReply {
+  return reply.code(304).send();
+}
+
+/**
  * What a retrieve request accepts: a multipart/related response of application/dicom parts, in the stored
  * transfer syntax (`transfer-syntax=*`, or none named) or in one named syntax (only instances already in it
  * can be sent as they are; other conversions are refused with 406).
@@ -104,6 +143,7 @@ async function retrieve(
 ): Promise<FastifyReply> {
   const rows = await instancesOf(app, req.params);
   negotiateDicom(req, rows);
+  if (fresh(req, reply, rows)) return notModified(reply);
   const boundary = newBoundary();
   async function* body(): AsyncGenerator<Uint8Array> {
     for (const row of rows) {
@@ -141,6 +181,7 @@ async function metadata(
 ): Promise<FastifyReply> {
   const keys = pathKeys(req.params);
   negotiateJson(req);
+  if (fresh(req, reply, await instancesOf(app, req.params))) return notModified(reply);
   const base = baseUrl(app, req);
   const out: JsonDataset[] = [];
   for await (const ds of app.query.queryAll({ level: 'IMAGE', keys, includeAll: true })) {
@@ -184,6 +225,7 @@ async function bulk(
 ): Promise<FastifyReply> {
   const [row] = await instancesOf(app, req.params);
   if (!/^[0-9A-Fa-f]{8}$/.test(req.params.tag)) throw new QueryError('bulk data is named by its 8-digit tag');
+  if (fresh(req, reply, [row])) return notModified(reply);
   const where = await app.retrieve.locateValue(row, parseInt(req.params.tag, 16) >>> 0);
   if (!where) throw new NotFoundError('the instance has no such attribute value');
   if (where === 'encapsulated') {
@@ -226,7 +268,10 @@ async function bulk(
     .send(Readable.from(body(), { objectMode: false }));
 }
 
-/** WADO-URI (PS3.18 9): one object by its three UIDs, as application/dicom. */
+/**
+ * WADO-URI (PS3.18 9): one object by its three UIDs, as application/dicom or rendered (image/jpeg, image/png;
+ * the default for single-frame images is image/jpeg, for everything else application/dicom).
+ */
 async function wadoUri(app: App, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const q = new Map(queryPairs(rawQuery(req)));
   if (q.get('requestType') !== 'WADO') throw new QueryError('requestType must be WADO');
@@ -234,12 +279,66 @@ async function wadoUri(app: App, req: FastifyRequest, reply: FastifyReply): Prom
   const series = q.get('seriesUID');
   const instance = q.get('objectUID');
   if (!study || !series || !instance) throw new QueryError('studyUID, seriesUID and objectUID are required');
-  const contentType = q.get('contentType') ?? 'application/dicom';
+  const [row] = await instancesOf(app, { study, series, instance });
+  let contentType = q.get('contentType')?.split(',')[0].trim().toLowerCase();
+  if (!contentType) {
+    const frames = await app.imaging.layout(row).then(
+      (l) => l.frames.length,
+      () => 0,
+    );
+    contentType = frames === 1 ? 'image/jpeg' : 'application/dicom';
+  }
+  if (fresh(req, reply, [row])) return notModified(reply);
+  if (contentType === 'image/jpeg' || contentType === 'image/png') {
+    const format = contentType === 'image/png' ? 'png' : 'jpeg';
+    const params = new Map<string, string>();
+    const wc = q.get('windowCenter');
+    const ww = q.get('windowWidth');
+    if ((wc === undefined) !== (ww === undefined))
+      throw new QueryError('windowCenter and windowWidth go together');
+    if (wc !== undefined) params.set('window', `${wc},${ww}`);
+    if (q.has('imageQuality')) params.set('quality', q.get('imageQuality')!);
+    const rowsParam = q.get('rows');
+    const colsParam = q.get('columns');
+    const layout = await app.imaging.layout(row);
+    let region: string | undefined;
+    const r = q.get('region');
+    if (r !== undefined) {
+      // Normalised x1,y1,x2,y2 (0..1) of the frame.
+      const n = r.split(',').map(Number);
+      if (
+        n.length !== 4 ||
+        n.some((v) => !Number.isFinite(v) || v < 0 || v > 1) ||
+        n[2] <= n[0] ||
+        n[3] <= n[1]
+      ) {
+        throw new QueryError('region is x1,y1,x2,y2 between 0 and 1, x2 > x1, y2 > y1');
+      }
+      const { columns, rows } = layout.pm;
+      const x = Math.round(n[0] * columns);
+      const y = Math.round(n[1] * rows);
+      region = `${x},${y},${Math.max(1, Math.round(n[2] * columns) - x)},${Math.max(1, Math.round(n[3] * rows) - y)}`;
+    }
+    if (rowsParam !== undefined || colsParam !== undefined || region) {
+      // Without rows/columns, a region is sent at its own size.
+      const [rw, rh] = region
+        ? region.split(',').slice(2)
+        : [String(layout.pm.columns), String(layout.pm.rows)];
+      const vw = colsParam ?? rowsParam ?? rw;
+      const vh = rowsParam ?? colsParam ?? rh;
+      params.set('viewport', region ? `${vw},${vh},${region}` : `${vw},${vh}`);
+    }
+    const frame = q.has('frameNumber') ? frameNumbers(q.get('frameNumber')!, layout.frames.length) : [1];
+    if (frame.length !== 1) throw new QueryError('frameNumber names one frame');
+    return sendRendered(app, reply, [{ row, frame: frame[0] }], renderParams(params, format), false);
+  }
   if (contentType !== 'application/dicom') {
-    throw new LanternError('LNT_HTTP_NOT_ACCEPTABLE', 'this server answers WADO-URI with application/dicom');
+    throw new LanternError(
+      'LNT_HTTP_NOT_ACCEPTABLE',
+      'WADO-URI answers with application/dicom, image/jpeg or image/png',
+    );
   }
   const ts = q.get('transferSyntax');
-  const [row] = await instancesOf(app, { study, series, instance });
   if (ts && ts !== row.transferSyntaxUid) {
     throw new LanternError(
       'LNT_HTTP_NOT_ACCEPTABLE',
@@ -251,6 +350,80 @@ async function wadoUri(app: App, req: FastifyRequest, reply: FastifyReply): Prom
     .header('Content-Length', String(row.size))
     .header('Content-Disposition', 'attachment; filename="object.dcm"')
     .send(Readable.from(app.retrieve.objectStream(row)));
+}
+
+type FrameParams = Params & { frames: string };
+
+/** WADO-RS frames (PS3.18 10.4.1.1.4). */
+async function frames(
+  app: App,
+  req: FastifyRequest<{ Params: FrameParams }>,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  const [row] = await instancesOf(app, req.params);
+  if (fresh(req, reply, [row])) return notModified(reply);
+  return sendFrames(app, row, req, reply);
+}
+
+/**
+ * Rendered resources (PS3.18 10.4.1.1.5): an instance (its first frame), frames, or a series or study (the
+ * first frame of each instance, multipart). Thumbnails (10.4.1.1.6) show the middle image of the selection,
+ * 128 pixels on the longer side unless a viewport is given.
+ */
+async function rendered(
+  app: App,
+  req: FastifyRequest<{ Params: Params & { frames?: string } }>,
+  reply: FastifyReply,
+  kind: 'rendered' | 'thumbnail',
+): Promise<FastifyReply> {
+  const rows = await instancesOf(app, req.params);
+  const type = renderedType(req.headers.accept);
+  const query = new Map(queryPairs(rawQuery(req)));
+  const params = renderParams(
+    query,
+    type.format,
+    kind === 'thumbnail' ? { width: 128, height: 128 } : undefined,
+  );
+  if (fresh(req, reply, rows)) return notModified(reply);
+  if (kind === 'thumbnail') {
+    if (req.params.frames) {
+      const layout = await app.imaging.layout(rows[0]);
+      const [frame] = frameNumbers(req.params.frames, layout.frames.length);
+      return sendRendered(app, reply, [{ row: rows[0], frame }], params, false);
+    }
+    return sendRendered(app, reply, [await representative(app, rows)], params, false);
+  }
+  if (req.params.frames) {
+    const layout = await app.imaging.layout(rows[0]);
+    const list = frameNumbers(req.params.frames, layout.frames.length);
+    return sendRendered(
+      app,
+      reply,
+      list.map((frame) => ({ row: rows[0], frame })),
+      params,
+      type.multipart || list.length > 1,
+    );
+  }
+  if (req.params.instance)
+    return sendRendered(app, reply, [{ row: rows[0], frame: 1 }], params, type.multipart);
+  const images: InstanceRow[] = [];
+  for (const row of rows) {
+    try {
+      await app.imaging.layout(row);
+      images.push(row);
+    } catch (e) {
+      if (!(e instanceof LanternError && e.code === 'LNT_IMAGE_UNSUPPORTED')) throw e;
+    }
+  }
+  if (!images.length)
+    throw new LanternError('LNT_IMAGE_UNSUPPORTED', 'nothing here has pixel data to render');
+  return sendRendered(
+    app,
+    reply,
+    images.map((row) => ({ row, frame: 1 })),
+    params,
+    true,
+  );
 }
 
 /** DICOMweb under /dicom-web (QIDO-RS, WADO-RS, STOW-RS) and WADO-URI under /wado. */
@@ -280,6 +453,15 @@ export async function dicomweb(server: FastifyInstance, app: App): Promise<void>
         '/studies/:study/series/:series/instances/:instance/bulk/:tag',
         (req: FastifyRequest<{ Params: Params & { tag: string } }>, reply) => bulk(app, req, reply),
       );
+      type F = FastifyRequest<{ Params: FrameParams }>;
+      const inst = '/studies/:study/series/:series/instances/:instance';
+      s.get(`${inst}/frames/:frames`, (req: F, reply) => frames(app, req, reply));
+      s.get(`${inst}/frames/:frames/rendered`, (req: F, reply) => rendered(app, req, reply, 'rendered'));
+      s.get(`${inst}/frames/:frames/thumbnail`, (req: F, reply) => rendered(app, req, reply, 'thumbnail'));
+      for (const at of ['/studies/:study', '/studies/:study/series/:series', inst]) {
+        s.get(`${at}/rendered`, (req: R, reply) => rendered(app, req, reply, 'rendered'));
+        s.get(`${at}/thumbnail`, (req: R, reply) => rendered(app, req, reply, 'thumbnail'));
+      }
       s.post('/studies', (req: R, reply) => stow(app, req, reply));
       s.post('/studies/:study', (req: R, reply) => stow(app, req, reply));
     },

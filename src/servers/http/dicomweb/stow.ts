@@ -8,13 +8,38 @@ import { acceptsJson, parseMediaType } from './accept.js';
 import { baseUrl, pathKeys, resourceUrl } from './urls.js';
 import { readParts } from './multipart.js';
 
-/** Counts the bytes of a request body and stops it at the limit (413). */
-async function* limited(source: AsyncIterable<Uint8Array>, max: number): AsyncGenerator<Uint8Array> {
+/**
+ * Counts the bytes of a request body and stops it at the limit (413); a body that sends nothing for `idleMs`
+ * (a slow or stalled client, a Content-Length larger than what is sent) is stopped with 408.
+ */
+async function* guarded(
+  source: AsyncIterable<Uint8Array>,
+  max: number,
+  idleMs: number,
+): AsyncGenerator<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
   let n = 0;
-  for await (const chunk of source) {
-    n += chunk.length;
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    const idle = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new LanternError('LNT_HTTP_TIMEOUT', `the request body sent nothing for ${idleMs / 1000} s`),
+          ),
+        idleMs,
+      );
+    });
+    let r: IteratorResult<Uint8Array>;
+    try {
+      r = await Promise.race([it.next(), idle]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (r.done) return;
+    n += r.value.length;
     if (n > max) throw new LanternError('LNT_HTTP_TOO_LARGE', `the request body is larger than ${max} bytes`);
-    yield chunk;
+    yield r.value;
   }
 }
 
@@ -68,7 +93,10 @@ export async function stow(
   const base = baseUrl(app, req);
   const items: Item[] = [];
   const body = req.body as AsyncIterable<Uint8Array>;
-  for await (const part of readParts(limited(body, max), params.boundary)) {
+  for await (const part of readParts(
+    guarded(body, max, app.config.http.bodyIdleSeconds * 1000),
+    params.boundary,
+  )) {
     const ct = parseMediaType(part.headers['content-type'] ?? partType);
     if (ct.type !== 'application/dicom') {
       items.push({ failure: Status.SopClassNotSupported });
@@ -89,8 +117,8 @@ export async function stow(
       });
     } catch (e) {
       // The whole body failing (too large, malformed multipart) ends the request; a bad part fails alone.
-      if (e instanceof LanternError && (e.code === 'LNT_HTTP_TOO_LARGE' || e.code === 'LNT_HTTP_BAD_REQUEST'))
-        throw e;
+      const whole: readonly string[] = ['LNT_HTTP_TOO_LARGE', 'LNT_HTTP_BAD_REQUEST', 'LNT_HTTP_TIMEOUT'];
+      if (e instanceof LanternError && whole.includes(e.code)) throw e;
       if (!(e instanceof LanternError)) throw e;
       items.push({ failure: e.dimseStatus });
       // Drain what is left of the failed part so the next one can be read.
