@@ -150,6 +150,11 @@ export interface IndexReader {
   ): Promise<Map<number, { modalities: string[]; sopClasses: string[] }>>;
   /** Every stored instance in id order, a page at a time. */
   listInstances(afterId: number, limit: number): Promise<InstanceRow[]>;
+  /**
+   * The instances of a study, or of one series or one instance in it, in series then instance number
+   * order (one query: retrieval by UIDs, the common case of WADO-RS and C-MOVE).
+   */
+  instancesByUid(uids: { study?: string; series?: string; instance?: string }): Promise<InstanceRow[]>;
   listQuarantine(afterId: number, limit: number): Promise<(QuarantineRecord & { id: number })[]>;
   counts(): Promise<{
     patients: number;

@@ -6,6 +6,37 @@ import type { BlobStore } from '../ports/blob-store.js';
 import type { Index, InstanceRow } from '../ports/index.js';
 import type { QueryService } from './query.js';
 
+/**
+ * Keys that only name a study, series or instance by one UID each (the usual retrieval): those are answered
+ * by one index query instead of a query per level.
+ */
+function uidKeys(
+  keys: readonly QueryKey[],
+): { study?: string; series?: string; instance?: string } | undefined {
+  const out: { study?: string; series?: string; instance?: string } = {};
+  const names: Record<number, 'study' | 'series' | 'instance'> = {
+    [Tag.StudyInstanceUID]: 'study',
+    [Tag.SeriesInstanceUID]: 'series',
+    [Tag.SOPInstanceUID]: 'instance',
+  };
+  for (const k of keys) {
+    const name = names[k.tag];
+    const v = typeof k.value === 'string' ? k.value : undefined;
+    if (
+      !name ||
+      v === undefined ||
+      v === '' ||
+      v.includes('\\') ||
+      /[*?]/.test(v) ||
+      out[name] !== undefined
+    ) {
+      return undefined;
+    }
+    out[name] = v;
+  }
+  return out.study || out.series || out.instance ? out : undefined;
+}
+
 /** How much of a stored file is read to find where its data set starts (meta headers are small). */
 const HEADER_PROBE = 64 * 1024;
 
@@ -22,6 +53,8 @@ export class RetrieveService {
 
   /** The instances under the matches of `keys` at `level` (relational: any key at any level). */
   async instances(keys: readonly QueryKey[], signal?: AbortSignal): Promise<InstanceRow[]> {
+    const byUid = uidKeys(keys);
+    if (byUid) return this.index.instancesByUid(byUid);
     const withUid = keys.some((k) => k.tag === Tag.SOPInstanceUID)
       ? keys
       : [...keys, { tag: Tag.SOPInstanceUID, vr: 'UI' as const, value: '' }];

@@ -416,6 +416,21 @@ export function archiveContract(name: string, backend: Backend): void {
       expect(await index.findAe('WS1')).toBeUndefined();
     });
 
+    it('lists the instances of a study, series or instance by UID in series and instance order', async () => {
+      const study = await index.instancesByUid({ study: studyA });
+      expect(study.length).toBe(4);
+      expect(study.slice(0, 3).every((r) => r.seriesUid === seriesA1)).toBe(true);
+      expect(study[3].seriesUid).toBe(seriesA2);
+      expect(study[0].receivedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+      const series = await index.instancesByUid({ study: studyA, series: seriesA1 });
+      expect(series.map((r) => r.sopInstanceUid)).toEqual(study.slice(0, 3).map((r) => r.sopInstanceUid));
+      const one = await index.instancesByUid({ study: studyA, instance: study[1].sopInstanceUid });
+      expect(one.map((r) => r.sopInstanceUid)).toEqual([study[1].sopInstanceUid]);
+      // The hierarchy must hold: an instance under another study is not found.
+      expect(await index.instancesByUid({ study: studyB, instance: study[1].sopInstanceUid })).toEqual([]);
+      expect(await index.instancesByUid({ series: seriesA2 })).toHaveLength(1);
+    });
+
     it('verify re-hashes every object and names mismatches and missing files', async () => {
       const verify = new VerifyService(index, blobs);
       const clean = await verify.run();

@@ -9,8 +9,8 @@ import { Tag } from '../../src/core/dicom/dictionary.js';
 import { parseDicom } from '../../src/core/dicom/parser.js';
 import { frameLayout } from '../../src/core/imaging/frames.js';
 import { pixelModule } from '../../src/core/imaging/pixel-module.js';
-import { readParts } from '../../src/servers/http/dicomweb/multipart.js';
 import { buildHttpServer } from '../../src/servers/http/server.js';
+import { multipartParts } from '../helpers/http.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { pydicomDataDir } from '../helpers/corpus.js';
 import { runDcmtk } from '../helpers/dcmtk.js';
@@ -54,24 +54,6 @@ async function store(file: string): Promise<string> {
   const o = await archive.app.ingest.ingest({ chunks: [readFileSync(copy)], source: 'TEST' });
   expect(o.status, file).toBe('stored');
   return `${base}/studies/${o.studyUid}/series/${o.seriesUid}/instances/${o.sopInstanceUid}`;
-}
-
-async function parts(res: Response): Promise<{ headers: Record<string, string>; bytes: Buffer }[]> {
-  const boundary = /boundary=([^;]+)/.exec(res.headers.get('content-type') ?? '')?.[1];
-  expect(
-    boundary,
-    await res
-      .clone()
-      .text()
-      .catch(() => ''),
-  ).toBeTruthy();
-  const out: { headers: Record<string, string>; bytes: Buffer }[] = [];
-  for await (const part of readParts(res.body as unknown as AsyncIterable<Uint8Array>, boundary!)) {
-    const chunks: Uint8Array[] = [];
-    for await (const c of part.body) chunks.push(c);
-    out.push({ headers: part.headers, bytes: Buffer.concat(chunks) });
-  }
-  return out;
 }
 
 /** The native frames of an uncompressed file (as DCMTK's decompressors write them). */
@@ -122,7 +104,7 @@ describe('WADO-RS frames', () => {
       const list = expected.map((_, i) => i + 1).join(',');
       const res = await fetch(`${url}/frames/${list}`, { headers: { Accept: EXPLICIT_LE } });
       expect(res.status, c.file).toBe(200);
-      const got = await parts(res);
+      const got = await multipartParts(res);
       expect(got.length, c.file).toBe(expected.length);
       for (let i = 0; i < got.length; i++) {
         expect(got[i].headers['content-type']).toBe(
@@ -135,7 +117,7 @@ describe('WADO-RS frames', () => {
 
   it('decodes JPEG 2000 lossless to the pixels of the uncompressed original', async () => {
     const url = await store(join(samples(), 'MR_small_jp2klossless.dcm'));
-    const [part] = await parts(await fetch(`${url}/frames/1`, { headers: { Accept: EXPLICIT_LE } }));
+    const [part] = await multipartParts(await fetch(`${url}/frames/1`, { headers: { Accept: EXPLICIT_LE } }));
     expect(part.bytes.equals(nativeFrames(join(samples(), 'MR_small.dcm'))[0])).toBe(true);
   });
 
@@ -143,7 +125,7 @@ describe('WADO-RS frames', () => {
     const file = join(samples(), 'SC_rgb_rle_2frame.dcm');
     const url = await store(file);
     const stored = parseDicom(readFileSync(file)).dataset.get(Tag.PixelData)!.fragments!;
-    const got = await parts(await fetch(`${url}/frames/2,1`, { headers: { Accept: AS_STORED } }));
+    const got = await multipartParts(await fetch(`${url}/frames/2,1`, { headers: { Accept: AS_STORED } }));
     expect(got.map((p) => p.headers['content-type'])).toEqual([
       'image/x-dicom-rle; transfer-syntax=1.2.840.10008.1.2.5',
       'image/x-dicom-rle; transfer-syntax=1.2.840.10008.1.2.5',
@@ -151,7 +133,7 @@ describe('WADO-RS frames', () => {
     expect(got[0].bytes.equals(Buffer.from(stored[2].value!))).toBe(true);
     expect(got[1].bytes.equals(Buffer.from(stored[1].value!))).toBe(true);
     // No Accept: the standard's default, uncompressed.
-    const plain = await parts(await fetch(`${url}/frames/1`));
+    const plain = await multipartParts(await fetch(`${url}/frames/1`));
     expect(plain[0].headers['content-type']).toContain('transfer-syntax=1.2.840.10008.1.2.1');
     // Transcoded: decoding the JPEG-LS / JPEG 2000 frame gives the original pixels back.
     const native = plain[0].bytes;
@@ -164,7 +146,7 @@ describe('WADO-RS frames', () => {
       const res = await fetch(`${url}/frames/1`, {
         headers: { Accept: `multipart/related; type="${type}"` },
       });
-      const [p] = await parts(res);
+      const [p] = await multipartParts(res);
       expect(p.headers['content-type']).toBe(`${type}; transfer-syntax=${ts}`);
       const back = await decodeFrame(ts, { ...pm, photometric: 'RGB' }, [p.bytes]);
       expect(Buffer.from(back.data).equals(native), type).toBe(true);
@@ -193,7 +175,7 @@ describe('WADO-RS frames', () => {
     expect(fragments.length).toBeGreaterThan(3);
     const url = await store(jls);
     const expected = nativeFrames(native);
-    const got = await parts(await fetch(`${url}/frames/2,1`, { headers: { Accept: EXPLICIT_LE } }));
+    const got = await multipartParts(await fetch(`${url}/frames/2,1`, { headers: { Accept: EXPLICIT_LE } }));
     expect(got[0].bytes.equals(expected[1])).toBe(true);
     expect(got[1].bytes.equals(expected[0])).toBe(true);
     const layout = await frameLayout(
@@ -373,7 +355,7 @@ describe('rendered and thumbnail', () => {
     const series = await fetch(`${url.replace(/\/instances\/.*/, '')}/rendered`, {
       headers: { Accept: 'image/jpeg' },
     });
-    expect((await parts(series)).length).toBe(1);
+    expect((await multipartParts(series)).length).toBe(1);
     // Frame-level rendered and thumbnail.
     expect((await fetch(`${url}/frames/1/rendered`)).headers.get('content-type')).toBe('image/jpeg');
     expect((await fetch(`${url}/frames/1/thumbnail`)).status).toBe(200);

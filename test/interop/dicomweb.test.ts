@@ -7,8 +7,8 @@ import { Tag, tagHex } from '../../src/core/dicom/dictionary.js';
 import type { JsonDataset } from '../../src/core/dicom/json.js';
 import { parseDicom } from '../../src/core/dicom/parser.js';
 import { getString } from '../../src/core/dicom/values.js';
-import { readParts } from '../../src/servers/http/dicomweb/multipart.js';
 import { buildHttpServer } from '../../src/servers/http/server.js';
+import { multipartParts } from '../helpers/http.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { pydicomDataDir } from '../helpers/corpus.js';
 import { runDcmtk } from '../helpers/dcmtk.js';
@@ -70,19 +70,6 @@ async function qido(path: string): Promise<{ status: number; json: unknown; warn
 }
 
 const value = (ds: JsonDataset, tag: number) => ds[tagHex(tag)]?.Value?.[0];
-
-/** The parts of a multipart response, each as bytes with its headers. */
-async function multipartParts(res: Response): Promise<{ headers: Record<string, string>; bytes: Buffer }[]> {
-  const boundary = /boundary=([^;]+)/.exec(res.headers.get('content-type') ?? '')?.[1];
-  expect(boundary).toBeTruthy();
-  const out: { headers: Record<string, string>; bytes: Buffer }[] = [];
-  for await (const part of readParts(res.body as unknown as AsyncIterable<Uint8Array>, boundary!)) {
-    const chunks: Uint8Array[] = [];
-    for await (const c of part.body) chunks.push(c);
-    out.push({ headers: part.headers, bytes: Buffer.concat(chunks) });
-  }
-  return out;
-}
 
 describe('WADO-RS after DCMTK storescu', () => {
   it('retrieves a study stored by storescu with every instance byte-identical to what the archive stores', async () => {

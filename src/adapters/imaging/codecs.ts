@@ -3,22 +3,14 @@ import { lookupTransferSyntax, TransferSyntaxUid as TS } from '../../core/dicom/
 import { readCodestreamHeader } from '../../core/imaging/codestream.js';
 import { LanternError } from '../../core/errors.js';
 import type { PixelModule } from '../../core/imaging/pixel-module.js';
+import type { NativePixels } from '../../core/imaging/render.js';
 import { decodeRle } from '../../core/imaging/rle.js';
 import { decodeJpegLossless } from '../../core/imaging/jpeg-lossless.js';
 
 const require = createRequire(import.meta.url);
 
 /** A frame in native form: little-endian samples as Explicit VR Little Endian holds them. */
-export interface NativeFrame {
-  readonly data: Uint8Array;
-  readonly rows: number;
-  readonly columns: number;
-  readonly samplesPerPixel: number;
-  readonly bitsAllocated: number;
-  /** Photometric interpretation of `data` (a codec may have turned YBR into RGB). */
-  readonly photometric: string;
-  readonly planarConfiguration: number;
-}
+export type NativeFrame = NativePixels;
 
 interface FrameInfo {
   width: number;

@@ -232,6 +232,20 @@ class Reader implements IndexReader {
     return rows.map(toInstanceRow);
   }
 
+  async instancesByUid(uids: { study?: string; series?: string; instance?: string }): Promise<InstanceRow[]> {
+    let q = this.instanceSelect();
+    if (uids.study !== undefined) q = q.where('study.study_uid', '=', uids.study);
+    if (uids.series !== undefined) q = q.where('series.series_uid', '=', uids.series);
+    if (uids.instance !== undefined) q = q.where('instance.sop_instance_uid', '=', uids.instance);
+    const rows = await q
+      .orderBy('series.series_number')
+      .orderBy('series.id')
+      .orderBy('instance.instance_number')
+      .orderBy('instance.id')
+      .execute();
+    return rows.map(toInstanceRow);
+  }
+
   async listQuarantine(afterId: number, limit: number): Promise<(QuarantineRecord & { id: number })[]> {
     const rows = await this.db
       .selectFrom('quarantine')
