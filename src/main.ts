@@ -15,6 +15,8 @@ import { QueryService } from './services/query.js';
 import { RetrieveService } from './services/retrieve.js';
 import { ImagePool } from './adapters/imaging/pool.js';
 import { ImagingService } from './services/imaging.js';
+import { TranscodeService } from './services/transcode.js';
+import { DECODABLE, ENCODABLE } from './adapters/imaging/codecs.js';
 import { VerifyService } from './services/verify.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './version.js';
 
@@ -30,6 +32,7 @@ export interface App {
   readonly aes: AeRegistry;
   readonly retrieve: RetrieveService;
   readonly imaging: ImagingService;
+  readonly transcode: TranscodeService;
   close(): Promise<void>;
 }
 
@@ -58,6 +61,12 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const verify = new VerifyService(index, blobs);
   const retrieve = new RetrieveService(index, blobs, query);
   const imaging = new ImagingService(blobs, new ImagePool(config.http.imageWorkers));
+  const transcode = new TranscodeService(
+    blobs,
+    imaging,
+    { decodable: DECODABLE, encodable: ENCODABLE },
+    { classUid: IMPLEMENTATION_CLASS_UID, versionName: IMPLEMENTATION_VERSION_NAME },
+  );
   const aes = new AeRegistry(index, systemClock, { acceptUnknownCallers: config.dicom.acceptUnknownCallers });
   for (const ae of config.dicom.aes) {
     await aes.add({ aeTitle: ae.aeTitle, host: ae.host, port: ae.port, tls: ae.tls, permissions: ae.allow });
@@ -73,6 +82,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     aes,
     retrieve,
     imaging,
+    transcode,
     close: async () => {
       await imaging.close();
       await blobs.close();

@@ -450,3 +450,116 @@ describe('bad pixel data', () => {
     expect((await fetch(`${ok}/rendered`)).status).toBe(200);
   });
 });
+
+/** The data set of a file as dcmdump prints it, without the meta header and the lines a codec may change. */
+async function dump(file: string): Promise<string[]> {
+  const r = await runDcmtk('dcmdump', ['-q', '+L', '-M', file]);
+  expect(r.code, r.out).toBe(0);
+  return r.out
+    .split('\n')
+    .filter((l) => l.trim() && !/^\(0002,/.test(l) && !/\(7fe0,0010\)/.test(l) && !/^\s*\(fffe,e0/.test(l));
+}
+
+describe('WADO-RS transcoding of whole instances', () => {
+  const accept = (ts: string) => ({
+    Accept: `multipart/related; type="application/dicom"; transfer-syntax=${ts}`,
+  });
+  const EXPLICIT = '1.2.840.10008.1.2.1';
+
+  it('decompresses to Explicit VR Little Endian exactly as DCMTK does, data set and pixels', async () => {
+    const ct = join(samples(), 'CT_small.dcm');
+    const cases: { file: string; tool: string }[] = [];
+    for (const [tool, out] of [
+      ['dcmcjpls', 'tx-jls.dcm'],
+      ['dcmcjpeg', 'tx-jpll.dcm'],
+      ['dcmcrle', 'tx-rle.dcm'],
+    ] as const) {
+      await dcmtk(tool, [ct, join(work, out)]);
+      cases.push({ file: join(work, out), tool: tool.replace('dcmc', 'dcmd') });
+    }
+    cases.push({ file: join(samples(), 'SC_rgb_rle_2frame.dcm'), tool: 'dcmdrle' });
+    for (const c of cases) {
+      const url = await store(c.file);
+      const res = await fetch(url, { headers: accept(EXPLICIT) });
+      expect(res.status, c.file).toBe(200);
+      const [part] = await multipartParts(res);
+      expect(part.headers['content-type']).toBe(`application/dicom; transfer-syntax=${EXPLICIT}`);
+      expect(Number(part.headers['content-length'])).toBe(part.bytes.length);
+      const ours = join(work, `ours-${c.file.split('/').pop()}`);
+      writeFileSync(ours, part.bytes);
+      // DCMTK's own decompression of the same stored object (its UIDs are the stored copy's).
+      const storedCopy = join(work, `copy-${c.file.split('/').pop()}`);
+      const row = (await archive.app.index.findInstance(url.split('/').pop()!))!;
+      copyFileSync(join(archive.dir, 'storage', row.blobKey), storedCopy);
+      const theirs = join(work, `theirs-${c.file.split('/').pop()}`);
+      await dcmtk(c.tool, [storedCopy, theirs]);
+      expect(parseDicom(readFileSync(ours)).transferSyntax.uid).toBe(EXPLICIT);
+      expect(
+        nativeFrames(ours).every((f, i) => f.equals(nativeFrames(theirs)[i])),
+        c.file,
+      ).toBe(true);
+      expect(await dump(ours), c.file).toEqual(await dump(theirs));
+    }
+  });
+
+  it('compresses to JPEG-LS that DCMTK decodes back to the original pixels, and to JPEG 2000 and implicit VR', async () => {
+    const mr = join(samples(), 'MR_small.dcm');
+    const url = await store(mr);
+    const [jls] = await multipartParts(await fetch(url, { headers: accept('1.2.840.10008.1.2.4.80') }));
+    expect(jls.headers['content-type']).toBe('application/dicom; transfer-syntax=1.2.840.10008.1.2.4.80');
+    const f = join(work, 'ours-jls.dcm');
+    writeFileSync(f, jls.bytes);
+    const back = join(work, 'ours-jls-back.dcm');
+    await dcmtk('dcmdjpls', [f, back]);
+    expect(nativeFrames(back)[0].equals(nativeFrames(mr)[0])).toBe(true);
+    const [j2k] = await multipartParts(await fetch(url, { headers: accept('1.2.840.10008.1.2.4.90') }));
+    const parsed = parseDicom(j2k.bytes);
+    expect(parsed.transferSyntax.uid).toBe('1.2.840.10008.1.2.4.90');
+    const frag = parsed.dataset.get(Tag.PixelData)!.fragments!;
+    const decoded = await decodeFrame('1.2.840.10008.1.2.4.90', pixelModule(parsed.dataset), [
+      frag[1].value!,
+    ]);
+    expect(Buffer.from(decoded.data).equals(nativeFrames(mr)[0])).toBe(true);
+    // Implicit VR Little Endian from a compressed object, readable by DCMTK.
+    const jll = join(work, 'tx-jll-implicit.dcm');
+    await dcmtk('dcmcjpeg', [mr, jll]);
+    const [imp] = await multipartParts(
+      await fetch(await store(jll), { headers: accept('1.2.840.10008.1.2') }),
+    );
+    const impFile = join(work, 'ours-implicit.dcm');
+    writeFileSync(impFile, imp.bytes);
+    expect(nativeFrames(impFile)[0].equals(nativeFrames(mr)[0])).toBe(true);
+    expect((await dump(impFile)).length).toBeGreaterThan(20);
+  });
+
+  it('sends objects without pixel data in the syntax asked for, takes the first acceptable, and refuses what it cannot make', async () => {
+    const sr = await store(join(samples(), 'test-SR.dcm'));
+    const [part] = await multipartParts(await fetch(sr, { headers: accept('1.2.840.10008.1.2') }));
+    const f = join(work, 'sr-implicit.dcm');
+    writeFileSync(f, part.bytes);
+    expect(parseDicom(part.bytes).transferSyntax.uid).toBe('1.2.840.10008.1.2');
+    expect((await dump(f)).some((l) => l.includes('ContentSequence'))).toBe(true);
+    // Several choices in order: a syntax nothing can be converted to, then explicit VR.
+    const jpeg12 = await store(join(samples(), 'JPEG-lossy.dcm'));
+    const choice = await fetch(jpeg12, {
+      headers: {
+        Accept: `multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.100, multipart/related; type="application/dicom"; transfer-syntax=*; q=0.5`,
+      },
+    });
+    expect((await multipartParts(choice))[0].headers['content-type']).toContain('1.2.840.10008.1.2.4.51');
+    // A 12-bit lossy JPEG cannot be decoded here: 406 before anything is sent.
+    expect((await fetch(jpeg12, { headers: accept(EXPLICIT) })).status).toBe(406);
+    expect((await fetch(sr, { headers: accept('1.2.840.10008.1.2.4.100') })).status).toBe(406);
+    // WADO-URI with transferSyntax.
+    const [, study, series, instance] = /studies\/([^/]+)\/series\/([^/]+)\/instances\/([^/]+)/.exec(
+      await store(join(work, 'tx-jls.dcm')),
+    )!;
+    const uri = await fetch(
+      `${base.replace('/dicom-web', '')}/wado?requestType=WADO&studyUID=${study}&seriesUID=${series}&objectUID=${instance}&contentType=application%2Fdicom&transferSyntax=${EXPLICIT}`,
+    );
+    expect(uri.status).toBe(200);
+    const body = Buffer.from(await uri.arrayBuffer());
+    expect(Number(uri.headers.get('content-length'))).toBe(body.length);
+    expect(parseDicom(body).transferSyntax.uid).toBe(EXPLICIT);
+  });
+});

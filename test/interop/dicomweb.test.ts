@@ -168,7 +168,7 @@ describe('WADO-RS after DCMTK storescu', () => {
     ).toBe(true);
   });
 
-  it('stores a pydicom sample in its own transfer syntax and sends it back as stored', async () => {
+  it('stores a pydicom sample in its own transfer syntax and sends it back as stored or converted', async () => {
     const file = join(pydicomDataDir(), 'test_files', 'JPEG2000.dcm');
     const bytes = readFileSync(file);
     const sop = getString(parseDicom(bytes).dataset, Tag.SOPInstanceUID)!;
@@ -179,11 +179,20 @@ describe('WADO-RS after DCMTK storescu', () => {
     const row = (await archive.app.index.findInstance(sop))!;
     expect(part.headers['content-type']).toBe(`application/dicom; transfer-syntax=${row.transferSyntaxUid}`);
     expect(part.bytes.equals(readFileSync(join(archive.dir, 'storage', row.blobKey)))).toBe(true);
-    // A specific other transfer syntax cannot be produced yet: 406, not a silent substitute.
+    // Another transfer syntax: converted (decoded to Explicit VR Little Endian) ...
     const other = await fetch(`${base}/studies/${study}`, {
       headers: { Accept: 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.1' },
     });
-    expect(other.status).toBe(406);
+    const [converted] = await multipartParts(other);
+    expect(converted.headers['content-type']).toBe('application/dicom; transfer-syntax=1.2.840.10008.1.2.1');
+    expect(parseDicom(converted.bytes).transferSyntax.uid).toBe('1.2.840.10008.1.2.1');
+    // ... and one it cannot make is 406, not a silent substitute.
+    const video = await fetch(`${base}/studies/${study}`, {
+      headers: {
+        Accept: 'multipart/related; type="application/dicom"; transfer-syntax=1.2.840.10008.1.2.4.100',
+      },
+    });
+    expect(video.status).toBe(406);
   });
 });
 

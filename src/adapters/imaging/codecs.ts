@@ -293,7 +293,9 @@ export async function encodeFrame(
   let ctor: string;
   if (tsUid === TS.JPEGLSLossless) [name, ctor] = [CHARLS, 'JpegLSEncoder'];
   else if (tsUid === TS.JPEG2000Lossless) [name, ctor] = [OPENJPEG, 'J2KEncoder'];
-  else if (tsUid === TS.JPEGBaseline8Bit && f.bitsAllocated === 8) [name, ctor] = [LIBJPEG, 'JPEGEncoder'];
+  // JPEG Baseline for grey frames only: a colour frame's photometric interpretation would change.
+  else if (tsUid === TS.JPEGBaseline8Bit && f.bitsAllocated === 8 && f.samplesPerPixel === 1)
+    [name, ctor] = [LIBJPEG, 'JPEGEncoder'];
   else throw new LanternError('LNT_HTTP_NOT_ACCEPTABLE', `frames cannot be encoded in ${tsUid}`);
   const mod = await wasm(name);
   const e = new mod[ctor]();

@@ -1,12 +1,19 @@
 import sharp from 'sharp';
 import { renderFrame } from '../../core/imaging/render.js';
 import type { ImageTask } from '../../ports/image-processor.js';
-import { decodeFrame, encodeFrame } from './codecs.js';
+import { lookupTransferSyntax } from '../../core/dicom/transfer-syntax.js';
+import { decodeFrame, encodeFrame, toInterleaved } from './codecs.js';
 
 /** Runs one image task (in a pool worker, or in process). */
 export async function runImageTask(task: ImageTask): Promise<Uint8Array> {
   const frame = await decodeFrame(task.transferSyntaxUid, task.pm, task.pieces, task.bitOffset);
-  if (task.op === 'transcode') return encodeFrame(task.target, frame, task.pm.pixelRepresentation);
+  if (task.op === 'transcode') {
+    // Decoded colour frames go out colour-by-pixel (as a rewritten data set says with Planar Configuration 0).
+    const planar =
+      frame.planarConfiguration === 1 && lookupTransferSyntax(task.transferSyntaxUid)?.encapsulated;
+    const out = planar ? { ...frame, data: toInterleaved(frame), planarConfiguration: 0 } : frame;
+    return encodeFrame(task.target, out, task.pm.pixelRepresentation);
+  }
   const display = renderFrame(frame, task.pm, { window: task.window });
   let img = sharp(display.data, {
     raw: { width: display.width, height: display.height, channels: display.channels },

@@ -199,6 +199,11 @@ export function writeDataset(ds: Dataset, enc: Encoding, sink: Sink, options: Wr
   new Writer(enc, options).writeDataset(ds, enc, sink);
 }
 
+/** One element header (tag, VR when explicit, length; UNDEFINED_LENGTH for encapsulated or delimited). */
+export function encodeElementHeader(tag: number, vr: Vr, length: number, enc: Encoding): Uint8Array {
+  return new Writer(enc, {}).header(tag, vr, length, enc);
+}
+
 export function encodeDataset(ds: Dataset, enc: Encoding, options: WriteOptions = {}): Uint8Array {
   const chunks: Uint8Array[] = [];
   writeDataset(ds, enc, (c) => chunks.push(c), options);

@@ -116,42 +116,55 @@ function notModified(reply: FastifyReply): FastifyReply {
 }
 
 /**
- * What a retrieve request accepts: a multipart/related response of application/dicom parts, in the stored
- * transfer syntax (`transfer-syntax=*`, or none named) or in one named syntax (only instances already in it
- * can be sent as they are; other conversions are refused with 406).
+ * What a retrieve request accepts, instance by instance: multipart/related application/dicom parts in the
+ * stored transfer syntax (`transfer-syntax=*`, or none named, as stored) or in a named one the object can be
+ * converted to (the first acceptable in the client's order). Returns each instance's target syntax ('' for
+ * as stored); 406 when one cannot be sent in anything acceptable.
  */
-function negotiateDicom(req: FastifyRequest, rows: readonly InstanceRow[]): void {
-  for (const r of parseAccept(req.headers.accept)) {
+function negotiateDicom(app: App, accept: string | undefined, rows: readonly InstanceRow[]): string[] {
+  const wanted: (string | undefined)[] = [];
+  for (const r of parseAccept(accept)) {
     const multipart = r.type === 'multipart/related' || r.type === '*/*' || r.type === 'multipart/*';
-    if (!multipart) continue;
     const type = (r.params.type ?? 'application/dicom').toLowerCase();
-    if (type !== 'application/dicom') continue;
-    const ts = r.params['transfer-syntax'];
-    if (!ts || ts === '*' || rows.every((row) => row.transferSyntaxUid === ts)) return;
+    if (multipart && type === 'application/dicom') wanted.push(r.params['transfer-syntax']);
   }
-  throw new LanternError(
-    'LNT_HTTP_NOT_ACCEPTABLE',
-    'objects are sent as multipart/related; type="application/dicom" in their stored transfer syntax (transfer-syntax=*)',
-  );
+  return rows.map((row) => {
+    for (const ts of wanted) {
+      if (!ts || ts === '*' || ts === row.transferSyntaxUid) return '';
+      if (app.transcode.canTranscode(row.transferSyntaxUid, ts)) return ts;
+    }
+    throw new LanternError(
+      'LNT_HTTP_NOT_ACCEPTABLE',
+      `an object stored in ${row.transferSyntaxUid} cannot be sent in any transfer syntax this request accepts`,
+    );
+  });
 }
 
-/** WADO-RS (PS3.18 10.4): a study, series or instance as stored, one part per instance, streamed. */
+/**
+ * WADO-RS (PS3.18 10.4): a study, series or instance, one part per instance, streamed: as stored, or
+ * converted to the transfer syntax asked for.
+ */
 async function retrieve(
   app: App,
   req: FastifyRequest<{ Params: Params }>,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
   const rows = await instancesOf(app, req.params);
-  negotiateDicom(req, rows);
+  const targets = negotiateDicom(app, req.headers.accept, rows);
   if (fresh(req, reply, rows)) return notModified(reply);
+  // The first object is prepared before the answer starts, so that its errors still get a status code.
+  const first = targets[0] ? await app.transcode.object(rows[0], targets[0]) : undefined;
   const boundary = newBoundary();
   async function* body(): AsyncGenerator<Uint8Array> {
-    for (const row of rows) {
-      yield partHead(boundary, {
-        'Content-Type': `application/dicom; transfer-syntax=${row.transferSyntaxUid}`,
-        'Content-Length': String(row.size),
-      });
-      for await (const chunk of app.retrieve.objectStream(row)) yield chunk;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i];
+      const ts = targets[i] || row.transferSyntaxUid;
+      const converted = targets[i] ? (i === 0 ? first! : await app.transcode.object(row, ts)) : undefined;
+      const headers: Record<string, string> = { 'Content-Type': `application/dicom; transfer-syntax=${ts}` };
+      const length = converted ? converted.length : row.size;
+      if (length !== undefined) headers['Content-Length'] = String(length);
+      yield partHead(boundary, headers);
+      for await (const chunk of converted ? converted.body : app.retrieve.objectStream(row)) yield chunk;
       yield PART_TAIL;
     }
     yield closing(boundary);
@@ -339,17 +352,13 @@ async function wadoUri(app: App, req: FastifyRequest, reply: FastifyReply): Prom
     );
   }
   const ts = q.get('transferSyntax');
+  reply.type('application/dicom').header('Content-Disposition', 'attachment; filename="object.dcm"');
   if (ts && ts !== row.transferSyntaxUid) {
-    throw new LanternError(
-      'LNT_HTTP_NOT_ACCEPTABLE',
-      'the object is sent in its stored transfer syntax only',
-    );
+    const converted = await app.transcode.object(row, ts);
+    if (converted.length !== undefined) reply.header('Content-Length', String(converted.length));
+    return reply.send(Readable.from(converted.body));
   }
-  return reply
-    .type('application/dicom')
-    .header('Content-Length', String(row.size))
-    .header('Content-Disposition', 'attachment; filename="object.dcm"')
-    .send(Readable.from(app.retrieve.objectStream(row)));
+  return reply.header('Content-Length', String(row.size)).send(Readable.from(app.retrieve.objectStream(row)));
 }
 
 type FrameParams = Params & { frames: string };
