@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The whole test suite: installs the test peers it needs (DCMTK, pydicom's sample files, PostgreSQL) when
-// they are missing and it runs as root on Debian, finds or starts a PostgreSQL server, then runs the type
+// The whole test suite: installs the test peers it needs (DCMTK, pydicom's sample files, PostgreSQL,
+// Chromium) when they are missing and it runs as root on Debian (the OHIF viewer the end-to-end test drives is
+// fetched by the test itself, test/helpers/ohif.ts), finds or starts a PostgreSQL server, then runs the type
 // check, the linters and every test. Exit status 0 only when all of it passed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from 'node:fs';
@@ -42,6 +43,7 @@ async function ensurePeers(needPg) {
   if (!has('dcmdump')) missing.push('dcmtk');
   if (!pydicomPresent()) missing.push('python3-pydicom');
   if (needPg && !pgBinDir()) missing.push('postgresql');
+  if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
   if (!missing.length) return;
   if (!isRoot || !has('apt-get', ['--version'])) {
     throw new Error(
