@@ -1,4 +1,5 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,9 @@ import type { JsonDataset } from '../../src/core/dicom/json.js';
 import { readParts } from '../../src/servers/http/dicomweb/multipart.js';
 import { buildHttpServer } from '../../src/servers/http/server.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
+import { pydicomDataDir } from '../helpers/corpus.js';
 import { runDcmtk } from '../helpers/dcmtk.js';
+import { multipartParts } from '../helpers/http.js';
 import { leftoverTemp } from '../helpers/storage.js';
 import { synthInstance, uid } from '../helpers/synth.js';
 
@@ -200,6 +203,64 @@ describe('STOW-RS bodies that stall or lie', () => {
     // The server closes the connection at the bytes past the Content-Length (they are not HTTP); the
     // handler then meets the end of its body and removes the cut part's temporary file.
     await expect.poll(() => leftoverTemp(join(archive.dir, 'storage')), { timeout: 5000 }).toEqual([]);
+  });
+});
+
+/** The top-level attributes of a Native DICOM Model document, read by Python's XML parser (a separate reader). */
+function nativeAttributes(xml: string): Record<string, { vr: string; values: string[] }> {
+  const script = `
+import json, sys, xml.etree.ElementTree as E
+ns = '{http://dicom.nema.org/PS3.19/models/NativeDICOM}'
+root = E.fromstring(sys.stdin.buffer.read())
+out = {}
+for a in root:
+    if not a.tag.endswith('DicomAttribute'): continue
+    vals = []
+    for v in a:
+        if v.tag.endswith('PersonName'):
+            al = v.find(ns + 'Alphabetic') or v.find('Alphabetic')
+            vals.append('^'.join((c.text or '') for c in list(al)) if al is not None else '')
+        elif v.tag.endswith('Value'):
+            vals.append(v.text or '')
+    out[a.get('tag')] = {'vr': a.get('vr'), 'values': vals}
+print(json.dumps(out))
+`;
+  return JSON.parse(execFileSync('python3', ['-c', script], { input: xml, encoding: 'utf8' })) as Record<
+    string,
+    { vr: string; values: string[] }
+  >;
+}
+
+describe('Native DICOM Model (XML)', () => {
+  it('answers QIDO-RS and metadata as multipart application/dicom+xml, matching dcm2xml for the same object', async () => {
+    const mr = join(work, 'mr.dcm');
+    copyFileSync(join(pydicomDataDir(), 'test_files', 'MR_small.dcm'), mr);
+    const o = await archive.app.ingest.ingest({ chunks: [readFileSync(mr)], source: 'TEST' });
+    const xmlAccept = { Accept: 'multipart/related; type="application/dicom+xml"' };
+    const url = `${base}/studies/${o.studyUid}/series/${o.seriesUid}/instances/${o.sopInstanceUid}/metadata`;
+    const res = await fetch(url, { headers: xmlAccept });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^multipart\/related; type="application\/dicom\+xml"/);
+    const [part] = await multipartParts(res);
+    expect(part.headers['content-type']).toBe('application/dicom+xml');
+    const ours = nativeAttributes(part.bytes.toString('utf8'));
+    const theirs = nativeAttributes((await runDcmtk('dcm2xml', ['-nat', mr])).out);
+    const strings = new Set(['AE', 'AS', 'CS', 'DA', 'DT', 'LO', 'PN', 'SH', 'TM', 'UI', 'UR']);
+    let compared = 0;
+    for (const [tag, a] of Object.entries(theirs)) {
+      if (!strings.has(a.vr) || !ours[tag] || !a.values.length) continue;
+      expect(ours[tag], tag).toEqual(a);
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(20);
+    expect(ours['00100010'].values).toEqual(['CompressedSamples^MR1']);
+    // QIDO-RS in XML: one part per match; JSON stays the default.
+    const qido = await multipartParts(
+      await fetch(`${base}/studies?StudyInstanceUID=${o.studyUid}`, { headers: xmlAccept }),
+    );
+    expect(qido.length).toBe(1);
+    expect(nativeAttributes(qido[0].bytes.toString('utf8'))['0020000D'].values).toEqual([o.studyUid]);
+    expect((await fetch(`${base}/studies`, { headers: { Accept: 'application/xml' } })).status).toBe(406);
   });
 });
 

@@ -323,6 +323,55 @@ describe('rendered and thumbnail', () => {
     expect(maxDiff(colour.data, ref.data)).toBeLessThanOrEqual(1);
   });
 
+  it('applies a VOI LUT Sequence and a Modality LUT Sequence as dcmj2pnm does', async () => {
+    const table = (f: (i: number) => number) => {
+      const b = Buffer.alloc(4096 * 2);
+      for (let i = 0; i < 4096; i++) b.writeUInt16LE(Math.min(65535, Math.round(f(i))), i * 2);
+      const file = join(work, `lut-${Math.random().toString(36).slice(2)}.raw`);
+      writeFileSync(file, b);
+      return file;
+    };
+    // A VOI LUT (a square-root curve over 12 bits) instead of a window.
+    const voi = join(work, 'voi-lut.dcm');
+    copyFileSync(join(samples(), 'MR_small.dcm'), voi);
+    await dcmtk('dcmodify', [
+      '-nb',
+      '-e',
+      '(0028,1050)',
+      '-e',
+      '(0028,1051)',
+      '-i',
+      '(0028,3010)[0].(0028,3002)=4096\\0\\12',
+      '-if',
+      `(0028,3010)[0].(0028,3006)=${table((i) => Math.sqrt(i / 4095) * 4095)}`,
+      voi,
+    ]);
+    // A Modality LUT (doubling) instead of a rescale, then a window over its output.
+    const modality = join(work, 'modality-lut.dcm');
+    copyFileSync(join(samples(), 'MR_small.dcm'), modality);
+    await dcmtk('dcmodify', [
+      '-nb',
+      '-i',
+      '(0028,3000)[0].(0028,3002)=4096\\0\\16',
+      '-i',
+      '(0028,3000)[0].(0028,3004)=US',
+      '-if',
+      `(0028,3000)[0].(0028,3006)=${table((i) => i * 2)}`,
+      modality,
+    ]);
+    for (const [file, args, query] of [
+      [voi, ['+Wl', '1'], ''],
+      [modality, ['+Ww', '1200', '2400'], 'window=1200,2400'],
+    ] as const) {
+      const pnm = join(work, `${file.split('/').pop()}.pnm`);
+      await dcmtk('dcmj2pnm', [...args, file, pnm]);
+      const got = await pngPixels(
+        await fetch(`${await store(file)}/rendered?${query}`, { headers: { Accept: 'image/png' } }),
+      );
+      expect(maxDiff(got.data, readPnm(pnm).data), file).toBeLessThanOrEqual(1);
+    }
+  });
+
   it('scales to a viewport, crops a region, honours quality, and makes thumbnails at every level', async () => {
     const big = synthInstance({ rows: 256, columns: 512 });
     const file = join(work, 'big.dcm');

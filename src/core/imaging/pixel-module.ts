@@ -6,7 +6,10 @@ import { getNumber, getString, getStrings, numberValues } from '../dicom/values.
 /** Frames larger than this many pixels are not decoded or rendered (a 16k x 16k slide tile fits). */
 export const MAX_FRAME_PIXELS = 16384 * 16384;
 
-/** One palette colour lookup table (PS3.3 C.7.6.3.1.5): entries, first mapped value, bits per entry. */
+/**
+ * One lookup table (PS3.3 C.7.6.3.1.5 palette, C.11.1 Modality LUT, C.11.2 VOI LUT): entries, first mapped
+ * value, bits per entry.
+ */
 export interface PaletteLut {
   readonly entries: number;
   readonly first: number;
@@ -40,22 +43,31 @@ export interface PixelModule {
   /** INVERSE flips the output grey scale (PS3.3 C.11.6). */
   readonly presentationLutShape: string;
   readonly palette: { red: PaletteLut; green: PaletteLut; blue: PaletteLut } | undefined;
+  /** The Modality LUT Sequence's table, which replaces the rescale when present. */
+  readonly modalityLut: PaletteLut | undefined;
+  /** The VOI LUT Sequence's tables (used when no window is asked for or given). */
+  readonly voiLuts: readonly PaletteLut[];
 }
 
 function invalid(message: string): never {
   throw new LanternError('LNT_IMAGE_INVALID', message);
 }
 
-function paletteLut(ds: Dataset, descriptorTag: number, dataTag: number): PaletteLut | undefined {
+function paletteLut(
+  ds: Dataset,
+  descriptorTag: number,
+  dataTag: number,
+  signedFirst = getNumber(ds, Tag.PixelRepresentation) === 1,
+): PaletteLut | undefined {
   const d = ds.get(descriptorTag);
   const data = ds.get(dataTag);
   if (!d?.value || !data?.value) return undefined;
   const le = ds.encoding.littleEndian;
   const desc = numberValues({ ...d, vr: 'US' }, le).map(Number);
-  if (desc.length < 3) invalid('a palette descriptor has fewer than three values');
+  if (desc.length < 3) invalid('a lookup table descriptor has fewer than three values');
   const entries = desc[0] === 0 ? 65536 : desc[0];
-  // The first mapped value is read as the pixel representation says (PS3.3 C.7.6.3.1.5).
-  const first = getNumber(ds, Tag.PixelRepresentation) === 1 && desc[1] > 32767 ? desc[1] - 65536 : desc[1];
+  // The first mapped value is signed when the values it maps are (PS3.3 C.7.6.3.1.5, C.11.1.1).
+  const first = signedFirst && desc[1] > 32767 ? desc[1] - 65536 : desc[1];
   const bits = desc[2];
   const bytes = data.value;
   let values: Uint16Array;
@@ -65,7 +77,7 @@ function paletteLut(ds: Dataset, descriptorTag: number, dataTag: number): Palett
     for (let i = 0; i < entries; i++) values[i] = view.getUint16(i * 2, le);
   } else if (bits === 8 && bytes.length >= entries) {
     values = Uint16Array.from(bytes.subarray(0, entries));
-  } else invalid('palette lookup table data is shorter than its descriptor');
+  } else invalid('lookup table data is shorter than its descriptor');
   return { entries, first, bits, data: values };
 }
 
@@ -112,6 +124,14 @@ export function pixelModule(ds: Dataset): PixelModule {
     invalid('a PALETTE COLOR image lacks its lookup tables');
   }
   const slope = getNumber(ds, Tag.RescaleSlope);
+  const signed = getNumber(ds, Tag.PixelRepresentation) === 1;
+  const seqLut = (tag: number, signedFirst: boolean): PaletteLut[] =>
+    (ds.get(tag)?.items ?? []).flatMap((it) => {
+      const lut = paletteLut(it.dataset, Tag.LUTDescriptor, Tag.LUTData, signedFirst);
+      return lut ? [lut] : [];
+    });
+  const modalityLut = seqLut(Tag.ModalityLUTSequence, signed)[0];
+  const intercept = getNumber(ds, Tag.RescaleIntercept) ?? 0;
   return {
     rows,
     columns,
@@ -124,11 +144,13 @@ export function pixelModule(ds: Dataset): PixelModule {
     planarConfiguration: samplesPerPixel > 1 ? (getNumber(ds, Tag.PlanarConfiguration) ?? 0) : 0,
     frames,
     rescaleSlope: slope === undefined || slope === 0 ? 1 : slope,
-    rescaleIntercept: getNumber(ds, Tag.RescaleIntercept) ?? 0,
+    rescaleIntercept: intercept,
     windows,
     voiLutFunction: (getString(ds, Tag.VOILUTFunction) ?? 'LINEAR').trim().toUpperCase(),
     presentationLutShape: (getString(ds, Tag.PresentationLUTShape) ?? 'IDENTITY').trim().toUpperCase(),
     palette: red && green && blue ? { red, green, blue } : undefined,
+    modalityLut,
+    voiLuts: seqLut(Tag.VOILUTSequence, modalityLut ? false : signed || intercept < 0),
   };
 }
 

@@ -1,5 +1,5 @@
 import { LanternError } from '../errors.js';
-import type { PixelModule, Window } from './pixel-module.js';
+import type { PaletteLut, PixelModule, Window } from './pixel-module.js';
 
 /** A frame in native form (as the codecs leave it): little-endian samples. */
 export interface NativePixels {
@@ -75,6 +75,15 @@ function voi(win: Window & { fn?: VoiFunction }, fn: string): (x: number) => num
   return (x) => (x <= lo ? 0 : x > hi ? 255 : w === 1 ? 255 : ((x - (c - 0.5)) / (w - 1) + 0.5) * 255);
 }
 
+/** A lookup table as a function (values outside its range take its first or last entry). */
+function lookup(lut: PaletteLut): (x: number) => number {
+  const last = lut.entries - 1;
+  return (x) => {
+    const k = Math.round(x) - lut.first;
+    return lut.data[k < 0 ? 0 : k > last ? last : k];
+  };
+}
+
 function renderGrey(f: NativePixels, pm: PixelModule, opts: RenderOptions): DisplayPixels {
   const values = storedValues(f, pm);
   let min = Infinity;
@@ -84,32 +93,45 @@ function renderGrey(f: NativePixels, pm: PixelModule, opts: RenderOptions): Disp
     if (v < min) min = v;
     if (v > max) max = v;
   }
+  // Modality LUT: the table when the object has one, else the rescale (PS3.3 C.11.1).
   const slope = pm.rescaleSlope;
   const intercept = pm.rescaleIntercept;
-  let win: (Window & { fn?: VoiFunction }) | undefined = opts.window ?? pm.windows[0];
-  if (!win) {
-    // No window anywhere: the frame's own range of modality values.
-    const a = min * slope + intercept;
-    const b = max * slope + intercept;
-    win = { center: (a + b) / 2, width: Math.max(1, Math.abs(b - a)) + 1, fn: 'LINEAR' };
+  const modality = pm.modalityLut ? lookup(pm.modalityLut) : (v: number) => v * slope + intercept;
+  // VOI LUT: the window asked for, else the object's first window, else its first VOI LUT, else the range.
+  let map: (x: number) => number;
+  const win: (Window & { fn?: VoiFunction }) | undefined = opts.window ?? pm.windows[0];
+  const voiLut = pm.voiLuts[0];
+  if (win) {
+    map = voi(win, (opts.window?.fn ?? (opts.window ? 'LINEAR' : pm.voiLutFunction)).toUpperCase());
+  } else if (voiLut) {
+    const table = lookup(voiLut);
+    const top = 2 ** voiLut.bits - 1;
+    map = (x) => (table(x) / top) * 255;
+  } else {
+    let a = Infinity;
+    let b = -Infinity;
+    for (const v of [min, max]) {
+      const m = modality(v);
+      a = Math.min(a, m);
+      b = Math.max(b, m);
+    }
+    map = voi({ center: (a + b) / 2, width: Math.max(1, b - a) + 1 }, 'LINEAR');
   }
-  const map = voi(win, (opts.window?.fn ?? (opts.window ? 'LINEAR' : pm.voiLutFunction)).toUpperCase());
   const invert = (pm.photometric === 'MONOCHROME1') !== (pm.presentationLutShape === 'INVERSE');
   // One lookup entry per stored value in the frame's range.
   const span = max - min + 1;
   const out = new Uint8Array(values.length);
+  const display = (v: number): number => {
+    const y = Math.round(map(modality(v)));
+    const c = y < 0 ? 0 : y > 255 ? 255 : y;
+    return invert ? 255 - c : c;
+  };
   if (span <= 1 << 20) {
     const lut = new Uint8Array(span);
-    for (let v = 0; v < span; v++) {
-      const y = Math.round(map((v + min) * slope + intercept));
-      lut[v] = invert ? 255 - y : y;
-    }
+    for (let v = 0; v < span; v++) lut[v] = display(v + min);
     for (let i = 0; i < values.length; i++) out[i] = lut[values[i] - min];
   } else {
-    for (let i = 0; i < values.length; i++) {
-      const y = Math.round(map(values[i] * slope + intercept));
-      out[i] = invert ? 255 - y : y;
-    }
+    for (let i = 0; i < values.length; i++) out[i] = display(values[i]);
   }
   return { data: out, width: f.columns, height: f.rows, channels: 1 };
 }

@@ -3,12 +3,13 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Tag, tagHex } from '../../../core/dicom/dictionary.js';
 import type { JsonAttribute, JsonDataset } from '../../../core/dicom/json.js';
+import { toNativeXml } from '../../../core/dicom/xml.js';
 import { isBulkVr, type Vr } from '../../../core/dicom/vr.js';
 import { LanternError, NotFoundError, QueryError } from '../../../core/errors.js';
 import type { QueryLevel } from '../../../core/query/levels.js';
 import type { App } from '../../../main.js';
 import type { InstanceRow } from '../../../ports/index.js';
-import { acceptsJson, admits, parseAccept } from './accept.js';
+import { admits, parseAccept } from './accept.js';
 import { closing, newBoundary, PART_TAIL, partHead } from './multipart.js';
 import {
   frameNumbers,
@@ -23,6 +24,7 @@ import { stow } from './stow.js';
 import { baseUrl, type PathUids, pathKeys, resourceUrl } from './urls.js';
 
 const DICOM_JSON = 'application/dicom+json';
+const DICOM_XML = 'application/dicom+xml';
 type Params = PathUids;
 
 function rawQuery(req: FastifyRequest): string {
@@ -30,10 +32,34 @@ function rawQuery(req: FastifyRequest): string {
   return q < 0 ? '' : req.raw.url!.slice(q + 1);
 }
 
-/** Refuses a request whose Accept header admits no JSON (406). */
-function negotiateJson(req: FastifyRequest): void {
-  if (!acceptsJson(req.headers.accept))
-    throw new LanternError('LNT_HTTP_NOT_ACCEPTABLE', `this resource answers in ${DICOM_JSON}`);
+/**
+ * How data sets are answered: DICOM JSON (PS3.18 F), or the Native DICOM Model in XML (PS3.19) as
+ * multipart/related application/dicom+xml parts, whichever the Accept header names first; else 406.
+ */
+function negotiateDatasets(req: FastifyRequest): 'json' | 'xml' {
+  for (const r of parseAccept(req.headers.accept)) {
+    if (admits(r, DICOM_JSON) || admits(r, 'application/json')) return 'json';
+    if (r.type === 'multipart/related' && (r.params.type ?? '').toLowerCase() === DICOM_XML) return 'xml';
+  }
+  throw new LanternError(
+    'LNT_HTTP_NOT_ACCEPTABLE',
+    `this resource answers in ${DICOM_JSON} or multipart/related; type="${DICOM_XML}"`,
+  );
+}
+
+function sendDatasets(reply: FastifyReply, form: 'json' | 'xml', datasets: JsonDataset[]): FastifyReply {
+  if (form === 'json') return reply.type(DICOM_JSON).send(datasets);
+  const boundary = newBoundary();
+  const chunks: Buffer[] = [];
+  for (const ds of datasets) {
+    const xml = Buffer.from(toNativeXml(ds), 'utf8');
+    chunks.push(partHead(boundary, { 'Content-Type': DICOM_XML, 'Content-Length': String(xml.length) }));
+    chunks.push(xml, PART_TAIL);
+  }
+  chunks.push(closing(boundary));
+  return reply
+    .type(`multipart/related; type="${DICOM_XML}"; boundary=${boundary}`)
+    .send(Buffer.concat(chunks));
 }
 
 function firstString(ds: JsonDataset, tag: number): string | undefined {
@@ -49,7 +75,7 @@ async function search(
   level: QueryLevel,
 ): Promise<FastifyReply> {
   pathKeys(req.params);
-  negotiateJson(req);
+  const form = negotiateDatasets(req);
   const params = parseQido(queryPairs(rawQuery(req)));
   const request = qidoRequest(level, params, req.params);
   const base = baseUrl(app, req);
@@ -75,7 +101,7 @@ async function search(
       '299 lantern "The number of results exceeded the maximum supported by the server. Additional results can be requested."',
     );
   }
-  return reply.type(DICOM_JSON).send(results);
+  return sendDatasets(reply, form, results);
 }
 
 /** The instances a retrieve path names, or 404. */
@@ -193,7 +219,7 @@ async function metadata(
   reply: FastifyReply,
 ): Promise<FastifyReply> {
   const keys = pathKeys(req.params);
-  negotiateJson(req);
+  const form = negotiateDatasets(req);
   if (fresh(req, reply, await instancesOf(app, req.params))) return notModified(reply);
   const base = baseUrl(app, req);
   const out: JsonDataset[] = [];
@@ -204,7 +230,7 @@ async function metadata(
     out.push(withBulkUris(ds, resourceUrl(base, study, series, instance)));
   }
   if (!out.length) throw new NotFoundError('no stored instance matches this resource');
-  return reply.type(DICOM_JSON).send(out);
+  return sendDatasets(reply, form, out);
 }
 
 /** A single `bytes=a-b` range of an object of `size` bytes (RFC 9110 14.2); undefined for none or several. */
