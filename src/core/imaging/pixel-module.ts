@@ -3,8 +3,8 @@ import type { Dataset } from '../dicom/dataset.js';
 import { Tag } from '../dicom/dictionary.js';
 import { getNumber, getString, getStrings, numberValues } from '../dicom/values.js';
 
-/** Frames larger than this many pixels are not decoded or rendered (a 16k x 16k slide tile fits). */
-export const MAX_FRAME_PIXELS = 16384 * 16384;
+/** Frames larger than this many pixels are not decoded or rendered (8192 x 8192: mammography fits). */
+export const MAX_FRAME_PIXELS = 8192 * 8192;
 
 /**
  * One lookup table (PS3.3 C.7.6.3.1.5 palette, C.11.1 Modality LUT, C.11.2 VOI LUT): entries, first mapped
