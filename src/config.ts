@@ -42,6 +42,17 @@ export interface Config {
   readonly index: { readonly url: string | undefined };
   readonly storage: { readonly path: string | undefined };
   readonly query: { readonly maxResults: number };
+  readonly security: {
+    /** Every HTTP request but /healthz and login must prove who it is. Off only on loopback. */
+    readonly authentication: boolean;
+    readonly sessionIdleMinutes: number;
+    readonly sessionMaxHours: number;
+    /** Failed logins for one login name within lockoutMinutes before it is locked for lockoutMinutes. */
+    readonly lockoutThreshold: number;
+    readonly lockoutMinutes: number;
+    /** Failed logins from one address within lockoutMinutes before it is throttled. */
+    readonly addressThreshold: number;
+  };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
@@ -83,6 +94,14 @@ export const DEFAULTS: Config = {
   index: { url: undefined },
   storage: { path: undefined },
   query: { maxResults: 1000 },
+  security: {
+    authentication: true,
+    sessionIdleMinutes: 15,
+    sessionMaxHours: 12,
+    lockoutThreshold: 5,
+    lockoutMinutes: 15,
+    addressThreshold: 20,
+  },
   log: { level: 'info' },
 };
 
@@ -113,6 +132,9 @@ export const ENVIRONMENT: Record<string, string> = {
   LANTERN_STORAGE_PATH: 'storage.path',
   LANTERN_QUERY_MAX_RESULTS: 'query.maxResults',
   LANTERN_LOG_LEVEL: 'log.level',
+  LANTERN_AUTHENTICATION: 'security.authentication',
+  LANTERN_SESSION_IDLE_MINUTES: 'security.sessionIdleMinutes',
+  LANTERN_SESSION_MAX_HOURS: 'security.sessionMaxHours',
 };
 
 type Source = string; // where a value came from, for error messages
@@ -369,6 +391,38 @@ export function loadConfig(options: LoadOptions = {}): Config {
       path: storagePath === undefined ? undefined : str(storagePath, 'storage.path', from('storage.path')),
     },
     query: { maxResults: positiveInt(get('query.maxResults'), 'query.maxResults', from('query.maxResults')) },
+    security: {
+      authentication: bool(
+        get('security.authentication'),
+        'security.authentication',
+        from('security.authentication'),
+      ),
+      sessionIdleMinutes: positiveInt(
+        get('security.sessionIdleMinutes'),
+        'security.sessionIdleMinutes',
+        from('security.sessionIdleMinutes'),
+      ),
+      sessionMaxHours: positiveInt(
+        get('security.sessionMaxHours'),
+        'security.sessionMaxHours',
+        from('security.sessionMaxHours'),
+      ),
+      lockoutThreshold: positiveInt(
+        get('security.lockoutThreshold'),
+        'security.lockoutThreshold',
+        from('security.lockoutThreshold'),
+      ),
+      lockoutMinutes: positiveInt(
+        get('security.lockoutMinutes'),
+        'security.lockoutMinutes',
+        from('security.lockoutMinutes'),
+      ),
+      addressThreshold: positiveInt(
+        get('security.addressThreshold'),
+        'security.addressThreshold',
+        from('security.addressThreshold'),
+      ),
+    },
     log: { level: logLevel as Config['log']['level'] },
   };
 }

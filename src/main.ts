@@ -8,7 +8,8 @@ import { type Config, storageRoot } from './config.js';
 import { ConfigError } from './core/errors.js';
 import { type DimseServerOptions, type DimseServers, startDimseServer } from './servers/dimse/server.js';
 import type { Index } from './ports/index.js';
-import { systemClock } from './ports/clock.js';
+import { type Clock, systemClock } from './ports/clock.js';
+import { AuthService } from './services/auth.js';
 import { AeRegistry } from './services/ae-registry.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
@@ -33,11 +34,18 @@ export interface App {
   readonly retrieve: RetrieveService;
   readonly imaging: ImagingService;
   readonly transcode: TranscodeService;
+  readonly auth: AuthService;
+  readonly clock: Clock;
   close(): Promise<void>;
 }
 
 /** The composition root: adapters, then services. No module reads configuration or opens files on import. */
-export async function createApp(config: Config, log: Logger = createLogger(config)): Promise<App> {
+export async function createApp(
+  config: Config,
+  log: Logger = createLogger(config),
+  options: { clock?: Clock } = {},
+): Promise<App> {
+  const clock = options.clock ?? systemClock;
   mkdirSync(config.dataDir, { recursive: true });
   const index = config.index.url
     ? openPostgresIndex({ url: config.index.url })
@@ -53,7 +61,7 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
   const ingest = new IngestService({
     index,
     blobs,
-    clock: systemClock,
+    clock,
     implementationClassUid: IMPLEMENTATION_CLASS_UID,
     implementationVersionName: IMPLEMENTATION_VERSION_NAME,
   });
@@ -67,7 +75,8 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     { decodable: DECODABLE, encodable: ENCODABLE },
     { classUid: IMPLEMENTATION_CLASS_UID, versionName: IMPLEMENTATION_VERSION_NAME },
   );
-  const aes = new AeRegistry(index, systemClock, { acceptUnknownCallers: config.dicom.acceptUnknownCallers });
+  const auth = new AuthService(index.accounts, clock, config.security, await commonPasswords());
+  const aes = new AeRegistry(index, clock, { acceptUnknownCallers: config.dicom.acceptUnknownCallers });
   for (const ae of config.dicom.aes) {
     await aes.add({ aeTitle: ae.aeTitle, host: ae.host, port: ae.port, tls: ae.tls, permissions: ae.allow });
   }
@@ -83,12 +92,21 @@ export async function createApp(config: Config, log: Logger = createLogger(confi
     retrieve,
     imaging,
     transcode,
+    auth,
+    clock,
     close: async () => {
       await imaging.close();
       await blobs.close();
       await index.close();
     },
   };
+}
+
+/** The common passwords new passwords are checked against (zxcvbn-ts's list, lower case). */
+async function commonPasswords(): Promise<Set<string>> {
+  const { dictionary } = await import('@zxcvbn-ts/language-common');
+  const list = (dictionary as Record<string, string[]>)['passwords-common'] ?? [];
+  return new Set(list.map((p) => p.toLowerCase()));
 }
 
 /** Operational log: JSON lines on stderr. Never patient data: names, IDs and datasets go to the audit log only. */

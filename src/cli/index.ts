@@ -1,11 +1,12 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../config.js';
-import { isLanternError } from '../core/errors.js';
+import { ConfigError, isLanternError } from '../core/errors.js';
 import { createApp, startDicom } from '../main.js';
 import type { AeRecord } from '../ports/index.js';
 import { AssociationError } from '../servers/dimse/client.js';
 import type { DimseServers } from '../servers/dimse/server.js';
-import { buildHttpServer } from '../servers/http/server.js';
+import { assertSafeBinding, buildHttpServer } from '../servers/http/server.js';
+import { ROLE_NAMES } from '../core/security/roles.js';
 import { PERMISSIONS } from '../services/ae-registry.js';
 import { VERSION } from '../version.js';
 import { formatReport, importPaths } from './import.js';
@@ -59,6 +60,16 @@ export function buildCli(): Command {
           'dicom.tlsPort': opts.dicomTlsPort,
         });
         const app = await createApp(config);
+        assertSafeBinding(app, config.http.host);
+        // First start: the administrator's one-time password, shown once, here only.
+        const firstPassword = await app.auth.bootstrap();
+        if (firstPassword) {
+          process.stdout.write(
+            `\nFirst start: account "admin" (administrator) created.\n` +
+              `One-time password: ${firstPassword}\n` +
+              `It is shown only now and must be changed at the first login. Lost: lantern user reset-password admin\n\n`,
+          );
+        }
         const http = await buildHttpServer(app);
         await http.listen({ port: config.http.port, host: config.http.host });
         let dimse: DimseServers;
@@ -288,6 +299,139 @@ export function buildCli(): Command {
         await app.close();
       }
     });
+
+  const withApp = async <T>(opts: Common, fn: (app: Awaited<ReturnType<typeof createApp>>) => Promise<T>) => {
+    const app = await createApp(configFrom(opts));
+    try {
+      return await fn(app);
+    } finally {
+      await app.close();
+    }
+  };
+  const user = program.command('user').description('accounts: people and services that log in');
+  user
+    .command('add')
+    .description('create an account; prints its one-time password (to be changed at the first login)')
+    .argument('<login>', 'its login (letters, digits, . _ @ -)')
+    .requiredOption('--role <role>', `a role (repeatable): ${ROLE_NAMES.join(', ')}`, collect, [])
+    .option('--name <display name>', 'the name shown for it')
+    .option('--data <dir>', 'data folder')
+    .option('--config <file>', 'JSON configuration file')
+    .action(async (login: string, opts: Common & { role: string[]; name?: string }) =>
+      withApp(opts, async (app) => {
+        const roles = opts.role
+          .flatMap((r) => r.split(','))
+          .map((r) => r.trim())
+          .filter(Boolean);
+        const r = await app.auth.createAccount({ login, displayName: opts.name, roles });
+        process.stdout.write(`${login} created (${roles.join(', ')}); one-time password: ${r.password}\n`);
+      }),
+    );
+  user
+    .command('list')
+    .description('list accounts')
+    .option('--data <dir>', 'data folder')
+    .option('--config <file>', 'JSON configuration file')
+    .action(async (opts: Common) =>
+      withApp(opts, async (app) => {
+        for (const a of await app.auth.listAccounts()) {
+          const flags = [
+            a.enabled ? 'enabled' : 'disabled',
+            ...(a.mustChange ? ['must change password'] : []),
+          ];
+          process.stdout.write(`${a.login.padEnd(24)} ${a.roles.join(',').padEnd(28)} ${flags.join(', ')}\n`);
+        }
+      }),
+    );
+  user
+    .command('reset-password')
+    .description("set a new one-time password (recovery); ends the account's sessions")
+    .argument('<login>')
+    .option('--data <dir>', 'data folder')
+    .option('--config <file>', 'JSON configuration file')
+    .action(async (login: string, opts: Common) =>
+      withApp(opts, async (app) => {
+        process.stdout.write(`one-time password for ${login}: ${await app.auth.resetPassword(login)}\n`);
+      }),
+    );
+  for (const [name, enabled] of [
+    ['disable', false],
+    ['enable', true],
+  ] as const) {
+    user
+      .command(name)
+      .description(
+        `${name} an account${enabled ? '' : ' (its sessions end at once; its tokens stop working)'}`,
+      )
+      .argument('<login>')
+      .option('--data <dir>', 'data folder')
+      .option('--config <file>', 'JSON configuration file')
+      .action(async (login: string, opts: Common) =>
+        withApp(opts, async (app) => {
+          await app.auth.updateAccount(login, { enabled });
+          process.stdout.write(`${login} ${enabled ? 'enabled' : 'disabled'}\n`);
+        }),
+      );
+  }
+  const token = program
+    .command('token')
+    .description('API tokens (Authorization: Bearer) for machines and scripts');
+  token
+    .command('create')
+    .description('create an API token for an account; prints only the token (shown once, stored hashed)')
+    .requiredOption('--user <login>', 'the account the token acts as')
+    .option('--expires <days>', 'lifetime, e.g. 30d (default: until revoked)')
+    .option('--name <name>', 'what it is for')
+    .option('--data <dir>', 'data folder')
+    .option('--config <file>', 'JSON configuration file')
+    .action(async (opts: Common & { user: string; expires?: string; name?: string }) =>
+      withApp(opts, async (app) => {
+        let expiresInDays: number | undefined;
+        if (opts.expires !== undefined) {
+          const m = /^(\d{1,4})d$/.exec(opts.expires);
+          if (!m || Number(m[1]) < 1) throw new ConfigError('--expires takes a number of days, e.g. 30d');
+          expiresInDays = Number(m[1]);
+        }
+        const t = await app.auth.createToken(opts.user, { name: opts.name, expiresInDays });
+        process.stdout.write(`${t.token}\n`);
+      }),
+    );
+  token
+    .command('list')
+    .description("list an account's tokens (never the tokens themselves)")
+    .requiredOption('--user <login>', 'the account')
+    .option('--data <dir>', 'data folder')
+    .option('--config <file>', 'JSON configuration file')
+    .action(async (opts: Common & { user: string }) =>
+      withApp(opts, async (app) => {
+        const a = await app.auth.account(opts.user);
+        for (const t of await app.auth.tokensOf(a.id)) {
+          const state = t.revokedAt
+            ? `revoked ${t.revokedAt}`
+            : t.expiresAt
+              ? `expires ${t.expiresAt}`
+              : 'no expiry';
+          process.stdout.write(
+            `${String(t.id).padEnd(6)} ${(t.name || '-').padEnd(24)} created ${t.createdAt}, ${state}\n`,
+          );
+        }
+      }),
+    );
+  token
+    .command('revoke')
+    .description('revoke a token at once')
+    .argument('<id>', 'its number (token list)')
+    .requiredOption('--user <login>', 'the account')
+    .option('--data <dir>', 'data folder')
+    .option('--config <file>', 'JSON configuration file')
+    .action(async (id: string, opts: Common & { user: string }) =>
+      withApp(opts, async (app) => {
+        const a = await app.auth.account(opts.user);
+        const ok = await app.auth.revokeToken(a.id, Number(id));
+        process.stdout.write(ok ? `token ${id} revoked\n` : `no active token ${id} for ${opts.user}\n`);
+        process.exitCode = ok ? 0 : 1;
+      }),
+    );
 
   return program;
 }

@@ -124,6 +124,46 @@ export const ERROR_CATALOGUE = {
     dimse: 0xa700,
     meaning: 'Too many image requests are waiting; try again shortly.',
   },
+  LNT_AUTH_REQUIRED: {
+    http: 401,
+    dimse: 0x0124,
+    meaning: 'The request carries no valid credentials (no session, or one that ended; no valid token).',
+  },
+  LNT_AUTH_FAILED: {
+    http: 401,
+    dimse: 0x0124,
+    meaning: 'The login or the password is wrong (the same answer for both).',
+  },
+  LNT_AUTH_LOCKED: {
+    http: 429,
+    dimse: 0x0124,
+    meaning: 'Too many failed logins for this account or address; try again later.',
+  },
+  LNT_PASSWORD_CHANGE_REQUIRED: {
+    http: 403,
+    dimse: 0x0124,
+    meaning: 'The password was set by someone else and must be changed before anything else.',
+  },
+  LNT_FORBIDDEN: {
+    http: 403,
+    dimse: 0x0124,
+    meaning: "The actor's roles do not permit this operation.",
+  },
+  LNT_CSRF: {
+    http: 403,
+    dimse: 0xc000,
+    meaning: 'A state change from a browser session lacks its X-CSRF-Token header.',
+  },
+  LNT_PASSWORD_POLICY: {
+    http: 400,
+    dimse: 0xc000,
+    meaning: 'The new password is too short, too common, or contains the login.',
+  },
+  LNT_CONFLICT: {
+    http: 409,
+    dimse: 0xc000,
+    meaning: 'The resource exists already (e.g. a login that is taken).',
+  },
   LNT_CONFIG_INVALID: {
     http: 500,
     dimse: 0xc000,

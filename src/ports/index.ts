@@ -1,3 +1,4 @@
+import type { AccountStore } from './accounts.js';
 import type { JsonDataset } from '../core/dicom/json.js';
 import type { QueryLevel } from '../core/query/levels.js';
 
@@ -193,6 +194,8 @@ export interface Index extends IndexReader {
   putAe(ae: AeRecord, now: string): Promise<void>;
   /** True when the AE existed. */
   removeAe(aeTitle: string): Promise<boolean>;
+  /** Accounts, sessions and API tokens (the same database). */
+  readonly accounts: AccountStore;
   /** Brings the schema to the current version (versioned migrations). */
   migrate(): Promise<void>;
   /**

@@ -7,6 +7,7 @@ import { getNumber, getString } from '../core/dicom/values.js';
 import { buildMeta, encodeFileHeader } from '../core/dicom/writer.js';
 import { DicomFormatError, LanternError } from '../core/errors.js';
 import { PATIENT_KEYS, SERIES_KEYS, STUDY_KEYS } from '../core/query/levels.js';
+import { type Actor, requirePermission } from '../core/security/actor.js';
 import type { BlobStore, TempBlob } from '../ports/blob-store.js';
 import type { Clock } from '../ports/clock.js';
 import type { Index, IngestFacts, InstanceRecord } from '../ports/index.js';
@@ -32,6 +33,8 @@ export interface IngestRequest {
   readonly expectSopInstanceUid?: string;
   /** The study the object must belong to (STOW-RS to /studies/{study}). */
   readonly expectStudyUid?: string;
+  /** Who stores (needs study.store); absent: Lantern itself. */
+  readonly actor?: Actor;
 }
 
 /** What the archive now holds for the object's UIDs. */
@@ -84,6 +87,7 @@ export class IngestService {
   constructor(private readonly deps: IngestDeps) {}
 
   async ingest(req: IngestRequest): Promise<IngestOutcome> {
+    requirePermission(req.actor, 'study.store');
     const { blobs } = this.deps;
     const temp = await blobs.createTemp();
     try {

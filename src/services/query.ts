@@ -1,6 +1,7 @@
 import { lookupTag, tagHex, Tag } from '../core/dicom/dictionary.js';
 import type { JsonAttribute, JsonDataset } from '../core/dicom/json.js';
 import { QueryError } from '../core/errors.js';
+import { type Actor, requirePermission } from '../core/security/actor.js';
 import type { QueryKey } from '../core/query/keys.js';
 import { isUniversal, matchAll } from '../core/query/match.js';
 import {
@@ -29,6 +30,8 @@ export interface QueryRequest {
   readonly signal?: AbortSignal;
   /** The AE title to name in RetrieveAETitle. */
   readonly retrieveAeTitle?: string;
+  /** Who asks (needs study.read); absent: Lantern itself. */
+  readonly actor?: Actor;
 }
 
 export interface QueryServiceOptions {
@@ -145,6 +148,7 @@ export class QueryService {
   }
 
   private async *run(req: QueryRequest, limit: number): AsyncGenerator<JsonDataset> {
+    requirePermission(req.actor, 'study.read');
     if (limit <= 0) return;
     const offset = req.offset ?? 0;
     if (offset < 0 || !Number.isInteger(offset))

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Tag, tagHex } from '../core/dicom/dictionary.js';
 import { DicomParser, parseDicom } from '../core/dicom/parser.js';
+import { type Actor, requirePermission } from '../core/security/actor.js';
 import type { QueryKey } from '../core/query/keys.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { Index, InstanceRow } from '../ports/index.js';
@@ -52,14 +53,15 @@ export class RetrieveService {
   ) {}
 
   /** The instances under the matches of `keys` at `level` (relational: any key at any level). */
-  async instances(keys: readonly QueryKey[], signal?: AbortSignal): Promise<InstanceRow[]> {
+  async instances(keys: readonly QueryKey[], signal?: AbortSignal, actor?: Actor): Promise<InstanceRow[]> {
+    requirePermission(actor, 'study.read');
     const byUid = uidKeys(keys);
     if (byUid) return this.index.instancesByUid(byUid);
     const withUid = keys.some((k) => k.tag === Tag.SOPInstanceUID)
       ? keys
       : [...keys, { tag: Tag.SOPInstanceUID, vr: 'UI' as const, value: '' }];
     const out: InstanceRow[] = [];
-    for await (const m of this.query.queryAll({ level: 'IMAGE', keys: withUid, signal })) {
+    for await (const m of this.query.queryAll({ level: 'IMAGE', keys: withUid, signal, actor })) {
       const uid = m[tagHex(Tag.SOPInstanceUID)]?.Value?.[0];
       if (typeof uid !== 'string') continue;
       const row = await this.index.findInstance(uid);

@@ -5,6 +5,7 @@ import pino from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { type App, createApp, startDicom } from '../../src/main.js';
 import type { DimseServerOptions } from '../../src/servers/dimse/server.js';
+import type { Clock } from '../../src/ports/clock.js';
 
 export interface TestArchive {
   readonly app: App;
@@ -23,12 +24,17 @@ export async function startTestArchive(
     tls?: DimseServerOptions['tls'];
     /** Settings by path (`http.maxStowBytes`), as from the command line. */
     settings?: Record<string, unknown>;
+    /** The clock the app reads (sessions, lockouts). */
+    clock?: Clock;
   } = {},
 ): Promise<TestArchive> {
   const dir = mkdtempSync(join(tmpdir(), 'lantern-archive-'));
   const app = await createApp(
-    loadConfig({ env: {}, flags: { ...overrides.settings, dataDir: dir } }),
+    // HTTP authentication is off unless a test turns it on (the security tests do; the others test DICOMweb
+    // as such, on loopback, where Lantern allows it off).
+    loadConfig({ env: {}, flags: { 'security.authentication': false, ...overrides.settings, dataDir: dir } }),
     pino({ level: process.env.LANTERN_TEST_LOG ?? 'silent' }),
+    { clock: overrides.clock },
   );
   const server = await startDicom(app, {
     host: '127.0.0.1',

@@ -1,3 +1,5 @@
+import type { AccountStore } from '../../ports/accounts.js';
+import { KyselyAccountStore } from './accounts.js';
 import { CompiledQuery, type Kysely, Migrator, type SelectQueryBuilder, sql, type Transaction } from 'kysely';
 import type { JsonDataset } from '../../core/dicom/json.js';
 import { LanternError } from '../../core/errors.js';
@@ -614,6 +616,7 @@ interface Unit {
 
 /** The index over kysely, shared by the SQLite and PostgreSQL adapters. */
 export class KyselyIndex extends Reader implements Index {
+  readonly accounts: AccountStore;
   private readonly queue: Unit[] = [];
   private flushing = false;
 
@@ -634,6 +637,7 @@ export class KyselyIndex extends Reader implements Index {
     } = {},
   ) {
     super(kdb, dialect);
+    this.accounts = new KyselyAccountStore(kdb);
   }
 
   async migrate(): Promise<void> {

@@ -125,6 +125,54 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
           .execute();
       },
     },
+    '0003_security': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('account')
+          .addColumn('id', id, (c) => pk(c))
+          .addColumn('login', 'text', (c) => c.notNull().unique())
+          .addColumn('display_name', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('roles', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('enabled', 'integer', (c) => c.notNull().defaultTo(1))
+          .addColumn('password_hash', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('must_change', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('generation', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('session')
+          .addColumn('id_hash', 'text', (c) => c.primaryKey())
+          .addColumn('account_fk', id, (c) => c.notNull().references('account.id').onDelete('cascade'))
+          .addColumn('generation', 'integer', (c) => c.notNull())
+          .addColumn('csrf', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('last_seen_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .addColumn('address', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('user_agent', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+        await db.schema.createIndex('session_account_idx').on('session').column('account_fk').execute();
+        await db.schema
+          .createTable('api_token')
+          .addColumn('id', id, (c) => pk(c))
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('account_fk', id, (c) => c.notNull().references('account.id').onDelete('cascade'))
+          .addColumn('name', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text')
+          .addColumn('revoked_at', 'text')
+          .addColumn('last_used_at', 'text')
+          .execute();
+        await db.schema
+          .createTable('login_throttle')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('failures', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('window_start', 'text', (c) => c.notNull())
+          .addColumn('locked_until', 'text')
+          .execute();
+      },
+    },
   };
 }
 

@@ -85,7 +85,55 @@ export interface AeTable {
   updated_at: string;
 }
 
+export interface AccountTable {
+  id: Generated<number>;
+  login: string;
+  display_name: string;
+  roles: string;
+  enabled: number;
+  password_hash: string;
+  must_change: number;
+  /** Bumped whenever roles or the enabled flag change: sessions of an older generation end. */
+  generation: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface SessionTable {
+  id_hash: string;
+  account_fk: number;
+  generation: number;
+  csrf: string;
+  created_at: string;
+  last_seen_at: string;
+  expires_at: string;
+  address: string;
+  user_agent: string;
+}
+
+export interface ApiTokenTable {
+  id: Generated<number>;
+  token_hash: string;
+  account_fk: number;
+  name: string;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface LoginThrottleTable {
+  key: string;
+  failures: number;
+  window_start: string;
+  locked_until: string | null;
+}
+
 export interface Database {
+  account: AccountTable;
+  session: SessionTable;
+  api_token: ApiTokenTable;
+  login_throttle: LoginThrottleTable;
   ae: AeTable;
   patient: PatientTable;
   study: StudyTable;

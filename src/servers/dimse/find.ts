@@ -1,3 +1,4 @@
+import { aeActor } from '../../core/security/actor.js';
 import { Tag } from '../../core/dicom/dictionary.js';
 import { fromJson } from '../../core/dicom/json.js';
 import { parseDicom } from '../../core/dicom/parser.js';
@@ -63,7 +64,8 @@ export function find(
     const enc = encodingOf(ts);
     // Fuzzy semantic matching of person names when the requestor negotiated it (extended negotiation byte 2).
     const fuzzy = assoc.extended?.(req.context.abstractSyntax)?.[2] === 1;
-    for await (const match of query.query({ level, keys, signal, retrieveAeTitle: aeTitle, fuzzy })) {
+    const actor = aeActor(assoc.callingAeTitle, ['study.read']);
+    for await (const match of query.query({ level, keys, signal, retrieveAeTitle: aeTitle, fuzzy, actor })) {
       let ds = fromJson(match).with(stringElement(Tag.QueryRetrieveLevel, 'CS', [level]));
       if (!ds.has(Tag.SpecificCharacterSet) && identifier.has(Tag.SpecificCharacterSet)) {
         ds = ds.with(identifier.get(Tag.SpecificCharacterSet)!);

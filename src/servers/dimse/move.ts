@@ -1,3 +1,4 @@
+import { aeActor } from '../../core/security/actor.js';
 import { Tag } from '../../core/dicom/dictionary.js';
 import { parseDicom } from '../../core/dicom/parser.js';
 import { lookupTransferSyntax } from '../../core/dicom/transfer-syntax.js';
@@ -27,6 +28,7 @@ export async function selectInstances(
   context: { abstractSyntax: string; transferSyntax: string },
   retrieve: RetrieveService,
   signal: AbortSignal,
+  callingAeTitle: string,
 ): Promise<{ instances: InstanceRow[] } | DimseResponse> {
   const ts = lookupTransferSyntax(context.transferSyntax)!;
   const identifier = parseDicom(identifierBytes, { assumeTransferSyntax: ts.uid }).dataset;
@@ -40,7 +42,8 @@ export async function selectInstances(
       },
     };
   }
-  return { instances: await retrieve.instances(keysFromDataset(identifier), signal) };
+  const actor = aeActor(callingAeTitle, ['study.read']);
+  return { instances: await retrieve.instances(keysFromDataset(identifier), signal, actor) };
 }
 
 /** Sub-operation counts as the C-MOVE and C-GET responses carry them (PS3.4 C.4.2.1.3, C.4.3.1.3). */
@@ -96,7 +99,7 @@ export function move(deps: MoveDeps): DimseHandler {
       };
       return;
     }
-    const selected = await selectInstances(bytes, req.context, deps.retrieve, signal);
+    const selected = await selectInstances(bytes, req.context, deps.retrieve, signal, assoc.callingAeTitle);
     if ('status' in selected) {
       yield selected;
       return;

@@ -1,20 +1,60 @@
 import fastifyCompress from '@fastify/compress';
 import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { ERROR_CATALOGUE, isLanternError } from '../../core/errors.js';
+import { ConfigError, ERROR_CATALOGUE, isLanternError } from '../../core/errors.js';
 import type { App } from '../../main.js';
 import { VERSION } from '../../version.js';
+import { accountApi, authentication } from './auth.js';
 import { dicomweb } from './dicomweb/index.js';
 
 /**
  * The HTTP server: /healthz and DICOMweb (/dicom-web, /wado); the REST API (/api) and the web app register
  * here as plugins in later versions. Errors map to HTTP in this one handler, by code.
  */
+/**
+ * Refuses to expose HTTP without authentication: with authentication off, only a loopback address may be
+ * bound (a misconfiguration stops the start, saying how to fix it).
+ */
+export function assertSafeBinding(app: App, host: string): void {
+  const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost' || host.startsWith('127.');
+  if (!app.config.security.authentication && !loopback) {
+    throw new ConfigError(
+      `http.host is ${host} while security.authentication is off: set security.authentication to true, ` +
+        'or bind http.host to 127.0.0.1',
+    );
+  }
+}
+
+/** A route as registered: method, URL pattern, and who may call it. */
+export interface RouteEntry {
+  readonly method: string;
+  readonly url: string;
+  readonly access: string | undefined;
+}
+
+const routeTables = new WeakMap<FastifyInstance, (() => RouteEntry)[]>();
+
+/** Every route of a server built here, with its access (the security tests walk it). */
+export function routeTable(server: FastifyInstance): RouteEntry[] {
+  return (routeTables.get(server) ?? []).map((f) => f());
+}
+
 export async function buildHttpServer(app: App): Promise<FastifyInstance> {
   const server = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  const table: (() => RouteEntry)[] = [];
+  routeTables.set(server, table);
+  server.addHook('onRoute', (r) => {
+    // Read when asked: plugins set a route's access in their own onRoute hooks, after this one.
+    for (const method of [r.method].flat()) {
+      table.push(() => ({ method, url: r.url ?? r.path, access: r.config?.access }));
+    }
+  });
   server.setErrorHandler((error, _req, reply) => {
     if (isLanternError(error)) {
       const err = error;
+      if (err.code === 'LNT_AUTH_REQUIRED' || err.code === 'LNT_AUTH_FAILED') {
+        reply.header('WWW-Authenticate', 'Bearer realm="lantern"');
+      }
       // The rest of a refused body is not read: the connection closes after the answer.
       if (err.code === 'LNT_HTTP_TIMEOUT' || err.code === 'LNT_HTTP_TOO_LARGE')
         reply.header('Connection', 'close');
@@ -27,7 +67,18 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
     app.log.error({ err: { message: err.message, stack: err.stack } }, 'unhandled HTTP error');
     return reply.code(500).send({ code: 'LNT_INTERNAL', message: 'internal error' });
   });
-  server.get('/healthz', async () => {
+  await authentication(server, app);
+  // Security headers on every answer (the JSON API and DICOMweb; the web app adds its own policy).
+  server.addHook('onSend', async (_req, reply) => {
+    reply.header('X-Content-Type-Options', 'nosniff');
+    reply.header('Referrer-Policy', 'no-referrer');
+    reply.header('X-Frame-Options', 'DENY');
+    if (!reply.hasHeader('Content-Security-Policy')) {
+      reply.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+    }
+    reply.header('Cache-Control', reply.getHeader('Cache-Control') ?? 'private, no-cache');
+  });
+  server.get('/healthz', { config: { access: 'public' } }, async () => {
     const counts = await app.index.counts();
     return {
       status: 'ok',
@@ -70,6 +121,7 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
     threshold: 1024,
     customTypes: /^application\/(dicom\+)?json/,
   });
+  await accountApi(server, app, false);
   await dicomweb(server, app);
   return server;
 }

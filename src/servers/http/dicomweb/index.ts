@@ -81,7 +81,8 @@ async function search(
   const base = baseUrl(app, req);
   const results: JsonDataset[] = [];
   let more = false;
-  for await (const r of app.query.queryWithMore({ ...request, retrieveAeTitle: app.config.dicom.aeTitle })) {
+  const q = { ...request, retrieveAeTitle: app.config.dicom.aeTitle, actor: req.actor };
+  for await (const r of app.query.queryWithMore(q)) {
     if ('more' in r) {
       more = true;
       break;
@@ -105,8 +106,8 @@ async function search(
 }
 
 /** The instances a retrieve path names, or 404. */
-async function instancesOf(app: App, p: Params): Promise<InstanceRow[]> {
-  const rows = await app.retrieve.instances(pathKeys(p));
+async function instancesOf(app: App, req: FastifyRequest, p: Params): Promise<InstanceRow[]> {
+  const rows = await app.retrieve.instances(pathKeys(p), undefined, req.actor);
   if (!rows.length) throw new NotFoundError('no stored instance matches this resource');
   return rows;
 }
@@ -175,7 +176,7 @@ async function retrieve(
   req: FastifyRequest<{ Params: Params }>,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  const rows = await instancesOf(app, req.params);
+  const rows = await instancesOf(app, req, req.params);
   const targets = negotiateDicom(app, req.headers.accept, rows);
   if (fresh(req, reply, rows)) return notModified(reply);
   // The first object is prepared before the answer starts, so that its errors still get a status code.
@@ -220,10 +221,10 @@ async function metadata(
 ): Promise<FastifyReply> {
   const keys = pathKeys(req.params);
   const form = negotiateDatasets(req);
-  if (fresh(req, reply, await instancesOf(app, req.params))) return notModified(reply);
+  if (fresh(req, reply, await instancesOf(app, req, req.params))) return notModified(reply);
   const base = baseUrl(app, req);
   const out: JsonDataset[] = [];
-  for await (const ds of app.query.queryAll({ level: 'IMAGE', keys, includeAll: true })) {
+  for await (const ds of app.query.queryAll({ level: 'IMAGE', keys, includeAll: true, actor: req.actor })) {
     const study = firstString(ds, Tag.StudyInstanceUID) ?? '';
     const series = firstString(ds, Tag.SeriesInstanceUID) ?? '';
     const instance = firstString(ds, Tag.SOPInstanceUID) ?? '';
@@ -262,7 +263,7 @@ async function bulk(
   req: FastifyRequest<{ Params: Params & { tag: string } }>,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  const [row] = await instancesOf(app, req.params);
+  const [row] = await instancesOf(app, req, req.params);
   if (!/^[0-9A-Fa-f]{8}$/.test(req.params.tag)) throw new QueryError('bulk data is named by its 8-digit tag');
   if (fresh(req, reply, [row])) return notModified(reply);
   const where = await app.retrieve.locateValue(row, parseInt(req.params.tag, 16) >>> 0);
@@ -318,7 +319,7 @@ async function wadoUri(app: App, req: FastifyRequest, reply: FastifyReply): Prom
   const series = q.get('seriesUID');
   const instance = q.get('objectUID');
   if (!study || !series || !instance) throw new QueryError('studyUID, seriesUID and objectUID are required');
-  const [row] = await instancesOf(app, { study, series, instance });
+  const [row] = await instancesOf(app, req, { study, series, instance });
   let contentType = q.get('contentType')?.split(',')[0].trim().toLowerCase();
   if (!contentType) {
     const frames = await app.imaging.layout(row).then(
@@ -395,7 +396,7 @@ async function frames(
   req: FastifyRequest<{ Params: FrameParams }>,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  const [row] = await instancesOf(app, req.params);
+  const [row] = await instancesOf(app, req, req.params);
   if (fresh(req, reply, [row])) return notModified(reply);
   return sendFrames(app, row, req, reply);
 }
@@ -411,7 +412,7 @@ async function rendered(
   reply: FastifyReply,
   kind: 'rendered' | 'thumbnail',
 ): Promise<FastifyReply> {
-  const rows = await instancesOf(app, req.params);
+  const rows = await instancesOf(app, req, req.params);
   const type = renderedType(req.headers.accept);
   const query = new Map(queryPairs(rawQuery(req)));
   const params = renderParams(
@@ -465,6 +466,14 @@ async function rendered(
 export async function dicomweb(server: FastifyInstance, app: App): Promise<void> {
   await server.register(
     async (s) => {
+      // Reading needs study.read, storing study.store (checked again by the services).
+      s.addHook('onRoute', (route) => {
+        const write = [route.method].flat().includes('POST');
+        route.config = {
+          ...route.config,
+          access: route.config?.access ?? (write ? 'study.store' : 'study.read'),
+        };
+      });
       // STOW-RS bodies are read as a stream by the handler, never buffered here.
       s.addContentTypeParser('multipart/related', (_req, payload, done) => done(null, payload));
       type R = FastifyRequest<{ Params: Params }>;
@@ -502,5 +511,5 @@ export async function dicomweb(server: FastifyInstance, app: App): Promise<void>
     },
     { prefix: '/dicom-web' },
   );
-  server.get('/wado', (req, reply) => wadoUri(app, req, reply));
+  server.get('/wado', { config: { access: 'study.read' } }, (req, reply) => wadoUri(app, req, reply));
 }

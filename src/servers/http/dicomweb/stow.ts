@@ -107,6 +107,7 @@ export async function stow(
         chunks: part.body,
         source: 'STOW-RS',
         expectStudyUid: study,
+        actor: req.actor,
       });
       items.push({
         sopInstanceUid: outcome.sopInstanceUid,

@@ -1,0 +1,262 @@
+import type { Kysely, Selectable } from 'kysely';
+import type {
+  AccountRecord,
+  AccountStore,
+  SessionRecord,
+  ThrottleRecord,
+  TokenRecord,
+} from '../../ports/accounts.js';
+import type { AccountTable, ApiTokenTable, Database, SessionTable } from './schema.js';
+
+function toAccount(r: Selectable<AccountTable>): AccountRecord {
+  return {
+    id: Number(r.id),
+    login: r.login,
+    displayName: r.display_name,
+    roles: r.roles ? r.roles.split(',') : [],
+    enabled: Number(r.enabled) === 1,
+    passwordHash: r.password_hash,
+    mustChange: Number(r.must_change) === 1,
+    generation: Number(r.generation),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toSession(r: Selectable<SessionTable>): SessionRecord {
+  return {
+    idHash: r.id_hash,
+    accountId: Number(r.account_fk),
+    generation: Number(r.generation),
+    csrf: r.csrf,
+    createdAt: r.created_at,
+    lastSeenAt: r.last_seen_at,
+    expiresAt: r.expires_at,
+    address: r.address,
+    userAgent: r.user_agent,
+  };
+}
+
+function toToken(r: Selectable<ApiTokenTable>): TokenRecord {
+  return {
+    id: Number(r.id),
+    tokenHash: r.token_hash,
+    accountId: Number(r.account_fk),
+    name: r.name,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at ?? undefined,
+    revokedAt: r.revoked_at ?? undefined,
+    lastUsedAt: r.last_used_at ?? undefined,
+  };
+}
+
+/** The account store over the index database (SQLite or PostgreSQL through kysely). */
+export class KyselyAccountStore implements AccountStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async countAccounts(): Promise<number> {
+    const r = await this.db
+      .selectFrom('account')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  async listAccounts(): Promise<AccountRecord[]> {
+    return (await this.db.selectFrom('account').selectAll().orderBy('login').execute()).map(toAccount);
+  }
+
+  async findAccount(login: string): Promise<AccountRecord | undefined> {
+    const r = await this.db.selectFrom('account').selectAll().where('login', '=', login).executeTakeFirst();
+    return r ? toAccount(r) : undefined;
+  }
+
+  async findAccountById(id: number): Promise<AccountRecord | undefined> {
+    const r = await this.db.selectFrom('account').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toAccount(r) : undefined;
+  }
+
+  async insertAccount(a: Omit<AccountRecord, 'id'>): Promise<boolean> {
+    const r = await this.db
+      .insertInto('account')
+      .values({
+        login: a.login,
+        display_name: a.displayName,
+        roles: a.roles.join(','),
+        enabled: a.enabled ? 1 : 0,
+        password_hash: a.passwordHash,
+        must_change: a.mustChange ? 1 : 0,
+        generation: a.generation,
+        created_at: a.createdAt,
+        updated_at: a.updatedAt,
+      })
+      .onConflict((oc) => oc.column('login').doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async updateAccount(
+    login: string,
+    change: Partial<
+      Pick<AccountRecord, 'displayName' | 'roles' | 'enabled' | 'passwordHash' | 'mustChange' | 'generation'>
+    >,
+    now: string,
+  ): Promise<boolean> {
+    const set: {
+      updated_at: string;
+      display_name?: string;
+      roles?: string;
+      enabled?: number;
+      password_hash?: string;
+      must_change?: number;
+      generation?: number;
+    } = { updated_at: now };
+    if (change.displayName !== undefined) set.display_name = change.displayName;
+    if (change.roles !== undefined) set.roles = change.roles.join(',');
+    if (change.enabled !== undefined) set.enabled = change.enabled ? 1 : 0;
+    if (change.passwordHash !== undefined) set.password_hash = change.passwordHash;
+    if (change.mustChange !== undefined) set.must_change = change.mustChange ? 1 : 0;
+    if (change.generation !== undefined) set.generation = change.generation;
+    const r = await this.db.updateTable('account').set(set).where('login', '=', login).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async insertSession(s: SessionRecord): Promise<void> {
+    await this.db
+      .insertInto('session')
+      .values({
+        id_hash: s.idHash,
+        account_fk: s.accountId,
+        generation: s.generation,
+        csrf: s.csrf,
+        created_at: s.createdAt,
+        last_seen_at: s.lastSeenAt,
+        expires_at: s.expiresAt,
+        address: s.address,
+        user_agent: s.userAgent,
+      })
+      .execute();
+  }
+
+  async findSession(idHash: string): Promise<SessionRecord | undefined> {
+    const r = await this.db
+      .selectFrom('session')
+      .selectAll()
+      .where('id_hash', '=', idHash)
+      .executeTakeFirst();
+    return r ? toSession(r) : undefined;
+  }
+
+  async touchSession(idHash: string, lastSeenAt: string): Promise<void> {
+    await this.db
+      .updateTable('session')
+      .set({ last_seen_at: lastSeenAt })
+      .where('id_hash', '=', idHash)
+      .execute();
+  }
+
+  async deleteSession(idHash: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('session').where('id_hash', '=', idHash).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async listSessions(accountId: number): Promise<SessionRecord[]> {
+    const rows = await this.db
+      .selectFrom('session')
+      .selectAll()
+      .where('account_fk', '=', accountId)
+      .orderBy('created_at')
+      .execute();
+    return rows.map(toSession);
+  }
+
+  async deleteSessionsOf(accountId: number): Promise<number> {
+    const r = await this.db.deleteFrom('session').where('account_fk', '=', accountId).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  async insertToken(t: Omit<TokenRecord, 'id'>): Promise<number> {
+    const r = await this.db
+      .insertInto('api_token')
+      .values({
+        token_hash: t.tokenHash,
+        account_fk: t.accountId,
+        name: t.name,
+        created_at: t.createdAt,
+        expires_at: t.expiresAt ?? null,
+        revoked_at: null,
+        last_used_at: null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return Number(r.id);
+  }
+
+  async findToken(tokenHash: string): Promise<TokenRecord | undefined> {
+    const r = await this.db
+      .selectFrom('api_token')
+      .selectAll()
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    return r ? toToken(r) : undefined;
+  }
+
+  async listTokens(accountId: number): Promise<TokenRecord[]> {
+    const rows = await this.db
+      .selectFrom('api_token')
+      .selectAll()
+      .where('account_fk', '=', accountId)
+      .orderBy('id')
+      .execute();
+    return rows.map(toToken);
+  }
+
+  async revokeToken(accountId: number, id: number, now: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('api_token')
+      .set({ revoked_at: now })
+      .where('id', '=', id)
+      .where('account_fk', '=', accountId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async touchToken(id: number, now: string): Promise<void> {
+    await this.db.updateTable('api_token').set({ last_used_at: now }).where('id', '=', id).execute();
+  }
+
+  async getThrottle(key: string): Promise<ThrottleRecord | undefined> {
+    const r = await this.db
+      .selectFrom('login_throttle')
+      .selectAll()
+      .where('key', '=', key)
+      .executeTakeFirst();
+    return r
+      ? {
+          key: r.key,
+          failures: Number(r.failures),
+          windowStart: r.window_start,
+          lockedUntil: r.locked_until ?? undefined,
+        }
+      : undefined;
+  }
+
+  async putThrottle(t: ThrottleRecord): Promise<void> {
+    const row = {
+      key: t.key,
+      failures: t.failures,
+      window_start: t.windowStart,
+      locked_until: t.lockedUntil ?? null,
+    };
+    await this.db
+      .insertInto('login_throttle')
+      .values(row)
+      .onConflict((oc) => oc.column('key').doUpdateSet(row))
+      .execute();
+  }
+
+  async clearThrottle(key: string): Promise<void> {
+    await this.db.deleteFrom('login_throttle').where('key', '=', key).execute();
+  }
+}

@@ -1,0 +1,83 @@
+/** A person's (or a service's) account. */
+export interface AccountRecord {
+  readonly id: number;
+  readonly login: string;
+  readonly displayName: string;
+  readonly roles: readonly string[];
+  readonly enabled: boolean;
+  /** argon2id PHC string; empty for an account that cannot log in with a password. */
+  readonly passwordHash: string;
+  /** The password was set by someone else (or at first start): it must be changed at the next login. */
+  readonly mustChange: boolean;
+  /** Bumped when roles or the enabled flag change: sessions from an older generation are over. */
+  readonly generation: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+export interface SessionRecord {
+  /** SHA-256 of the session secret (the cookie holds the secret; the store never does). */
+  readonly idHash: string;
+  readonly accountId: number;
+  readonly generation: number;
+  readonly csrf: string;
+  readonly createdAt: string;
+  readonly lastSeenAt: string;
+  /** The absolute end of the session, whatever its activity. */
+  readonly expiresAt: string;
+  readonly address: string;
+  readonly userAgent: string;
+}
+
+export interface TokenRecord {
+  readonly id: number;
+  /** SHA-256 of the token (shown once, never stored). */
+  readonly tokenHash: string;
+  readonly accountId: number;
+  readonly name: string;
+  readonly createdAt: string;
+  readonly expiresAt: string | undefined;
+  readonly revokedAt: string | undefined;
+  readonly lastUsedAt: string | undefined;
+}
+
+export interface ThrottleRecord {
+  readonly key: string;
+  readonly failures: number;
+  readonly windowStart: string;
+  readonly lockedUntil: string | undefined;
+}
+
+/** Accounts, sessions, API tokens and login throttling, kept in the index database. */
+export interface AccountStore {
+  countAccounts(): Promise<number>;
+  listAccounts(): Promise<AccountRecord[]>;
+  findAccount(login: string): Promise<AccountRecord | undefined>;
+  findAccountById(id: number): Promise<AccountRecord | undefined>;
+  /** Creates an account; false when the login is taken. */
+  insertAccount(a: Omit<AccountRecord, 'id'>): Promise<boolean>;
+  updateAccount(
+    login: string,
+    change: Partial<
+      Pick<AccountRecord, 'displayName' | 'roles' | 'enabled' | 'passwordHash' | 'mustChange' | 'generation'>
+    >,
+    now: string,
+  ): Promise<boolean>;
+
+  insertSession(s: SessionRecord): Promise<void>;
+  findSession(idHash: string): Promise<SessionRecord | undefined>;
+  touchSession(idHash: string, lastSeenAt: string): Promise<void>;
+  deleteSession(idHash: string): Promise<boolean>;
+  listSessions(accountId: number): Promise<SessionRecord[]>;
+  deleteSessionsOf(accountId: number): Promise<number>;
+
+  insertToken(t: Omit<TokenRecord, 'id'>): Promise<number>;
+  findToken(tokenHash: string): Promise<TokenRecord | undefined>;
+  listTokens(accountId: number): Promise<TokenRecord[]>;
+  revokeToken(accountId: number, id: number, now: string): Promise<boolean>;
+  touchToken(id: number, now: string): Promise<void>;
+
+  getThrottle(key: string): Promise<ThrottleRecord | undefined>;
+  putThrottle(t: ThrottleRecord): Promise<void>;
+  clearThrottle(key: string): Promise<void>;
+}

@@ -1,0 +1,272 @@
+import fastifyCookie from '@fastify/cookie';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LanternError, NotFoundError } from '../../core/errors.js';
+import { type Actor, requirePermission, SYSTEM } from '../../core/security/actor.js';
+import type { Permission } from '../../core/security/roles.js';
+import type { App } from '../../main.js';
+import type { AccountRecord, SessionRecord } from '../../ports/accounts.js';
+import { publicAccount } from '../../services/auth.js';
+
+/**
+ * Who may call a route: a permission, `authenticated` (anyone logged in), `password-change` (also an
+ * account that must change its password first), or `public` (no credentials: /healthz, login).
+ */
+export type RouteAccess = Permission | 'authenticated' | 'password-change' | 'public';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: RouteAccess;
+  }
+  interface FastifyRequest {
+    actor: Actor;
+    login?: { session: SessionRecord; account: AccountRecord } | undefined;
+  }
+}
+
+export const SESSION_COOKIE = 'lantern_session';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+function bearer(req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization;
+  if (!h) return undefined;
+  const m = /^Bearer\s+(\S+)$/i.exec(h);
+  if (!m) throw new LanternError('LNT_AUTH_REQUIRED', 'the Authorization header takes a Bearer token');
+  return m[1];
+}
+
+/**
+ * Authentication and authorization for every route (deny by default): the route's `access` says who may
+ * call it; credentials are an API token (Authorization: Bearer) or the session cookie. A browser session's
+ * state changes must carry its X-CSRF-Token. With authentication off (loopback only), requests act as
+ * Lantern itself.
+ */
+export async function authentication(server: FastifyInstance, app: App): Promise<void> {
+  await server.register(fastifyCookie);
+  server.decorateRequest('actor', null as never);
+  server.decorateRequest('login', undefined);
+  server.addHook('onRequest', async (req) => {
+    const access: RouteAccess | undefined =
+      req.routeOptions.config?.access ??
+      (req.method === 'OPTIONS' ? 'public' : req.routeOptions.url ? undefined : 'authenticated');
+    if (access === 'public') return;
+    if (!app.config.security.authentication) {
+      req.actor = SYSTEM;
+      return;
+    }
+    const token = bearer(req);
+    if (token !== undefined) {
+      const actor = await app.auth.token(token);
+      if (!actor)
+        throw new LanternError(
+          'LNT_AUTH_REQUIRED',
+          'the API token is not valid (unknown, expired or revoked)',
+        );
+      req.actor = actor;
+    } else {
+      const secret = req.cookies[SESSION_COOKIE];
+      const s = secret ? await app.auth.session(secret) : undefined;
+      if (!s)
+        throw new LanternError('LNT_AUTH_REQUIRED', 'log in (POST /api/auth/login) or send an API token');
+      req.actor = s.actor;
+      req.login = { session: s.session, account: s.account };
+      if (s.account.mustChange && access !== 'password-change') {
+        throw new LanternError(
+          'LNT_PASSWORD_CHANGE_REQUIRED',
+          'change the one-time password first (POST /api/auth/password)',
+        );
+      }
+      if (!SAFE_METHODS.has(req.method) && req.headers['x-csrf-token'] !== s.session.csrf) {
+        throw new LanternError('LNT_CSRF', "send the session's CSRF token in the X-CSRF-Token header");
+      }
+    }
+    if (access === undefined) throw new LanternError('LNT_FORBIDDEN', 'this route is open to no one');
+    if (access !== 'authenticated' && access !== 'password-change') requirePermission(req.actor, access);
+  });
+}
+
+function body(req: FastifyRequest): Record<string, unknown> {
+  const b = req.body;
+  if (!b || typeof b !== 'object' || Array.isArray(b))
+    throw new LanternError('LNT_HTTP_BAD_REQUEST', 'the body is a JSON object');
+  return b as Record<string, unknown>;
+}
+
+function str(b: Record<string, unknown>, name: string, optional = false): string | undefined {
+  const v = b[name];
+  if (v === undefined && optional) return undefined;
+  if (typeof v !== 'string') throw new LanternError('LNT_HTTP_BAD_REQUEST', `${name} is a string`);
+  return v;
+}
+
+function roles(b: Record<string, unknown>): string[] | undefined {
+  const v = b.roles;
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || !v.every((r) => typeof r === 'string')) {
+    throw new LanternError('LNT_HTTP_BAD_REQUEST', 'roles is a list of role names');
+  }
+  return v as string[];
+}
+
+function days(b: Record<string, unknown>): number | undefined {
+  const v = b.expiresInDays;
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 3650) {
+    throw new LanternError('LNT_HTTP_BAD_REQUEST', 'expiresInDays is a whole number of days, 1 to 3650');
+  }
+  return v;
+}
+
+function self(req: FastifyRequest): number {
+  if (req.actor.kind !== 'user')
+    throw new LanternError('LNT_FORBIDDEN', 'this resource belongs to an account');
+  return req.actor.accountId;
+}
+
+function tokenView(t: {
+  id: number;
+  name: string;
+  createdAt: string;
+  expiresAt?: string;
+  revokedAt?: string;
+  lastUsedAt?: string;
+}) {
+  return {
+    id: t.id,
+    name: t.name,
+    createdAt: t.createdAt,
+    expiresAt: t.expiresAt,
+    revokedAt: t.revokedAt,
+    lastUsedAt: t.lastUsedAt,
+  };
+}
+
+/** The account API under /api: login, logout, own sessions and tokens, and account management. */
+export async function accountApi(server: FastifyInstance, app: App, tls: boolean): Promise<void> {
+  const cookie = (reply: FastifyReply, value: string, maxAge: number) =>
+    reply.setCookie(SESSION_COOKIE, value, {
+      httpOnly: true,
+      sameSite: 'strict',
+      secure: tls,
+      path: '/',
+      maxAge,
+    });
+
+  server.post('/api/auth/login', { config: { access: 'public' } }, async (req, reply) => {
+    const b = body(req);
+    const r = await app.auth.login(
+      str(b, 'login')!,
+      str(b, 'password')!,
+      req.ip,
+      req.headers['user-agent'] ?? '',
+    );
+    cookie(reply, r.secret, app.config.security.sessionMaxHours * 3600);
+    return reply.send({ account: publicAccount(r.account), csrfToken: r.csrf, expiresAt: r.expiresAt });
+  });
+  server.post('/api/auth/logout', { config: { access: 'password-change' } }, async (req, reply) => {
+    const secret = req.cookies[SESSION_COOKIE];
+    if (req.login && secret) await app.auth.logout(secret);
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return reply.code(204).send();
+  });
+  server.get('/api/auth/me', { config: { access: 'password-change' } }, async (req) => {
+    const a = req.actor;
+    if (a.kind !== 'user') return { login: 'lantern', roles: ['administrator'], via: 'system' };
+    const account = req.login?.account ?? (await app.auth.account(a.login));
+    return { ...publicAccount(account), via: a.via, csrfToken: req.login?.session.csrf };
+  });
+  server.post('/api/auth/password', { config: { access: 'password-change' } }, async (req, reply) => {
+    const b = body(req);
+    await app.auth.changePassword(self(req), str(b, 'current')!, str(b, 'new')!, req.login?.session.idHash);
+    return reply.code(204).send();
+  });
+  server.get('/api/auth/sessions', { config: { access: 'authenticated' } }, async (req) => {
+    const sessions = await app.auth.sessionsOf(self(req));
+    return sessions.map((s) => ({
+      id: s.idHash.slice(0, 16),
+      createdAt: s.createdAt,
+      lastSeenAt: s.lastSeenAt,
+      expiresAt: s.expiresAt,
+      address: s.address,
+      userAgent: s.userAgent,
+      current: s.idHash === req.login?.session.idHash,
+    }));
+  });
+  server.delete<{ Params: { id: string } }>(
+    '/api/auth/sessions/:id',
+    { config: { access: 'authenticated' } },
+    async (req, reply) => {
+      if (!(await app.auth.endSession(self(req), req.params.id)))
+        throw new NotFoundError('no such session of yours');
+      return reply.code(204).send();
+    },
+  );
+
+  server.get('/api/tokens', { config: { access: 'authenticated' } }, async (req) =>
+    (await app.auth.tokensOf(self(req))).map(tokenView),
+  );
+  server.post('/api/tokens', { config: { access: 'authenticated' } }, async (req, reply) => {
+    const b = body(req);
+    const login = (req.actor as { login: string }).login;
+    self(req);
+    const t = await app.auth.createToken(login, { name: str(b, 'name', true), expiresInDays: days(b) });
+    return reply.code(201).send({ token: t.token, ...tokenView(t.record) });
+  });
+  server.delete<{ Params: { id: string } }>(
+    '/api/tokens/:id',
+    { config: { access: 'authenticated' } },
+    async (req, reply) => {
+      if (!(await app.auth.revokeToken(self(req), Number(req.params.id))))
+        throw new NotFoundError('no such token of yours');
+      return reply.code(204).send();
+    },
+  );
+
+  server.get('/api/users', { config: { access: 'users.manage' } }, async () =>
+    (await app.auth.listAccounts()).map(publicAccount),
+  );
+  server.post('/api/users', { config: { access: 'users.manage' } }, async (req, reply) => {
+    const b = body(req);
+    const r = await app.auth.createAccount({
+      login: str(b, 'login')!,
+      displayName: str(b, 'displayName', true),
+      roles: roles(b) ?? [],
+    });
+    return reply.code(201).send({ account: publicAccount(r.account), oneTimePassword: r.password });
+  });
+  server.patch<{ Params: { login: string } }>(
+    '/api/users/:login',
+    { config: { access: 'users.manage' } },
+    async (req) => {
+      const b = body(req);
+      const enabled = b.enabled;
+      if (enabled !== undefined && typeof enabled !== 'boolean')
+        throw new LanternError('LNT_HTTP_BAD_REQUEST', 'enabled is true or false');
+      return publicAccount(
+        await app.auth.updateAccount(req.params.login, {
+          displayName: str(b, 'displayName', true),
+          roles: roles(b),
+          enabled,
+        }),
+      );
+    },
+  );
+  server.post<{ Params: { login: string } }>(
+    '/api/users/:login/reset-password',
+    { config: { access: 'users.manage' } },
+    async (req) => ({
+      oneTimePassword: await app.auth.resetPassword(req.params.login),
+    }),
+  );
+  server.post<{ Params: { login: string } }>(
+    '/api/users/:login/tokens',
+    { config: { access: 'users.manage' } },
+    async (req, reply) => {
+      const b = body(req);
+      const t = await app.auth.createToken(req.params.login, {
+        name: str(b, 'name', true),
+        expiresInDays: days(b),
+      });
+      return reply.code(201).send({ token: t.token, ...tokenView(t.record) });
+    },
+  );
+}

@@ -1,0 +1,352 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { hash, verify } from '@node-rs/argon2';
+import { LanternError, NotFoundError } from '../core/errors.js';
+import { passwordProblem } from '../core/security/password-policy.js';
+import type { Actor } from '../core/security/actor.js';
+import { isRole, permissionsOf } from '../core/security/roles.js';
+import type { AccountRecord, AccountStore, SessionRecord, TokenRecord } from '../ports/accounts.js';
+import type { Clock } from '../ports/clock.js';
+
+export type { Actor } from '../core/security/actor.js';
+
+export interface AuthSettings {
+  readonly sessionIdleMinutes: number;
+  readonly sessionMaxHours: number;
+  /** Failed logins for one login name within the window before it is locked. */
+  readonly lockoutThreshold: number;
+  readonly lockoutMinutes: number;
+  /** Failed logins from one address within the window before it is throttled. */
+  readonly addressThreshold: number;
+}
+
+export interface LoginResult {
+  /** The session secret, for the cookie (never stored). */
+  readonly secret: string;
+  readonly csrf: string;
+  readonly account: AccountRecord;
+  readonly expiresAt: string;
+}
+
+/** A published view of an account (no hash). */
+export function publicAccount(a: AccountRecord): {
+  login: string;
+  displayName: string;
+  roles: readonly string[];
+  enabled: boolean;
+  mustChangePassword: boolean;
+} {
+  return {
+    login: a.login,
+    displayName: a.displayName,
+    roles: a.roles,
+    enabled: a.enabled,
+    mustChangePassword: a.mustChange,
+  };
+}
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+const secret = (bytes = 32): string => randomBytes(bytes).toString('base64url');
+/** argon2id, OWASP's parameters (19 MiB, 2 passes). */
+const ARGON = { algorithm: 2, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+const LOGIN = /^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$/;
+export const TOKEN_PREFIX = 'lnt_';
+
+/**
+ * Accounts, passwords, sessions, API tokens and login throttling. Everything that decides who someone is
+ * lives here; the HTTP layer only carries cookies and headers to it.
+ */
+export class AuthService {
+  /** A hash to verify against when the login is unknown, so both answers take the same time. */
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly store: AccountStore,
+    private readonly clock: Clock,
+    private readonly settings: AuthSettings,
+    private readonly commonPasswords: ReadonlySet<string>,
+  ) {}
+
+  private now(): Date {
+    return this.clock.now();
+  }
+
+  private iso(offsetMs = 0): string {
+    return new Date(this.now().getTime() + offsetMs).toISOString();
+  }
+
+  checkPassword(password: string, login: string): void {
+    const problem = passwordProblem(password, login, this.commonPasswords);
+    if (problem) throw new LanternError('LNT_PASSWORD_POLICY', problem);
+  }
+
+  /** A random one-time password (shown once; the account must change it at first login). */
+  static oneTimePassword(): string {
+    return secret(18);
+  }
+
+  /**
+   * First start: when there is no account at all, creates `admin` (administrator) with a one-time password and
+   * returns it to be printed once. Undefined when accounts exist.
+   */
+  async bootstrap(): Promise<string | undefined> {
+    if ((await this.store.countAccounts()) > 0) return undefined;
+    const { password } = await this.createAccount({
+      login: 'admin',
+      displayName: 'Administrator',
+      roles: ['administrator'],
+    });
+    return password;
+  }
+
+  /** Creates an account with a one-time password (returned), or the one given (then policy-checked). */
+  async createAccount(
+    a: { login: string; displayName?: string; roles: readonly string[] },
+    password?: string,
+  ): Promise<{ account: AccountRecord; password: string }> {
+    if (!LOGIN.test(a.login)) {
+      throw new LanternError(
+        'LNT_QUERY_INVALID',
+        'a login is 2-64 letters, digits and . _ @ -, starting with a letter or digit',
+      );
+    }
+    for (const r of a.roles)
+      if (!isRole(r)) throw new LanternError('LNT_QUERY_INVALID', `there is no role ${r}`);
+    const oneTime = password === undefined;
+    const pw = password ?? AuthService.oneTimePassword();
+    if (!oneTime) this.checkPassword(pw, a.login);
+    const now = this.iso();
+    const created = await this.store.insertAccount({
+      login: a.login,
+      displayName: a.displayName ?? a.login,
+      roles: [...a.roles],
+      enabled: true,
+      passwordHash: await hash(pw, ARGON),
+      mustChange: oneTime,
+      generation: 0,
+      createdAt: now,
+      updatedAt: now,
+    });
+    if (!created) throw new LanternError('LNT_CONFLICT', `the login ${a.login} is taken`);
+    return { account: (await this.store.findAccount(a.login))!, password: pw };
+  }
+
+  async account(login: string): Promise<AccountRecord> {
+    const a = await this.store.findAccount(login);
+    if (!a) throw new NotFoundError(`there is no account ${login}`);
+    return a;
+  }
+
+  listAccounts(): Promise<AccountRecord[]> {
+    return this.store.listAccounts();
+  }
+
+  /** Changes roles, the enabled flag or the display name; any change of roles or enabled ends the sessions. */
+  async updateAccount(
+    login: string,
+    change: { displayName?: string; roles?: readonly string[]; enabled?: boolean },
+  ): Promise<AccountRecord> {
+    const a = await this.account(login);
+    for (const r of change.roles ?? [])
+      if (!isRole(r)) throw new LanternError('LNT_QUERY_INVALID', `there is no role ${r}`);
+    const security =
+      (change.enabled !== undefined && change.enabled !== a.enabled) ||
+      (change.roles !== undefined && change.roles.join(',') !== a.roles.join(','));
+    await this.store.updateAccount(
+      login,
+      {
+        ...change,
+        roles: change.roles ? [...change.roles] : undefined,
+        generation: security ? a.generation + 1 : undefined,
+      },
+      this.iso(),
+    );
+    if (security) await this.store.deleteSessionsOf(a.id);
+    return this.account(login);
+  }
+
+  /** Sets a new one-time password (recovery, or an administrator's reset); ends the account's sessions. */
+  async resetPassword(login: string): Promise<string> {
+    const a = await this.account(login);
+    const pw = AuthService.oneTimePassword();
+    await this.store.updateAccount(
+      login,
+      { passwordHash: await hash(pw, ARGON), mustChange: true, generation: a.generation + 1 },
+      this.iso(),
+    );
+    await this.store.deleteSessionsOf(a.id);
+    await this.store.clearThrottle(`login:${login.toLowerCase()}`);
+    return pw;
+  }
+
+  /** The user's own change: the current password proves it is them; other sessions end, this one stays. */
+  async changePassword(
+    accountId: number,
+    current: string,
+    next: string,
+    keepSession?: string,
+  ): Promise<void> {
+    const a = await this.store.findAccountById(accountId);
+    if (!a || !(await verify(a.passwordHash, current)))
+      throw new LanternError('LNT_AUTH_FAILED', 'the current password is wrong');
+    this.checkPassword(next, a.login);
+    if (next === current)
+      throw new LanternError('LNT_PASSWORD_POLICY', 'the new password must differ from the current one');
+    await this.store.updateAccount(
+      a.login,
+      { passwordHash: await hash(next, ARGON), mustChange: false },
+      this.iso(),
+    );
+    for (const s of await this.store.listSessions(a.id))
+      if (s.idHash !== keepSession) await this.store.deleteSession(s.idHash);
+  }
+
+  private async throttled(key: string): Promise<boolean> {
+    const t = await this.store.getThrottle(key);
+    return !!t?.lockedUntil && Date.parse(t.lockedUntil) > this.now().getTime();
+  }
+
+  private async fail(key: string, threshold: number): Promise<void> {
+    const windowMs = this.settings.lockoutMinutes * 60_000;
+    const now = this.now().getTime();
+    const t = await this.store.getThrottle(key);
+    const fresh = !t || now - Date.parse(t.windowStart) > windowMs;
+    const failures = fresh ? 1 : t.failures + 1;
+    await this.store.putThrottle({
+      key,
+      failures,
+      windowStart: fresh ? this.iso() : t.windowStart,
+      lockedUntil: failures >= threshold ? this.iso(windowMs) : undefined,
+    });
+  }
+
+  /**
+   * Logs in with a login and password. Unknown login and wrong password get the same error and take the same
+   * time; repeated failures lock the login name (whether it exists or not) and throttle the address.
+   */
+  async login(login: string, password: string, address: string, userAgent: string): Promise<LoginResult> {
+    const loginKey = `login:${login.toLowerCase()}`;
+    const addressKey = `address:${address}`;
+    if ((await this.throttled(loginKey)) || (await this.throttled(addressKey))) {
+      throw new LanternError('LNT_AUTH_LOCKED', 'too many failed logins; try again later');
+    }
+    const a = login.length <= 64 ? await this.store.findAccount(login) : undefined;
+    this.dummyHash ??= hash(secret(), ARGON);
+    const ok =
+      password.length <= 1024 &&
+      (await verify(a?.passwordHash || (await this.dummyHash), password).catch(() => false)) &&
+      !!a &&
+      a.enabled;
+    if (!ok || !a) {
+      await this.fail(loginKey, this.settings.lockoutThreshold);
+      await this.fail(addressKey, this.settings.addressThreshold);
+      throw new LanternError('LNT_AUTH_FAILED', 'the login or the password is wrong');
+    }
+    await this.store.clearThrottle(loginKey);
+    const sessionSecret = secret();
+    const csrf = secret(24);
+    const expiresAt = this.iso(this.settings.sessionMaxHours * 3_600_000);
+    await this.store.insertSession({
+      idHash: sha256(sessionSecret),
+      accountId: a.id,
+      generation: a.generation,
+      csrf,
+      createdAt: this.iso(),
+      lastSeenAt: this.iso(),
+      expiresAt,
+      address,
+      userAgent: userAgent.slice(0, 256),
+    });
+    return { secret: sessionSecret, csrf, account: a, expiresAt };
+  }
+
+  /**
+   * The session a cookie's secret names, when it is still valid: not idle too long, not past its absolute end,
+   * its account enabled and of the same generation (roles unchanged). Ended sessions are deleted.
+   */
+  async session(
+    sessionSecret: string,
+  ): Promise<{ actor: Actor; session: SessionRecord; account: AccountRecord } | undefined> {
+    const idHash = sha256(sessionSecret);
+    const s = await this.store.findSession(idHash);
+    if (!s) return undefined;
+    const now = this.now().getTime();
+    const idle = now - Date.parse(s.lastSeenAt) > this.settings.sessionIdleMinutes * 60_000;
+    const a = await this.store.findAccountById(s.accountId);
+    if (idle || now >= Date.parse(s.expiresAt) || !a || !a.enabled || a.generation !== s.generation) {
+      await this.store.deleteSession(idHash);
+      return undefined;
+    }
+    // Activity is recorded at most every 15 seconds (a viewer makes many requests a second).
+    if (now - Date.parse(s.lastSeenAt) > 15_000) await this.store.touchSession(idHash, this.iso());
+    return { actor: this.userActor(a, 'session'), session: s, account: a };
+  }
+
+  private userActor(a: AccountRecord, via: 'session' | 'token' | 'oidc'): Actor {
+    return {
+      kind: 'user',
+      login: a.login,
+      accountId: a.id,
+      roles: a.roles,
+      permissions: permissionsOf(a.roles),
+      via,
+    };
+  }
+
+  async logout(sessionSecret: string): Promise<boolean> {
+    return this.store.deleteSession(sha256(sessionSecret));
+  }
+
+  async sessionsOf(accountId: number): Promise<SessionRecord[]> {
+    return this.store.listSessions(accountId);
+  }
+
+  /** Ends one of the account's own sessions, named by the first 16 characters of its hash. */
+  async endSession(accountId: number, id: string): Promise<boolean> {
+    const s = (await this.store.listSessions(accountId)).find(
+      (x) => x.idHash.startsWith(id) && id.length >= 16,
+    );
+    return s ? this.store.deleteSession(s.idHash) : false;
+  }
+
+  /** A new API token for an account, shown once (only its hash is kept). */
+  async createToken(
+    login: string,
+    options: { name?: string; expiresInDays?: number } = {},
+  ): Promise<{ token: string; record: TokenRecord }> {
+    const a = await this.account(login);
+    const token = TOKEN_PREFIX + secret(32);
+    const expiresAt = options.expiresInDays ? this.iso(options.expiresInDays * 86_400_000) : undefined;
+    const rec = {
+      tokenHash: sha256(token),
+      accountId: a.id,
+      name: options.name ?? '',
+      createdAt: this.iso(),
+      expiresAt,
+      revokedAt: undefined,
+      lastUsedAt: undefined,
+    };
+    const id = await this.store.insertToken(rec);
+    return { token, record: { ...rec, id } };
+  }
+
+  /** The actor of a bearer API token, when it is valid (not revoked, not expired, its account enabled). */
+  async token(token: string): Promise<Actor | undefined> {
+    if (!token.startsWith(TOKEN_PREFIX) || token.length > 128) return undefined;
+    const t = await this.store.findToken(sha256(token));
+    if (!t || t.revokedAt || (t.expiresAt && Date.parse(t.expiresAt) <= this.now().getTime()))
+      return undefined;
+    const a = await this.store.findAccountById(t.accountId);
+    if (!a || !a.enabled) return undefined;
+    if (!t.lastUsedAt || this.now().getTime() - Date.parse(t.lastUsedAt) > 60_000)
+      await this.store.touchToken(t.id, this.iso());
+    return this.userActor(a, 'token');
+  }
+
+  tokensOf(accountId: number): Promise<TokenRecord[]> {
+    return this.store.listTokens(accountId);
+  }
+
+  revokeToken(accountId: number, id: number): Promise<boolean> {
+    return this.store.revokeToken(accountId, id, this.iso());
+  }
+}
