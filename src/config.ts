@@ -52,6 +52,17 @@ export interface Config {
     readonly lockoutMinutes: number;
     /** Failed logins from one address within lockoutMinutes before it is throttled. */
     readonly addressThreshold: number;
+    /** Bearer JWTs from an OpenID Connect provider, accepted when an issuer is set. */
+    readonly oidc: {
+      readonly issuer: string | undefined;
+      readonly audience: string | undefined;
+      /** The provider's key set; default: jwks_uri of its discovery document. */
+      readonly jwksUrl: string | undefined;
+      /** The claim holding Lantern role names (a dotted path, e.g. realm_access.roles). */
+      readonly rolesClaim: string;
+      /** The claim naming the user. */
+      readonly loginClaim: string;
+    };
   };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
@@ -101,6 +112,13 @@ export const DEFAULTS: Config = {
     lockoutThreshold: 5,
     lockoutMinutes: 15,
     addressThreshold: 20,
+    oidc: {
+      issuer: undefined,
+      audience: undefined,
+      jwksUrl: undefined,
+      rolesClaim: 'roles',
+      loginClaim: 'preferred_username',
+    },
   },
   log: { level: 'info' },
 };
@@ -135,6 +153,10 @@ export const ENVIRONMENT: Record<string, string> = {
   LANTERN_AUTHENTICATION: 'security.authentication',
   LANTERN_SESSION_IDLE_MINUTES: 'security.sessionIdleMinutes',
   LANTERN_SESSION_MAX_HOURS: 'security.sessionMaxHours',
+  LANTERN_OIDC_ISSUER: 'security.oidc.issuer',
+  LANTERN_OIDC_AUDIENCE: 'security.oidc.audience',
+  LANTERN_OIDC_JWKS_URL: 'security.oidc.jwksUrl',
+  LANTERN_OIDC_ROLES_CLAIM: 'security.oidc.rolesClaim',
 };
 
 type Source = string; // where a value came from, for error messages
@@ -422,6 +444,38 @@ export function loadConfig(options: LoadOptions = {}): Config {
         'security.addressThreshold',
         from('security.addressThreshold'),
       ),
+      oidc: (() => {
+        const url = (name: string) => {
+          const v = get(name);
+          if (v === undefined) return undefined;
+          if (typeof v !== 'string' || !/^https?:\/\/\S+$/.test(v)) {
+            throw new ConfigError(`${name} must be an http(s) URL (from ${from(name)})`);
+          }
+          return v;
+        };
+        const issuer = url('security.oidc.issuer');
+        const audience = get('security.oidc.audience');
+        if (issuer && (typeof audience !== 'string' || !audience)) {
+          throw new ConfigError(
+            `security.oidc.audience must name this server's client ID when an issuer is set (from ${from('security.oidc.audience')})`,
+          );
+        }
+        return {
+          issuer,
+          audience: typeof audience === 'string' ? audience : undefined,
+          jwksUrl: url('security.oidc.jwksUrl'),
+          rolesClaim: str(
+            get('security.oidc.rolesClaim'),
+            'security.oidc.rolesClaim',
+            from('security.oidc.rolesClaim'),
+          ),
+          loginClaim: str(
+            get('security.oidc.loginClaim'),
+            'security.oidc.loginClaim',
+            from('security.oidc.loginClaim'),
+          ),
+        };
+      })(),
     },
     log: { level: logLevel as Config['log']['level'] },
   };

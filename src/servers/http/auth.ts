@@ -55,7 +55,7 @@ export async function authentication(server: FastifyInstance, app: App): Promise
     }
     const token = bearer(req);
     if (token !== undefined) {
-      const actor = await app.auth.token(token);
+      const actor = token.startsWith('lnt_') ? await app.auth.token(token) : await app.auth.oidcToken(token);
       if (!actor)
         throw new LanternError(
           'LNT_AUTH_REQUIRED',
@@ -117,8 +117,9 @@ function days(b: Record<string, unknown>): number | undefined {
 }
 
 function self(req: FastifyRequest): number {
-  if (req.actor.kind !== 'user')
-    throw new LanternError('LNT_FORBIDDEN', 'this resource belongs to an account');
+  if (req.actor.kind !== 'user' || req.actor.via === 'oidc') {
+    throw new LanternError('LNT_FORBIDDEN', 'this resource belongs to a Lantern account');
+  }
   return req.actor.accountId;
 }
 
@@ -171,6 +172,7 @@ export async function accountApi(server: FastifyInstance, app: App, tls: boolean
   server.get('/api/auth/me', { config: { access: 'password-change' } }, async (req) => {
     const a = req.actor;
     if (a.kind !== 'user') return { login: 'lantern', roles: ['administrator'], via: 'system' };
+    if (a.via === 'oidc') return { login: a.login, displayName: a.login, roles: a.roles, via: a.via };
     const account = req.login?.account ?? (await app.auth.account(a.login));
     return { ...publicAccount(account), via: a.via, csrfToken: req.login?.session.csrf };
   });
