@@ -32,6 +32,9 @@ export interface Config {
     readonly publicUrl: string | undefined;
     /** The largest STOW-RS request body accepted. */
     readonly maxStowBytes: number;
+    /** HTTPS: certificate chain and private key (PEM); unset, DICOM TLS's are used when set. */
+    readonly tlsCert: string | undefined;
+    readonly tlsKey: string | undefined;
     /** Origins allowed cross-origin requests (CORS); `*` for any; empty: no CORS headers. */
     readonly corsOrigins: readonly string[];
     /** A request body that sends nothing for this long is answered 408 and closed. */
@@ -96,6 +99,8 @@ export const DEFAULTS: Config = {
   http: {
     port: 8080,
     host: '127.0.0.1',
+    tlsCert: undefined,
+    tlsKey: undefined,
     publicUrl: undefined,
     maxStowBytes: 4 * 1024 * 1024 * 1024,
     corsOrigins: [],
@@ -141,6 +146,8 @@ export const ENVIRONMENT: Record<string, string> = {
   LANTERN_DICOM_TLS_REQUIRE_CLIENT_CERT: 'dicom.tlsRequireClientCert',
   LANTERN_HTTP_PORT: 'http.port',
   LANTERN_HTTP_HOST: 'http.host',
+  LANTERN_HTTP_TLS_CERT: 'http.tlsCert',
+  LANTERN_HTTP_TLS_KEY: 'http.tlsKey',
   LANTERN_HTTP_PUBLIC_URL: 'http.publicUrl',
   LANTERN_HTTP_MAX_STOW_BYTES: 'http.maxStowBytes',
   LANTERN_HTTP_CORS_ORIGINS: 'http.corsOrigins',
@@ -352,8 +359,13 @@ export function loadConfig(options: LoadOptions = {}): Config {
       artimSeconds: positiveInt(get('dicom.artimSeconds'), 'dicom.artimSeconds', from('dicom.artimSeconds')),
       idleSeconds: positiveInt(get('dicom.idleSeconds'), 'dicom.idleSeconds', from('dicom.idleSeconds')),
       tlsPort: port(get('dicom.tlsPort'), 'dicom.tlsPort', from('dicom.tlsPort')),
-      tlsCert: optionalPath(get('dicom.tlsCert'), 'dicom.tlsCert', from('dicom.tlsCert')),
-      tlsKey: optionalPath(get('dicom.tlsKey'), 'dicom.tlsKey', from('dicom.tlsKey')),
+      // One certificate serves both: DICOM TLS takes HTTP's when it has none of its own.
+      tlsCert: optionalPath(
+        get('dicom.tlsCert') ?? get('http.tlsCert'),
+        'dicom.tlsCert',
+        from('dicom.tlsCert'),
+      ),
+      tlsKey: optionalPath(get('dicom.tlsKey') ?? get('http.tlsKey'), 'dicom.tlsKey', from('dicom.tlsKey')),
       tlsCa: optionalPath(get('dicom.tlsCa'), 'dicom.tlsCa', from('dicom.tlsCa')),
       aes: configuredAes(get('dicom.aes'), from('dicom.aes')),
       tlsRequireClientCert: bool(
@@ -364,7 +376,17 @@ export function loadConfig(options: LoadOptions = {}): Config {
     },
     http: {
       port: port(get('http.port'), 'http.port', from('http.port')),
-      host: str(get('http.host'), 'http.host', from('http.host')),
+      // Loopback until TLS is configured; a site may bind elsewhere explicitly.
+      host:
+        from('http.host') === 'defaults' && (get('http.tlsCert') ?? get('dicom.tlsCert'))
+          ? '0.0.0.0'
+          : str(get('http.host'), 'http.host', from('http.host')),
+      tlsCert: optionalPath(
+        get('http.tlsCert') ?? get('dicom.tlsCert'),
+        'http.tlsCert',
+        from('http.tlsCert'),
+      ),
+      tlsKey: optionalPath(get('http.tlsKey') ?? get('dicom.tlsKey'), 'http.tlsKey', from('http.tlsKey')),
       publicUrl: (() => {
         const v = get('http.publicUrl');
         if (v === undefined) return undefined;

@@ -147,7 +147,8 @@ export function startDicom(app: App, overrides: Partial<DimseServerOptions> = {}
 }
 
 /** DICOM TLS settings read from the configured files, when a certificate and key are configured. */
-function tlsOptions(c: Config): DimseServerOptions['tls'] {
+/** DICOM TLS settings from the configuration (certificate files read), or undefined without them. */
+export function tlsOptions(c: Config): DimseServerOptions['tls'] {
   if (!c.dicom.tlsCert || !c.dicom.tlsKey) return undefined;
   const read = (path: string, name: string) => {
     try {

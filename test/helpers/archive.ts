@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../src/config.js';
-import { type App, createApp, startDicom } from '../../src/main.js';
+import { type App, createApp, startDicom, tlsOptions } from '../../src/main.js';
+
+function configuredTls(app: App) {
+  return { ...tlsOptions(app.config)!, port: 0 };
+}
 import type { DimseServerOptions } from '../../src/servers/dimse/server.js';
 import type { Clock } from '../../src/ports/clock.js';
 
@@ -42,14 +46,15 @@ export async function startTestArchive(
     maxAssociations: overrides.maxAssociations ?? 32,
     artimMs: overrides.artimMs ?? 5000,
     idleMs: overrides.idleMs ?? 60_000,
-    tls: overrides.tls,
+    // TLS as given, else as configured (on a free port).
+    ...(overrides.tls ? { tls: overrides.tls } : app.config.dicom.tlsCert ? { tls: configuredTls(app) } : {}),
   });
 
   return {
     app,
     dir,
     port: server.address(0).port,
-    tlsPort: overrides.tls ? server.address(1).port : undefined,
+    tlsPort: overrides.tls || app.config.dicom.tlsCert ? server.address(1).port : undefined,
     close: async () => {
       await server.close();
       await app.close();

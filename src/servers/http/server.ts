@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import fastifyCompress from '@fastify/compress';
 import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -25,6 +26,21 @@ export function assertSafeBinding(app: App, host: string): void {
   }
 }
 
+/** HTTPS from http.tlsCert and http.tlsKey (TLS 1.2 at least), or undefined for plain HTTP. */
+function httpsOptions(app: App): { cert: Buffer; key: Buffer; minVersion: 'TLSv1.2' } | undefined {
+  const { tlsCert, tlsKey } = app.config.http;
+  if (!tlsCert && !tlsKey) return undefined;
+  if (!tlsCert || !tlsKey) throw new ConfigError('HTTPS needs both http.tlsCert and http.tlsKey');
+  const read = (path: string, name: string) => {
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new ConfigError(`${name}: cannot read ${path}: ${(e as Error).message}`);
+    }
+  };
+  return { cert: read(tlsCert, 'http.tlsCert'), key: read(tlsKey, 'http.tlsKey'), minVersion: 'TLSv1.2' };
+}
+
 /** A route as registered: method, URL pattern, and who may call it. */
 export interface RouteEntry {
   readonly method: string;
@@ -40,7 +56,12 @@ export function routeTable(server: FastifyInstance): RouteEntry[] {
 }
 
 export async function buildHttpServer(app: App): Promise<FastifyInstance> {
-  const server = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  const tls = httpsOptions(app);
+  const server = (
+    tls
+      ? Fastify({ logger: false, bodyLimit: 1024 * 1024, https: tls })
+      : Fastify({ logger: false, bodyLimit: 1024 * 1024 })
+  ) as FastifyInstance;
   const table: (() => RouteEntry)[] = [];
   routeTables.set(server, table);
   server.addHook('onRoute', (r) => {
@@ -77,6 +98,7 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
       reply.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
     }
     reply.header('Cache-Control', reply.getHeader('Cache-Control') ?? 'private, no-cache');
+    if (tls) reply.header('Strict-Transport-Security', 'max-age=31536000');
   });
   server.get('/healthz', { config: { access: 'public' } }, async () => {
     const counts = await app.index.counts();
@@ -121,7 +143,7 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
     threshold: 1024,
     customTypes: /^application\/(dicom\+)?json/,
   });
-  await accountApi(server, app, false);
+  await accountApi(server, app, !!tls);
   await dicomweb(server, app);
   return server;
 }
