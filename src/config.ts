@@ -22,6 +22,8 @@ export interface Config {
     readonly tlsKey: string | undefined;
     readonly tlsCa: string | undefined;
     readonly tlsRequireClientCert: boolean;
+    /** Associations must carry a username/passcode user identity of an account (PS3.7 D.3.3.7). */
+    readonly requireUserIdentity: boolean;
     /** Peers registered from the configuration file (added to the AE registry at every start). */
     readonly aes: readonly ConfiguredAe[];
   };
@@ -94,6 +96,7 @@ export const DEFAULTS: Config = {
     tlsKey: undefined,
     tlsCa: undefined,
     tlsRequireClientCert: false,
+    requireUserIdentity: false,
     aes: [],
   },
   http: {
@@ -140,6 +143,7 @@ export const ENVIRONMENT: Record<string, string> = {
   LANTERN_DICOM_ARTIM_SECONDS: 'dicom.artimSeconds',
   LANTERN_DICOM_IDLE_SECONDS: 'dicom.idleSeconds',
   LANTERN_DICOM_TLS_PORT: 'dicom.tlsPort',
+  LANTERN_DICOM_REQUIRE_USER_IDENTITY: 'dicom.requireUserIdentity',
   LANTERN_DICOM_TLS_CERT: 'dicom.tlsCert',
   LANTERN_DICOM_TLS_KEY: 'dicom.tlsKey',
   LANTERN_DICOM_TLS_CA: 'dicom.tlsCa',
@@ -368,6 +372,11 @@ export function loadConfig(options: LoadOptions = {}): Config {
       tlsKey: optionalPath(get('dicom.tlsKey') ?? get('http.tlsKey'), 'dicom.tlsKey', from('dicom.tlsKey')),
       tlsCa: optionalPath(get('dicom.tlsCa'), 'dicom.tlsCa', from('dicom.tlsCa')),
       aes: configuredAes(get('dicom.aes'), from('dicom.aes')),
+      requireUserIdentity: bool(
+        get('dicom.requireUserIdentity'),
+        'dicom.requireUserIdentity',
+        from('dicom.requireUserIdentity'),
+      ),
       tlsRequireClientCert: bool(
         get('dicom.tlsRequireClientCert'),
         'dicom.tlsRequireClientCert',

@@ -129,6 +129,8 @@ export function startDicom(app: App, overrides: Partial<DimseServerOptions> = {}
     artimMs: c.artimSeconds * 1000,
     idleMs: c.idleSeconds * 1000,
     admitCaller: (aet, address) => app.aes.admit(aet, address),
+    verifyUser: (login, passcode, address) => app.auth.verifyPeerUser(login, passcode, address),
+    requireUserIdentity: c.requireUserIdentity,
     permitsStore: (aet) => app.aes.permits(aet, 'store'),
     permitsFind: (aet) => app.aes.permits(aet, 'find'),
     permitsMove: (aet) => app.aes.permits(aet, 'move'),

@@ -4,7 +4,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { LanternError, NotFoundError } from '../core/errors.js';
 import { passwordProblem } from '../core/security/password-policy.js';
 import type { Actor } from '../core/security/actor.js';
-import { isRole, permissionsOf } from '../core/security/roles.js';
+import { isRole, type Permission, permissionsOf } from '../core/security/roles.js';
 import type { AccountRecord, AccountStore, SessionRecord, TokenRecord } from '../ports/accounts.js';
 import type { Clock } from '../ports/clock.js';
 
@@ -251,10 +251,10 @@ export class AuthService {
   }
 
   /**
-   * Logs in with a login and password. Unknown login and wrong password get the same error and take the same
-   * time; repeated failures lock the login name (whether it exists or not) and throttle the address.
+   * Checks a login and password: unknown login and wrong password get the same error and take the same time;
+   * repeated failures lock the login name (whether it exists or not) and throttle the address.
    */
-  async login(login: string, password: string, address: string, userAgent: string): Promise<LoginResult> {
+  private async credentials(login: string, password: string, address: string): Promise<AccountRecord> {
     const loginKey = `login:${login.toLowerCase()}`;
     const addressKey = `address:${address}`;
     if ((await this.throttled(loginKey)) || (await this.throttled(addressKey))) {
@@ -273,6 +273,34 @@ export class AuthService {
       throw new LanternError('LNT_AUTH_FAILED', 'the login or the password is wrong');
     }
     await this.store.clearThrottle(loginKey);
+    return a;
+  }
+
+  /**
+   * A DICOM association's user identity (PS3.7 D.3.3.7, username and passcode) checked against the accounts,
+   * with the same throttling as logins. An account whose one-time password is not yet changed is refused.
+   */
+  async verifyPeerUser(
+    login: string,
+    passcode: string,
+    address: string,
+  ): Promise<{ login: string; permissions: ReadonlySet<Permission> } | undefined> {
+    try {
+      const a = await this.credentials(login, passcode, address);
+      if (a.mustChange) return undefined;
+      return { login: a.login, permissions: permissionsOf(a.roles) };
+    } catch (e) {
+      if (e instanceof LanternError) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Logs in with a login and password. Unknown login and wrong password get the same error and take the same
+   * time; repeated failures lock the login name (whether it exists or not) and throttle the address.
+   */
+  async login(login: string, password: string, address: string, userAgent: string): Promise<LoginResult> {
+    const a = await this.credentials(login, password, address);
     const sessionSecret = secret();
     const csrf = secret(24);
     const expiresAt = this.iso(this.settings.sessionMaxHours * 3_600_000);

@@ -1,3 +1,4 @@
+import type { Permission } from '../../core/security/roles.js';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { CommandError } from '../../core/dimse/command.js';
@@ -63,6 +64,8 @@ export interface AssociationInfo {
   readonly isOpen?: () => boolean;
   /** The extended negotiation agreed for a SOP class (our answer's application information). */
   readonly extended?: (sopClassUid: string) => Uint8Array | undefined;
+  /** The account the association's user identity proved; the services then check its permissions too. */
+  readonly user?: Admission['user'];
 }
 
 /** A service: one response, or several (pending responses, then the final one). */
@@ -79,12 +82,20 @@ export interface Rejection {
   readonly reason: number;
 }
 
+/** An accepted association: the user its user identity negotiation proved (PS3.7 D.3.3.7), if any. */
+export interface Admission {
+  readonly user?: { readonly login: string; readonly permissions: ReadonlySet<Permission> };
+}
+
 export interface AssociationOptions {
   readonly aeTitle: string;
   readonly capabilities: AcceptorCapabilities;
   readonly handlers: ReadonlyMap<number, DimseHandler>;
-  /** Decides whether a caller may associate (the local user's A-ASSOCIATE response); a rejection refuses it. */
-  readonly admit: (rq: AAssociateRq, remoteAddress: string) => Promise<Rejection | undefined>;
+  /**
+   * Decides whether a caller may associate (the local user's A-ASSOCIATE response): a rejection refuses it;
+   * otherwise the admission names the user the association's user identity proved, if any.
+   */
+  readonly admit: (rq: AAssociateRq, remoteAddress: string) => Promise<Rejection | Admission | undefined>;
   /** Largest PDU we receive (advertised in A-ASSOCIATE-AC). */
   readonly maxPduLength: number;
   readonly artimMs: number;
@@ -230,10 +241,10 @@ export class Association {
         this.opts.admit(rq, this.info.remoteAddress).then(
           (r) => {
             if (this.state !== 'Sta3') return;
-            if (r) {
+            if (r && 'result' in r) {
               this.state = nextState(transition('Sta3', 'Evt8')!); // AE-8
               this.reject(rq, r);
-            } else this.accept(rq);
+            } else this.accept(rq, r?.user);
           },
           (e: unknown) => {
             this.opts.log.error({ err: { message: (e as Error).message } }, 'association admission failed');
@@ -301,7 +312,7 @@ export class Association {
     this.startArtim();
   }
 
-  private accept(rq: AAssociateRq): void {
+  private accept(rq: AAssociateRq, user?: Admission['user']): void {
     const n = negotiate(rq, this.opts.capabilities);
     this.contexts = new Map(n.accepted);
     this.peerMaxPdu = rq.userInformation.maxPduLength ?? 0;
@@ -314,6 +325,7 @@ export class Association {
         this.sendRequest(abstractSyntax, transferSyntax, command, dataset, options?.peerIsScp ?? true),
       isOpen: () => !this.closed && this.state === 'Sta6',
       extended: (sopClassUid) => n.extended.find((x) => x.sopClassUid === sopClassUid)?.info,
+      user,
     };
     const action = transition(this.state, 'Evt7')!; // the local user accepts: AE-7
     this.send(
@@ -328,6 +340,10 @@ export class Association {
           maxPduLength: this.opts.maxPduLength,
           implementationClassUid: this.opts.implementationClassUid,
           implementationVersionName: this.opts.implementationVersionName,
+          // A verified username/passcode identity answers with an empty server response when one is asked for.
+          ...(user && rq.userInformation.userIdentity?.positiveResponseRequested
+            ? { userIdentityResponse: new Uint8Array(0) }
+            : {}),
           ...(n.roles.length ? { roles: n.roles } : {}),
           ...(n.extended.length ? { extended: n.extended } : {}),
         },

@@ -1,4 +1,4 @@
-import { aeActor } from '../../core/security/actor.js';
+import { peerActor } from './actor.js';
 import { Tag } from '../../core/dicom/dictionary.js';
 import { fromJson } from '../../core/dicom/json.js';
 import { parseDicom } from '../../core/dicom/parser.js';
@@ -64,7 +64,7 @@ export function find(
     const enc = encodingOf(ts);
     // Fuzzy semantic matching of person names when the requestor negotiated it (extended negotiation byte 2).
     const fuzzy = assoc.extended?.(req.context.abstractSyntax)?.[2] === 1;
-    const actor = aeActor(assoc.callingAeTitle, ['study.read']);
+    const actor = peerActor(assoc, ['study.read']);
     for await (const match of query.query({ level, keys, signal, retrieveAeTitle: aeTitle, fuzzy, actor })) {
       let ds = fromJson(match).with(stringElement(Tag.QueryRetrieveLevel, 'CS', [level]));
       if (!ds.has(Tag.SpecificCharacterSet) && identifier.has(Tag.SpecificCharacterSet)) {

@@ -23,7 +23,7 @@ export function get(deps: GetDeps): DimseHandler {
       yield { status: Status.NotAuthorized, fields: { ErrorComment: 'this AE may not retrieve from here' } };
       return;
     }
-    const selected = await selectInstances(bytes, req.context, deps.retrieve, signal, assoc.callingAeTitle);
+    const selected = await selectInstances(bytes, req.context, deps.retrieve, signal, assoc);
     if ('status' in selected) {
       yield selected;
       return;

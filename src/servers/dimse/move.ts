@@ -1,4 +1,4 @@
-import { aeActor } from '../../core/security/actor.js';
+import { peerActor } from './actor.js';
 import { Tag } from '../../core/dicom/dictionary.js';
 import { parseDicom } from '../../core/dicom/parser.js';
 import { lookupTransferSyntax } from '../../core/dicom/transfer-syntax.js';
@@ -9,7 +9,7 @@ import { Status, statusCategory } from '../../core/dimse/status.js';
 import { keysFromDataset } from '../../core/query/keys.js';
 import type { AeRecord, InstanceRow } from '../../ports/index.js';
 import type { RetrieveService } from '../../services/retrieve.js';
-import type { DimseHandler, DimseResponse } from './association.js';
+import type { AssociationInfo, DimseHandler, DimseResponse } from './association.js';
 import { ClientAssociation } from './client.js';
 import { readIdentifier } from './find.js';
 
@@ -28,7 +28,7 @@ export async function selectInstances(
   context: { abstractSyntax: string; transferSyntax: string },
   retrieve: RetrieveService,
   signal: AbortSignal,
-  callingAeTitle: string,
+  assoc: AssociationInfo,
 ): Promise<{ instances: InstanceRow[] } | DimseResponse> {
   const ts = lookupTransferSyntax(context.transferSyntax)!;
   const identifier = parseDicom(identifierBytes, { assumeTransferSyntax: ts.uid }).dataset;
@@ -42,7 +42,7 @@ export async function selectInstances(
       },
     };
   }
-  const actor = aeActor(callingAeTitle, ['study.read']);
+  const actor = peerActor(assoc, ['study.read']);
   return { instances: await retrieve.instances(keysFromDataset(identifier), signal, actor) };
 }
 
@@ -99,7 +99,7 @@ export function move(deps: MoveDeps): DimseHandler {
       };
       return;
     }
-    const selected = await selectInstances(bytes, req.context, deps.retrieve, signal, assoc.callingAeTitle);
+    const selected = await selectInstances(bytes, req.context, deps.retrieve, signal, assoc);
     if ('status' in selected) {
       yield selected;
       return;

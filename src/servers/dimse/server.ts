@@ -1,12 +1,13 @@
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
+import type { Permission } from '../../core/security/roles.js';
 import type { Logger } from 'pino';
 import { isStorageSopClass } from '../../core/dicom/dictionary.js';
 import { allTransferSyntaxes } from '../../core/dicom/transfer-syntax.js';
 import { CommandField } from '../../core/dimse/command.js';
 import type { AcceptorCapabilities } from '../../core/ul/negotiation.js';
 import type { IngestService } from '../../services/ingest.js';
-import { Association, type AssociationOptions, type DimseHandler } from './association.js';
+import { type Admission, Association, type AssociationOptions, type DimseHandler } from './association.js';
 import { find } from './find.js';
 import { move } from './move.js';
 import { get } from './get.js';
@@ -27,6 +28,14 @@ export interface DimseServerOptions {
   readonly idleMs: number;
   /** Decides whether a calling AE may associate (the AE registry). */
   readonly admitCaller: (callingAeTitle: string, address: string) => Promise<boolean>;
+  /** Checks a user identity's username and passcode (PS3.7 D.3.3.7) against the accounts. */
+  readonly verifyUser?: (
+    login: string,
+    passcode: string,
+    address: string,
+  ) => Promise<{ login: string; permissions: ReadonlySet<Permission> } | undefined>;
+  /** Associations without a valid username/passcode identity are rejected. */
+  readonly requireUserIdentity?: boolean;
   readonly ingest: IngestService;
   readonly query: QueryService;
   readonly retrieve: RetrieveService;
@@ -147,7 +156,17 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
       admit: async (rq, address) => {
         if (active > o.maxAssociations) return { result: 2, source: 3, reason: 2 }; // local limit exceeded
         if (!(await o.admitCaller(rq.callingAeTitle, address))) return { result: 1, source: 1, reason: 3 }; // calling AE not recognized
-        return undefined;
+        // User identity: a username and passcode is checked (a wrong one is refused whether or not the site
+        // requires one); a bare username proves nothing; other types are not supported.
+        const id = rq.userInformation.userIdentity;
+        let user: Admission['user'];
+        if (id?.type === 2 && o.verifyUser) {
+          const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
+          user = await o.verifyUser(text(id.primary), text(id.secondary), address);
+          if (!user) return { result: 1, source: 1, reason: 1 };
+        }
+        if (o.requireUserIdentity && !user) return { result: 1, source: 1, reason: 1 };
+        return { user };
       },
     });
   };

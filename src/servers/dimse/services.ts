@@ -1,4 +1,4 @@
-import { aeActor } from '../../core/security/actor.js';
+import { peerActor } from './actor.js';
 import { Status } from '../../core/dimse/status.js';
 import type { IngestService } from '../../services/ingest.js';
 import type { AssociationInfo, DimseHandler } from './association.js';
@@ -57,7 +57,7 @@ export function store(
       transferSyntaxUid: req.context.transferSyntax,
       expectSopClassUid: sopClass,
       expectSopInstanceUid: sopInstance,
-      actor: aeActor(assoc.callingAeTitle, ['study.store']),
+      actor: peerActor(assoc, ['study.store']),
     });
     if (outcome.status === 'quarantined') {
       return {

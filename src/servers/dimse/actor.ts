@@ -1,0 +1,13 @@
+import { type Actor, aeActor } from '../../core/security/actor.js';
+import type { Permission } from '../../core/security/roles.js';
+import type { AssociationInfo } from './association.js';
+
+/**
+ * The actor of a DICOM operation: the calling AE with what the registry granted it for this service, narrowed
+ * to the proved user's permissions when the association carried a user identity.
+ */
+export function peerActor(assoc: AssociationInfo, granted: readonly Permission[]): Actor {
+  const user = assoc.user;
+  const permissions = user ? granted.filter((p) => user.permissions.has(p)) : granted;
+  return aeActor(user ? `${user.login}@${assoc.callingAeTitle}` : assoc.callingAeTitle, permissions);
+}
