@@ -33,16 +33,22 @@ async function lantern(args: string[], env: NodeJS.ProcessEnv = {}) {
 
 function startServer(
   args: string[],
-): Promise<{ proc: ChildProcess; http: number; dicom: number; log: () => string }> {
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ proc: ChildProcess; http: number; dicom: number; log: () => string; out: () => string }> {
   return new Promise((resolvePromise, reject) => {
-    const proc = spawn('node', [bin, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn('node', [bin, 'serve', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     let err = '';
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => {
       err += d.toString();
       for (const line of err.split('\n')) {
         if (!line.includes('lantern started')) continue;
         const j = JSON.parse(line) as { httpPort: number; dicomPort: number };
-        resolvePromise({ proc, http: j.httpPort, dicom: j.dicomPort, log: () => err });
+        resolvePromise({ proc, http: j.httpPort, dicom: j.dicomPort, log: () => err, out: () => out });
       }
     });
     proc.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
@@ -50,6 +56,47 @@ function startServer(
 }
 
 describe('lantern command line', () => {
+  it('serve: the first start prints the admin one-time password once; DICOMweb needs a login', async () => {
+    const data = tmp();
+    const args = ['--data', data, '--dicom-port', '0', '--http-port', '0'];
+    const first = await startServer(args);
+    let password: string;
+    try {
+      const m = /One-time password: (\S+)/.exec(first.out());
+      expect(m, first.out()).toBeTruthy();
+      password = m![1];
+      const base = `http://127.0.0.1:${first.http}`;
+      expect((await fetch(`${base}/dicom-web/studies`)).status).toBe(401);
+      const login = await fetch(`${base}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ login: 'admin', password }),
+      });
+      expect(login.status).toBe(200);
+      // Never in the operational log.
+      expect(first.log()).not.toContain(password);
+    } finally {
+      first.proc.kill('SIGTERM');
+      await new Promise((r) => first.proc.once('exit', r));
+    }
+    const second = await startServer(args);
+    try {
+      expect(second.out()).not.toContain('One-time password');
+    } finally {
+      second.proc.kill('SIGTERM');
+      await new Promise((r) => second.proc.once('exit', r));
+    }
+  });
+
+  it('serve refuses to listen beyond loopback with authentication off, saying how to fix it', async () => {
+    const r = await lantern(['serve', '--data', tmp(), '--dicom-port', '0', '--http-port', '0'], {
+      LANTERN_AUTHENTICATION: 'false',
+      LANTERN_HTTP_HOST: '0.0.0.0',
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/security.authentication/);
+  });
+
   it('--help lists every command', async () => {
     const r = await lantern(['--help']);
     expect(r.code).toBe(0);
