@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from './core/errors.js';
@@ -69,6 +69,12 @@ export interface Config {
       readonly loginClaim: string;
     };
   };
+  readonly audit: {
+    /** The site in audit user IDs (`login@site`) and the audit source; default: the host name. */
+    readonly site: string;
+    /** Emergency only: operations go on when their audit record cannot be written. */
+    readonly failOpen: boolean;
+  };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
 
@@ -128,6 +134,7 @@ export const DEFAULTS: Config = {
       loginClaim: 'preferred_username',
     },
   },
+  audit: { site: hostname(), failOpen: false },
   log: { level: 'info' },
 };
 
@@ -162,6 +169,8 @@ export const ENVIRONMENT: Record<string, string> = {
   LANTERN_QUERY_MAX_RESULTS: 'query.maxResults',
   LANTERN_LOG_LEVEL: 'log.level',
   LANTERN_AUTHENTICATION: 'security.authentication',
+  LANTERN_AUDIT_SITE: 'audit.site',
+  LANTERN_AUDIT_FAIL_OPEN: 'audit.failOpen',
   LANTERN_SESSION_IDLE_MINUTES: 'security.sessionIdleMinutes',
   LANTERN_SESSION_MAX_HOURS: 'security.sessionMaxHours',
   LANTERN_OIDC_ISSUER: 'security.oidc.issuer',
@@ -507,6 +516,10 @@ export function loadConfig(options: LoadOptions = {}): Config {
           ),
         };
       })(),
+    },
+    audit: {
+      site: str(get('audit.site'), 'audit.site', from('audit.site')),
+      failOpen: bool(get('audit.failOpen'), 'audit.failOpen', from('audit.failOpen')),
     },
     log: { level: logLevel as Config['log']['level'] },
   };

@@ -10,6 +10,7 @@ import { type DimseServerOptions, type DimseServers, startDimseServer } from './
 import type { Index } from './ports/index.js';
 import { type Clock, systemClock } from './ports/clock.js';
 import { AuthService } from './services/auth.js';
+import { AuditService } from './services/audit.js';
 import { AeRegistry } from './services/ae-registry.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
@@ -35,6 +36,7 @@ export interface App {
   readonly imaging: ImagingService;
   readonly transcode: TranscodeService;
   readonly auth: AuthService;
+  readonly audit: AuditService;
   readonly clock: Clock;
   close(): Promise<void>;
 }
@@ -75,7 +77,13 @@ export async function createApp(
     { decodable: DECODABLE, encodable: ENCODABLE },
     { classUid: IMPLEMENTATION_CLASS_UID, versionName: IMPLEMENTATION_VERSION_NAME },
   );
-  const auth = new AuthService(index.accounts, clock, config.security, await commonPasswords());
+  const audit = new AuditService(
+    index.audit,
+    clock,
+    { sourceId: config.dicom.aeTitle, site: config.audit.site, failOpen: config.audit.failOpen },
+    (e) => log.error({ err: { message: e.message } }, 'audit record not written'),
+  );
+  const auth = new AuthService(index.accounts, clock, config.security, await commonPasswords(), audit);
   const aes = new AeRegistry(index, clock, { acceptUnknownCallers: config.dicom.acceptUnknownCallers });
   for (const ae of config.dicom.aes) {
     await aes.add({ aeTitle: ae.aeTitle, host: ae.host, port: ae.port, tls: ae.tls, permissions: ae.allow });
@@ -93,6 +101,7 @@ export async function createApp(
     imaging,
     transcode,
     auth,
+    audit,
     clock,
     close: async () => {
       await imaging.close();

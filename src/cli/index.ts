@@ -11,6 +11,8 @@ import { AssociationError } from '../servers/dimse/client.js';
 import type { DimseServers } from '../servers/dimse/server.js';
 import { assertSafeBinding, buildHttpServer } from '../servers/http/server.js';
 import { ROLE_NAMES } from '../core/security/roles.js';
+import { EVENT, EVENT_TYPE, ROLE } from '../core/audit/events.js';
+import type { NewEvent } from '../services/audit.js';
 import { PERMISSIONS } from '../services/ae-registry.js';
 import { VERSION } from '../version.js';
 import { formatReport, importPaths } from './import.js';
@@ -76,6 +78,7 @@ export function buildCli(): Command {
         }
         const http = await buildHttpServer(app);
         await http.listen({ port: config.http.port, host: config.http.host });
+        await app.audit.record(applicationActivity(app, 'start'));
         let dimse: DimseServers;
         try {
           dimse = await startDicom(app);
@@ -102,6 +105,7 @@ export function buildCli(): Command {
           if (stopping) return;
           stopping = true;
           app.log.info({ signal }, 'lantern stopping');
+          await app.audit.record(applicationActivity(app, 'stop')).catch(() => undefined);
           await dimse.close();
           await http.close();
           await app.close();
@@ -437,6 +441,24 @@ export function buildCli(): Command {
       }),
     );
 
+  const audit = program.command('audit').description('the audit trail');
+  audit
+    .command('verify')
+    .description('recompute the hash chain of the audit trail; names the first broken record (exit status 1)')
+    .option('--data <dir>', 'data folder')
+    .option('--config <file>', 'JSON configuration file')
+    .action(async (opts: Common) =>
+      withApp(opts, async (app) => {
+        const r = await app.audit.verify();
+        if (r.broken) {
+          process.stdout.write(
+            `audit record ${r.broken.id} is broken: ${r.broken.reason} (${r.checked} checked)\n`,
+          );
+          process.exitCode = 1;
+        } else process.stdout.write(`${r.checked} audit records, chain intact\n`);
+      }),
+    );
+
   const cert = program.command('cert').description('TLS certificates');
   cert
     .command('self-signed')
@@ -474,6 +496,24 @@ export function buildCli(): Command {
     });
 
   return program;
+}
+
+/** Application Activity (PS3.15 A.5.3.1): Lantern started or stopped. */
+function applicationActivity(app: Awaited<ReturnType<typeof createApp>>, what: 'start' | 'stop'): NewEvent {
+  return {
+    eventId: EVENT.applicationActivity,
+    action: 'E',
+    outcome: 0,
+    types: [what === 'start' ? EVENT_TYPE.applicationStart : EVENT_TYPE.applicationStop],
+    participants: [
+      { ...app.audit.self(false), roles: [ROLE.application] },
+      {
+        userId: `${process.env.USER ?? 'lantern'}@${app.audit.settings.site}`,
+        requestor: true,
+        roles: [ROLE.applicationLauncher],
+      },
+    ],
+  };
 }
 
 function collect(v: string, prev: string[]): string[] {

@@ -164,6 +164,11 @@ export const ERROR_CATALOGUE = {
     dimse: 0xc000,
     meaning: 'The resource exists already (e.g. a login that is taken).',
   },
+  LNT_AUDIT_FAILED: {
+    http: 503,
+    dimse: 0xa700,
+    meaning: 'The audit record of the operation could not be written, so the operation was not done.',
+  },
   LNT_CONFIG_INVALID: {
     http: 500,
     dimse: 0xc000,

@@ -1,3 +1,4 @@
+import type { AuditStore } from './audit.js';
 import type { AccountStore } from './accounts.js';
 import type { JsonDataset } from '../core/dicom/json.js';
 import type { QueryLevel } from '../core/query/levels.js';
@@ -196,6 +197,8 @@ export interface Index extends IndexReader {
   removeAe(aeTitle: string): Promise<boolean>;
   /** Accounts, sessions and API tokens (the same database). */
   readonly accounts: AccountStore;
+  /** The audit trail (the same database, append-only). */
+  readonly audit: AuditStore;
   /** Brings the schema to the current version (versioned migrations). */
   migrate(): Promise<void>;
   /**

@@ -7,6 +7,8 @@ import type { Actor } from '../core/security/actor.js';
 import { isRole, type Permission, permissionsOf } from '../core/security/roles.js';
 import type { AccountRecord, AccountStore, SessionRecord, TokenRecord } from '../ports/accounts.js';
 import type { Clock } from '../ports/clock.js';
+import { EVENT, EVENT_TYPE, OBJECT_ID } from '../core/audit/events.js';
+import type { AuditService } from './audit.js';
 
 export type { Actor } from '../core/security/actor.js';
 
@@ -95,7 +97,59 @@ export class AuthService {
     private readonly clock: Clock,
     private readonly settings: AuthSettings,
     private readonly commonPasswords: ReadonlySet<string>,
+    private readonly audit?: AuditService,
   ) {}
+
+  /** A User Authentication event (login, logout; success or failure) for `login` from `address`. */
+  private async authEvent(
+    type: 'login' | 'logout',
+    login: string,
+    address: string,
+    outcome: 0 | 4,
+    description?: string,
+  ): Promise<void> {
+    await this.audit?.record({
+      eventId: EVENT.userAuthentication,
+      action: 'E',
+      outcome,
+      outcomeDescription: description,
+      types: [type === 'login' ? EVENT_TYPE.login : EVENT_TYPE.logout],
+      participants: [
+        {
+          userId: `${login}@${this.audit.settings.site}`,
+          userName: login,
+          requestor: true,
+          networkAccessPoint: address,
+        },
+        this.audit.self(),
+      ],
+    });
+  }
+
+  /** A Security Alert for a change to an account's security attributes or roles, made by `by`. */
+  private async accountEvent(
+    by: Actor | undefined,
+    login: string,
+    what: string,
+    roles = false,
+  ): Promise<void> {
+    await this.audit?.record({
+      eventId: EVENT.securityAlert,
+      action: 'E',
+      outcome: 0,
+      outcomeDescription: what,
+      types: [roles ? EVENT_TYPE.securityRolesChanged : EVENT_TYPE.userSecurityAttributesChanged],
+      participants: [this.audit.participant(by, true), this.audit.self()],
+      objects: [
+        {
+          typeCode: 2,
+          role: 13,
+          idType: OBJECT_ID.userIdentifier,
+          id: `${login}@${this.audit.settings.site}`,
+        },
+      ],
+    });
+  }
 
   private now(): Date {
     return this.clock.now();
@@ -133,6 +187,7 @@ export class AuthService {
   async createAccount(
     a: { login: string; displayName?: string; roles: readonly string[] },
     password?: string,
+    by?: Actor,
   ): Promise<{ account: AccountRecord; password: string }> {
     if (!LOGIN.test(a.login)) {
       throw new LanternError(
@@ -158,6 +213,7 @@ export class AuthService {
       updatedAt: now,
     });
     if (!created) throw new LanternError('LNT_CONFLICT', `the login ${a.login} is taken`);
+    await this.accountEvent(by, a.login, `account created with roles ${a.roles.join(',') || '(none)'}`, true);
     return { account: (await this.store.findAccount(a.login))!, password: pw };
   }
 
@@ -175,6 +231,7 @@ export class AuthService {
   async updateAccount(
     login: string,
     change: { displayName?: string; roles?: readonly string[]; enabled?: boolean },
+    by?: Actor,
   ): Promise<AccountRecord> {
     const a = await this.account(login);
     for (const r of change.roles ?? [])
@@ -192,11 +249,17 @@ export class AuthService {
       this.iso(),
     );
     if (security) await this.store.deleteSessionsOf(a.id);
+    const what = [
+      ...(change.roles !== undefined ? [`roles ${change.roles.join(',') || '(none)'}`] : []),
+      ...(change.enabled !== undefined ? [change.enabled ? 'enabled' : 'disabled'] : []),
+      ...(change.displayName !== undefined ? ['display name changed'] : []),
+    ].join('; ');
+    await this.accountEvent(by, login, what || 'no change', change.roles !== undefined);
     return this.account(login);
   }
 
   /** Sets a new one-time password (recovery, or an administrator's reset); ends the account's sessions. */
-  async resetPassword(login: string): Promise<string> {
+  async resetPassword(login: string, by?: Actor): Promise<string> {
     const a = await this.account(login);
     const pw = AuthService.oneTimePassword();
     await this.store.updateAccount(
@@ -206,6 +269,7 @@ export class AuthService {
     );
     await this.store.deleteSessionsOf(a.id);
     await this.store.clearThrottle(`login:${login.toLowerCase()}`);
+    await this.accountEvent(by, login, 'one-time password set');
     return pw;
   }
 
@@ -227,6 +291,15 @@ export class AuthService {
       { passwordHash: await hash(next, ARGON), mustChange: false },
       this.iso(),
     );
+    const owner: Actor = {
+      kind: 'user',
+      login: a.login,
+      accountId: a.id,
+      roles: a.roles,
+      permissions: permissionsOf(a.roles),
+      via: 'session',
+    };
+    await this.accountEvent(owner, a.login, 'password changed by its owner');
     for (const s of await this.store.listSessions(a.id))
       if (s.idHash !== keepSession) await this.store.deleteSession(s.idHash);
   }
@@ -258,6 +331,13 @@ export class AuthService {
     const loginKey = `login:${login.toLowerCase()}`;
     const addressKey = `address:${address}`;
     if ((await this.throttled(loginKey)) || (await this.throttled(addressKey))) {
+      await this.authEvent(
+        'login',
+        login.slice(0, 64),
+        address,
+        4,
+        'refused: locked out after failed logins',
+      );
       throw new LanternError('LNT_AUTH_LOCKED', 'too many failed logins; try again later');
     }
     const a = login.length <= 64 ? await this.store.findAccount(login) : undefined;
@@ -270,6 +350,7 @@ export class AuthService {
     if (!ok || !a) {
       await this.fail(loginKey, this.settings.lockoutThreshold);
       await this.fail(addressKey, this.settings.addressThreshold);
+      await this.authEvent('login', login.slice(0, 64), address, 4, 'wrong login or password');
       throw new LanternError('LNT_AUTH_FAILED', 'the login or the password is wrong');
     }
     await this.store.clearThrottle(loginKey);
@@ -288,6 +369,7 @@ export class AuthService {
     try {
       const a = await this.credentials(login, passcode, address);
       if (a.mustChange) return undefined;
+      await this.authEvent('login', a.login, address, 0, 'DICOM association user identity');
       return { login: a.login, permissions: permissionsOf(a.roles) };
     } catch (e) {
       if (e instanceof LanternError) return undefined;
@@ -301,6 +383,7 @@ export class AuthService {
    */
   async login(login: string, password: string, address: string, userAgent: string): Promise<LoginResult> {
     const a = await this.credentials(login, password, address);
+    await this.authEvent('login', a.login, address, 0);
     const sessionSecret = secret();
     const csrf = secret(24);
     const expiresAt = this.iso(this.settings.sessionMaxHours * 3_600_000);
@@ -351,8 +434,10 @@ export class AuthService {
     };
   }
 
-  async logout(sessionSecret: string): Promise<boolean> {
-    return this.store.deleteSession(sha256(sessionSecret));
+  async logout(sessionSecret: string, login?: string, address = ''): Promise<boolean> {
+    const ended = await this.store.deleteSession(sha256(sessionSecret));
+    if (ended && login) await this.authEvent('logout', login, address, 0);
+    return ended;
   }
 
   async sessionsOf(accountId: number): Promise<SessionRecord[]> {
@@ -371,6 +456,7 @@ export class AuthService {
   async createToken(
     login: string,
     options: { name?: string; expiresInDays?: number } = {},
+    by?: Actor,
   ): Promise<{ token: string; record: TokenRecord }> {
     const a = await this.account(login);
     const token = TOKEN_PREFIX + secret(32);
@@ -385,6 +471,7 @@ export class AuthService {
       lastUsedAt: undefined,
     };
     const id = await this.store.insertToken(rec);
+    await this.accountEvent(by, login, `API token ${id} created${expiresAt ? `, expires ${expiresAt}` : ''}`);
     return { token, record: { ...rec, id } };
   }
 
@@ -460,7 +547,10 @@ export class AuthService {
     return this.store.listTokens(accountId);
   }
 
-  revokeToken(accountId: number, id: number): Promise<boolean> {
-    return this.store.revokeToken(accountId, id, this.iso());
+  async revokeToken(accountId: number, id: number, by?: Actor): Promise<boolean> {
+    const revoked = await this.store.revokeToken(accountId, id, this.iso());
+    const a = revoked ? await this.store.findAccountById(accountId) : undefined;
+    if (a) await this.accountEvent(by, a.login, `API token ${id} revoked`);
+    return revoked;
   }
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import { type App, createApp, startDicom, tlsOptions } from '../../src/main.js';
 
@@ -30,6 +30,8 @@ export async function startTestArchive(
     settings?: Record<string, unknown>;
     /** The clock the app reads (sessions, lockouts). */
     clock?: Clock;
+    /** The operational logger (default: silent, or LANTERN_TEST_LOG's level). */
+    log?: Logger;
   } = {},
 ): Promise<TestArchive> {
   const dir = mkdtempSync(join(tmpdir(), 'lantern-archive-'));
@@ -37,7 +39,7 @@ export async function startTestArchive(
     // HTTP authentication is off unless a test turns it on (the security tests do; the others test DICOMweb
     // as such, on loopback, where Lantern allows it off).
     loadConfig({ env: {}, flags: { 'security.authentication': false, ...overrides.settings, dataDir: dir } }),
-    pino({ level: process.env.LANTERN_TEST_LOG ?? 'silent' }),
+    overrides.log ?? pino({ level: process.env.LANTERN_TEST_LOG ?? 'silent' }),
     { clock: overrides.clock },
   );
   const server = await startDicom(app, {

@@ -1,3 +1,5 @@
+import type { AuditStore } from '../../ports/audit.js';
+import { KyselyAuditStore } from './audit.js';
 import type { AccountStore } from '../../ports/accounts.js';
 import { KyselyAccountStore } from './accounts.js';
 import { CompiledQuery, type Kysely, Migrator, type SelectQueryBuilder, sql, type Transaction } from 'kysely';
@@ -617,6 +619,7 @@ interface Unit {
 /** The index over kysely, shared by the SQLite and PostgreSQL adapters. */
 export class KyselyIndex extends Reader implements Index {
   readonly accounts: AccountStore;
+  readonly audit: AuditStore;
   private readonly queue: Unit[] = [];
   private flushing = false;
 
@@ -638,6 +641,7 @@ export class KyselyIndex extends Reader implements Index {
   ) {
     super(kdb, dialect);
     this.accounts = new KyselyAccountStore(kdb);
+    this.audit = new KyselyAuditStore(kdb, dialect);
   }
 
   async migrate(): Promise<void> {

@@ -1,4 +1,10 @@
-import type { ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
+import {
+  type ColumnDefinitionBuilder,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  sql,
+} from 'kysely';
 
 /**
  * Versioned schema migrations, in order. Each runs once, in its own transaction, recorded by kysely's
@@ -171,6 +177,44 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
           .addColumn('window_start', 'text', (c) => c.notNull())
           .addColumn('locked_until', 'text')
           .execute();
+      },
+    },
+    '0004_audit': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('audit_record')
+          .addColumn('id', bigint, (c) => c.primaryKey())
+          .addColumn('at', 'text', (c) => c.notNull())
+          .addColumn('event_id', 'text', (c) => c.notNull())
+          .addColumn('action', 'text', (c) => c.notNull())
+          .addColumn('outcome', 'integer', (c) => c.notNull())
+          .addColumn('user_id', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('patient_ids', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('study_uids', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('event', 'text', (c) => c.notNull())
+          .addColumn('prev_hash', 'text', (c) => c.notNull())
+          .addColumn('hash', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('audit_at_idx').on('audit_record').column('at').execute();
+        await db.schema.createIndex('audit_user_idx').on('audit_record').column('user_id').execute();
+        await db.schema
+          .createTable('audit_head')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('last_id', bigint, (c) => c.notNull())
+          .addColumn('last_hash', 'text', (c) => c.notNull())
+          .execute();
+        // Append-only: the database itself refuses to change or remove a record.
+        if (dialect === 'postgres') {
+          await sql`create function audit_append_only() returns trigger language plpgsql as $$
+            begin raise exception 'audit records are append-only'; end $$`.execute(db);
+          await sql`create trigger audit_record_append_only before update or delete on audit_record
+            for each row execute function audit_append_only()`.execute(db);
+        } else {
+          await sql`create trigger audit_record_no_update before update on audit_record
+            begin select raise(abort, 'audit records are append-only'); end`.execute(db);
+          await sql`create trigger audit_record_no_delete before delete on audit_record
+            begin select raise(abort, 'audit records are append-only'); end`.execute(db);
+        }
       },
     },
   };

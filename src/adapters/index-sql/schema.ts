@@ -129,7 +129,29 @@ export interface LoginThrottleTable {
   locked_until: string | null;
 }
 
+export interface AuditRecordTable {
+  id: number;
+  at: string;
+  event_id: string;
+  action: string;
+  outcome: number;
+  user_id: string;
+  patient_ids: string;
+  study_uids: string;
+  event: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadTable {
+  id: number;
+  last_id: number;
+  last_hash: string;
+}
+
 export interface Database {
+  audit_record: AuditRecordTable;
+  audit_head: AuditHeadTable;
   account: AccountTable;
   session: SessionTable;
   api_token: ApiTokenTable;

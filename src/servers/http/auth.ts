@@ -165,7 +165,7 @@ export async function accountApi(server: FastifyInstance, app: App, tls: boolean
   });
   server.post('/api/auth/logout', { config: { access: 'password-change' } }, async (req, reply) => {
     const secret = req.cookies[SESSION_COOKIE];
-    if (req.login && secret) await app.auth.logout(secret);
+    if (req.login && secret) await app.auth.logout(secret, req.login.account.login, req.ip);
     reply.clearCookie(SESSION_COOKIE, { path: '/' });
     return reply.code(204).send();
   });
@@ -210,14 +210,18 @@ export async function accountApi(server: FastifyInstance, app: App, tls: boolean
     const b = body(req);
     const login = (req.actor as { login: string }).login;
     self(req);
-    const t = await app.auth.createToken(login, { name: str(b, 'name', true), expiresInDays: days(b) });
+    const t = await app.auth.createToken(
+      login,
+      { name: str(b, 'name', true), expiresInDays: days(b) },
+      req.actor,
+    );
     return reply.code(201).send({ token: t.token, ...tokenView(t.record) });
   });
   server.delete<{ Params: { id: string } }>(
     '/api/tokens/:id',
     { config: { access: 'authenticated' } },
     async (req, reply) => {
-      if (!(await app.auth.revokeToken(self(req), Number(req.params.id))))
+      if (!(await app.auth.revokeToken(self(req), Number(req.params.id), req.actor)))
         throw new NotFoundError('no such token of yours');
       return reply.code(204).send();
     },
@@ -228,11 +232,15 @@ export async function accountApi(server: FastifyInstance, app: App, tls: boolean
   );
   server.post('/api/users', { config: { access: 'users.manage' } }, async (req, reply) => {
     const b = body(req);
-    const r = await app.auth.createAccount({
-      login: str(b, 'login')!,
-      displayName: str(b, 'displayName', true),
-      roles: roles(b) ?? [],
-    });
+    const r = await app.auth.createAccount(
+      {
+        login: str(b, 'login')!,
+        displayName: str(b, 'displayName', true),
+        roles: roles(b) ?? [],
+      },
+      undefined,
+      req.actor,
+    );
     return reply.code(201).send({ account: publicAccount(r.account), oneTimePassword: r.password });
   });
   server.patch<{ Params: { login: string } }>(
@@ -244,11 +252,15 @@ export async function accountApi(server: FastifyInstance, app: App, tls: boolean
       if (enabled !== undefined && typeof enabled !== 'boolean')
         throw new LanternError('LNT_HTTP_BAD_REQUEST', 'enabled is true or false');
       return publicAccount(
-        await app.auth.updateAccount(req.params.login, {
-          displayName: str(b, 'displayName', true),
-          roles: roles(b),
-          enabled,
-        }),
+        await app.auth.updateAccount(
+          req.params.login,
+          {
+            displayName: str(b, 'displayName', true),
+            roles: roles(b),
+            enabled,
+          },
+          req.actor,
+        ),
       );
     },
   );
@@ -256,7 +268,7 @@ export async function accountApi(server: FastifyInstance, app: App, tls: boolean
     '/api/users/:login/reset-password',
     { config: { access: 'users.manage' } },
     async (req) => ({
-      oneTimePassword: await app.auth.resetPassword(req.params.login),
+      oneTimePassword: await app.auth.resetPassword(req.params.login, req.actor),
     }),
   );
   server.post<{ Params: { login: string } }>(
@@ -264,10 +276,14 @@ export async function accountApi(server: FastifyInstance, app: App, tls: boolean
     { config: { access: 'users.manage' } },
     async (req, reply) => {
       const b = body(req);
-      const t = await app.auth.createToken(req.params.login, {
-        name: str(b, 'name', true),
-        expiresInDays: days(b),
-      });
+      const t = await app.auth.createToken(
+        req.params.login,
+        {
+          name: str(b, 'name', true),
+          expiresInDays: days(b),
+        },
+        req.actor,
+      );
       return reply.code(201).send({ token: t.token, ...tokenView(t.record) });
     },
   );

@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { ConfigError, ERROR_CATALOGUE, isLanternError } from '../../core/errors.js';
 import type { App } from '../../main.js';
 import { VERSION } from '../../version.js';
+import { auditApi } from './audit.js';
 import { accountApi, authentication } from './auth.js';
 import { dicomweb } from './dicomweb/index.js';
 
@@ -144,6 +145,7 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
     customTypes: /^application\/(dicom\+)?json/,
   });
   await accountApi(server, app, !!tls);
+  await auditApi(server, app);
   await dicomweb(server, app);
   return server;
 }

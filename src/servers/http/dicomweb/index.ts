@@ -20,6 +20,7 @@ import {
   sendRendered,
 } from './pixels.js';
 import { parseQido, qidoRequest, queryPairs } from './qido.js';
+import { auditQuery, auditRead } from './audit.js';
 import { stow } from './stow.js';
 import { baseUrl, type PathUids, pathKeys, resourceUrl } from './urls.js';
 
@@ -77,6 +78,7 @@ async function search(
   pathKeys(req.params);
   const form = negotiateDatasets(req);
   const params = parseQido(queryPairs(rawQuery(req)));
+  await auditQuery(app, req, rawQuery(req));
   const request = qidoRequest(level, params, req.params);
   const base = baseUrl(app, req);
   const results: JsonDataset[] = [];
@@ -179,6 +181,7 @@ async function retrieve(
   const rows = await instancesOf(app, req, req.params);
   const targets = negotiateDicom(app, req.headers.accept, rows);
   if (fresh(req, reply, rows)) return notModified(reply);
+  await auditRead(app, req, rows, 'transferred');
   // The first object is prepared before the answer starts, so that its errors still get a status code.
   const first = targets[0] ? await app.transcode.object(rows[0], targets[0]) : undefined;
   const boundary = newBoundary();
@@ -221,7 +224,9 @@ async function metadata(
 ): Promise<FastifyReply> {
   const keys = pathKeys(req.params);
   const form = negotiateDatasets(req);
-  if (fresh(req, reply, await instancesOf(app, req, req.params))) return notModified(reply);
+  const metaRows = await instancesOf(app, req, req.params);
+  if (fresh(req, reply, metaRows)) return notModified(reply);
+  await auditRead(app, req, metaRows, 'accessed');
   const base = baseUrl(app, req);
   const out: JsonDataset[] = [];
   for await (const ds of app.query.queryAll({ level: 'IMAGE', keys, includeAll: true, actor: req.actor })) {
@@ -266,6 +271,7 @@ async function bulk(
   const [row] = await instancesOf(app, req, req.params);
   if (!/^[0-9A-Fa-f]{8}$/.test(req.params.tag)) throw new QueryError('bulk data is named by its 8-digit tag');
   if (fresh(req, reply, [row])) return notModified(reply);
+  await auditRead(app, req, [row], 'accessed');
   const where = await app.retrieve.locateValue(row, parseInt(req.params.tag, 16) >>> 0);
   if (!where) throw new NotFoundError('the instance has no such attribute value');
   if (where === 'encapsulated') {
@@ -329,7 +335,9 @@ async function wadoUri(app: App, req: FastifyRequest, reply: FastifyReply): Prom
     contentType = frames === 1 ? 'image/jpeg' : 'application/dicom';
   }
   if (fresh(req, reply, [row])) return notModified(reply);
-  if (contentType === 'image/jpeg' || contentType === 'image/png') {
+  const rendered = contentType === 'image/jpeg' || contentType === 'image/png';
+  await auditRead(app, req, [row], rendered ? 'accessed' : 'transferred');
+  if (rendered) {
     const format = contentType === 'image/png' ? 'png' : 'jpeg';
     const params = new Map<string, string>();
     const wc = q.get('windowCenter');
@@ -398,6 +406,7 @@ async function frames(
 ): Promise<FastifyReply> {
   const [row] = await instancesOf(app, req, req.params);
   if (fresh(req, reply, [row])) return notModified(reply);
+  await auditRead(app, req, [row], 'accessed');
   return sendFrames(app, row, req, reply);
 }
 
@@ -421,6 +430,7 @@ async function rendered(
     kind === 'thumbnail' ? { width: 128, height: 128 } : undefined,
   );
   if (fresh(req, reply, rows)) return notModified(reply);
+  await auditRead(app, req, rows, 'accessed');
   if (kind === 'thumbnail') {
     if (req.params.frames) {
       const layout = await app.imaging.layout(rows[0]);

@@ -6,6 +6,7 @@ import { Status } from '../../../core/dimse/status.js';
 import type { App } from '../../../main.js';
 import { acceptsJson, parseMediaType } from './accept.js';
 import { baseUrl, pathKeys, resourceUrl } from './urls.js';
+import { auditStore } from './audit.js';
 import { readParts } from './multipart.js';
 
 /**
@@ -155,6 +156,7 @@ export async function stow(
       ),
     };
   }
+  await auditStore(app, req, stored, failed.length);
   const status = !stored.length ? 409 : failed.length || stored.some((i) => i.warning) ? 202 : 200;
   return reply.code(status).type('application/dicom+json').send(response);
 }

@@ -1,0 +1,105 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { EVENT, OBJECT_ID } from '../../core/audit/events.js';
+import { toFhirAuditEvent } from '../../core/audit/fhir.js';
+import { QueryError } from '../../core/errors.js';
+import type { App } from '../../main.js';
+import type { AuditFilter } from '../../ports/audit.js';
+
+const csvCell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+
+function filterOf(q: Record<string, string | undefined>): AuditFilter {
+  const time = (name: string) => {
+    const v = q[name];
+    if (v === undefined) return undefined;
+    const t = Date.parse(v);
+    if (!Number.isFinite(t)) throw new QueryError(`${name} is a date and time (ISO 8601)`);
+    return new Date(t).toISOString().replace('Z', '+00:00');
+  };
+  const outcome = q.outcome === undefined ? undefined : Number(q.outcome);
+  if (outcome !== undefined && ![0, 4, 8, 12].includes(outcome))
+    throw new QueryError('outcome is 0, 4, 8 or 12');
+  return {
+    from: time('from'),
+    to: time('to'),
+    userId: q.user,
+    patientId: q.patient,
+    studyUid: q.study,
+    eventId: q.type,
+    outcome,
+  };
+}
+
+/**
+ * The audit trail for auditors (audit.read): FHIR AuditEvent JSON (a Bundle) or CSV, filtered by time range,
+ * user, patient ID, study UID, event type (DCM code) and outcome, paged. Reading it is itself recorded
+ * (Audit Log Used).
+ */
+export async function auditApi(server: FastifyInstance, app: App): Promise<void> {
+  server.get(
+    '/api/audit',
+    { config: { access: 'audit.read' } },
+    async (req: FastifyRequest<{ Querystring: Record<string, string | undefined> }>, reply) => {
+      const q = req.query;
+      const limit = q.limit === undefined ? 100 : Number(q.limit);
+      const offset = q.offset === undefined ? 0 : Number(q.offset);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new QueryError('limit is 1 to 1000');
+      if (!Number.isInteger(offset) || offset < 0) throw new QueryError('offset is 0 or more');
+      const filter = filterOf(q);
+      await app.audit.record({
+        eventId: EVENT.auditLogUsed,
+        action: 'R',
+        outcome: 0,
+        participants: [app.audit.participant(req.actor, true, req.ip), app.audit.self()],
+        objects: [
+          {
+            typeCode: 2,
+            role: 13,
+            idType: OBJECT_ID.nodeId,
+            id: `${app.audit.settings.site}/audit`,
+            query: Buffer.from(new URLSearchParams(q as Record<string, string>).toString()).toString(
+              'base64',
+            ),
+          },
+        ],
+      });
+      const records = await app.audit.list(filter, limit, offset);
+      if (q.format === 'csv') {
+        const lines = ['id,recorded,event,type,action,outcome,user,address,patients,studies'];
+        for (const { id, event: e } of records) {
+          const requestor = e.participants.find((p) => p.requestor);
+          lines.push(
+            [
+              String(id),
+              e.at,
+              e.eventId.display,
+              (e.types ?? []).map((t) => t.display).join(';'),
+              e.action,
+              String(e.outcome),
+              requestor?.userId ?? '',
+              requestor?.networkAccessPoint ?? '',
+              (e.objects ?? [])
+                .filter((o) => o.role === 1)
+                .map((o) => o.id)
+                .join(';'),
+              (e.objects ?? [])
+                .filter((o) => o.idType.code === '110180')
+                .map((o) => o.id)
+                .join(';'),
+            ]
+              .map(csvCell)
+              .join(','),
+          );
+        }
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('Content-Disposition', 'attachment; filename="audit.csv"')
+          .send(`${lines.join('\r\n')}\r\n`);
+      }
+      return reply.type('application/fhir+json').send({
+        resourceType: 'Bundle',
+        type: 'searchset',
+        entry: records.map(({ id, event }) => ({ resource: toFhirAuditEvent(id, event) })),
+      });
+    },
+  );
+}

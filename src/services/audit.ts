@@ -1,0 +1,139 @@
+import { canonicalJson, chainHash, GENESIS } from '../core/audit/chain.js';
+import { type AuditEvent, auditTime, type Participant } from '../core/audit/events.js';
+import { LanternError } from '../core/errors.js';
+import type { Actor } from '../core/security/actor.js';
+import type { AuditFilter, AuditRow, AuditStore } from '../ports/audit.js';
+import type { Clock } from '../ports/clock.js';
+
+export interface AuditSettings {
+  /** This installation's audit source ID (the AE title) and site. */
+  readonly sourceId: string;
+  readonly site: string;
+  /** Emergency: let operations go on when their record cannot be written (each failure is logged). */
+  readonly failOpen: boolean;
+}
+
+export type NewEvent = Omit<AuditEvent, 'at' | 'source'>;
+
+export interface VerifyReport {
+  readonly checked: number;
+  /** The first record whose chain does not hold, and why. */
+  readonly broken?: { readonly id: number; readonly reason: string };
+}
+
+/**
+ * The audit trail: events recorded before the operation reports success (a record that cannot be written
+ * fails the operation, unless the site opted for fail-open), chained by SHA-256, readable and verifiable.
+ */
+export class AuditService {
+  constructor(
+    private readonly store: AuditStore,
+    private readonly clock: Clock,
+    readonly settings: AuditSettings,
+    private readonly onFailure: (e: Error) => void = () => undefined,
+  ) {}
+
+  /** The participant for an actor: `login@site` for people, the AE title for peers, Lantern itself. */
+  participant(actor: Actor | undefined, requestor: boolean, address?: string): Participant {
+    const a = actor ?? { kind: 'system' as const };
+    const userId =
+      a.kind === 'user'
+        ? `${a.login}@${this.settings.site}`
+        : a.kind === 'ae'
+          ? a.aeTitle
+          : this.settings.sourceId;
+    return {
+      userId,
+      ...(a.kind === 'user' ? { userName: a.login, altUserId: a.roles.join(',') } : {}),
+      requestor,
+      ...(address ? { networkAccessPoint: address.replace(/^::ffff:/, '') } : {}),
+    };
+  }
+
+  /** Lantern as a participant (the archive's side of a transfer or query). */
+  self(requestor = false): Participant {
+    return { userId: this.settings.sourceId, requestor };
+  }
+
+  async record(e: NewEvent): Promise<void> {
+    const event: AuditEvent = {
+      ...e,
+      at: auditTime(this.clock.now()),
+      source: { id: this.settings.sourceId, site: this.settings.site },
+    };
+    const canonical = canonicalJson(event);
+    const objects = event.objects ?? [];
+    try {
+      await this.store.append(
+        {
+          at: event.at,
+          eventId: event.eventId.code,
+          action: event.action,
+          outcome: event.outcome,
+          userId: event.participants.find((p) => p.requestor)?.userId ?? '',
+          patientIds: objects.filter((o) => o.typeCode === 1 && o.role === 1).map((o) => o.id),
+          studyUids: objects.filter((o) => o.idType.code === '110180').map((o) => o.id),
+          event: canonical,
+        },
+        (prev, id) => chainHash(prev, id, canonical),
+      );
+    } catch (err) {
+      this.onFailure(err as Error);
+      if (this.settings.failOpen) return;
+      throw new LanternError('LNT_AUDIT_FAILED', 'the audit record could not be written', { cause: err });
+    }
+  }
+
+  async list(
+    filter: AuditFilter,
+    limit: number,
+    offset: number,
+  ): Promise<{ id: number; event: AuditEvent }[]> {
+    const rows = await this.store.list(filter, limit, offset);
+    return rows.map((r) => ({ id: r.id, event: JSON.parse(r.event) as AuditEvent }));
+  }
+
+  /** Recomputes the whole chain; names the first record that does not hold. */
+  async verify(): Promise<VerifyReport> {
+    let prev = GENESIS;
+    let expectId = 1;
+    let checked = 0;
+    for (;;) {
+      const rows: AuditRow[] = await this.store.scan(expectId - 1, 1000);
+      if (!rows.length) break;
+      for (const r of rows) {
+        checked++;
+        if (r.id !== expectId)
+          return { checked, broken: { id: expectId, reason: `record ${expectId} is missing` } };
+        if (r.prevHash !== prev)
+          return { checked, broken: { id: r.id, reason: 'it does not chain to the record before it' } };
+        let canonical: string;
+        try {
+          canonical = canonicalJson(JSON.parse(r.event));
+        } catch {
+          return { checked, broken: { id: r.id, reason: 'its event is not valid JSON' } };
+        }
+        if (canonical !== r.event || chainHash(prev, r.id, r.event) !== r.hash) {
+          return { checked, broken: { id: r.id, reason: 'its content does not match its hash' } };
+        }
+        // The indexed columns must say what the event says.
+        const e = JSON.parse(r.event) as AuditEvent;
+        if (
+          e.eventId.code !== r.eventId ||
+          e.at !== r.at ||
+          e.outcome !== r.outcome ||
+          e.action !== r.action
+        ) {
+          return { checked, broken: { id: r.id, reason: 'its columns differ from its event' } };
+        }
+        prev = r.hash;
+        expectId++;
+      }
+    }
+    const head = await this.store.head();
+    if (head && (head.id !== expectId - 1 || head.hash !== prev)) {
+      return { checked, broken: { id: expectId, reason: `records after ${expectId - 1} were removed` } };
+    }
+    return { checked };
+  }
+}

@@ -1,0 +1,255 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import type { FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildHttpServer } from '../../src/servers/http/server.js';
+import { startTestArchive, type TestArchive } from '../helpers/archive.js';
+import { runDcmtk } from '../helpers/dcmtk.js';
+import { synthInstance } from '../helpers/synth.js';
+
+const NAME = 'Zyxwvutsrqponm^Auditina';
+const PID = 'AUDIT-PID-77123';
+const logLines: string[] = [];
+const logStream = new Writable({
+  write(chunk, _enc, cb) {
+    logLines.push(chunk.toString());
+    cb();
+  },
+});
+let archive: TestArchive;
+let http: FastifyInstance;
+let base: string;
+const work = mkdtempSync(join(tmpdir(), 'lantern-audit-'));
+const bin = resolve(import.meta.dirname, '../../bin/lantern.js');
+
+beforeAll(async () => {
+  archive = await startTestArchive({
+    settings: { 'security.authentication': true, 'audit.site': 'test-site' },
+    log: pino({ level: 'trace' }, logStream),
+  });
+  http = await buildHttpServer(archive.app);
+  await http.listen({ host: '127.0.0.1', port: 0 });
+  base = `http://127.0.0.1:${(http.server.address() as { port: number }).port}`;
+  await archive.app.aes.add({ aeTitle: 'AUDITSCU', host: '', port: 0, permissions: ['store', 'find'] });
+});
+afterAll(async () => {
+  await http?.close();
+  await archive?.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+interface Fhir {
+  type: { code: string };
+  subtype?: { code: string }[];
+  action: string;
+  outcome: string;
+  recorded: string;
+  agent: { who: { identifier: { value: string } }; requestor: boolean; network?: { address: string } }[];
+  entity?: { what: { identifier: { value: string } }; role: { code: string }; query?: string }[];
+}
+
+describe('the audit trail', () => {
+  it('records a scripted session with the right events, codes and participants', async () => {
+    const once = await archive.app.auth.bootstrap();
+    const json = { 'Content-Type': 'application/json' };
+    // A failed and a successful login, then the one-time password changed.
+    expect(
+      (
+        await fetch(`${base}/api/auth/login`, {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ login: 'admin', password: 'wrong-password-entirely' }),
+        })
+      ).status,
+    ).toBe(401);
+    const login = await fetch(`${base}/api/auth/login`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ login: 'admin', password: once }),
+    });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0];
+    const csrf = ((await login.json()) as { csrfToken: string }).csrfToken;
+    const session = { Cookie: cookie, 'X-CSRF-Token': csrf, ...json };
+    expect(
+      (
+        await fetch(`${base}/api/auth/password`, {
+          method: 'POST',
+          headers: session,
+          body: JSON.stringify({ current: once, new: 'lantern-audit-passphrase-2026' }),
+        })
+      ).status,
+    ).toBe(204);
+    // An auditor account and a token for the DICOMweb client.
+    const created = await fetch(`${base}/api/users`, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({ login: 'auditor1', roles: ['auditor'] }),
+    });
+    expect(created.status).toBe(201);
+    const token = (await archive.app.auth.createToken('admin')).token;
+    const auditorToken = (await archive.app.auth.createToken('auditor1')).token;
+    const bearer = { Authorization: `Bearer ${token}` };
+    // Store by C-STORE (storescu) and STOW-RS, query, retrieve.
+    const inst = synthInstance({ patientId: PID, patientName: NAME, rows: 8, columns: 8 });
+    const f = join(work, 'a.dcm');
+    writeFileSync(f, inst.bytes);
+    expect(
+      (
+        await runDcmtk('storescu', [
+          '-aet',
+          'AUDITSCU',
+          '-aec',
+          'LANTERN',
+          '127.0.0.1',
+          String(archive.port),
+          f,
+        ])
+      ).code,
+    ).toBe(0);
+    const second = synthInstance({
+      patientId: PID,
+      patientName: NAME,
+      studyUid: inst.studyUid,
+      seriesUid: inst.seriesUid,
+      rows: 8,
+      columns: 8,
+    });
+    const b = 'audit-boundary';
+    const body = Buffer.concat([
+      Buffer.from(`--${b}\r\nContent-Type: application/dicom\r\n\r\n`),
+      second.bytes,
+      Buffer.from(`\r\n--${b}--\r\n`),
+    ]);
+    const stow = await fetch(`${base}/dicom-web/studies`, {
+      method: 'POST',
+      headers: {
+        ...bearer,
+        Accept: 'application/dicom+json',
+        'Content-Type': `multipart/related; type="application/dicom"; boundary=${b}`,
+      },
+      body,
+    });
+    expect(stow.status).toBe(200);
+    expect((await fetch(`${base}/dicom-web/studies?PatientID=${PID}`, { headers: bearer })).status).toBe(200);
+    const wado = await fetch(`${base}/dicom-web/studies/${inst.studyUid}`, { headers: bearer });
+    expect(wado.status).toBe(200);
+    await wado.arrayBuffer();
+    const logout = await fetch(`${base}/api/auth/logout`, {
+      method: 'POST',
+      headers: { Cookie: cookie, 'X-CSRF-Token': csrf },
+    });
+    expect(logout.status).toBe(204);
+    // The auditor reads the trail (and that reading is recorded too).
+    const res = await fetch(`${base}/api/audit?limit=50`, {
+      headers: { Authorization: `Bearer ${auditorToken}` },
+    });
+    expect(res.status).toBe(200);
+    const events = ((await res.json()) as { entry: { resource: Fhir }[] }).entry
+      .map((e) => e.resource)
+      .reverse();
+    const summary = events.map(
+      (e) => `${e.type.code}/${e.subtype?.[0]?.code ?? '-'}/${e.action}/${e.outcome}`,
+    );
+    expect(summary).toEqual([
+      '110113/110136/E/0', // first start: admin created with its role
+      '110114/110122/E/4', // failed login
+      '110114/110122/E/0', // login
+      '110113/110137/E/0', // the one-time password changed
+      '110113/110136/E/0', // auditor1 created with its role
+      '110113/110137/E/0', // an API token for admin
+      '110113/110137/E/0', // an API token for auditor1
+      '110104/-/C/0', // STOW-RS: instances transferred in
+      '110112/-/E/0', // QIDO-RS
+      '110104/-/R/0', // WADO-RS: instances transferred out
+      '110114/110123/E/0', // logout
+      '110101/-/R/0', // the audit log read
+    ]);
+    const byType = (code: string, action?: string) =>
+      events.find((e) => e.type.code === code && (!action || e.action === action))!;
+    // Participants: login@site for people, the network address, Lantern (the AE title) as the other side.
+    const failed = events[1];
+    expect(failed.agent.find((a) => a.requestor)?.who.identifier.value).toBe('admin@test-site');
+    expect(failed.agent.find((a) => a.requestor)?.network?.address).toBe('127.0.0.1');
+    expect(failed.agent.some((a) => a.who.identifier.value === 'LANTERN' && !a.requestor)).toBe(true);
+    expect(failed.recorded).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/);
+    // The patient and the study, with SOP classes and counts, on transfers.
+    const stowed = byType('110104', 'C');
+    expect((stowed.entity ?? []).map((x) => `${x.role.code}:${x.what.identifier.value}`)).toEqual([
+      `1:${PID}`,
+      `3:${inst.studyUid}`,
+    ]);
+    const retrieved = byType('110104', 'R');
+    expect((retrieved.entity ?? []).map((x) => x.what.identifier.value)).toEqual([PID, inst.studyUid]);
+    // The query itself, base64.
+    const q = byType('110112').entity![0];
+    expect(q.role.code).toBe('24');
+    expect(Buffer.from(q.query!, 'base64').toString()).toContain(`PatientID=${PID}`);
+    // Filters: by patient, by user, by outcome; CSV.
+    const auditor = { Authorization: `Bearer ${auditorToken}` };
+    const get = async (query: string) =>
+      (
+        (await (await fetch(`${base}/api/audit?${query}`, { headers: auditor })).json()) as {
+          entry: unknown[];
+        }
+      ).entry;
+    expect((await get(`patient=${PID}`)).length).toBe(2);
+    expect((await get('outcome=4')).length).toBe(1);
+    const csv = await (
+      await fetch(`${base}/api/audit?user=admin@test-site&format=csv`, { headers: auditor })
+    ).text();
+    expect(csv.split('\r\n')[0]).toBe('id,recorded,event,type,action,outcome,user,address,patients,studies');
+    expect(csv).toContain('User Authentication');
+    // An administrator may read it; a clinician may not.
+    expect((await fetch(`${base}/api/audit`, { headers: bearer })).status).toBe(200);
+    await archive.app.auth.createAccount(
+      { login: 'clin9', roles: ['clinician'] },
+      'clinician-passphrase-2026',
+    );
+    const ct = (await archive.app.auth.createToken('clin9')).token;
+    expect((await fetch(`${base}/api/audit`, { headers: { Authorization: `Bearer ${ct}` } })).status).toBe(
+      403,
+    );
+  });
+
+  it('keeps patient data out of the operational log', () => {
+    const all = logLines.join('');
+    expect(all.length).toBeGreaterThan(0);
+    expect(all).not.toContain('Zyxwvutsrqponm');
+    expect(all).not.toContain(PID);
+  });
+
+  it('finds a tampered record with lantern audit verify, and refuses changes through SQL', async () => {
+    const run = promisify(execFile);
+    const ok = await run('node', [bin, 'audit', 'verify', '--data', archive.dir]);
+    expect(ok.stdout).toMatch(/\d+ audit records, chain intact/);
+    const db = new Database(join(archive.dir, 'index.sqlite'));
+    try {
+      expect(() => db.prepare('update audit_record set outcome = 0 where id = 2').run()).toThrow(
+        /append-only/,
+      );
+      expect(() => db.prepare('delete from audit_record where id = 2').run()).toThrow(/append-only/);
+      // Someone with the database file drops the guard and rewrites record 2 (the failed login) as a success.
+      db.exec('drop trigger audit_record_no_update');
+      const row = db.prepare('select event from audit_record where id = 2').get() as { event: string };
+      db.prepare('update audit_record set event = ?, outcome = 0 where id = 2').run(
+        row.event.replace('"outcome":4', '"outcome":0'),
+      );
+    } finally {
+      db.close();
+    }
+    const broken = (await run('node', [bin, 'audit', 'verify', '--data', archive.dir]).catch(
+      (e: unknown) => e,
+    )) as {
+      code: number;
+      stdout: string;
+    };
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/audit record 2 is broken: its content does not match its hash/);
+  });
+});
