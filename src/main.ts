@@ -11,6 +11,7 @@ import type { Index } from './ports/index.js';
 import { type Clock, systemClock } from './ports/clock.js';
 import { AuthService } from './services/auth.js';
 import { AuditService } from './services/audit.js';
+import { DimseAudit } from './servers/dimse/audit.js';
 import { AeRegistry } from './services/ae-registry.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
@@ -139,6 +140,7 @@ export function startDicom(app: App, overrides: Partial<DimseServerOptions> = {}
     idleMs: c.idleSeconds * 1000,
     admitCaller: (aet, address) => app.aes.admit(aet, address),
     verifyUser: (login, passcode, address) => app.auth.verifyPeerUser(login, passcode, address),
+    audit: new DimseAudit(app.audit, app.index),
     requireUserIdentity: c.requireUserIdentity,
     permitsStore: (aet) => app.aes.permits(aet, 'store'),
     permitsFind: (aet) => app.aes.permits(aet, 'find'),

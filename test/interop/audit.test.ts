@@ -112,6 +112,12 @@ describe('the audit trail', () => {
         ])
       ).code,
     ).toBe(0);
+    // The association's stores are recorded when it ends.
+    await expect
+      .poll(async () => (await archive.app.audit.list({ eventId: '110104' }, 10, 0)).length, {
+        timeout: 5000,
+      })
+      .toBe(1);
     const second = synthInstance({
       patientId: PID,
       patientName: NAME,
@@ -164,6 +170,8 @@ describe('the audit trail', () => {
       '110113/110136/E/0', // auditor1 created with its role
       '110113/110137/E/0', // an API token for admin
       '110113/110137/E/0', // an API token for auditor1
+      '110113/110126/E/0', // storescu's association accepted (node authentication)
+      '110104/-/C/0', // its C-STORE: instances transferred in
       '110104/-/C/0', // STOW-RS: instances transferred in
       '110112/-/E/0', // QIDO-RS
       '110104/-/R/0', // WADO-RS: instances transferred out
@@ -179,7 +187,10 @@ describe('the audit trail', () => {
     expect(failed.agent.some((a) => a.who.identifier.value === 'LANTERN' && !a.requestor)).toBe(true);
     expect(failed.recorded).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/);
     // The patient and the study, with SOP classes and counts, on transfers.
-    const stowed = byType('110104', 'C');
+    const stowed = events[9];
+    expect(stowed.agent.find((a) => a.requestor)?.who.identifier.value).toBe('admin@test-site');
+    const cstored = events[8];
+    expect(cstored.agent.find((a) => a.requestor)?.who.identifier.value).toBe('AUDITSCU');
     expect((stowed.entity ?? []).map((x) => `${x.role.code}:${x.what.identifier.value}`)).toEqual([
       `1:${PID}`,
       `3:${inst.studyUid}`,
@@ -198,7 +209,7 @@ describe('the audit trail', () => {
           entry: unknown[];
         }
       ).entry;
-    expect((await get(`patient=${PID}`)).length).toBe(2);
+    expect((await get(`patient=${PID}`)).length).toBe(3);
     expect((await get('outcome=4')).length).toBe(1);
     const csv = await (
       await fetch(`${base}/api/audit?user=admin@test-site&format=csv`, { headers: auditor })

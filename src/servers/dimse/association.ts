@@ -103,6 +103,8 @@ export interface AssociationOptions {
   readonly log: Logger;
   readonly implementationClassUid: string;
   readonly implementationVersionName: string;
+  /** Called once when an accepted association ends (released, aborted or dropped). */
+  readonly onEnd?: (info: AssociationInfo) => void;
 }
 
 const RESPONSE_OF: Record<number, number> = {
@@ -673,6 +675,7 @@ export class Association {
   private teardown(why: string): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.info.request) this.opts.onEnd?.(this.info);
     this.stopArtim();
     if (this.idle) clearTimeout(this.idle);
     this.failInflight(new Error(why));

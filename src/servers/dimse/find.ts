@@ -1,4 +1,5 @@
 import { peerActor } from './actor.js';
+import type { DimseAudit } from './audit.js';
 import { Tag } from '../../core/dicom/dictionary.js';
 import { fromJson } from '../../core/dicom/json.js';
 import { parseDicom } from '../../core/dicom/parser.js';
@@ -37,6 +38,7 @@ export function find(
   query: QueryService,
   permits: (callingAeTitle: string) => Promise<boolean>,
   aeTitle: string,
+  audit?: DimseAudit,
 ): DimseHandler {
   return async function* (req, assoc, signal): AsyncGenerator<DimseResponse> {
     const bytes = await readIdentifier(req.dataset);
@@ -60,6 +62,7 @@ export function find(
       };
       return;
     }
+    await audit?.query(assoc, req.context.abstractSyntax, bytes);
     const keys = keysFromDataset(identifier);
     const enc = encodingOf(ts);
     // Fuzzy semantic matching of person names when the requestor negotiated it (extended negotiation byte 2).

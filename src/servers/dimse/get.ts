@@ -1,3 +1,4 @@
+import type { DimseAudit } from './audit.js';
 import { CommandField } from '../../core/dimse/command.js';
 import { Status, statusCategory } from '../../core/dimse/status.js';
 import type { RetrieveService } from '../../services/retrieve.js';
@@ -8,6 +9,7 @@ import { selectInstances, SubOperations } from './move.js';
 export interface GetDeps {
   readonly retrieve: RetrieveService;
   readonly permitsGet: (callingAeTitle: string) => Promise<boolean>;
+  readonly audit?: DimseAudit;
 }
 
 /**
@@ -28,6 +30,7 @@ export function get(deps: GetDeps): DimseHandler {
       yield selected;
       return;
     }
+    await deps.audit?.retrieving(assoc, selected.instances, assoc.callingAeTitle);
     const counts = new SubOperations(selected.instances.length);
     for (const inst of selected.instances) {
       if (signal.aborted) break;

@@ -1,4 +1,5 @@
 import { peerActor } from './actor.js';
+import type { DimseAudit } from './audit.js';
 import { Tag } from '../../core/dicom/dictionary.js';
 import { parseDicom } from '../../core/dicom/parser.js';
 import { lookupTransferSyntax } from '../../core/dicom/transfer-syntax.js';
@@ -20,6 +21,7 @@ export interface MoveDeps {
   readonly permitsMove: (callingAeTitle: string) => Promise<boolean>;
   readonly implementationClassUid: string;
   readonly implementationVersionName: string;
+  readonly audit?: DimseAudit;
 }
 
 /** The instances a C-MOVE or C-GET identifier selects, or the failure response to send instead. */
@@ -105,6 +107,7 @@ export function move(deps: MoveDeps): DimseHandler {
       return;
     }
     const instances = selected.instances;
+    await deps.audit?.retrieving(assoc, instances, destination);
     const counts = new SubOperations(instances.length);
     const countFields = () => counts.fields();
     if (instances.length === 0) {

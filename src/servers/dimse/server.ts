@@ -7,7 +7,15 @@ import { allTransferSyntaxes } from '../../core/dicom/transfer-syntax.js';
 import { CommandField } from '../../core/dimse/command.js';
 import type { AcceptorCapabilities } from '../../core/ul/negotiation.js';
 import type { IngestService } from '../../services/ingest.js';
-import { type Admission, Association, type AssociationOptions, type DimseHandler } from './association.js';
+import {
+  type Admission,
+  Association,
+  type AssociationOptions,
+  type DimseHandler,
+  type Rejection,
+} from './association.js';
+import type { DimseAudit } from './audit.js';
+import type { AAssociateRq } from '../../core/ul/pdu.js';
 import { find } from './find.js';
 import { move } from './move.js';
 import { get } from './get.js';
@@ -36,6 +44,8 @@ export interface DimseServerOptions {
   ) => Promise<{ login: string; permissions: ReadonlySet<Permission> } | undefined>;
   /** Associations without a valid username/passcode identity are rejected. */
   readonly requireUserIdentity?: boolean;
+  /** Audit events of the DICOM services (none when absent). */
+  readonly audit?: DimseAudit;
   readonly ingest: IngestService;
   readonly query: QueryService;
   readonly retrieve: RetrieveService;
@@ -109,8 +119,8 @@ export const capabilities: AcceptorCapabilities = {
 export async function startDimseServer(o: DimseServerOptions): Promise<DimseServers> {
   const handlers = new Map<number, DimseHandler>([
     [CommandField.C_ECHO_RQ, echo],
-    [CommandField.C_STORE_RQ, store(o.ingest, o.permitsStore)],
-    [CommandField.C_FIND_RQ, find(o.query, o.permitsFind, o.aeTitle)],
+    [CommandField.C_STORE_RQ, store(o.ingest, o.permitsStore, o.audit)],
+    [CommandField.C_FIND_RQ, find(o.query, o.permitsFind, o.aeTitle, o.audit)],
     [
       CommandField.C_MOVE_RQ,
       move({
@@ -118,11 +128,12 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
         aeTitle: o.aeTitle,
         findAe: o.findAe,
         permitsMove: o.permitsMove,
+        audit: o.audit,
         implementationClassUid: o.implementationClassUid,
         implementationVersionName: o.implementationVersionName,
       }),
     ],
-    [CommandField.C_GET_RQ, get({ retrieve: o.retrieve, permitsGet: o.permitsGet })],
+    [CommandField.C_GET_RQ, get({ retrieve: o.retrieve, permitsGet: o.permitsGet, audit: o.audit })],
     [
       CommandField.N_ACTION_RQ,
       commit({
@@ -147,6 +158,13 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
     log: o.log,
     implementationClassUid: o.implementationClassUid,
     implementationVersionName: o.implementationVersionName,
+    onEnd: (info) => {
+      o.audit
+        ?.ended(info)
+        .catch((e: unknown) =>
+          o.log.error({ err: { message: (e as Error).message } }, 'audit of stored instances failed'),
+        );
+    },
   };
   const onConnection = (socket: Socket) => {
     active++;
@@ -154,21 +172,36 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
     new Association(socket, {
       ...base,
       admit: async (rq, address) => {
-        if (active > o.maxAssociations) return { result: 2, source: 3, reason: 2 }; // local limit exceeded
-        if (!(await o.admitCaller(rq.callingAeTitle, address))) return { result: 1, source: 1, reason: 3 }; // calling AE not recognized
-        // User identity: a username and passcode is checked (a wrong one is refused whether or not the site
-        // requires one); a bare username proves nothing; other types are not supported.
-        const id = rq.userInformation.userIdentity;
-        let user: Admission['user'];
-        if (id?.type === 2 && o.verifyUser) {
-          const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
-          user = await o.verifyUser(text(id.primary), text(id.secondary), address);
-          if (!user) return { result: 1, source: 1, reason: 1 };
+        const decision = await decide(rq, address);
+        if (o.audit) {
+          const rejected = decision && 'result' in decision;
+          await o.audit.association(
+            rq.callingAeTitle,
+            address,
+            !rejected,
+            rejected ? `reason ${decision.reason}` : undefined,
+          );
         }
-        if (o.requireUserIdentity && !user) return { result: 1, source: 1, reason: 1 };
-        return { user };
+        return decision;
       },
     });
+  };
+  const decide = async (rq: AAssociateRq, address: string): Promise<Rejection | Admission | undefined> => {
+    {
+      if (active > o.maxAssociations) return { result: 2, source: 3, reason: 2 }; // local limit exceeded
+      if (!(await o.admitCaller(rq.callingAeTitle, address))) return { result: 1, source: 1, reason: 3 }; // calling AE not recognized
+      // User identity: a username and passcode is checked (a wrong one is refused whether or not the site
+      // requires one); a bare username proves nothing; other types are not supported.
+      const id = rq.userInformation.userIdentity;
+      let user: Admission['user'];
+      if (id?.type === 2 && o.verifyUser) {
+        const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
+        user = await o.verifyUser(text(id.primary), text(id.secondary), address);
+        if (!user) return { result: 1, source: 1, reason: 1 };
+      }
+      if (o.requireUserIdentity && !user) return { result: 1, source: 1, reason: 1 };
+      return { user };
+    }
   };
   const servers: Server[] = [createServer(onConnection)];
   if (o.tls) {

@@ -1,4 +1,5 @@
 import { peerActor } from './actor.js';
+import type { DimseAudit } from './audit.js';
 import { Status } from '../../core/dimse/status.js';
 import type { IngestService } from '../../services/ingest.js';
 import type { AssociationInfo, DimseHandler } from './association.js';
@@ -17,6 +18,7 @@ export const echo: DimseHandler = async () => ({ status: Status.Success });
 export function store(
   ingest: IngestService,
   permits: (callingAeTitle: string) => Promise<boolean>,
+  audit?: DimseAudit,
 ): DimseHandler {
   const decided = new WeakMap<AssociationInfo, Promise<boolean>>();
   return async (req, assoc) => {
@@ -59,6 +61,9 @@ export function store(
       expectSopInstanceUid: sopInstance,
       actor: peerActor(assoc, ['study.store']),
     });
+    if (outcome.status !== 'quarantined') {
+      audit?.stored(assoc, { studyUid: outcome.studyUid, sopClassUid: outcome.sopClassUid });
+    }
     if (outcome.status === 'quarantined') {
       return {
         status: Status.CoercionOfDataElements,

@@ -12,7 +12,7 @@ import type { InstanceRow } from '../../../ports/index.js';
 
 /** The study and patient participant objects for a set of instances (SOP classes counted per study). */
 export async function studyObjects(
-  app: App,
+  app: { index: Pick<App['index'], 'findStudy'> },
   instances: readonly { studyUid: string; sopClassUid: string }[],
 ): Promise<ParticipantObject[]> {
   const studies = new Map<string, Map<string, number>>();
