@@ -22,6 +22,15 @@ export function pydicomData() {
   return dataDir;
 }
 
+/** An API token of a clinician account, as a viewer would send it (authentication is on, as by default). */
+export async function benchToken(app) {
+  await app.auth.createAccount(
+    { login: 'bench-viewer', roles: ['clinician'] },
+    'quiet-harbour-lighthouse-2026',
+  );
+  return `Bearer ${(await app.auth.createToken('bench-viewer')).token}`;
+}
+
 let template;
 
 const root = `2.25.${BigInt('0x' + 'a1b2c3d4e5f60718293a4b5c6d7e8f90').toString()}`;

@@ -10,6 +10,7 @@ import { Tag } from '../dist/core/dicom/dictionary.js';
 import { createApp } from '../dist/main.js';
 import { buildHttpServer } from '../dist/servers/http/server.js';
 import { populate } from './cfind.mjs';
+import { benchToken } from './corpus.mjs';
 
 const STUDIES = Number(process.env.BENCH_STUDIES ?? 10000);
 const FAMILY = ['SMITH', 'JONES', 'TANAKA', 'MULLER', 'GARCIA', 'CHEN', 'KIM', 'NGUYEN', 'DUBOIS', 'ROSSI'];
@@ -44,13 +45,16 @@ export async function run() {
   try {
     await populate(app.index, STUDIES);
     await http.listen({ host: '127.0.0.1', port: 0 });
+    const auth = await benchToken(app);
     const base = `http://127.0.0.1:${http.server.address().port}/dicom-web/studies?`;
     const over = [];
     const direct = [];
     for (let i = 0; i < 450; i++) {
       const [q, keys] = searches()[i % 4];
       let t = process.hrtime.bigint();
-      const res = await fetch(base + q, { headers: { Accept: 'application/dicom+json' } });
+      const res = await fetch(base + q, {
+        headers: { Accept: 'application/dicom+json', Authorization: auth },
+      });
       if (res.status !== 200) throw new Error(`QIDO-RS answered ${res.status}`);
       await res.json();
       const http = Number(process.hrtime.bigint() - t) / 1e6;

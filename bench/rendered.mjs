@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { loadConfig } from '../dist/config.js';
 import { createApp } from '../dist/main.js';
 import { buildHttpServer } from '../dist/servers/http/server.js';
-import { ctFile } from './corpus.mjs';
+import { benchToken, ctFile } from './corpus.mjs';
 
 const COUNT = 120;
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))];
@@ -47,12 +47,13 @@ export async function run() {
       );
     }
     await http.listen({ host: '127.0.0.1', port: 0 });
+    const auth = await benchToken(app);
     const base = `http://127.0.0.1:${http.server.address().port}/dicom-web`;
     const times = [];
     let size = 0;
     for (let i = 0; i < COUNT; i++) {
       const t = process.hrtime.bigint();
-      const res = await fetch(base + urls[i], { headers: { Accept: 'image/jpeg' } });
+      const res = await fetch(base + urls[i], { headers: { Accept: 'image/jpeg', Authorization: auth } });
       if (res.status !== 200) throw new Error(`rendered answered ${res.status}`);
       size = (await res.arrayBuffer()).byteLength;
       if (i >= 20) times.push(Number(process.hrtime.bigint() - t) / 1e6);

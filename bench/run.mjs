@@ -1,5 +1,5 @@
 // Runs every benchmark (after `npm run build`). Each prints its figures and the ratio to a reference run
-// in the same process; none asserts a time. Set BENCH_ONLY=header-parse,import,large-file,cstore,cstore-large,cfind,qido,wado,rendered to choose.
+// in the same process; none asserts a time. Set BENCH_ONLY=header-parse,import,large-file,cstore,cstore-large,cfind,qido,wado,rendered,cstore-audit to choose.
 const only = process.env.BENCH_ONLY?.split(',');
 const benches = [
   'header-parse',
@@ -11,6 +11,7 @@ const benches = [
   'qido',
   'wado',
   'rendered',
+  'cstore-audit',
 ];
 for (const name of benches) {
   if (only && !only.includes(name)) continue;

@@ -10,7 +10,7 @@ import pino from 'pino';
 import { loadConfig, storageRoot } from '../dist/config.js';
 import { createApp } from '../dist/main.js';
 import { buildHttpServer } from '../dist/servers/http/server.js';
-import { ctFile } from './corpus.mjs';
+import { benchToken, ctFile } from './corpus.mjs';
 
 const INSTANCES = Number(process.env.BENCH_WADO_INSTANCES ?? 400);
 const ROUNDS = 11;
@@ -60,7 +60,10 @@ export async function run() {
     await http.listen({ host: '127.0.0.1', port: 0 });
     const wadoUrl = `http://127.0.0.1:${http.server.address().port}/dicom-web/studies/${study}`;
     const plainUrl = `http://127.0.0.1:${plain.address().port}/`;
-    const accept = { Accept: 'multipart/related; type="application/dicom"' };
+    const accept = {
+      Accept: 'multipart/related; type="application/dicom"',
+      Authorization: await benchToken(app),
+    };
     const ours = [];
     const ref = [];
     const ratios = [];
