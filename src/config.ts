@@ -74,6 +74,15 @@ export interface Config {
     readonly site: string;
     /** Emergency only: operations go on when their audit record cannot be written. */
     readonly failOpen: boolean;
+    /** An audit record repository to send the trail to (RFC 5424 syslog over TLS, RFC 5425). */
+    readonly syslog: {
+      readonly host: string | undefined;
+      readonly port: number;
+      /** CA certificate(s) of the repository (PEM); unset: the system's trusted CAs. */
+      readonly ca: string | undefined;
+      readonly cert: string | undefined;
+      readonly key: string | undefined;
+    };
   };
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
 }
@@ -134,7 +143,11 @@ export const DEFAULTS: Config = {
       loginClaim: 'preferred_username',
     },
   },
-  audit: { site: hostname(), failOpen: false },
+  audit: {
+    site: hostname(),
+    failOpen: false,
+    syslog: { host: undefined, port: 6514, ca: undefined, cert: undefined, key: undefined },
+  },
   log: { level: 'info' },
 };
 
@@ -171,6 +184,9 @@ export const ENVIRONMENT: Record<string, string> = {
   LANTERN_AUTHENTICATION: 'security.authentication',
   LANTERN_AUDIT_SITE: 'audit.site',
   LANTERN_AUDIT_FAIL_OPEN: 'audit.failOpen',
+  LANTERN_AUDIT_SYSLOG_HOST: 'audit.syslog.host',
+  LANTERN_AUDIT_SYSLOG_PORT: 'audit.syslog.port',
+  LANTERN_AUDIT_SYSLOG_CA: 'audit.syslog.ca',
   LANTERN_SESSION_IDLE_MINUTES: 'security.sessionIdleMinutes',
   LANTERN_SESSION_MAX_HOURS: 'security.sessionMaxHours',
   LANTERN_OIDC_ISSUER: 'security.oidc.issuer',
@@ -520,6 +536,16 @@ export function loadConfig(options: LoadOptions = {}): Config {
     audit: {
       site: str(get('audit.site'), 'audit.site', from('audit.site')),
       failOpen: bool(get('audit.failOpen'), 'audit.failOpen', from('audit.failOpen')),
+      syslog: {
+        host:
+          get('audit.syslog.host') === undefined
+            ? undefined
+            : str(get('audit.syslog.host'), 'audit.syslog.host', from('audit.syslog.host')),
+        port: port(get('audit.syslog.port'), 'audit.syslog.port', from('audit.syslog.port')),
+        ca: optionalPath(get('audit.syslog.ca'), 'audit.syslog.ca', from('audit.syslog.ca')),
+        cert: optionalPath(get('audit.syslog.cert'), 'audit.syslog.cert', from('audit.syslog.cert')),
+        key: optionalPath(get('audit.syslog.key'), 'audit.syslog.key', from('audit.syslog.key')),
+      },
     },
     log: { level: logLevel as Config['log']['level'] },
   };

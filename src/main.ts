@@ -12,6 +12,7 @@ import { type Clock, systemClock } from './ports/clock.js';
 import { AuthService } from './services/auth.js';
 import { AuditService } from './services/audit.js';
 import { DimseAudit } from './servers/dimse/audit.js';
+import { SyslogExporter } from './adapters/audit-syslog/exporter.js';
 import { AeRegistry } from './services/ae-registry.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
@@ -38,6 +39,8 @@ export interface App {
   readonly transcode: TranscodeService;
   readonly auth: AuthService;
   readonly audit: AuditService;
+  /** Sends the trail to an audit record repository, when one is configured (started by `serve`). */
+  readonly auditExport: SyslogExporter | undefined;
   readonly clock: Clock;
   close(): Promise<void>;
 }
@@ -85,6 +88,20 @@ export async function createApp(
     (e) => log.error({ err: { message: e.message } }, 'audit record not written'),
   );
   const auth = new AuthService(index.accounts, clock, config.security, await commonPasswords(), audit);
+  const s = config.audit.syslog;
+  const read = (path: string | undefined) => (path ? readFileSync(path) : undefined);
+  const auditExport = s.host
+    ? new SyslogExporter(index.audit, {
+        host: s.host,
+        port: s.port,
+        ca: read(s.ca),
+        cert: read(s.cert),
+        key: read(s.key),
+        cursorFile: join(config.dataDir, 'audit-syslog.cursor'),
+        log,
+      })
+    : undefined;
+  if (auditExport) audit.onRecorded = () => auditExport.notify();
   const aes = new AeRegistry(index, clock, { acceptUnknownCallers: config.dicom.acceptUnknownCallers });
   for (const ae of config.dicom.aes) {
     await aes.add({ aeTitle: ae.aeTitle, host: ae.host, port: ae.port, tls: ae.tls, permissions: ae.allow });
@@ -103,8 +120,10 @@ export async function createApp(
     transcode,
     auth,
     audit,
+    auditExport,
     clock,
     close: async () => {
+      await auditExport?.stop();
       await imaging.close();
       await blobs.close();
       await index.close();

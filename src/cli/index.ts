@@ -79,6 +79,8 @@ export function buildCli(): Command {
         const http = await buildHttpServer(app);
         await http.listen({ port: config.http.port, host: config.http.host });
         await app.audit.record(applicationActivity(app, 'start'));
+        await app.audit.record(recording(app, 'started'));
+        app.auditExport?.start();
         let dimse: DimseServers;
         try {
           dimse = await startDicom(app);
@@ -105,6 +107,7 @@ export function buildCli(): Command {
           if (stopping) return;
           stopping = true;
           app.log.info({ signal }, 'lantern stopping');
+          await app.audit.record(recording(app, 'stopped')).catch(() => undefined);
           await app.audit.record(applicationActivity(app, 'stop')).catch(() => undefined);
           await dimse.close();
           await http.close();
@@ -513,6 +516,21 @@ function applicationActivity(app: Awaited<ReturnType<typeof createApp>>, what: '
         roles: [ROLE.applicationLauncher],
       },
     ],
+  };
+}
+
+/** Security Alert: audit recording started or stopped (PS3.16 CID 403: 110134, 110133). */
+function recording(app: Awaited<ReturnType<typeof createApp>>, what: 'started' | 'stopped'): NewEvent {
+  return {
+    eventId: EVENT.securityAlert,
+    action: 'E',
+    outcome: 0,
+    outcomeDescription:
+      app.config.audit.failOpen && what === 'started'
+        ? 'audit.failOpen is set: operations go on when their record fails'
+        : undefined,
+    types: [what === 'started' ? EVENT_TYPE.auditRecordingStarted : EVENT_TYPE.auditRecordingStopped],
+    participants: [{ ...app.audit.self(true), roles: [ROLE.application] }],
   };
 }
 

@@ -33,6 +33,9 @@ export class AuditService {
     private readonly onFailure: (e: Error) => void = () => undefined,
   ) {}
 
+  /** Called after each record is written (the exporter wakes up). */
+  onRecorded: () => void = () => undefined;
+
   /** The participant for an actor: `login@site` for people, the AE title for peers, Lantern itself. */
   participant(actor: Actor | undefined, requestor: boolean, address?: string): Participant {
     const a = actor ?? { kind: 'system' as const };
@@ -77,6 +80,7 @@ export class AuditService {
         },
         (prev, id) => chainHash(prev, id, canonical),
       );
+      this.onRecorded();
     } catch (err) {
       this.onFailure(err as Error);
       if (this.settings.failOpen) return;

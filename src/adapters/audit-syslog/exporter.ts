@@ -1,0 +1,170 @@
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { connect, type TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import type { AuditEvent } from '../../core/audit/events.js';
+import { syslogFrame } from '../../core/audit/xml.js';
+import type { AuditStore } from '../../ports/audit.js';
+
+const RESEND_WINDOW_MS = 30_000;
+
+export interface SyslogOptions {
+  readonly host: string;
+  readonly port: number;
+  /** CA certificates (PEM) the repository's certificate must chain to. */
+  readonly ca?: Buffer;
+  /** Our client certificate and key (PEM), when the repository asks for one. */
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+  /** Where the number of the last record sent is kept (the audit trail itself is the spool). */
+  readonly cursorFile: string;
+  readonly retryMs?: number;
+  readonly log: Logger;
+}
+
+/**
+ * Sends the audit trail to an audit record repository as RFC 5424 syslog over TLS (RFC 5425), in order.
+ * The trail in the database is the durable spool: a cursor file says how far the repository has been sent
+ * to; while it cannot be reached, records wait, and are sent in order once it can.
+ */
+export class SyslogExporter {
+  private cursor: number;
+  private socket: TLSSocket | undefined;
+  private running = false;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly host = hostname();
+  /**
+   * Records written on the current connection in the last RESEND_WINDOW_MS: a write succeeds locally even when
+   * the peer is already gone, so after a failure these are sent again (the repository may see a record twice,
+   * never miss one).
+   */
+  private recent: { id: number; at: number }[] = [];
+
+  constructor(
+    private readonly store: AuditStore,
+    private readonly o: SyslogOptions,
+  ) {
+    this.cursor = existsSync(o.cursorFile) ? Number(readFileSync(o.cursorFile, 'utf8').trim()) || 0 : 0;
+  }
+
+  /** The number of the last record sent. */
+  get sentUpTo(): number {
+    return this.cursor;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** New records are waiting. */
+  notify(): void {
+    this.wake?.();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.notify();
+    await this.loop;
+    this.socket?.end();
+    this.socket = undefined;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  private connect(): Promise<TLSSocket> {
+    return new Promise((resolve, reject) => {
+      const s = connect({
+        host: this.o.host,
+        port: this.o.port,
+        servername: /^[\d.:]+$/.test(this.o.host) ? undefined : this.o.host,
+        ca: this.o.ca,
+        cert: this.o.cert,
+        key: this.o.key,
+        minVersion: 'TLSv1.2',
+      });
+      s.setNoDelay(true);
+      s.once('secureConnect', () => resolve(s));
+      s.once('error', reject);
+      s.on('close', () => {
+        if (this.socket !== s) return;
+        // Closed by the peer: what it may not have read is sent again on the next connection.
+        this.socket = undefined;
+        if (this.recent.length) this.cursor = Math.min(this.cursor, this.recent[0].id - 1);
+        this.recent = [];
+      });
+      // The repository never speaks; whatever it sends is ignored.
+      s.on('data', () => undefined);
+    });
+  }
+
+  private write(s: TLSSocket, frame: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (s.destroyed) return reject(new Error('connection closed'));
+      s.write(frame, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  private saveCursor(): void {
+    const tmp = `${this.o.cursorFile}.tmp`;
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, String(this.cursor));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.o.cursorFile);
+  }
+
+  private async run(): Promise<void> {
+    let failing = false;
+    while (this.running) {
+      try {
+        const rows = await this.store.scan(this.cursor, 200);
+        if (!rows.length) {
+          await this.sleep(1000);
+          continue;
+        }
+        if (!this.socket) {
+          this.socket = await this.connect();
+          this.socket.setKeepAlive(true, 10_000);
+          this.recent = [];
+        }
+        for (const r of rows) {
+          await this.write(this.socket, syslogFrame(JSON.parse(r.event) as AuditEvent, this.host));
+          this.cursor = r.id;
+          const now = Date.now();
+          this.recent.push({ id: r.id, at: now });
+          while (this.recent.length && now - this.recent[0].at > RESEND_WINDOW_MS) this.recent.shift();
+        }
+        this.saveCursor();
+        if (failing) this.o.log.info('audit repository reachable again');
+        failing = false;
+      } catch (e) {
+        this.socket?.destroy();
+        this.socket = undefined;
+        if (this.recent.length) this.cursor = Math.min(this.cursor, this.recent[0].id - 1);
+        this.recent = [];
+        if (!failing)
+          this.o.log.warn(
+            { err: { message: (e as Error).message } },
+            'audit repository unreachable; records wait',
+          );
+        failing = true;
+        await this.sleep(this.o.retryMs ?? 2000);
+      }
+    }
+  }
+}

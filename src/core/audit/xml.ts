@@ -1,0 +1,80 @@
+import type { AuditEvent, Code } from './events.js';
+
+function esc(s: string): string {
+  let out = '';
+  for (const c of s) {
+    const code = c.charCodeAt(0);
+    if (code < 0x20 && c !== '\t' && c !== '\n' && c !== '\r') continue;
+    out += c === '&' || c === '<' || c === '>' || c === '"' || c === "'" ? `&#${code};` : c;
+  }
+  return out;
+}
+
+const attrs = (o: Record<string, string | number | boolean | undefined>) =>
+  Object.entries(o)
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => ` ${k}="${esc(String(v))}"`)
+    .join('');
+
+const code = (name: string, c: Code) =>
+  `<${name}${attrs({ 'csd-code': c.code, codeSystemName: c.system, originalText: c.display })}/>`;
+
+/** An audit event as the DICOM audit message XML of PS3.15 A.5.1 (the schema ATNA repositories take). */
+export function toAuditMessageXml(e: AuditEvent): string {
+  let x = '<?xml version="1.0" encoding="UTF-8"?><AuditMessage>';
+  x += `<EventIdentification${attrs({ EventActionCode: e.action, EventDateTime: e.at, EventOutcomeIndicator: e.outcome })}>`;
+  x += code('EventID', e.eventId);
+  for (const t of e.types ?? []) x += code('EventTypeCode', t);
+  if (e.outcomeDescription)
+    x += `<EventOutcomeDescription>${esc(e.outcomeDescription)}</EventOutcomeDescription>`;
+  x += '</EventIdentification>';
+  for (const p of e.participants) {
+    const ip = p.networkAccessPoint && /^[\d.:a-f]+$/i.test(p.networkAccessPoint);
+    x += `<ActiveParticipant${attrs({
+      UserID: p.userId,
+      AlternativeUserID: p.altUserId,
+      UserName: p.userName,
+      UserIsRequestor: p.requestor,
+      NetworkAccessPointID: p.networkAccessPoint,
+      NetworkAccessPointTypeCode: p.networkAccessPoint ? (ip ? 2 : 1) : undefined,
+    })}>`;
+    for (const r of p.roles ?? []) x += code('RoleIDCode', r);
+    x += '</ActiveParticipant>';
+  }
+  x += `<AuditSourceIdentification${attrs({ AuditEnterpriseSiteID: e.source.site, AuditSourceID: e.source.id })}>`;
+  x += '<AuditSourceTypeCode csd-code="4"/></AuditSourceIdentification>';
+  for (const o of e.objects ?? []) {
+    x += `<ParticipantObjectIdentification${attrs({
+      ParticipantObjectID: o.id,
+      ParticipantObjectTypeCode: o.typeCode,
+      ParticipantObjectTypeCodeRole: o.role,
+    })}>`;
+    x += code('ParticipantObjectIDTypeCode', o.idType);
+    if (o.name) x += `<ParticipantObjectName>${esc(o.name)}</ParticipantObjectName>`;
+    if (o.query) x += `<ParticipantObjectQuery>${esc(o.query)}</ParticipantObjectQuery>`;
+    for (const [type, value] of Object.entries(o.detail ?? {})) {
+      x += `<ParticipantObjectDetail${attrs({ type, value: Buffer.from(value).toString('base64') })}/>`;
+    }
+    if (o.sopClasses?.length) {
+      x += '<ParticipantObjectDescription>';
+      for (const s of o.sopClasses)
+        x += `<SOPClass${attrs({ UID: s.uid, NumberOfInstances: s.instances })}/>`;
+      x += '</ParticipantObjectDescription>';
+    }
+    x += '</ParticipantObjectIdentification>';
+  }
+  return `${x}</AuditMessage>`;
+}
+
+/**
+ * One RFC 5424 syslog message carrying an audit message, framed for TLS transport by octet counting (RFC
+ * 5425): PRI 85 (authpriv.notice), MSGID IHE+RFC-3881 as IHE ATNA asks.
+ */
+export function syslogFrame(e: AuditEvent, host: string, app = 'lantern'): Buffer {
+  const clean = (s: string) => s.replace(/[^\x21-\x7e]/g, '').slice(0, 48) || '-';
+  const msg = Buffer.from(
+    `<85>1 ${e.at} ${clean(host)} ${clean(app)} ${process.pid} IHE+RFC-3881 - \uFEFF${toAuditMessageXml(e)}`,
+    'utf8',
+  );
+  return Buffer.concat([Buffer.from(`${msg.length} `, 'ascii'), msg]);
+}
