@@ -74,6 +74,10 @@ export interface Config {
     readonly site: string;
     /** Emergency only: operations go on when their audit record cannot be written. */
     readonly failOpen: boolean;
+    /** Signed checkpoints of the chain head (JSON lines), best kept on another volume than the index. */
+    readonly checkpointFile: string | undefined;
+    /** The Ed25519 key that signs them (made on first use). */
+    readonly checkpointKey: string | undefined;
     /** An audit record repository to send the trail to (RFC 5424 syslog over TLS, RFC 5425). */
     readonly syslog: {
       readonly host: string | undefined;
@@ -146,6 +150,8 @@ export const DEFAULTS: Config = {
   audit: {
     site: hostname(),
     failOpen: false,
+    checkpointFile: undefined,
+    checkpointKey: undefined,
     syslog: { host: undefined, port: 6514, ca: undefined, cert: undefined, key: undefined },
   },
   log: { level: 'info' },
@@ -536,6 +542,16 @@ export function loadConfig(options: LoadOptions = {}): Config {
     audit: {
       site: str(get('audit.site'), 'audit.site', from('audit.site')),
       failOpen: bool(get('audit.failOpen'), 'audit.failOpen', from('audit.failOpen')),
+      checkpointFile: optionalPath(
+        get('audit.checkpointFile'),
+        'audit.checkpointFile',
+        from('audit.checkpointFile'),
+      ),
+      checkpointKey: optionalPath(
+        get('audit.checkpointKey'),
+        'audit.checkpointKey',
+        from('audit.checkpointKey'),
+      ),
       syslog: {
         host:
           get('audit.syslog.host') === undefined

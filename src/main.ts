@@ -13,6 +13,7 @@ import { AuthService } from './services/auth.js';
 import { AuditService } from './services/audit.js';
 import { DimseAudit } from './servers/dimse/audit.js';
 import { SyslogExporter } from './adapters/audit-syslog/exporter.js';
+import { FileCheckpointLog } from './adapters/audit-checkpoint/file.js';
 import { AeRegistry } from './services/ae-registry.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
@@ -86,6 +87,10 @@ export async function createApp(
     clock,
     { sourceId: config.dicom.aeTitle, site: config.audit.site, failOpen: config.audit.failOpen },
     (e) => log.error({ err: { message: e.message } }, 'audit record not written'),
+    new FileCheckpointLog(
+      config.audit.checkpointFile ?? join(config.dataDir, 'audit-checkpoints.jsonl'),
+      config.audit.checkpointKey ?? join(config.dataDir, 'audit-signing.key'),
+    ),
   );
   const auth = new AuthService(index.accounts, clock, config.security, await commonPasswords(), audit);
   const s = config.audit.syslog;

@@ -109,6 +109,7 @@ export function buildCli(): Command {
           app.log.info({ signal }, 'lantern stopping');
           await app.audit.record(recording(app, 'stopped')).catch(() => undefined);
           await app.audit.record(applicationActivity(app, 'stop')).catch(() => undefined);
+          await app.audit.checkpoint().catch(() => undefined);
           await dimse.close();
           await http.close();
           await app.close();
@@ -459,6 +460,18 @@ export function buildCli(): Command {
           );
           process.exitCode = 1;
         } else process.stdout.write(`${r.checked} audit records, chain intact\n`);
+      }),
+    );
+
+  audit
+    .command('checkpoint')
+    .description('write a signed checkpoint of the audit chain head now (also every 100 records and at stop)')
+    .option('--data <dir>', 'data folder')
+    .option('--config <file>', 'JSON configuration file')
+    .action(async (opts: Common) =>
+      withApp(opts, async (app) => {
+        await app.audit.checkpoint();
+        process.stdout.write('checkpoint written\n');
       }),
     );
 

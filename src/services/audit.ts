@@ -4,6 +4,7 @@ import { LanternError } from '../core/errors.js';
 import type { Actor } from '../core/security/actor.js';
 import type { AuditFilter, AuditRow, AuditStore } from '../ports/audit.js';
 import type { Clock } from '../ports/clock.js';
+import type { CheckpointLog } from '../ports/audit-checkpoints.js';
 
 export interface AuditSettings {
   /** This installation's audit source ID (the AE title) and site. */
@@ -31,7 +32,17 @@ export class AuditService {
     private readonly clock: Clock,
     readonly settings: AuditSettings,
     private readonly onFailure: (e: Error) => void = () => undefined,
+    private readonly checkpoints?: CheckpointLog,
   ) {}
+
+  private sinceCheckpoint = 0;
+
+  /** Writes a signed checkpoint of the chain's head (also every 100 records, and when `serve` stops). */
+  async checkpoint(): Promise<void> {
+    const head = await this.store.head();
+    if (head && head.id > 0) await this.checkpoints?.write(head.id, head.hash, auditTime(this.clock.now()));
+    this.sinceCheckpoint = 0;
+  }
 
   /** Called after each record is written (the exporter wakes up). */
   onRecorded: () => void = () => undefined;
@@ -81,6 +92,7 @@ export class AuditService {
         (prev, id) => chainHash(prev, id, canonical),
       );
       this.onRecorded();
+      if (this.checkpoints && ++this.sinceCheckpoint >= 100) await this.checkpoint();
     } catch (err) {
       this.onFailure(err as Error);
       if (this.settings.failOpen) return;
@@ -137,6 +149,15 @@ export class AuditService {
     const head = await this.store.head();
     if (head && (head.id !== expectId - 1 || head.hash !== prev)) {
       return { checked, broken: { id: expectId, reason: `records after ${expectId - 1} were removed` } };
+    }
+    // Signed checkpoints: each must verify, and the chain must still have the hash it vouched for.
+    for (const c of (await this.checkpoints?.read()) ?? []) {
+      if (!c.signed)
+        return { checked, broken: { id: c.id, reason: 'a checkpoint signature does not verify' } };
+      const [r] = await this.store.scan(c.id - 1, 1);
+      if (!r || r.id !== c.id || r.hash !== c.hash) {
+        return { checked, broken: { id: c.id, reason: `it differs from the signed checkpoint of ${c.at}` } };
+      }
     }
     return { checked };
   }

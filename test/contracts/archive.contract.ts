@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVENT, patientObject, studyObject } from '../../src/core/audit/events.js';
+import { AuditService } from '../../src/services/audit.js';
 import { FsBlobStore } from '../../src/adapters/blob-fs/index.js';
 import { Tag, tagHex } from '../../src/core/dicom/dictionary.js';
 import type { JsonDataset } from '../../src/core/dicom/json.js';
@@ -28,6 +30,8 @@ function oddLength(file: Buffer): Buffer {
 export interface Backend {
   open(): Promise<Index>;
   cleanup(): Promise<void>;
+  /** Runs SQL directly on the database, beside the adapter (as someone with database access could). */
+  raw(sql: string): Promise<void>;
 }
 
 const k = (tag: number, vr: QueryKey['vr'], value = ''): QueryKey => ({ tag, vr, value });
@@ -429,6 +433,33 @@ export function archiveContract(name: string, backend: Backend): void {
       // The hierarchy must hold: an instance under another study is not found.
       expect(await index.instancesByUid({ study: studyB, instance: study[1].sopInstanceUid })).toEqual([]);
       expect(await index.instancesByUid({ series: seriesA2 })).toHaveLength(1);
+    });
+
+    it('chains audit records in order and the database refuses to change or remove them', async () => {
+      const clock = { now: () => new Date('2026-11-27T08:00:00Z') };
+      const audit = new AuditService(index.audit, clock, {
+        sourceId: 'LANTERN',
+        site: 'contract',
+        failOpen: false,
+      });
+      const event = (n: number) =>
+        audit.record({
+          eventId: EVENT.query,
+          action: 'E',
+          outcome: 0,
+          participants: [{ userId: `u${n}@contract`, requestor: true }],
+          objects: [patientObject(`P${n}`), studyObject(`1.2.3.${n}`)],
+        });
+      // Concurrent appenders still make one chain.
+      await Promise.all([1, 2, 3, 4, 5, 6].map(event));
+      expect(await audit.verify()).toEqual({ checked: 6 });
+      expect((await audit.list({ patientId: 'P3' }, 10, 0)).length).toBe(1);
+      expect((await audit.list({ studyUid: '1.2.3.4' }, 10, 0)).length).toBe(1);
+      await expect(backend.raw('update audit_record set outcome = 4 where id = 2')).rejects.toThrow(
+        /append-only/,
+      );
+      await expect(backend.raw('delete from audit_record where id = 6')).rejects.toThrow(/append-only/);
+      expect(await audit.verify()).toEqual({ checked: 6 });
     });
 
     it('verify re-hashes every object and names mismatches and missing files', async () => {

@@ -9,6 +9,15 @@ const dir = mkdtempSync(join(tmpdir(), 'lantern-sqlite-'));
 archiveContract('SQLite', {
   open: async () => openSqliteIndex({ file: join(dir, 'index.sqlite') }),
   cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  raw: async (sql) => {
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(join(dir, 'index.sqlite'));
+    try {
+      db.exec(sql);
+    } finally {
+      db.close();
+    }
+  },
 });
 
 describe('SQLite durability', () => {

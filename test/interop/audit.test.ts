@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chainHash } from '../../src/core/audit/chain.js';
 import { buildHttpServer } from '../../src/servers/http/server.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { runDcmtk } from '../helpers/dcmtk.js';
@@ -239,6 +240,10 @@ describe('the audit trail', () => {
     const run = promisify(execFile);
     const ok = await run('node', [bin, 'audit', 'verify', '--data', archive.dir]);
     expect(ok.stdout).toMatch(/\d+ audit records, chain intact/);
+    // A signed checkpoint of the head, apart from the database.
+    expect((await run('node', [bin, 'audit', 'checkpoint', '--data', archive.dir])).stdout).toContain(
+      'checkpoint written',
+    );
     const db = new Database(join(archive.dir, 'index.sqlite'));
     try {
       expect(() => db.prepare('update audit_record set outcome = 0 where id = 2').run()).toThrow(
@@ -262,5 +267,30 @@ describe('the audit trail', () => {
     };
     expect(broken.code).toBe(1);
     expect(broken.stdout).toMatch(/audit record 2 is broken: its content does not match its hash/);
+    // A careful forger recomputes every hash after the change: the chain holds, the signed checkpoint does not.
+    const db2 = new Database(join(archive.dir, 'index.sqlite'));
+    try {
+      const rows = db2.prepare('select id, event from audit_record order by id').all() as {
+        id: number;
+        event: string;
+      }[];
+      let prev = '0'.repeat(64);
+      for (const r of rows) {
+        const h = chainHash(prev, r.id, r.event);
+        db2.prepare('update audit_record set prev_hash = ?, hash = ? where id = ?').run(prev, h, r.id);
+        prev = h;
+      }
+      db2.prepare('update audit_head set last_hash = ? where id = 1').run(prev);
+    } finally {
+      db2.close();
+    }
+    const forged = (await run('node', [bin, 'audit', 'verify', '--data', archive.dir]).catch(
+      (e: unknown) => e,
+    )) as {
+      code: number;
+      stdout: string;
+    };
+    expect(forged.code).toBe(1);
+    expect(forged.stdout).toMatch(/differs from the signed checkpoint/);
   });
 });
