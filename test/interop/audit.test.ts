@@ -217,6 +217,32 @@ describe('the audit trail', () => {
     ).text();
     expect(csv.split('\r\n')[0]).toBe('id,recorded,event,type,action,outcome,user,address,patients,studies');
     expect(csv).toContain('User Authentication');
+    // The auditor's reports.
+    const report = async (name: string, query = '') => {
+      const r = await fetch(`${base}/api/audit/reports/${name}?${query}`, { headers: auditor });
+      expect(r.status, name).toBe(200);
+      return ((await r.json()) as { rows: Record<string, string | number>[] }).rows;
+    };
+    const access = await report('patient-access', `patient=${PID}`);
+    expect(access.map((r) => `${r.user}/${r.action}/${r.instances}`)).toEqual([
+      'AUDITSCU/C/1',
+      'admin@test-site/C/1',
+      'admin@test-site/R/2',
+    ]);
+    expect((await report('failed-logins')).map((r) => r.user)).toEqual(['admin@test-site']);
+    expect((await report('user-activity', 'user=admin@test-site')).length).toBeGreaterThanOrEqual(6);
+    expect(await report('deletions')).toEqual([]);
+    expect(await report('exports')).toEqual([]);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await report('daily-transfers', `date=${today}`)).toEqual([
+      { date: today, peer: 'AUDITSCU', received: 1, sent: 0, failures: 0 },
+      { date: today, peer: 'admin@test-site', received: 1, sent: 2, failures: 0 },
+    ]);
+    const csvReport = await fetch(`${base}/api/audit/reports/failed-logins?format=csv`, { headers: auditor });
+    expect((await csvReport.text()).split('\r\n')[0]).toBe(
+      'at,event,action,outcome,user,address,patients,studies,instances,detail',
+    );
+    expect((await fetch(`${base}/api/audit/reports/nonsense`, { headers: auditor })).status).toBe(400);
     // An administrator may read it; a clinician may not.
     expect((await fetch(`${base}/api/audit`, { headers: bearer })).status).toBe(200);
     await archive.app.auth.createAccount(

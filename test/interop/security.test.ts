@@ -268,7 +268,8 @@ function fill(url: string): string {
     .replace(':frames', '1')
     .replace(':tag', '7FE00010')
     .replace(':login', 'nobody')
-    .replace(':id', '999');
+    .replace(':id', '999')
+    .replace(':name', 'failed-logins');
 }
 
 describe('the route table', () => {

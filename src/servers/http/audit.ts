@@ -4,6 +4,7 @@ import { toFhirAuditEvent } from '../../core/audit/fhir.js';
 import { QueryError } from '../../core/errors.js';
 import type { App } from '../../main.js';
 import type { AuditFilter } from '../../ports/audit.js';
+import { AuditReports } from '../../services/audit-reports.js';
 
 const csvCell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
@@ -34,7 +35,47 @@ function filterOf(q: Record<string, string | undefined>): AuditFilter {
  * user, patient ID, study UID, event type (DCM code) and outcome, paged. Reading it is itself recorded
  * (Audit Log Used).
  */
+function toCsv(rows: readonly Record<string, string | number>[]): string {
+  const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  const lines = [cols.join(','), ...rows.map((r) => cols.map((c) => csvCell(String(r[c] ?? ''))).join(','))];
+  return `${lines.join('\r\n')}\r\n`;
+}
+
 export async function auditApi(server: FastifyInstance, app: App): Promise<void> {
+  const reports = new AuditReports(app.audit);
+  server.get(
+    '/api/audit/reports/:name',
+    { config: { access: 'audit.read' } },
+    async (
+      req: FastifyRequest<{ Params: { name: string }; Querystring: Record<string, string | undefined> }>,
+      reply,
+    ) => {
+      const q = req.query;
+      const range = filterOf({ from: q.from, to: q.to });
+      await app.audit.record({
+        eventId: EVENT.auditLogUsed,
+        action: 'R',
+        outcome: 0,
+        participants: [app.audit.participant(req.actor, true, req.ip), app.audit.self()],
+        objects: [
+          {
+            typeCode: 2,
+            role: 13,
+            idType: OBJECT_ID.nodeId,
+            id: `${app.audit.settings.site}/audit/reports/${req.params.name}`,
+            query: Buffer.from(new URLSearchParams(q as Record<string, string>).toString()).toString(
+              'base64',
+            ),
+          },
+        ],
+      });
+      const rows = await reports.run(req.params.name, { ...q, from: range.from, to: range.to });
+      if (q.format === 'csv') {
+        return reply.type('text/csv; charset=utf-8').send(toCsv(rows));
+      }
+      return { report: req.params.name, rows };
+    },
+  );
   server.get(
     '/api/audit',
     { config: { access: 'audit.read' } },
