@@ -107,9 +107,18 @@ export async function createApp(
       })
     : undefined;
   if (auditExport) audit.onRecorded = () => auditExport.notify();
-  const aes = new AeRegistry(index, clock, { acceptUnknownCallers: config.dicom.acceptUnknownCallers });
+  const aes = new AeRegistry(
+    index,
+    clock,
+    { acceptUnknownCallers: config.dicom.acceptUnknownCallers },
+    audit,
+  );
   for (const ae of config.dicom.aes) {
-    await aes.add({ aeTitle: ae.aeTitle, host: ae.host, port: ae.port, tls: ae.tls, permissions: ae.allow });
+    // Peers from the configuration file are registered at every start; that is not a change to record.
+    await aes.add(
+      { aeTitle: ae.aeTitle, host: ae.host, port: ae.port, tls: ae.tls, permissions: ae.allow },
+      null,
+    );
   }
   return {
     config,

@@ -1,3 +1,5 @@
+import { EVENT, ROLE } from '../core/audit/events.js';
+import { studyObjects } from '../servers/http/dicomweb/audit.js';
 import { createReadStream } from 'node:fs';
 import { lstat, opendir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -75,6 +77,7 @@ export async function importPaths(
   };
   bar?.start(totalFiles, 0, { mb: '0.0', rate: '0.0', stored: 0, dup: 0, q: 0, rej: 0 });
 
+  const imported: { studyUid: string; sopClassUid: string }[] = [];
   const files = walk(paths);
   const worker = async () => {
     for (;;) {
@@ -86,6 +89,8 @@ export async function importPaths(
           chunks: createReadStream(path, { highWaterMark: 256 * 1024 }),
           source: options.source ?? 'import',
         });
+        if (outcome.status !== 'quarantined')
+          imported.push({ studyUid: outcome.studyUid, sopClassUid: outcome.sopClassUid });
         if (outcome.status === 'stored') report.stored++;
         else if (outcome.status === 'duplicate') report.duplicate++;
         else report.quarantined.push({ path, reason: outcome.reason });
@@ -103,6 +108,23 @@ export async function importPaths(
   await Promise.all(Array.from({ length: Math.max(1, options.concurrency) }, worker));
   bar?.stop();
   report.seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  // Import (PS3.15 A.5.3.7): who imported, from where, which patients and studies.
+  await app.audit.record({
+    eventId: EVENT.import,
+    action: 'C',
+    outcome: report.rejected.length ? (imported.length ? 4 : 8) : 0,
+    outcomeDescription: report.rejected.length ? `${report.rejected.length} file(s) rejected` : undefined,
+    participants: [
+      {
+        userId: `${process.env.USER ?? 'lantern'}@${app.audit.settings.site}`,
+        requestor: true,
+        roles: [ROLE.destination],
+      },
+      { userId: paths.join(';').slice(0, 256), requestor: false, roles: [ROLE.source] },
+      app.audit.self(),
+    ],
+    objects: await studyObjects(app, imported),
+  });
   return report;
 }
 

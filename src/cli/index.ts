@@ -542,7 +542,11 @@ function recording(app: Awaited<ReturnType<typeof createApp>>, what: 'started' |
       app.config.audit.failOpen && what === 'started'
         ? 'audit.failOpen is set: operations go on when their record fails'
         : undefined,
-    types: [what === 'started' ? EVENT_TYPE.auditRecordingStarted : EVENT_TYPE.auditRecordingStopped],
+    types: [
+      what === 'started' ? EVENT_TYPE.auditRecordingStarted : EVENT_TYPE.auditRecordingStopped,
+      // Fail-open auditing is an emergency override, and is alerted as one.
+      ...(app.config.audit.failOpen && what === 'started' ? [EVENT_TYPE.emergencyOverrideStarted] : []),
+    ],
     participants: [{ ...app.audit.self(true), roles: [ROLE.application] }],
   };
 }

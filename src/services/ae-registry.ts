@@ -1,3 +1,6 @@
+import { EVENT, EVENT_TYPE } from '../core/audit/events.js';
+import type { Actor } from '../core/security/actor.js';
+import type { AuditService } from './audit.js';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { ConfigError } from '../core/errors.js';
@@ -31,6 +34,7 @@ export class AeRegistry {
     private readonly index: Index,
     private readonly clock: Clock,
     private readonly options: RegistryOptions,
+    private readonly audit?: AuditService,
   ) {}
 
   list(): Promise<AeRecord[]> {
@@ -41,13 +45,16 @@ export class AeRegistry {
     return this.index.findAe(aeTitle);
   }
 
-  async add(input: {
-    aeTitle: string;
-    host: string;
-    port: number;
-    tls?: boolean;
-    permissions: readonly string[];
-  }): Promise<AeRecord> {
+  async add(
+    input: {
+      aeTitle: string;
+      host: string;
+      port: number;
+      tls?: boolean;
+      permissions: readonly string[];
+    },
+    by?: Actor | null,
+  ): Promise<AeRecord> {
     const aeTitle = checkAeTitle(input.aeTitle);
     if (!Number.isInteger(input.port) || input.port < 0 || input.port > 65535) {
       throw new ConfigError(`port must be 0-65535, got ${input.port}`);
@@ -65,11 +72,30 @@ export class AeRegistry {
       permissions: [...new Set(input.permissions as AePermission[])],
     };
     await this.index.putAe(ae, this.clock.now().toISOString());
+    await this.changed(
+      by,
+      `AE ${aeTitle} registered: host ${ae.host || '(any)'} port ${ae.port} allow ${ae.permissions.join(',')}`,
+    );
     return ae;
   }
 
-  remove(aeTitle: string): Promise<boolean> {
-    return this.index.removeAe(aeTitle.trim());
+  async remove(aeTitle: string, by?: Actor): Promise<boolean> {
+    const removed = await this.index.removeAe(aeTitle.trim());
+    if (removed) await this.changed(by, `AE ${aeTitle.trim()} removed`);
+    return removed;
+  }
+
+  /** A Security Alert (Network Configuration) for a change to who may associate. */
+  private async changed(by: Actor | null | undefined, what: string): Promise<void> {
+    if (by === null || !this.audit) return;
+    await this.audit.record({
+      eventId: EVENT.securityAlert,
+      action: 'E',
+      outcome: 0,
+      outcomeDescription: what,
+      types: [EVENT_TYPE.networkConfiguration],
+      participants: [this.audit.participant(by, true), this.audit.self()],
+    });
   }
 
   /**

@@ -147,6 +147,20 @@ describe('the audit trail', () => {
     const wado = await fetch(`${base}/dicom-web/studies/${inst.studyUid}`, { headers: bearer });
     expect(wado.status).toBe(200);
     await wado.arrayBuffer();
+    const find = await runDcmtk('findscu', [
+      '-S',
+      '-aet',
+      'AUDITSCU',
+      '-aec',
+      'LANTERN',
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      `PatientID=${PID}`,
+      '127.0.0.1',
+      String(archive.port),
+    ]);
+    expect(find.code, find.out).toBe(0);
     const logout = await fetch(`${base}/api/auth/logout`, {
       method: 'POST',
       headers: { Cookie: cookie, 'X-CSRF-Token': csrf },
@@ -164,6 +178,7 @@ describe('the audit trail', () => {
       (e) => `${e.type.code}/${e.subtype?.[0]?.code ?? '-'}/${e.action}/${e.outcome}`,
     );
     expect(summary).toEqual([
+      '110113/110128/E/0', // AUDITSCU registered (network configuration)
       '110113/110136/E/0', // first start: admin created with its role
       '110114/110122/E/4', // failed login
       '110114/110122/E/0', // login
@@ -176,21 +191,23 @@ describe('the audit trail', () => {
       '110104/-/C/0', // STOW-RS: instances transferred in
       '110112/-/E/0', // QIDO-RS
       '110104/-/R/0', // WADO-RS: instances transferred out
+      '110113/110126/E/0', // findscu's association accepted
+      '110112/-/E/0', // its C-FIND
       '110114/110123/E/0', // logout
       '110101/-/R/0', // the audit log read
     ]);
     const byType = (code: string, action?: string) =>
       events.find((e) => e.type.code === code && (!action || e.action === action))!;
     // Participants: login@site for people, the network address, Lantern (the AE title) as the other side.
-    const failed = events[1];
+    const failed = events[2];
     expect(failed.agent.find((a) => a.requestor)?.who.identifier.value).toBe('admin@test-site');
     expect(failed.agent.find((a) => a.requestor)?.network?.address).toBe('127.0.0.1');
     expect(failed.agent.some((a) => a.who.identifier.value === 'LANTERN' && !a.requestor)).toBe(true);
     expect(failed.recorded).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/);
     // The patient and the study, with SOP classes and counts, on transfers.
-    const stowed = events[9];
+    const stowed = events[10];
     expect(stowed.agent.find((a) => a.requestor)?.who.identifier.value).toBe('admin@test-site');
-    const cstored = events[8];
+    const cstored = events[9];
     expect(cstored.agent.find((a) => a.requestor)?.who.identifier.value).toBe('AUDITSCU');
     expect((stowed.entity ?? []).map((x) => `${x.role.code}:${x.what.identifier.value}`)).toEqual([
       `1:${PID}`,
@@ -276,10 +293,11 @@ describe('the audit trail', () => {
         /append-only/,
       );
       expect(() => db.prepare('delete from audit_record where id = 2').run()).toThrow(/append-only/);
-      // Someone with the database file drops the guard and rewrites record 2 (the failed login) as a success.
+      // Someone with the database file drops the guard and rewrites record 3 (the failed login) as a success.
       db.exec('drop trigger audit_record_no_update');
-      const row = db.prepare('select event from audit_record where id = 2').get() as { event: string };
-      db.prepare('update audit_record set event = ?, outcome = 0 where id = 2').run(
+      const row = db.prepare('select event from audit_record where id = 3').get() as { event: string };
+      expect(row.event).toContain('"outcome":4');
+      db.prepare('update audit_record set event = ?, outcome = 0 where id = 3').run(
         row.event.replace('"outcome":4', '"outcome":0'),
       );
     } finally {
@@ -292,7 +310,7 @@ describe('the audit trail', () => {
       stdout: string;
     };
     expect(broken.code).toBe(1);
-    expect(broken.stdout).toMatch(/audit record 2 is broken: its content does not match its hash/);
+    expect(broken.stdout).toMatch(/audit record 3 is broken: its content does not match its hash/);
     // A careful forger recomputes every hash after the change: the chain holds, the signed checkpoint does not.
     const db2 = new Database(join(archive.dir, 'index.sqlite'));
     try {

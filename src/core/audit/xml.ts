@@ -1,19 +1,10 @@
+import { xmlEscape } from '../dicom/xml.js';
 import type { AuditEvent, Code } from './events.js';
-
-function esc(s: string): string {
-  let out = '';
-  for (const c of s) {
-    const code = c.charCodeAt(0);
-    if (code < 0x20 && c !== '\t' && c !== '\n' && c !== '\r') continue;
-    out += c === '&' || c === '<' || c === '>' || c === '"' || c === "'" ? `&#${code};` : c;
-  }
-  return out;
-}
 
 const attrs = (o: Record<string, string | number | boolean | undefined>) =>
   Object.entries(o)
     .filter(([, v]) => v !== undefined && v !== '')
-    .map(([k, v]) => ` ${k}="${esc(String(v))}"`)
+    .map(([k, v]) => ` ${k}="${xmlEscape(String(v))}"`)
     .join('');
 
 const code = (name: string, c: Code) =>
@@ -26,7 +17,7 @@ export function toAuditMessageXml(e: AuditEvent): string {
   x += code('EventID', e.eventId);
   for (const t of e.types ?? []) x += code('EventTypeCode', t);
   if (e.outcomeDescription)
-    x += `<EventOutcomeDescription>${esc(e.outcomeDescription)}</EventOutcomeDescription>`;
+    x += `<EventOutcomeDescription>${xmlEscape(e.outcomeDescription)}</EventOutcomeDescription>`;
   x += '</EventIdentification>';
   for (const p of e.participants) {
     const ip = p.networkAccessPoint && /^[\d.:a-f]+$/i.test(p.networkAccessPoint);
@@ -50,8 +41,8 @@ export function toAuditMessageXml(e: AuditEvent): string {
       ParticipantObjectTypeCodeRole: o.role,
     })}>`;
     x += code('ParticipantObjectIDTypeCode', o.idType);
-    if (o.name) x += `<ParticipantObjectName>${esc(o.name)}</ParticipantObjectName>`;
-    if (o.query) x += `<ParticipantObjectQuery>${esc(o.query)}</ParticipantObjectQuery>`;
+    if (o.name) x += `<ParticipantObjectName>${xmlEscape(o.name)}</ParticipantObjectName>`;
+    if (o.query) x += `<ParticipantObjectQuery>${xmlEscape(o.query)}</ParticipantObjectQuery>`;
     for (const [type, value] of Object.entries(o.detail ?? {})) {
       x += `<ParticipantObjectDetail${attrs({ type, value: Buffer.from(value).toString('base64') })}/>`;
     }

@@ -2,7 +2,7 @@ import { lookupTag } from './dictionary.js';
 import type { JsonAttribute, JsonDataset } from './json.js';
 
 /** Escapes text for XML content and attribute values; control characters XML 1.0 cannot hold are dropped. */
-function esc(s: string): string {
+export function xmlEscape(s: string): string {
   let out = '';
   for (const c of s) {
     const code = c.charCodeAt(0);
@@ -23,7 +23,7 @@ function personName(v: unknown, number: number): string {
     const parts = text.split('^');
     out += `<${group}>`;
     parts.forEach((p, i) => {
-      if (i < 5 && p !== '') out += `<${NAME_PARTS[i]}>${esc(p)}</${NAME_PARTS[i]}>`;
+      if (i < 5 && p !== '') out += `<${NAME_PARTS[i]}>${xmlEscape(p)}</${NAME_PARTS[i]}>`;
     });
     out += `</${group}>`;
   }
@@ -33,14 +33,15 @@ function personName(v: unknown, number: number): string {
 function attribute(tag: string, a: JsonAttribute): string {
   const keyword = lookupTag(parseInt(tag, 16) >>> 0)?.keyword;
   let out = `<DicomAttribute tag="${tag}" vr="${a.vr}"${keyword ? ` keyword="${keyword}"` : ''}>`;
-  if (a.BulkDataURI !== undefined) out += `<BulkData uri="${esc(a.BulkDataURI)}"/>`;
+  if (a.BulkDataURI !== undefined) out += `<BulkData uri="${xmlEscape(a.BulkDataURI)}"/>`;
   else if (a.InlineBinary !== undefined) out += `<InlineBinary>${a.InlineBinary}</InlineBinary>`;
   else if (a.Value) {
     a.Value.forEach((v, i) => {
       const n = i + 1;
       if (a.vr === 'SQ') out += `<Item number="${n}">${datasetXml((v ?? {}) as JsonDataset)}</Item>`;
       else if (a.vr === 'PN') out += personName(v, n);
-      else out += v === null ? `<Value number="${n}"/>` : `<Value number="${n}">${esc(String(v))}</Value>`;
+      else
+        out += v === null ? `<Value number="${n}"/>` : `<Value number="${n}">${xmlEscape(String(v))}</Value>`;
     });
   }
   return `${out}</DicomAttribute>`;

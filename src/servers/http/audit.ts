@@ -35,6 +35,26 @@ function filterOf(q: Record<string, string | undefined>): AuditFilter {
  * user, patient ID, study UID, event type (DCM code) and outcome, paged. Reading it is itself recorded
  * (Audit Log Used).
  */
+/** Audit Log Used (PS3.15 A.5.3.2): who read which part of the trail, with what filters. */
+async function auditLogUsed(app: App, req: FastifyRequest, what: string): Promise<void> {
+  const q = (req.query ?? {}) as Record<string, string>;
+  await app.audit.record({
+    eventId: EVENT.auditLogUsed,
+    action: 'R',
+    outcome: 0,
+    participants: [app.audit.participant(req.actor, true, req.ip), app.audit.self()],
+    objects: [
+      {
+        typeCode: 2,
+        role: 13,
+        idType: OBJECT_ID.nodeId,
+        id: `${app.audit.settings.site}/${what}`,
+        query: Buffer.from(new URLSearchParams(q).toString()).toString('base64'),
+      },
+    ],
+  });
+}
+
 function toCsv(rows: readonly Record<string, string | number>[]): string {
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const lines = [cols.join(','), ...rows.map((r) => cols.map((c) => csvCell(String(r[c] ?? ''))).join(','))];
@@ -52,23 +72,7 @@ export async function auditApi(server: FastifyInstance, app: App): Promise<void>
     ) => {
       const q = req.query;
       const range = filterOf({ from: q.from, to: q.to });
-      await app.audit.record({
-        eventId: EVENT.auditLogUsed,
-        action: 'R',
-        outcome: 0,
-        participants: [app.audit.participant(req.actor, true, req.ip), app.audit.self()],
-        objects: [
-          {
-            typeCode: 2,
-            role: 13,
-            idType: OBJECT_ID.nodeId,
-            id: `${app.audit.settings.site}/audit/reports/${req.params.name}`,
-            query: Buffer.from(new URLSearchParams(q as Record<string, string>).toString()).toString(
-              'base64',
-            ),
-          },
-        ],
-      });
+      await auditLogUsed(app, req, `audit/reports/${req.params.name}`);
       const rows = await reports.run(req.params.name, { ...q, from: range.from, to: range.to });
       if (q.format === 'csv') {
         return reply.type('text/csv; charset=utf-8').send(toCsv(rows));
@@ -86,23 +90,7 @@ export async function auditApi(server: FastifyInstance, app: App): Promise<void>
       if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new QueryError('limit is 1 to 1000');
       if (!Number.isInteger(offset) || offset < 0) throw new QueryError('offset is 0 or more');
       const filter = filterOf(q);
-      await app.audit.record({
-        eventId: EVENT.auditLogUsed,
-        action: 'R',
-        outcome: 0,
-        participants: [app.audit.participant(req.actor, true, req.ip), app.audit.self()],
-        objects: [
-          {
-            typeCode: 2,
-            role: 13,
-            idType: OBJECT_ID.nodeId,
-            id: `${app.audit.settings.site}/audit`,
-            query: Buffer.from(new URLSearchParams(q as Record<string, string>).toString()).toString(
-              'base64',
-            ),
-          },
-        ],
-      });
+      await auditLogUsed(app, req, 'audit');
       const records = await app.audit.list(filter, limit, offset);
       if (q.format === 'csv') {
         const lines = ['id,recorded,event,type,action,outcome,user,address,patients,studies'];
