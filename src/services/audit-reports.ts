@@ -98,8 +98,11 @@ export class AuditReports {
         });
         const by = new Map<string, { received: number; sent: number; failures: number }>();
         for (const e of events) {
-          // The peer: the participant that is not Lantern (the audit source).
-          const peer = e.participants.find((p) => p.userId !== e.source.id)?.userId ?? '';
+          // The peer: the other end of the transfer (the destination of a send, the source of a receipt), not
+          // Lantern itself (the audit source).
+          const role = e.action === 'C' ? '110153' : '110152';
+          const others = e.participants.filter((p) => p.userId !== e.source.id);
+          const peer = (others.find((p) => p.roles?.some((r) => r.code === role)) ?? others[0])?.userId ?? '';
           const t = by.get(peer) ?? { received: 0, sent: 0, failures: 0 };
           if (e.action === 'C') t.received += instances(e);
           else t.sent += instances(e);

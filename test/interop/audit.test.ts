@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainHash } from '../../src/core/audit/chain.js';
 import { buildHttpServer } from '../../src/servers/http/server.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
-import { runDcmtk } from '../helpers/dcmtk.js';
+import { DCMTK_ENV, runDcmtk } from '../helpers/dcmtk.js';
 import { synthInstance } from '../helpers/synth.js';
 
 const NAME = 'Zyxwvutsrqponm^Auditina';
@@ -161,6 +161,41 @@ describe('the audit trail', () => {
       String(archive.port),
     ]);
     expect(find.code, find.out).toBe(0);
+    // C-MOVE of the study to a storescp.
+    const destPort = 20000 + Math.floor(Math.random() * 20000);
+    const rx = mkdtempSync(join(work, 'dest-'));
+    const storescp = spawn('storescp', ['-aet', 'AUDITDEST', '-od', rx, String(destPort)], {
+      env: DCMTK_ENV,
+    });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      await archive.app.aes.add(
+        { aeTitle: 'AUDITDEST', host: '127.0.0.1', port: destPort, permissions: ['destination'] },
+        null,
+      );
+      await archive.app.aes.add(
+        { aeTitle: 'AUDITSCU', host: '', port: 0, permissions: ['store', 'find', 'move'] },
+        null,
+      );
+      const move = await runDcmtk('movescu', [
+        '-S',
+        '-aet',
+        'AUDITSCU',
+        '-aec',
+        'LANTERN',
+        '-aem',
+        'AUDITDEST',
+        '-k',
+        'QueryRetrieveLevel=STUDY',
+        '-k',
+        `StudyInstanceUID=${inst.studyUid}`,
+        '127.0.0.1',
+        String(archive.port),
+      ]);
+      expect(move.code, move.out).toBe(0);
+    } finally {
+      storescp.kill();
+    }
     const logout = await fetch(`${base}/api/auth/logout`, {
       method: 'POST',
       headers: { Cookie: cookie, 'X-CSRF-Token': csrf },
@@ -193,6 +228,8 @@ describe('the audit trail', () => {
       '110104/-/R/0', // WADO-RS: instances transferred out
       '110113/110126/E/0', // findscu's association accepted
       '110112/-/E/0', // its C-FIND
+      '110113/110126/E/0', // movescu's association accepted
+      '110104/-/R/0', // its C-MOVE: instances transferred to AUDITDEST (checked below)
       '110114/110123/E/0', // logout
       '110101/-/R/0', // the audit log read
     ]);
@@ -215,6 +252,12 @@ describe('the audit trail', () => {
     ]);
     const retrieved = byType('110104', 'R');
     expect((retrieved.entity ?? []).map((x) => x.what.identifier.value)).toEqual([PID, inst.studyUid]);
+    const moved = events.filter((e) => e.type.code === '110104' && e.action === 'R')[1];
+    expect(moved.agent.map((a) => `${a.who.identifier.value}:${a.requestor}`)).toEqual([
+      'LANTERN:false',
+      'AUDITSCU:true',
+      'AUDITDEST:false',
+    ]);
     // The query itself, base64.
     const q = byType('110112').entity![0];
     expect(q.role.code).toBe('24');
@@ -227,7 +270,7 @@ describe('the audit trail', () => {
           entry: unknown[];
         }
       ).entry;
-    expect((await get(`patient=${PID}`)).length).toBe(3);
+    expect((await get(`patient=${PID}`)).length).toBe(4);
     expect((await get('outcome=4')).length).toBe(1);
     const csv = await (
       await fetch(`${base}/api/audit?user=admin@test-site&format=csv`, { headers: auditor })
@@ -245,6 +288,7 @@ describe('the audit trail', () => {
       'AUDITSCU/C/1',
       'admin@test-site/C/1',
       'admin@test-site/R/2',
+      'AUDITSCU/R/2',
     ]);
     expect((await report('failed-logins')).map((r) => r.user)).toEqual(['admin@test-site']);
     expect((await report('user-activity', 'user=admin@test-site')).length).toBeGreaterThanOrEqual(6);
@@ -252,6 +296,7 @@ describe('the audit trail', () => {
     expect(await report('exports')).toEqual([]);
     const today = new Date().toISOString().slice(0, 10);
     expect(await report('daily-transfers', `date=${today}`)).toEqual([
+      { date: today, peer: 'AUDITDEST', received: 0, sent: 2, failures: 0 },
       { date: today, peer: 'AUDITSCU', received: 1, sent: 0, failures: 0 },
       { date: today, peer: 'admin@test-site', received: 1, sent: 2, failures: 0 },
     ]);
