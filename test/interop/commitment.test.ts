@@ -176,6 +176,10 @@ describe('Storage Commitment Push Model SCP', () => {
     expect(responses.map((r) => r.command.Status)).toEqual([0]);
     const [command, ds] = await report;
     checkReport(command, ds, '2.25.4242');
+    // Recorded in the audit trail, with what was and was not committed.
+    const [audited] = await archive.app.audit.list({ eventId: '110103' }, 1, 0);
+    expect(audited.event.outcome).toBe(4);
+    expect(audited.event.outcomeDescription).toMatch(/^storage commitment: 1 committed, \d+ failed$/);
     // Let our N-EVENT-REPORT response leave before the release.
     await new Promise((r) => setTimeout(r, 50));
     await a.release();

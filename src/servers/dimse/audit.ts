@@ -88,6 +88,18 @@ export class DimseAudit {
     });
   }
 
+  /** Storage commitment (N-ACTION): the instances checked for the requestor, before the report is sent. */
+  async commitment(assoc: AssociationInfo, committed: readonly InstanceRow[], failed: number): Promise<void> {
+    await this.audit.record({
+      eventId: EVENT.instancesAccessed,
+      action: 'R',
+      outcome: failed ? 4 : 0,
+      outcomeDescription: `storage commitment: ${committed.length} committed, ${failed} failed`,
+      participants: [this.peer(assoc, true), this.audit.self()],
+      objects: await studyObjects(this, committed),
+    });
+  }
+
   /** Before a C-MOVE or C-GET sends: the instances, from Lantern to the destination. */
   async retrieving(assoc: AssociationInfo, rows: readonly InstanceRow[], destination: string): Promise<void> {
     if (!rows.length) return;

@@ -1,3 +1,5 @@
+import type { InstanceRow } from '../../ports/index.js';
+import type { DimseAudit } from './audit.js';
 import type { Logger } from 'pino';
 import { EXPLICIT_LITTLE, Dataset } from '../../core/dicom/dataset.js';
 import { Tag } from '../../core/dicom/dictionary.js';
@@ -26,6 +28,7 @@ export interface CommitDeps {
   readonly log: Logger;
   readonly implementationClassUid: string;
   readonly implementationVersionName: string;
+  readonly audit?: DimseAudit;
 }
 
 interface Ref {
@@ -101,6 +104,7 @@ async function report(
   refs: readonly Ref[],
 ): Promise<void> {
   const committed: Ref[] = [];
+  const committedRows: InstanceRow[] = [];
   const failed: (Ref & { reason: number })[] = [];
   for (const ref of refs) {
     const row = ref.sopInstanceUid ? await deps.index.findInstance(ref.sopInstanceUid) : undefined;
@@ -109,8 +113,12 @@ async function report(
       failed.push({ ...ref, reason: Status.ClassInstanceConflict });
     else if ((await deps.retrieve.digest(row)) !== row.sha256)
       failed.push({ ...ref, reason: Status.ProcessingFailure });
-    else committed.push(ref);
+    else {
+      committed.push(ref);
+      committedRows.push(row);
+    }
   }
+  await deps.audit?.commitment(assoc, committedRows, failed.length);
   const item = (r: Ref, reason?: number) =>
     new Dataset(
       [

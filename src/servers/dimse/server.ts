@@ -142,6 +142,7 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
         aeTitle: o.aeTitle,
         findAe: o.findAe,
         log: o.log,
+        audit: o.audit,
         implementationClassUid: o.implementationClassUid,
         implementationVersionName: o.implementationVersionName,
       }),
