@@ -6,6 +6,7 @@ import { ConfigError, ERROR_CATALOGUE, isLanternError } from '../../core/errors.
 import type { App } from '../../main.js';
 import { VERSION } from '../../version.js';
 import { auditApi } from './audit.js';
+import { loginPage } from './web/login.js';
 import { accountApi, authentication } from './auth.js';
 import { dicomweb } from './dicomweb/index.js';
 
@@ -146,6 +147,7 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
   });
   await accountApi(server, app, !!tls);
   await auditApi(server, app);
+  await loginPage(server);
   await dicomweb(server, app);
   return server;
 }
