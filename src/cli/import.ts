@@ -1,5 +1,5 @@
 import { EVENT, ROLE } from '../core/audit/events.js';
-import { studyObjects } from '../servers/http/dicomweb/audit.js';
+import { studyObjects } from '../services/audit.js';
 import { createReadStream } from 'node:fs';
 import { lstat, opendir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -123,7 +123,7 @@ export async function importPaths(
       { userId: paths.join(';').slice(0, 256), requestor: false, roles: [ROLE.source] },
       app.audit.self(),
     ],
-    objects: await studyObjects(app, imported),
+    objects: await studyObjects(app.index, imported),
   });
   return report;
 }

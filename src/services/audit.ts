@@ -1,5 +1,12 @@
 import { canonicalJson, chainHash, GENESIS } from '../core/audit/chain.js';
-import { type AuditEvent, auditTime, type Participant } from '../core/audit/events.js';
+import {
+  type AuditEvent,
+  auditTime,
+  type Participant,
+  type ParticipantObject,
+  patientObject,
+  studyObject,
+} from '../core/audit/events.js';
 import { LanternError } from '../core/errors.js';
 import type { Actor } from '../core/security/actor.js';
 import type { AuditFilter, AuditRow, AuditStore } from '../ports/audit.js';
@@ -12,6 +19,35 @@ export interface AuditSettings {
   readonly site: string;
   /** Emergency: let operations go on when their record cannot be written (each failure is logged). */
   readonly failOpen: boolean;
+}
+
+/**
+ * The patient and study participant objects for a set of instances (SOP classes counted per study; one
+ * index lookup per study, for its patient).
+ */
+export async function studyObjects(
+  index: { findStudy(uid: string): Promise<{ patientId: string } | undefined> },
+  instances: readonly { studyUid: string; sopClassUid: string }[],
+): Promise<ParticipantObject[]> {
+  const studies = new Map<string, Map<string, number>>();
+  for (const r of instances) {
+    const classes = studies.get(r.studyUid) ?? new Map<string, number>();
+    classes.set(r.sopClassUid, (classes.get(r.sopClassUid) ?? 0) + 1);
+    studies.set(r.studyUid, classes);
+  }
+  const patients = new Set<string>();
+  const out: ParticipantObject[] = [];
+  for (const [study, classes] of studies) {
+    const s = await index.findStudy(study);
+    if (s) patients.add(s.patientId);
+    out.push(
+      studyObject(
+        study,
+        [...classes].map(([uid, n]) => ({ uid, instances: n })),
+      ),
+    );
+  }
+  return [...[...patients].map((p) => patientObject(p)), ...out];
 }
 
 export type NewEvent = Omit<AuditEvent, 'at' | 'source'>;

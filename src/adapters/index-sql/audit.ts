@@ -1,5 +1,4 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import { GENESIS } from '../../core/audit/chain.js';
 import type { AuditFilter, AuditRow, AuditStore } from '../../ports/audit.js';
 import type { AuditRecordTable, Database } from './schema.js';
 
@@ -35,17 +34,9 @@ export class KyselyAuditStore implements AuditStore {
   ): Promise<AuditRow> {
     return this.db.transaction().execute(async (tx) => {
       // The head row serialises appenders (its row lock on PostgreSQL; SQLite has one writer).
-      let head = await (this.dialect === 'postgres'
-        ? tx.selectFrom('audit_head').selectAll().where('id', '=', 1).forUpdate().executeTakeFirst()
-        : tx.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirst());
-      if (!head) {
-        await tx
-          .insertInto('audit_head')
-          .values({ id: 1, last_id: 0, last_hash: GENESIS })
-          .onConflict((oc) => oc.column('id').doNothing())
-          .execute();
-        head = await tx.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirstOrThrow();
-      }
+      const head = await (this.dialect === 'postgres'
+        ? tx.selectFrom('audit_head').selectAll().where('id', '=', 1).forUpdate().executeTakeFirstOrThrow()
+        : tx.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirstOrThrow());
       const id = Number(head.last_id) + 1;
       const prevHash = head.last_hash;
       const h = hash(prevHash, id);

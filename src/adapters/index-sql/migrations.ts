@@ -1,3 +1,4 @@
+import { GENESIS } from '../../core/audit/chain.js';
 import {
   type ColumnDefinitionBuilder,
   type Kysely,
@@ -203,6 +204,9 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
           .addColumn('last_id', bigint, (c) => c.notNull())
           .addColumn('last_hash', 'text', (c) => c.notNull())
           .execute();
+        // The head exists from the start, so that appenders always find a row to lock (two first appends
+        // racing to create it deadlock on PostgreSQL).
+        await sql`insert into audit_head (id, last_id, last_hash) values (1, 0, ${GENESIS})`.execute(db);
         // Append-only: the database itself refuses to change or remove a record.
         if (dialect === 'postgres') {
           await sql`create function audit_append_only() returns trigger language plpgsql as $$

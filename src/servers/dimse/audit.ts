@@ -1,7 +1,7 @@
 import { EVENT, EVENT_TYPE, OBJECT_ID, type Participant, ROLE } from '../../core/audit/events.js';
 import type { Index, InstanceRow } from '../../ports/index.js';
-import type { AuditService } from '../../services/audit.js';
-import { studyObjects } from '../http/dicomweb/audit.js';
+import { type AuditService, studyObjects } from '../../services/audit.js';
+
 import type { AssociationInfo } from './association.js';
 
 /**
@@ -16,7 +16,7 @@ export class DimseAudit {
 
   constructor(
     private readonly audit: AuditService,
-    readonly index: Index,
+    private readonly index: Index,
   ) {}
 
   private peer(
@@ -66,7 +66,7 @@ export class DimseAudit {
         { ...this.peer(assoc, true), roles: [ROLE.source] },
         { ...this.audit.self(), roles: [ROLE.destination] },
       ],
-      objects: await studyObjects(this, list),
+      objects: await studyObjects(this.index, list),
     });
   }
 
@@ -96,7 +96,7 @@ export class DimseAudit {
       outcome: failed ? 4 : 0,
       outcomeDescription: `storage commitment: ${committed.length} committed, ${failed} failed`,
       participants: [this.peer(assoc, true), this.audit.self()],
-      objects: await studyObjects(this, committed),
+      objects: await studyObjects(this.index, committed),
     });
   }
 
@@ -117,7 +117,7 @@ export class DimseAudit {
           ? [{ userId: destination, requestor: false, roles: [ROLE.destination] }]
           : []),
       ],
-      objects: await studyObjects(this, rows),
+      objects: await studyObjects(this.index, rows),
     });
   }
 }

@@ -1,40 +1,8 @@
 import type { FastifyRequest } from 'fastify';
-import {
-  EVENT,
-  OBJECT_ID,
-  type ParticipantObject,
-  patientObject,
-  ROLE,
-  studyObject,
-} from '../../../core/audit/events.js';
+import { EVENT, OBJECT_ID, ROLE } from '../../../core/audit/events.js';
+import { studyObjects } from '../../../services/audit.js';
 import type { App } from '../../../main.js';
 import type { InstanceRow } from '../../../ports/index.js';
-
-/** The study and patient participant objects for a set of instances (SOP classes counted per study). */
-export async function studyObjects(
-  app: { index: Pick<App['index'], 'findStudy'> },
-  instances: readonly { studyUid: string; sopClassUid: string }[],
-): Promise<ParticipantObject[]> {
-  const studies = new Map<string, Map<string, number>>();
-  for (const r of instances) {
-    const classes = studies.get(r.studyUid) ?? new Map<string, number>();
-    classes.set(r.sopClassUid, (classes.get(r.sopClassUid) ?? 0) + 1);
-    studies.set(r.studyUid, classes);
-  }
-  const patients = new Set<string>();
-  const out: ParticipantObject[] = [];
-  for (const [study, classes] of studies) {
-    const s = await app.index.findStudy(study);
-    if (s) patients.add(s.patientId);
-    out.push(
-      studyObject(
-        study,
-        [...classes].map(([uid, instances]) => ({ uid, instances })),
-      ),
-    );
-  }
-  return [...[...patients].map((p) => patientObject(p)), ...out];
-}
 
 /**
  * Records a DICOMweb read before its answer is sent: whole objects leaving the archive are "DICOM Instances
@@ -58,7 +26,7 @@ export async function auditRead(
       requestor,
       { ...app.audit.self(), roles: kind === 'transferred' ? [ROLE.source] : undefined },
     ],
-    objects: await studyObjects(app, rows),
+    objects: await studyObjects(app.index, rows),
   });
 }
 
@@ -100,6 +68,6 @@ export async function auditStore(
       { ...app.audit.participant(req.actor, true, req.ip), roles: [ROLE.source] },
       { ...app.audit.self(), roles: [ROLE.destination] },
     ],
-    objects: await studyObjects(app, ok),
+    objects: await studyObjects(app.index, ok),
   });
 }
