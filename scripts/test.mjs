@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The whole test suite: installs the test peers it needs (DCMTK, pydicom's sample files, PostgreSQL,
-// Chromium) when they are missing and it runs as root on Debian (the OHIF viewer the end-to-end test drives is
+// Chromium, faketime) when they are missing and it runs as root on Debian (the OHIF viewer the end-to-end test drives is
 // fetched by the test itself, test/helpers/ohif.ts), finds or starts a PostgreSQL server, then runs the type
 // check, the linters and every test. Exit status 0 only when all of it passed.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -44,6 +44,7 @@ async function ensurePeers(needPg) {
   if (!pydicomPresent()) missing.push('python3-pydicom');
   if (needPg && !pgBinDir()) missing.push('postgresql');
   if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
+  if (!has('faketime', ['-f', '+0d', 'true'])) missing.push('faketime');
   if (!missing.length) return;
   if (!isRoot || !has('apt-get', ['--version'])) {
     throw new Error(
@@ -115,12 +116,20 @@ async function main() {
     ['eslint', 'npx', ['eslint', '.']],
     ['prettier', 'npx', ['prettier', '--check', '.']],
     ['tests', 'npx', ['vitest', 'run']],
+    // The suite must not depend on the day it runs: everything but the browser tests once more with the
+    // clock of every process (the tests, the CLIs and DCMTK tools they start) a year ahead.
+    [
+      'tests with the clock a year ahead (faketime)',
+      'faketime',
+      ['-f', '+365d', 'npx', 'vitest', 'run', '--exclude', 'test/e2e/**'],
+      { FAKETIME_DONT_FAKE_MONOTONIC: '1' },
+    ],
   ];
   let failed = false;
   try {
-    for (const [name, cmd, args] of steps) {
+    for (const [name, cmd, args, extraEnv] of steps) {
       log(name);
-      const r = spawnSync(cmd, args, { stdio: 'inherit', env });
+      const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...env, ...extraEnv } });
       if (r.status !== 0) {
         log(`${name} failed`);
         failed = true;

@@ -23,6 +23,7 @@ import { ImagingService } from './services/imaging.js';
 import { TranscodeService } from './services/transcode.js';
 import { DECODABLE, ENCODABLE } from './adapters/imaging/codecs.js';
 import { VerifyService } from './services/verify.js';
+import { FaultMonitor } from './services/faults.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './version.js';
 
 /** Everything one process needs, built once from the configuration and passed down. */
@@ -43,6 +44,8 @@ export interface App {
   /** Sends the trail to an audit record repository, when one is configured (started by `serve`). */
   readonly auditExport: SyslogExporter | undefined;
   readonly clock: Clock;
+  /** Unexpected errors, counted and logged (connection code, unhandled rejections). */
+  readonly faults: FaultMonitor;
   close(): Promise<void>;
 }
 
@@ -120,7 +123,11 @@ export async function createApp(
       null,
     );
   }
+  const faults = new FaultMonitor((e, where) =>
+    log.error({ err: { message: e.message, stack: e.stack }, where }, 'unexpected error'),
+  );
   return {
+    faults,
     config,
     log,
     index,
@@ -150,6 +157,18 @@ async function commonPasswords(): Promise<Set<string>> {
   const { dictionary } = await import('@zxcvbn-ts/language-common');
   const list = (dictionary as Record<string, string[]>)['passwords-common'] ?? [];
   return new Set(list.map((p) => p.toLowerCase()));
+}
+
+/**
+ * The process-level guard of `serve`: a promise rejected with no one listening is a bug somewhere in one
+ * connection's code; it is logged and counted (app.faults, /healthz), and the server goes on serving every
+ * other connection. An uncaught exception is logged before Node ends the process as usual.
+ */
+export function guardProcess(app: App): void {
+  process.on('unhandledRejection', (reason) => app.faults.record(reason, 'unhandled rejection'));
+  process.on('uncaughtExceptionMonitor', (e, origin) =>
+    app.log.fatal({ err: { message: e.message, stack: e.stack }, origin }, 'uncaught exception'),
+  );
 }
 
 /** Operational log: JSON lines on stderr. Never patient data: names, IDs and datasets go to the audit log only. */
@@ -188,6 +207,7 @@ export function startDicom(app: App, overrides: Partial<DimseServerOptions> = {}
     implementationClassUid: IMPLEMENTATION_CLASS_UID,
     implementationVersionName: IMPLEMENTATION_VERSION_NAME,
     tls: tlsOptions(app.config),
+    onFault: (e, where) => app.faults.record(e, `DICOM association: ${where}`),
     ...overrides,
   });
 }

@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { generate as generateSelfSigned } from 'selfsigned';
 import { loadConfig } from '../config.js';
 import { ConfigError, isLanternError } from '../core/errors.js';
-import { createApp, startDicom } from '../main.js';
+import { createApp, guardProcess, startDicom } from '../main.js';
 import type { AeRecord } from '../ports/index.js';
 import { AssociationError } from '../servers/dimse/client.js';
 import type { DimseServers } from '../servers/dimse/server.js';
@@ -66,6 +66,7 @@ export function buildCli(): Command {
           'dicom.tlsPort': opts.dicomTlsPort,
         });
         const app = await createApp(config);
+        guardProcess(app);
         assertSafeBinding(app, config.http.host);
         // First start: the administrator's one-time password, shown once, here only.
         const firstPassword = await app.auth.bootstrap();

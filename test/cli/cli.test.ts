@@ -5,7 +5,12 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pydicomDataDir } from '../helpers/corpus.js';
-import { DCMTK_ENV } from '../helpers/dcmtk.js';
+import { SopClass } from '../../src/core/dicom/dictionary.js';
+import { parseDicom } from '../../src/core/dicom/parser.js';
+import { CommandField, encodeCommand } from '../../src/core/dimse/command.js';
+import { encodePdu } from '../../src/core/ul/pdu.js';
+import { DCMTK_ENV, runDcmtk } from '../helpers/dcmtk.js';
+import { associateRq, RawPeer } from '../helpers/raw-peer.js';
 import { synthInstance, uid } from '../helpers/synth.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/lantern.js');
@@ -162,6 +167,60 @@ describe('lantern command line', () => {
     const code = await new Promise((r) => s.proc.once('exit', r));
     expect(code).toBe(0);
     expect(s.log()).toContain('lantern stopped');
+  });
+
+  it('serve outlives associations that die in the middle of a C-STORE, and counts no fault', async () => {
+    const data = tmp();
+    const s = await startServer(['--data', data, '--dicom-port', '0', '--http-port', '0']);
+    try {
+      expect((await lantern(['ae', 'add', 'STORESCU', '--allow', 'store', '--data', data])).code).toBe(0);
+      const inst = synthInstance({ patientId: 'DROP', rows: 256, columns: 256 });
+      const dataset = inst.bytes.subarray(parseDicom(inst.bytes, { untilPixelData: true }).datasetOffset);
+      const rq = associateRq('STORESCU', [
+        { id: 1, abstractSyntax: SopClass.CTImageStorage, transferSyntaxes: ['1.2.840.10008.1.2.1'] },
+      ]);
+      const command = encodeCommand({
+        AffectedSOPClassUID: SopClass.CTImageStorage,
+        CommandField: CommandField.C_STORE_RQ,
+        MessageID: 1,
+        Priority: 0,
+        CommandDataSetType: 0,
+        AffectedSOPInstanceUID: inst.sopUid,
+      });
+      const pdv = (command: boolean, data: Uint8Array) =>
+        encodePdu({ type: 'P-DATA-TF', pdvs: [{ contextId: 1, command, last: command, data }] });
+      for (const end of ['reset', 'close', 'second A-ASSOCIATE-RQ'] as const) {
+        const p = await RawPeer.associated(s.dicom, rq);
+        p.write(pdv(true, command));
+        p.write(pdv(false, dataset.subarray(0, 16000)));
+        await new Promise((r) => setTimeout(r, 100));
+        if (end === 'reset') p.reset();
+        else if (end === 'close') p.destroy();
+        else {
+          p.write(encodePdu(rq));
+          expect(await p.next()).toMatchObject({ type: 'A-ABORT' });
+          p.destroy();
+        }
+      }
+      const echo = await runDcmtk('echoscu', [
+        '-aet',
+        'STORESCU',
+        '-aec',
+        'LANTERN',
+        '127.0.0.1',
+        String(s.dicom),
+      ]);
+      expect(echo.code, echo.out).toBe(0);
+      const health = (await (await fetch(`http://127.0.0.1:${s.http}/healthz`)).json()) as {
+        instances: number;
+        faults: { count: number };
+      };
+      expect(health).toMatchObject({ instances: 0, faults: { count: 0 } });
+      expect(s.proc.exitCode).toBeNull();
+    } finally {
+      s.proc.kill('SIGTERM');
+      await new Promise((r) => s.proc.once('exit', r));
+    }
   });
 
   it('refuses an invalid setting with a message naming its source', async () => {

@@ -436,8 +436,7 @@ export function archiveContract(name: string, backend: Backend): void {
     });
 
     it('chains audit records in order and the database refuses to change or remove them', async () => {
-      const clock = { now: () => new Date('2026-11-27T08:00:00Z') };
-      const audit = new AuditService(index.audit, clock, {
+      const audit = new AuditService(index.audit, systemClock, {
         sourceId: 'LANTERN',
         site: 'contract',
         failOpen: false,

@@ -8,7 +8,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +19,8 @@ import { Tag } from '../../src/core/dicom/dictionary.js';
 import { getString } from '../../src/core/dicom/values.js';
 import { encodeDataset } from '../../src/core/dicom/writer.js';
 import { encodeCommand, NO_DATASET } from '../../src/core/dimse/command.js';
-import { type AAssociateRq, decodePdu, encodePdu, type Pdu } from '../../src/core/ul/pdu.js';
+import { encodePdu, type Pdu } from '../../src/core/ul/pdu.js';
+import { associateRq, RawPeer as Peer } from '../helpers/raw-peer.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { pydicomDataDir } from '../helpers/corpus.js';
 import { DCMTK_ENV, runDcmtk } from '../helpers/dcmtk.js';
@@ -235,89 +235,14 @@ describe('C-STORE against DCMTK storescu', () => {
 
 // ----------------------------------------------------------------------------------------------- raw peers
 
-function rq(
-  calling = 'STORESCU',
-  contexts = [{ id: 1, abstractSyntax: '1.2.840.10008.1.1', transferSyntaxes: ['1.2.840.10008.1.2'] }],
-): AAssociateRq {
-  return {
-    type: 'A-ASSOCIATE-RQ',
-    protocolVersion: 1,
-    calledAeTitle: 'LANTERN',
-    callingAeTitle: calling,
-    applicationContext: '1.2.840.10008.3.1.1.1',
-    presentationContexts: contexts,
-    userInformation: { maxPduLength: 16384, implementationClassUid: '2.25.1' },
-  };
-}
+const rq = associateRq;
+const RawPeer = {
+  open: () => Peer.open(archive.port),
+};
+afterEach(() => Peer.destroyAll());
 
-const openPeers: RawPeer[] = [];
-afterEach(() => {
-  openPeers.splice(0).forEach((p) => p.destroy());
-});
-
-class RawPeer {
-  private buf = Buffer.alloc(0);
-  private waiters: (() => void)[] = [];
-  closed = false;
-  constructor(private readonly sock: Socket) {
-    sock.on('data', (d) => {
-      this.buf = Buffer.concat([this.buf, d]);
-      this.waiters.splice(0).forEach((w) => w());
-    });
-    sock.on('close', () => {
-      this.closed = true;
-      this.waiters.splice(0).forEach((w) => w());
-    });
-    sock.on('error', () => undefined);
-  }
-  static open(): Promise<RawPeer> {
-    return new Promise((ok) => {
-      const s = connect(archive.port, '127.0.0.1', () => {
-        const p = new RawPeer(s);
-        openPeers.push(p);
-        ok(p);
-      });
-      s.setNoDelay(true);
-    });
-  }
-  write(b: Uint8Array): void {
-    this.sock.write(b);
-  }
-  /** The next PDU, or undefined when the connection closed first. */
-  async next(timeoutMs = 5000): Promise<Pdu | undefined> {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      if (this.buf.length >= 6) {
-        const len = this.buf.readUInt32BE(2);
-        if (this.buf.length >= 6 + len) {
-          const pdu = this.buf.subarray(0, 6 + len);
-          this.buf = this.buf.subarray(6 + len);
-          return decodePdu(pdu);
-        }
-      }
-      if (this.closed) return undefined;
-      if (Date.now() > until) throw new Error('no PDU in time');
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 50);
-      });
-    }
-  }
-  async waitClosed(timeoutMs = 5000): Promise<boolean> {
-    const until = Date.now() + timeoutMs;
-    while (!this.closed && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    return this.closed;
-  }
-  destroy(): void {
-    this.sock.destroy();
-  }
-}
-
-async function associated(): Promise<RawPeer> {
-  const p = await RawPeer.open();
-  p.write(encodePdu(rq()));
-  expect((await p.next())?.type).toBe('A-ASSOCIATE-AC');
-  return p;
+function associated(): Promise<Peer> {
+  return Peer.associated(archive.port);
 }
 
 describe('bad input on the DICOM port gets A-ABORT or A-ASSOCIATE-RJ, and the server keeps serving', () => {

@@ -8,17 +8,10 @@ import { ROLE_NAMES, ROLES } from '../../src/core/security/roles.js';
 import { assertSafeBinding, buildHttpServer, routeTable } from '../../src/servers/http/server.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { synthInstance } from '../helpers/synth.js';
+import { testClock } from '../helpers/clock.js';
 
-/** A clock the test moves by hand. */
-const clock = {
-  t: Date.parse('2026-11-27T08:00:00Z'),
-  now() {
-    return new Date(this.t);
-  },
-  advance(minutes: number) {
-    this.t += minutes * 60_000;
-  },
-};
+/** A clock the test moves by hand, from the real time on. */
+const clock = testClock();
 
 let archive: TestArchive;
 let http: FastifyInstance;

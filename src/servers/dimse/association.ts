@@ -105,6 +105,8 @@ export interface AssociationOptions {
   readonly implementationVersionName: string;
   /** Called once when an accepted association ends (released, aborted or dropped). */
   readonly onEnd?: (info: AssociationInfo) => void;
+  /** Reports an error no handler expected (logged here when absent); the association is aborted. */
+  readonly onFault?: (e: Error, where: string) => void;
 }
 
 const RESPONSE_OF: Record<number, number> = {
@@ -161,10 +163,19 @@ export class Association {
     this.info = { callingAeTitle: '', calledAeTitle: '', remoteAddress: socket.remoteAddress ?? '' };
     this.framer = new PduFramer((type) => (type === PduType.PDataTf ? opts.maxPduLength : MAX_CONTROL_PDU));
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('close', () => this.event('Evt17'));
+    socket.on('data', (chunk: Buffer) => this.guard('received data', () => this.onData(chunk)));
+    socket.on('close', () => this.guard('connection close', () => this.event('Evt17')));
     socket.on('error', () => undefined); // 'close' follows
     this.event('Evt5');
+  }
+
+  /** Runs one of this connection's event handlers; what it throws is this association's fault only. */
+  private guard(where: string, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.fault(e, where);
+    }
   }
 
   get currentState(): State {
@@ -240,21 +251,24 @@ export class Association {
           return;
         }
         // Sta3: the local user (the AE registry) decides; PDUs arriving meanwhile abort (Table 9-10).
-        this.opts.admit(rq, this.info.remoteAddress).then(
-          (r) => {
-            if (this.state !== 'Sta3') return;
-            if (r && 'result' in r) {
-              this.state = nextState(transition('Sta3', 'Evt8')!); // AE-8
-              this.reject(rq, r);
-            } else this.accept(rq, r?.user);
-          },
-          (e: unknown) => {
-            this.opts.log.error({ err: { message: (e as Error).message } }, 'association admission failed');
-            if (this.state !== 'Sta3') return;
-            this.state = 'Sta13';
-            this.reject(rq, { result: 2, source: 2, reason: 1 }); // transient, no reason given
-          },
-        );
+        this.opts
+          .admit(rq, this.info.remoteAddress)
+          .then(
+            (r) => {
+              if (this.state !== 'Sta3') return;
+              if (r && 'result' in r) {
+                this.state = nextState(transition('Sta3', 'Evt8')!); // AE-8
+                this.reject(rq, r);
+              } else this.accept(rq, r?.user);
+            },
+            (e: unknown) => {
+              this.opts.log.error({ err: { message: (e as Error).message } }, 'association admission failed');
+              if (this.state !== 'Sta3') return;
+              this.state = 'Sta13';
+              this.reject(rq, { result: 2, source: 2, reason: 1 }); // transient, no reason given
+            },
+          )
+          .catch((e: unknown) => this.fault(e, 'association admission'));
         return;
       }
       case 'DT-2':
@@ -263,9 +277,11 @@ export class Association {
       case 'AR-2':
         this.state = nextState(action);
         // Answer the release once every service in progress has sent its response.
-        void Promise.allSettled([...this.running]).then(() => {
-          if (this.state === 'Sta8') this.event('Evt14');
-        });
+        void Promise.allSettled([...this.running])
+          .then(() => {
+            if (this.state === 'Sta8') this.event('Evt14');
+          })
+          .catch((e: unknown) => this.fault(e, 'release'));
         return;
       case 'AR-4':
         this.send(encodePdu({ type: 'A-RELEASE-RP' }));
@@ -434,11 +450,13 @@ export class Association {
     const inflight: Inflight = { command, context: ctx, queue, abort: new AbortController() };
     this.current = inflight;
     if (command.MessageID !== undefined) this.byMessageId.set(Number(command.MessageID), inflight);
-    const run = this.serve(inflight).finally(() => {
-      this.running.delete(run);
-      if (this.byMessageId.get(Number(command.MessageID)) === inflight)
-        this.byMessageId.delete(Number(command.MessageID));
-    });
+    const run = this.serve(inflight)
+      .catch((e: unknown) => this.fault(e, 'DIMSE service'))
+      .finally(() => {
+        this.running.delete(run);
+        if (this.byMessageId.get(Number(command.MessageID)) === inflight)
+          this.byMessageId.delete(Number(command.MessageID));
+      });
     this.running.add(run);
   }
 
@@ -476,7 +494,8 @@ export class Association {
       ...(cmd.AffectedSOPInstanceUID ? { AffectedSOPInstanceUID: cmd.AffectedSOPInstanceUID } : {}),
     };
     const respond = (r: DimseResponse) => {
-      if (this.closed) return;
+      // An aborted or closed association gets no more messages: its service is abandoned.
+      if (!this.canSendData()) return;
       const fields: Command = {
         ...base,
         ...r.fields,
@@ -542,11 +561,40 @@ export class Association {
     }
   }
 
-  /** Reads and discards what is left of a request's data set, so the association stays in step. */
+  /**
+   * Reads and discards what is left of a request's data set, so the association stays in step. A data set
+   * cut short by the association's end has nothing left to read.
+   */
   private async drain(req: Inflight): Promise<void> {
     if (!req.queue) return;
-    for await (const _ of req.queue) {
-      // discarded
+    try {
+      for await (const _ of req.queue) {
+        // discarded
+      }
+    } catch {
+      // the association ended while the data set was arriving
+    }
+  }
+
+  /** P-DATA may still be sent: established, or a release under way (PS3.8 Table 9-10, DT-1 and AR-7). */
+  private canSendData(): boolean {
+    return !this.closed && (this.state === 'Sta6' || this.state === 'Sta7' || this.state === 'Sta8');
+  }
+
+  /**
+   * An error no handler expected, in this connection's code: logged and counted, and the association
+   * aborted, so that one connection's fault never reaches the process.
+   */
+  private fault(e: unknown, where: string): void {
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (this.opts.onFault) this.opts.onFault(err, where);
+    else this.opts.log.error({ err: { message: err.message, stack: err.stack }, where }, 'association fault');
+    if (!this.closed) {
+      try {
+        this.abort(AbortReason.NotSpecified, `${where} failed`);
+      } catch {
+        this.socket.destroy();
+      }
     }
   }
 
@@ -576,6 +624,7 @@ export class Association {
     const frag = this.fragmentSize();
     let held: Uint8Array | undefined;
     for await (const chunk of dataset) {
+      if (this.closed) return undefined;
       for (let o = 0; o < chunk.length; o += frag) {
         if (held) await this.sendData(ctx.id, held, false);
         held = chunk.subarray(o, Math.min(chunk.length, o + frag));
@@ -594,7 +643,16 @@ export class Association {
     if (this.closed || !this.socket.writable) return Promise.resolve();
     this.socket.write(pDataHeader(contextId, false, last, part.length));
     if (this.socket.write(part)) return Promise.resolve();
-    return new Promise((r) => this.socket.once('drain', () => r()));
+    // Wait for the socket to take more, or for the connection to end (the caller then stops sending).
+    return new Promise((r) => {
+      const done = () => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        r();
+      };
+      this.socket.once('drain', done);
+      this.socket.once('close', done);
+    });
   }
 
   /** Sends a command (and data set) as P-DATA-TF PDUs no larger than the peer accepts. */
@@ -633,11 +691,13 @@ export class Association {
     this.startArtim();
   }
 
+  /** Every request in progress ends: its data set stops with `e`, its handler is told by its signal. */
   private failInflight(e: Error): void {
-    const cur = this.current;
-    if (cur) {
-      cur.abort.abort(e);
-      cur.queue?.fail(e);
+    const all = new Set(this.byMessageId.values());
+    if (this.current) all.add(this.current);
+    for (const req of all) {
+      req.abort.abort(e);
+      req.queue?.fail(e);
     }
   }
 
@@ -655,7 +715,7 @@ export class Association {
 
   private startArtim(): void {
     this.stopArtim();
-    this.artim = setTimeout(() => this.event('Evt18'), this.opts.artimMs);
+    this.artim = setTimeout(() => this.guard('ARTIM timer', () => this.event('Evt18')), this.opts.artimMs);
   }
 
   private stopArtim(): void {
@@ -665,11 +725,15 @@ export class Association {
 
   private resetIdle(): void {
     if (this.idle) clearTimeout(this.idle);
-    this.idle = setTimeout(() => {
-      if (this.state === 'Sta6' && this.running.size === 0)
-        this.abort(AbortReason.NotSpecified, 'idle timeout');
-      else if (this.state === 'Sta6') this.resetIdle();
-    }, this.opts.idleMs);
+    this.idle = setTimeout(
+      () =>
+        this.guard('idle timer', () => {
+          if (this.state === 'Sta6' && this.running.size === 0)
+            this.abort(AbortReason.NotSpecified, 'idle timeout');
+          else if (this.state === 'Sta6') this.resetIdle();
+        }),
+      this.opts.idleMs,
+    );
   }
 
   private teardown(why: string): void {

@@ -416,11 +416,21 @@ export class ClientAssociation {
 
   private write(...parts: Uint8Array[]): Promise<void> {
     if (this.closedError) return Promise.reject(this.closedError);
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       let ok = true;
       for (const p of parts) ok = this.socket.write(p) && ok;
-      if (ok) resolve();
-      else this.socket.once('drain', () => resolve());
+      if (ok) return resolve();
+      // Wait for the socket to take more, or for the connection to end (then the write failed).
+      const drained = () => {
+        this.socket.off('close', closed);
+        resolve();
+      };
+      const closed = () => {
+        this.socket.off('drain', drained);
+        reject(this.closedError ?? new AssociationError('connection closed'));
+      };
+      this.socket.once('drain', drained);
+      this.socket.once('close', closed);
     });
   }
 

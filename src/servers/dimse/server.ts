@@ -58,6 +58,8 @@ export interface DimseServerOptions {
   /** May this calling AE store? */
   readonly permitsStore: (callingAeTitle: string) => Promise<boolean>;
   readonly log: Logger;
+  /** An error no handler expected in an association's code (it is aborted; others go on). */
+  readonly onFault?: (e: Error, where: string) => void;
   readonly implementationClassUid: string;
   readonly implementationVersionName: string;
   /** DICOM TLS on its own port (PS3.15 B.9), when configured. */
@@ -157,6 +159,7 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
     artimMs: o.artimMs,
     idleMs: o.idleMs,
     log: o.log,
+    onFault: o.onFault,
     implementationClassUid: o.implementationClassUid,
     implementationVersionName: o.implementationVersionName,
     onEnd: (info) => {

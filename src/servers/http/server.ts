@@ -112,6 +112,7 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
       instances: counts.instances,
       studies: counts.studies,
       quarantined: counts.quarantined,
+      faults: app.faults.summary,
     };
   });
   const cors = app.config.http.corsOrigins;
