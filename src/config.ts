@@ -13,7 +13,11 @@ export interface Config {
     readonly host: string;
     readonly acceptUnknownCallers: boolean;
     readonly maxAssociations: number;
+    /** Connections not yet associated, in all and from one address (the oldest goes when full). */
+    readonly maxPendingAssociations: number;
+    readonly maxPendingPerAddress: number;
     readonly maxPduLength: number;
+    /** The deadline for a whole A-ASSOCIATE-RQ after connecting, and for the peer to close after a reject. */
     readonly artimSeconds: number;
     readonly idleSeconds: number;
     /** DICOM TLS: on when a certificate and key are given. */
@@ -107,8 +111,10 @@ export const DEFAULTS: Config = {
     host: '0.0.0.0',
     acceptUnknownCallers: false,
     maxAssociations: 32,
+    maxPendingAssociations: 64,
+    maxPendingPerAddress: 8,
     maxPduLength: 262144,
-    artimSeconds: 30,
+    artimSeconds: 5,
     idleSeconds: 300,
     tlsPort: 2762,
     tlsCert: undefined,
@@ -165,6 +171,8 @@ export const ENVIRONMENT: Record<string, string> = {
   LANTERN_DICOM_HOST: 'dicom.host',
   LANTERN_DICOM_ACCEPT_UNKNOWN: 'dicom.acceptUnknownCallers',
   LANTERN_DICOM_MAX_ASSOCIATIONS: 'dicom.maxAssociations',
+  LANTERN_DICOM_MAX_PENDING: 'dicom.maxPendingAssociations',
+  LANTERN_DICOM_MAX_PENDING_PER_ADDRESS: 'dicom.maxPendingPerAddress',
   LANTERN_DICOM_MAX_PDU: 'dicom.maxPduLength',
   LANTERN_DICOM_ARTIM_SECONDS: 'dicom.artimSeconds',
   LANTERN_DICOM_IDLE_SECONDS: 'dicom.idleSeconds',
@@ -301,8 +309,8 @@ export interface LoadOptions {
 export function loadConfig(options: LoadOptions = {}): Config {
   const raw: Raw = {};
   const sources = new Map<string, Source>();
-  // Settings only the file can give (lists).
-  const known = new Set([...Object.values(ENVIRONMENT), 'dicom.aes']);
+  // Every setting the defaults name (lists such as dicom.aes are leaves), whatever else can give it.
+  const known = new Set(settingPaths());
   if (options.file) {
     let text: string;
     try {
@@ -381,6 +389,16 @@ export function loadConfig(options: LoadOptions = {}): Config {
         get('dicom.maxAssociations'),
         'dicom.maxAssociations',
         from('dicom.maxAssociations'),
+      ),
+      maxPendingAssociations: positiveInt(
+        get('dicom.maxPendingAssociations'),
+        'dicom.maxPendingAssociations',
+        from('dicom.maxPendingAssociations'),
+      ),
+      maxPendingPerAddress: positiveInt(
+        get('dicom.maxPendingPerAddress'),
+        'dicom.maxPendingPerAddress',
+        from('dicom.maxPendingPerAddress'),
       ),
       maxPduLength: (() => {
         const n = positiveInt(get('dicom.maxPduLength'), 'dicom.maxPduLength', from('dicom.maxPduLength'));
@@ -565,6 +583,20 @@ export function loadConfig(options: LoadOptions = {}): Config {
     },
     log: { level: logLevel as Config['log']['level'] },
   };
+}
+
+/** The path of every setting (`dicom.port`, ...): the leaves of DEFAULTS; lists are leaves. */
+export function settingPaths(): string[] {
+  const out: string[] = [];
+  const walk = (o: Raw, prefix: string) => {
+    for (const [k, v] of Object.entries(o)) {
+      const path = prefix ? `${prefix}.${k}` : k;
+      if (typeof v === 'object' && v !== null && !Array.isArray(v)) walk(v as Raw, path);
+      else out.push(path);
+    }
+  };
+  walk(DEFAULTS as unknown as Raw, '');
+  return out;
 }
 
 /** Where objects are stored: storage.path, relative to the data folder unless absolute. */

@@ -187,6 +187,8 @@ export function startDicom(app: App, overrides: Partial<DimseServerOptions> = {}
     port: c.port,
     aeTitle: c.aeTitle,
     maxAssociations: c.maxAssociations,
+    maxPending: c.maxPendingAssociations,
+    maxPendingPerAddress: c.maxPendingPerAddress,
     maxPduLength: c.maxPduLength,
     artimMs: c.artimSeconds * 1000,
     idleMs: c.idleSeconds * 1000,

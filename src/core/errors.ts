@@ -65,6 +65,12 @@ export const ERROR_CATALOGUE = {
     dimse: 0xc000,
     meaning: 'A value cannot be encoded in the character set in use.',
   },
+  LNT_DIMSE_INCOMPLETE: {
+    http: 400,
+    dimse: 0xc000,
+    meaning:
+      'A data set stopped before its last fragment: the association was released, aborted or closed first. Nothing was stored.',
+  },
   LNT_JSON_INVALID: {
     http: 400,
     dimse: 0xc000,
@@ -202,10 +208,23 @@ export class LanternError extends Error {
 export class DicomFormatError extends LanternError {
   /** Byte offset in the input where the problem was found, when known. */
   readonly offset: number | undefined;
+  /** The problem without its offset. */
+  readonly reason: string;
   constructor(code: ErrorCode, message: string, offset?: number) {
     super(code, offset === undefined ? message : `${message} (at byte ${offset})`);
     this.offset = offset;
+    this.reason = message;
   }
+}
+
+/**
+ * An error as a short comment for the wire (a DIMSE Error Comment is LO, 64 characters at most): the byte
+ * offset first, where one is known, so that it survives the cut.
+ */
+export function shortComment(e: LanternError, max = 64): string {
+  const text =
+    e instanceof DicomFormatError && e.offset !== undefined ? `at byte ${e.offset}: ${e.reason}` : e.message;
+  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
 }
 
 export class ConfigError extends LanternError {

@@ -108,6 +108,8 @@ export class IngestService {
       assumeTransferSyntax: req.transferSyntaxUid,
       // PS3.5 7.1.1: every value length is even. An odd one means a broken writer; refuse it precisely.
       rejectOddLengths: true,
+      // What we store must be readable by every other system: structural damage is refused, with its offset.
+      strict: true,
     });
     const hash = createHash('sha256');
     const warnings: string[] = [];

@@ -8,7 +8,7 @@ import { type App, createApp, startDicom, tlsOptions } from '../../src/main.js';
 function configuredTls(app: App) {
   return { ...tlsOptions(app.config)!, port: 0 };
 }
-import type { DimseServerOptions } from '../../src/servers/dimse/server.js';
+import type { DimseServerOptions, DimseServers } from '../../src/servers/dimse/server.js';
 import type { Clock } from '../../src/ports/clock.js';
 
 export interface TestArchive {
@@ -16,6 +16,8 @@ export interface TestArchive {
   readonly port: number;
   readonly tlsPort?: number;
   readonly dir: string;
+  /** The DICOM listeners. */
+  readonly server: DimseServers;
   close(): Promise<void>;
 }
 
@@ -55,6 +57,7 @@ export async function startTestArchive(
   return {
     app,
     dir,
+    server,
     port: server.address(0).port,
     tlsPort: overrides.tls || app.config.dicom.tlsCert ? server.address(1).port : undefined,
     close: async () => {

@@ -41,3 +41,18 @@ export function pydicomFiles(): string[] {
     (f) => f.endsWith('.dcm') || /DICOMDIR$/.test(f),
   );
 }
+
+let python: string | undefined;
+/** A Python interpreter that imports pydicom (Debian's, when another python3 comes first on the PATH). */
+export function pydicomPython(): string {
+  if (python) return python;
+  for (const candidate of ['/usr/bin/python3', 'python3']) {
+    try {
+      execFileSync(candidate, ['-c', 'import pydicom'], { stdio: 'ignore' });
+      return (python = candidate);
+    } catch {
+      // next
+    }
+  }
+  throw new Error('no python3 with pydicom: install python3-pydicom (npm test does this as root)');
+}

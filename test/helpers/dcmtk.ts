@@ -1,4 +1,5 @@
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type AddressInfo, connect, createServer } from 'node:net';
 
 /** DCMTK's tools are test peers: Nagle's algorithm off for every one we start. */
 export const DCMTK_ENV = { ...process.env, TCP_NODELAY: '1' };
@@ -73,4 +74,42 @@ export function dcmdump(file: string): DumpLine[] {
     lines.push({ path: stack.slice(0, depth + 1).join('/'), tag, vr, value });
   }
   return lines;
+}
+
+/** A TCP port nothing listens on now (the kernel's choice), for a peer that needs its port on its command line. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts a DCMTK server (storescp, dcmqrscp) and resolves once it accepts connections on `port`, so that a
+ * loaded machine's slow start cannot fail the test that follows; fails with its output if it exits first.
+ */
+export async function startDcmtkServer(tool: string, args: string[], port: number): Promise<ChildProcess> {
+  const child = spawn(tool, args, { env: DCMTK_ENV });
+  let out = '';
+  child.stdout?.on('data', (d) => (out += d));
+  child.stderr?.on('data', (d) => (out += d));
+  const until = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${tool} exited with ${child.exitCode}: ${out}`);
+    const up = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => (s.destroy(), resolve(true)));
+      s.once('error', () => resolve(false));
+    });
+    if (up) return child;
+    if (Date.now() > until) {
+      child.kill('SIGKILL');
+      throw new Error(`${tool} did not listen on ${port} within 15 s: ${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

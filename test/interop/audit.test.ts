@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainHash } from '../../src/core/audit/chain.js';
 import { buildHttpServer } from '../../src/servers/http/server.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
-import { DCMTK_ENV, runDcmtk } from '../helpers/dcmtk.js';
+import { freePort, runDcmtk, startDcmtkServer } from '../helpers/dcmtk.js';
 import { synthInstance } from '../helpers/synth.js';
 
 const NAME = 'Zyxwvutsrqponm^Auditina';
@@ -162,13 +162,14 @@ describe('the audit trail', () => {
     ]);
     expect(find.code, find.out).toBe(0);
     // C-MOVE of the study to a storescp.
-    const destPort = 20000 + Math.floor(Math.random() * 20000);
+    const destPort = await freePort();
     const rx = mkdtempSync(join(work, 'dest-'));
-    const storescp = spawn('storescp', ['-aet', 'AUDITDEST', '-od', rx, String(destPort)], {
-      env: DCMTK_ENV,
-    });
+    const storescp = await startDcmtkServer(
+      'storescp',
+      ['-aet', 'AUDITDEST', '-od', rx, String(destPort)],
+      destPort,
+    );
     try {
-      await new Promise((r) => setTimeout(r, 300));
       await archive.app.aes.add(
         { aeTitle: 'AUDITDEST', host: '127.0.0.1', port: destPort, permissions: ['destination'] },
         null,

@@ -9,6 +9,7 @@ import { CommandField, decodeCommand, encodeCommand } from '../../src/core/dimse
 import { encodePdu, type Pdu } from '../../src/core/ul/pdu.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { DCMTK_ENV, runDcmtk } from '../helpers/dcmtk.js';
+import { fakeScp } from '../helpers/fake-scp.js';
 import { holdingProxy } from '../helpers/proxy.js';
 import { associateRq, RawPeer } from '../helpers/raw-peer.js';
 import { leftoverTemp } from '../helpers/storage.js';
@@ -26,7 +27,7 @@ const CT_CONTEXT = { id: 1, abstractSyntax: SopClass.CTImageStorage, transferSyn
 const ECHO_CONTEXT = { id: 3, abstractSyntax: '1.2.840.10008.1.1', transferSyntaxes: ['1.2.840.10008.1.2'] };
 
 beforeAll(async () => {
-  archive = await startTestArchive({ maxAssociations: 8, artimMs: 2000 });
+  archive = await startTestArchive({ maxAssociations: 8, artimMs: 1000 });
   await archive.app.aes.add({ aeTitle: 'STORESCU', host: '', port: 0, permissions: ['store', 'find'] });
 });
 afterEach(() => RawPeer.destroyAll());
@@ -215,4 +216,86 @@ describe('an association that ends during a C-STORE ends alone', () => {
     for (const uid of victims) expect(await archive.app.index.findInstance(uid)).toBeUndefined();
     await expectUnharmed(victims[0], other);
   });
+});
+
+describe('peers that go quiet, release too early or answer garbage', () => {
+  let quick: TestArchive;
+  const IDLE_MS = 1500;
+  beforeAll(async () => {
+    quick = await startTestArchive({ idleMs: IDLE_MS, artimMs: 1000 });
+    await quick.app.aes.add({ aeTitle: 'STORESCU', host: '', port: 0, permissions: ['store', 'move'] });
+  });
+  afterAll(async () => {
+    await quick?.close();
+  });
+  const quickStorage = () => join(quick.dir, 'storage');
+
+  it('a peer that stops in the middle of a data set is aborted once it has been silent for the idle time', async () => {
+    const p = await RawPeer.associated(quick.port, storeRq());
+    const inst = instance('SILENT');
+    startStore(p, inst, 20000);
+    expect(await p.next(IDLE_MS + 3000)).toMatchObject({ type: 'A-ABORT', source: 2 });
+    p.destroy();
+    expect(await quick.app.index.findInstance(inst.sopUid)).toBeUndefined();
+    await until('the abandoned temporary file is removed', () => leftoverTemp(quickStorage()).length === 0);
+  });
+
+  it('an A-RELEASE-RQ in the middle of a data set: the store fails, the release is answered', async () => {
+    const p = await RawPeer.associated(quick.port, storeRq());
+    const inst = instance('EARLYRELEASE');
+    startStore(p, inst, 20000);
+    p.write(encodePdu({ type: 'A-RELEASE-RQ' }));
+    const rsp = (await p.next()) as Extract<Pdu, { type: 'P-DATA-TF' }>;
+    expect(rsp.type).toBe('P-DATA-TF');
+    const c = decodeCommand(rsp.pdvs[0].data);
+    expect(Number(c.Status)).toBe(0xc000);
+    expect(String(c.ErrorComment)).toMatch(/release/);
+    expect(await p.next()).toMatchObject({ type: 'A-RELEASE-RP' });
+    expect(await quick.app.index.findInstance(inst.sopUid)).toBeUndefined();
+    await until('the abandoned temporary file is removed', () => leftoverTemp(quickStorage()).length === 0);
+  });
+
+  for (const answer of ['garbage', 'silent'] as const) {
+    it(`a C-MOVE destination that answers ${answer === 'garbage' ? 'an undecodable command' : 'nothing'} fails the sub-operation, and the archive goes on`, async () => {
+      const dest = await fakeScp(answer);
+      try {
+        await quick.app.aes.add({
+          aeTitle: 'FAKEDEST',
+          host: '127.0.0.1',
+          port: dest.port,
+          permissions: ['destination'],
+        });
+        const inst = instance(`MOVE${answer.toUpperCase()}`);
+        await quick.app.ingest.ingest({ chunks: [inst.bytes], source: 'TEST' });
+        const r = await runDcmtk('movescu', [
+          '-S',
+          '-aet',
+          'STORESCU',
+          '-aec',
+          'LANTERN',
+          '-aem',
+          'FAKEDEST',
+          '-k',
+          'QueryRetrieveLevel=STUDY',
+          '-k',
+          `StudyInstanceUID=${inst.studyUid}`,
+          '127.0.0.1',
+          String(quick.port),
+        ]);
+        expect(dest.received()).toBe(1);
+        expect(r.out).toMatch(/SubOperationsCompleteOneOrMoreFailures/);
+        const echo = await runDcmtk('echoscu', [
+          '-aet',
+          'STORESCU',
+          '-aec',
+          'LANTERN',
+          '127.0.0.1',
+          String(quick.port),
+        ]);
+        expect(echo.code, echo.out).toBe(0);
+      } finally {
+        await dest.close();
+      }
+    });
+  }
 });

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import {
   copyFileSync,
   mkdirSync,
@@ -23,7 +23,7 @@ import { encodePdu, type Pdu } from '../../src/core/ul/pdu.js';
 import { associateRq, RawPeer as Peer } from '../helpers/raw-peer.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { pydicomDataDir } from '../helpers/corpus.js';
-import { DCMTK_ENV, runDcmtk } from '../helpers/dcmtk.js';
+import { freePort, runDcmtk, startDcmtkServer } from '../helpers/dcmtk.js';
 import { leftoverTemp } from '../helpers/storage.js';
 import { synthInstance } from '../helpers/synth.js';
 
@@ -145,9 +145,8 @@ describe('C-STORE against DCMTK storescu', () => {
     // The reference: DCMTK's storescp, bit-preserving, receiving the same sends.
     const rx = join(work, 'storescp');
     mkdirSync(rx);
-    const refPort = 20000 + Math.floor(Math.random() * 20000);
-    const storescp = spawn('storescp', ['+xa', '-B', '-od', rx, String(refPort)], { env: DCMTK_ENV });
-    await new Promise((r) => setTimeout(r, 300));
+    const refPort = await freePort();
+    const storescp = await startDcmtkServer('storescp', ['+xa', '-B', '-od', rx, String(refPort)], refPort);
     const propose: Record<string, string> = {
       '1.2.840.10008.1.2': '-xi',
       '1.2.840.10008.1.2.1': '-xe',
@@ -336,7 +335,7 @@ describe('bad input on the DICOM port gets A-ABORT or A-ASSOCIATE-RJ, and the se
     expect((await dcmtk('echoscu', ['-aet', 'STORESCU', '-aec', 'LANTERN', ...host()])).code).toBe(0);
   });
 
-  it('a flood of idle connections: those past the limit are closed at once, the rest by ARTIM, and service resumes', async () => {
+  it('idle connections are closed by the ARTIM timer, and service resumes', async () => {
     const peers = await Promise.all(Array.from({ length: 12 }, () => RawPeer.open()));
     const closedSoon = await Promise.all(peers.map((p) => p.waitClosed(3000)));
     expect(closedSoon.every(Boolean)).toBe(true);
@@ -721,7 +720,7 @@ describe('C-FIND against DCMTK findscu', () => {
 describe('C-MOVE against DCMTK movescu, with storescp as the move destination', () => {
   const study = `2.25.${Date.now()}7`;
   let rx: string;
-  let storescp: ReturnType<typeof spawn>;
+  let storescp: ChildProcess;
   let destPort: number;
   beforeAll(async () => {
     for (let i = 1; i <= 3; i++) {
@@ -734,11 +733,12 @@ describe('C-MOVE against DCMTK movescu, with storescp as the move destination', 
       expect(r.status).toBe('stored');
     }
     rx = mkdtempSync(join(work, 'dest-'));
-    destPort = 20000 + Math.floor(Math.random() * 20000);
-    storescp = spawn('storescp', ['+xa', '-B', '-aet', 'DEST', '-od', rx, String(destPort)], {
-      env: DCMTK_ENV,
-    });
-    await new Promise((r) => setTimeout(r, 300));
+    destPort = await freePort();
+    storescp = await startDcmtkServer(
+      'storescp',
+      ['+xa', '-B', '-aet', 'DEST', '-od', rx, String(destPort)],
+      destPort,
+    );
     await archive.app.aes.add({
       aeTitle: 'DEST',
       host: '127.0.0.1',

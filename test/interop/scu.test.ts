@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -9,14 +9,13 @@ import { parseDicom } from '../../src/core/dicom/parser.js';
 import { getString } from '../../src/core/dicom/values.js';
 import { toJson } from '../../src/core/dicom/json.js';
 import { pydicomDataDir } from '../helpers/corpus.js';
-import { DCMTK_ENV } from '../helpers/dcmtk.js';
+import { freePort, startDcmtkServer } from '../helpers/dcmtk.js';
 import { synthInstance } from '../helpers/synth.js';
 
 /** Our SCU commands (`lantern echo|store|find|move|get`) against DCMTK's storescp and dcmqrscp. */
 const bin = resolve(import.meta.dirname, '../../bin/lantern.js');
 const run = promisify(execFile);
 const work = mkdtempSync(join(tmpdir(), 'lantern-scu-'));
-const port = () => 20000 + Math.floor(Math.random() * 20000);
 const procs: ChildProcess[] = [];
 let scpPort: number;
 let qrPort: number;
@@ -34,11 +33,15 @@ async function lantern(args: string[]) {
 
 beforeAll(async () => {
   mkdirSync(rx);
-  scpPort = port();
+  scpPort = await freePort();
   procs.push(
-    spawn('storescp', ['+xa', '-B', '-aet', 'STORESCP', '-od', rx, String(scpPort)], { env: DCMTK_ENV }),
+    await startDcmtkServer(
+      'storescp',
+      ['+xa', '-B', '-aet', 'STORESCP', '-od', rx, String(scpPort)],
+      scpPort,
+    ),
   );
-  qrPort = port();
+  qrPort = await freePort();
   const db = join(work, 'qrdb');
   mkdirSync(db);
   const cfg = join(work, 'dcmqrscp.cfg');
@@ -59,8 +62,7 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  procs.push(spawn('dcmqrscp', ['-c', cfg], { env: DCMTK_ENV }));
-  await new Promise((r) => setTimeout(r, 500));
+  procs.push(await startDcmtkServer('dcmqrscp', ['-c', cfg], qrPort));
 });
 afterAll(() => {
   procs.forEach((p) => p.kill());

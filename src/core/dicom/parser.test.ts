@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DicomFormatError, LanternError } from '../errors.js';
 import { pydicomDataDir, pydicomFiles } from '../../../test/helpers/corpus.js';
+import { prng } from '../../../test/helpers/mutate.js';
 import { Tag } from './dictionary.js';
 import { DicomParser, parseDicom, type ParseResult } from './parser.js';
 import { getNumber, getString } from './values.js';
@@ -157,6 +158,37 @@ function expectCode(fn: () => unknown, code: string, message?: RegExp): void {
   throw new Error(`expected ${code}`);
 }
 
+describe('strict reading refuses what lenient readers step over', () => {
+  const pid = explicitElement(0x10, 0x20, 'LO', Buffer.from('ID01'));
+  const cases: [string, Buffer, string, RegExp][] = [
+    [
+      'a sequence delimiter outside any sequence',
+      part10(Buffer.concat([Buffer.from([0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0]), pid])),
+      'LNT_DICOM_BAD_STRUCTURE',
+      /a sequence delimiter outside any sequence \(at byte \d+\)/,
+    ],
+    [
+      'bytes after the last element',
+      part10(Buffer.concat([pid, Buffer.from([0x10, 0x00, 0x30])])),
+      'LNT_DICOM_TRUNCATED',
+      /3 bytes after the last element are not an element/,
+    ],
+    [
+      'a value that does not fit its VR',
+      part10(explicitElement(0x18, 0x0080, 'FD', Buffer.from('4000.0'))),
+      'LNT_DICOM_BAD_LENGTH',
+      /\(0018,0080\) \(FD\) of 6 bytes is not a multiple of 8/,
+    ],
+  ];
+  for (const [name, bytes, code, message] of cases) {
+    it(`${name}, wherever the input is split`, () => {
+      expect(() => parseDicom(bytes)).not.toThrow();
+      for (let cut = 1; cut < bytes.length; cut++)
+        expectCode(() => parseChunked(bytes, [cut], { strict: true }), code, message);
+    });
+  }
+});
+
 describe('bad input gets a precise rejection', () => {
   const pid = explicitElement(0x10, 0x20, 'LO', Buffer.from('ID01'));
 
@@ -245,18 +277,6 @@ describe('bad input gets a precise rejection', () => {
     );
   });
 });
-
-/** A small deterministic PRNG (mulberry32) so the fuzz corpus is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('fuzz corpus: mutated real files', () => {
   const seeds = [

@@ -44,6 +44,13 @@ export interface ParseOptions {
   assumeTransferSyntax?: string;
   /** Reject odd value lengths (PS3.5 7.1.1). Default: accept them with a warning. */
   rejectOddLengths?: boolean;
+  /**
+   * Refuse what a lenient reader would step over but other toolkits (DCMTK, pydicom) cannot read: a sequence
+   * delimiter outside any sequence, bytes after the last element, and a value whose length is not a
+   * multiple of its VR's size (PS3.5 6.2: AT, FL, FD, SL, SS, SV, UL, US, UV, OD, OF, OL, OV, OW). Default:
+   * accept them with a warning, or without one for value lengths.
+   */
+  strict?: boolean;
   /** Leave every pixel data fragment after the offset table in its source (`bulk`), whatever its size. */
   bulkFragments?: boolean;
 }
@@ -139,6 +146,7 @@ export class DicomParser {
       maxValueLength: options.maxValueLength ?? 256 * 1024 * 1024,
       assumeTransferSyntax: options.assumeTransferSyntax,
       rejectOddLengths: options.rejectOddLengths ?? false,
+      strict: options.strict ?? false,
       bulkFragments: options.bulkFragments ?? false,
     };
   }
@@ -490,6 +498,12 @@ export class DicomParser {
       if (this.avail() === 0) this.truncated(`${this.describeOpen()} is not closed`);
       // Trailing padding shorter than an element header at the very end: tolerate, with a warning.
       if (this.stack.length === 1) {
+        if (this.opts.strict)
+          throw new DicomFormatError(
+            'LNT_DICOM_TRUNCATED',
+            `${this.avail()} bytes after the last element are not an element`,
+            abs,
+          );
         this.warnings.push(`${this.avail()} trailing bytes after the last element ignored`);
         this.pos = this.buf.length;
         this.phase = 'done';
@@ -574,6 +588,16 @@ export class DicomParser {
     if (frame.end !== Infinity && frame.end >= 0 && abs + hlen + len > frame.end) {
       this.overrun(tag, len, abs + hlen + len - frame.end, abs);
     }
+    if (this.opts.strict) {
+      const size = FIXED_SIZE[vr];
+      if (size && len % size !== 0 && (enc.explicitVr || !lookupTag(tag)?.vr.includes(' or '))) {
+        throw new DicomFormatError(
+          'LNT_DICOM_BAD_LENGTH',
+          `element ${formatTag(tag)} (${vr}) of ${len} bytes is not a multiple of ${size}`,
+          abs,
+        );
+      }
+    }
     if (len % 2 === 1) {
       if (this.opts.rejectOddLengths) {
         throw new DicomFormatError(
@@ -633,14 +657,20 @@ export class DicomParser {
         this.pop(header);
         return true;
       }
-      if (tag === SEQ_DELIM && frame.end === Infinity) {
+      if (tag === SEQ_DELIM && frame.end === Infinity && !this.opts.strict) {
         // A stray sequence delimiter at the top level (seen after pixel data in some files).
         this.warnings.push('sequence delimitation item outside a sequence ignored');
         this.pos += 8;
         frame.elements.push({ tag, vr: 'UN', length: len, header, value: EMPTY });
         return true;
       }
-      throw new DicomFormatError('LNT_DICOM_BAD_STRUCTURE', `unexpected ${formatTag(tag)} in a dataset`, abs);
+      const what =
+        tag === SEQ_DELIM
+          ? 'a sequence delimiter outside any sequence'
+          : tag === ITEM_DELIM
+            ? 'an item delimiter outside an item of undefined length'
+            : `${formatTag(tag)} outside a sequence`;
+      throw new DicomFormatError('LNT_DICOM_BAD_STRUCTURE', what, abs);
     }
     if (tag === SEQ_DELIM) {
       if (frame.t === 1 && frame.end !== -1) {
@@ -837,6 +867,24 @@ export class DicomParser {
     if (this.phase !== 'stopped') this.phase = 'done';
   }
 }
+
+/** The size of one value of the VRs whose values have a fixed size (PS3.5 Table 6.2-1). */
+const FIXED_SIZE: Partial<Record<Vr, number>> = {
+  AT: 4,
+  FL: 4,
+  FD: 8,
+  SL: 4,
+  SS: 2,
+  SV: 8,
+  UL: 4,
+  US: 2,
+  UV: 8,
+  OD: 8,
+  OF: 4,
+  OL: 4,
+  OV: 8,
+  OW: 2,
+};
 
 function implicitVr(tag: number, len: number): Vr {
   const el = tag & 0xffff;

@@ -11,7 +11,7 @@ import {
   NO_DATASET,
 } from '../../core/dimse/command.js';
 import { Status } from '../../core/dimse/status.js';
-import { isLanternError } from '../../core/errors.js';
+import { isLanternError, LanternError, shortComment } from '../../core/errors.js';
 import { type AcceptorCapabilities, type NegotiatedContext, negotiate } from '../../core/ul/negotiation.js';
 import {
   type AAssociateRq,
@@ -103,6 +103,8 @@ export interface AssociationOptions {
   readonly log: Logger;
   readonly implementationClassUid: string;
   readonly implementationVersionName: string;
+  /** Called when the association is accepted (established, Sta6). */
+  readonly onEstablished?: () => void;
   /** Called once when an accepted association ends (released, aborted or dropped). */
   readonly onEnd?: (info: AssociationInfo) => void;
   /** Reports an error no handler expected (logged here when absent); the association is aborted. */
@@ -120,8 +122,11 @@ const RESPONSE_OF: Record<number, number> = {
 };
 
 const MAX_COMMAND = 64 * 1024;
-/** Largest A-ASSOCIATE-RQ (or other non-data PDU) accepted: 128 contexts with many syntaxes fit well within. */
-const MAX_CONTROL_PDU = 1024 * 1024;
+/**
+ * Largest A-ASSOCIATE-RQ (or other non-data PDU) accepted: 128 contexts with many syntaxes and a large user
+ * identity (a SAML assertion or JWT) fit well within; it bounds what a connection not yet associated holds.
+ */
+const MAX_CONTROL_PDU = 256 * 1024;
 const DATA_HIGH_WATER = 8 * 1024 * 1024;
 
 interface Inflight {
@@ -161,7 +166,11 @@ export class Association {
     private readonly opts: AssociationOptions,
   ) {
     this.info = { callingAeTitle: '', calledAeTitle: '', remoteAddress: socket.remoteAddress ?? '' };
-    this.framer = new PduFramer((type) => (type === PduType.PDataTf ? opts.maxPduLength : MAX_CONTROL_PDU));
+    // Data PDUs as large as we advertised, once established; before that, nothing larger than a control PDU
+    // is buffered for a connection that has not associated.
+    this.framer = new PduFramer((type) =>
+      type === PduType.PDataTf && this.state === 'Sta6' ? opts.maxPduLength : MAX_CONTROL_PDU,
+    );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.guard('received data', () => this.onData(chunk)));
     socket.on('close', () => this.guard('connection close', () => this.event('Evt17')));
@@ -276,6 +285,14 @@ export class Association {
         return;
       case 'AR-2':
         this.state = nextState(action);
+        // Nothing more can come from the peer (a P-DATA-TF now aborts, PS3.8 Table 9-10): a data set still
+        // arriving ends here, and sub-operations waiting for the peer's response stop waiting.
+        if (this.current?.queue && !this.currentDatasetDone)
+          this.current.queue.fail(
+            incomplete('the peer asked to release the association before the data set ended'),
+          );
+        for (const w of this.responseWaiters.values()) w(undefined);
+        this.responseWaiters.clear();
         // Answer the release once every service in progress has sent its response.
         void Promise.allSettled([...this.running])
           .then(() => {
@@ -368,6 +385,7 @@ export class Association {
       }),
     );
     this.state = nextState(action);
+    this.opts.onEstablished?.();
     this.opts.log.info(
       { calling: rq.callingAeTitle, address: this.info.remoteAddress, contexts: n.accepted.size },
       'association accepted',
@@ -548,7 +566,7 @@ export class Association {
         return;
       }
       if (isLanternError(e)) {
-        respond({ status: e.dimseStatus, fields: { ErrorComment: e.message.slice(0, 64) } });
+        respond({ status: e.dimseStatus, fields: { ErrorComment: shortComment(e) } });
         return;
       }
       this.opts.log.error(
@@ -686,9 +704,12 @@ export class Association {
       'association aborted',
     );
     this.send(encodePdu({ type: 'A-ABORT', source, reason }));
+    // AA-7 (a PDU while waiting for the close) keeps the timer running: a peer sending PDUs cannot hold
+    // the connection open by doing so.
+    const restart = this.state !== 'Sta13';
     this.state = 'Sta13';
-    this.failInflight(new Error('association aborted'));
-    this.startArtim();
+    this.failInflight(incomplete('the association was aborted before the data set ended'));
+    if (restart || !this.artim) this.startArtim();
   }
 
   /** Every request in progress ends: its data set stops with `e`, its handler is told by its signal. */
@@ -728,11 +749,23 @@ export class Association {
     this.idle = setTimeout(
       () =>
         this.guard('idle timer', () => {
-          if (this.state === 'Sta6' && this.running.size === 0)
-            this.abort(AbortReason.NotSpecified, 'idle timeout');
-          else if (this.state === 'Sta6') this.resetIdle();
+          if (this.state !== 'Sta6') return;
+          // Nothing received for idleMs: idle, or a peer gone silent while we wait for it (a data set
+          // half sent, a response to our request, or our own sending blocked because it stopped reading).
+          if (this.running.size === 0) this.abort(AbortReason.NotSpecified, 'idle timeout');
+          else if (this.waitingOnPeer())
+            this.abort(AbortReason.NotSpecified, 'the peer sent nothing while we waited for it');
+          else this.resetIdle();
         }),
       this.opts.idleMs,
+    );
+  }
+
+  private waitingOnPeer(): boolean {
+    return (
+      (!!this.current?.queue && !this.currentDatasetDone) ||
+      this.responseWaiters.size > 0 ||
+      this.socket.writableNeedDrain
     );
   }
 
@@ -742,7 +775,7 @@ export class Association {
     if (this.info.request) this.opts.onEnd?.(this.info);
     this.stopArtim();
     if (this.idle) clearTimeout(this.idle);
-    this.failInflight(new Error(why));
+    this.failInflight(incomplete(`the association ended (${why}) before the data set did`));
     for (const w of this.responseWaiters.values()) w(undefined);
     this.responseWaiters.clear();
     this.socket.destroy();
@@ -750,4 +783,8 @@ export class Association {
 }
 
 class MissingField extends Error {}
+
+function incomplete(why: string): LanternError {
+  return new LanternError('LNT_DIMSE_INCOMPLETE', why);
+}
 class CancelError extends Error {}

@@ -32,7 +32,15 @@ export interface ClientOptions {
   readonly calledAeTitle: string;
   readonly contexts: readonly ProposedContext[];
   readonly maxPduLength?: number;
+  /** How long to wait for the association to be accepted, and for a release to be answered (10 s). */
   readonly timeoutMs?: number;
+  /**
+   * How long a request waits for its next response once it is sent (60 s): a peer that never answers fails
+   * the request instead of holding it for ever.
+   */
+  readonly responseTimeoutMs?: number;
+  /** The largest data set accepted in one message from the peer (default: no limit; the CLI's C-GET). */
+  readonly maxDatasetBytes?: number;
   readonly implementationClassUid: string;
   readonly implementationVersionName: string;
   /** SCP/SCU role selection to propose (e.g. SCP role for storage classes, to receive C-GET results). */
@@ -68,6 +76,8 @@ interface Waiter {
   readonly fail: (e: Error) => void;
 }
 
+const MAX_COMMAND = 64 * 1024;
+
 const REJECT_REASONS: Record<string, string> = {
   '1/1': 'no reason given',
   '1/2': 'application context name not supported',
@@ -89,7 +99,9 @@ export class ClientAssociation {
   private nextMessageId = 1;
   private readonly waiters = new Map<number, Waiter>();
   private commandBuf: Uint8Array[] = [];
+  private commandLen = 0;
   private datasetBuf: Uint8Array[] = [];
+  private datasetLen = 0;
   private pendingCommand: Command | undefined;
   private settle: { resolve: (v: void) => void; reject: (e: Error) => void } | undefined;
   private peerMaxPdu = 0;
@@ -182,6 +194,16 @@ export class ClientAssociation {
   }
 
   private onData(chunk: Buffer): void {
+    // Whatever the peer sends, a fault ends this association only (never the process).
+    try {
+      this.onBytes(chunk);
+    } catch (e) {
+      this.abort(AbortReason.NotSpecified);
+      this.fail(new AssociationError(`protocol error: ${(e as Error).message}`));
+    }
+  }
+
+  private onBytes(chunk: Buffer): void {
     let pdus: Uint8Array[];
     try {
       pdus = this.framer.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
@@ -230,7 +252,10 @@ export class ClientAssociation {
         for (const pdv of pdu.pdvs) {
           if (pdv.command) {
             this.commandBuf.push(pdv.data);
+            this.commandLen += pdv.data.length;
+            if (this.commandLen > MAX_COMMAND) throw new Error('command set larger than 64 KiB');
             if (!pdv.last) continue;
+            this.commandLen = 0;
             const command = decodeCommand(Buffer.concat(this.commandBuf));
             this.commandBuf = [];
             this.pendingContext = pdv.contextId;
@@ -238,7 +263,11 @@ export class ClientAssociation {
             else this.deliver({ command });
           } else {
             this.datasetBuf.push(pdv.data);
+            this.datasetLen += pdv.data.length;
+            if (this.datasetLen > (this.opts.maxDatasetBytes ?? Infinity))
+              throw new Error(`data set larger than ${this.opts.maxDatasetBytes} bytes`);
             if (!pdv.last) continue;
+            this.datasetLen = 0;
             const dataset = Buffer.concat(this.datasetBuf);
             this.datasetBuf = [];
             const command = this.pendingCommand;
@@ -356,6 +385,7 @@ export class ClientAssociation {
         if (dataset instanceof Uint8Array) await this.send(contextId, false, dataset);
         else await this.sendStream(contextId, dataset);
       }
+      const waitMs = this.opts.responseTimeoutMs ?? 60_000;
       for (;;) {
         while (queue.length) {
           const m = queue.shift()!;
@@ -363,8 +393,18 @@ export class ClientAssociation {
           if (statusCategory(Number(m.command.Status)) !== 'Pending') return;
         }
         if (error) throw error;
+        let timedOut = false;
+        const timer = setTimeout(() => {
+          timedOut = true;
+          wake?.();
+        }, waitMs);
         await new Promise<void>((r) => (wake = r));
+        clearTimeout(timer);
         wake = undefined;
+        if (timedOut && !queue.length && !error) {
+          this.abort();
+          this.fail(new AssociationError(`no response from the peer within ${waitMs} ms`));
+        }
       }
     } finally {
       this.waiters.delete(messageId);

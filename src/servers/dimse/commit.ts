@@ -29,6 +29,8 @@ export interface CommitDeps {
   readonly implementationClassUid: string;
   readonly implementationVersionName: string;
   readonly audit?: DimseAudit;
+  /** How long the peer we send to may take to answer one request (dicom.idleSeconds). */
+  readonly responseTimeoutMs?: number;
 }
 
 interface Ref {
@@ -183,6 +185,8 @@ async function report(
     roles: [{ sopClassUid: ServiceSopClass.StorageCommitmentPushModel, scu: false, scp: true }],
     implementationClassUid: deps.implementationClassUid,
     implementationVersionName: deps.implementationVersionName,
+    maxDatasetBytes: 64 * 1024,
+    responseTimeoutMs: deps.responseTimeoutMs,
   });
   try {
     const ctx = client.acceptedContext(ServiceSopClass.StorageCommitmentPushModel);

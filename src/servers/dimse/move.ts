@@ -22,6 +22,8 @@ export interface MoveDeps {
   readonly implementationClassUid: string;
   readonly implementationVersionName: string;
   readonly audit?: DimseAudit;
+  /** How long the peer we send to may take to answer one request (dicom.idleSeconds). */
+  readonly responseTimeoutMs?: number;
 }
 
 /** The instances a C-MOVE or C-GET identifier selects, or the failure response to send instead. */
@@ -131,6 +133,9 @@ export function move(deps: MoveDeps): DimseHandler {
         contexts: [...pairs.values()].slice(0, 128),
         implementationClassUid: deps.implementationClassUid,
         implementationVersionName: deps.implementationVersionName,
+        // C-STORE responses carry no data set.
+        maxDatasetBytes: 64 * 1024,
+        responseTimeoutMs: deps.responseTimeoutMs,
       });
     } catch (e) {
       yield {
@@ -143,6 +148,9 @@ export function move(deps: MoveDeps): DimseHandler {
       return;
     }
     const failedUids: string[] = [];
+    // The requester cancelled or went away: the store under way stops too.
+    const stop = () => client.abort();
+    signal.addEventListener('abort', stop, { once: true });
     try {
       for (const inst of instances) {
         if (signal.aborted) break;
@@ -163,6 +171,7 @@ export function move(deps: MoveDeps): DimseHandler {
         if (counts.remaining > 0) yield { status: Status.Pending, fields: countFields() };
       }
     } finally {
+      signal.removeEventListener('abort', stop);
       await client.release().catch(() => client.abort());
     }
     if (signal.aborted) {

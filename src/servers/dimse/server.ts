@@ -30,7 +30,15 @@ export interface DimseServerOptions {
   readonly host: string;
   readonly port: number;
   readonly aeTitle: string;
+  /** Established associations at once; beyond, A-ASSOCIATE-RJ (transient, local limit exceeded). */
   readonly maxAssociations: number;
+  /**
+   * Connections not yet associated (waiting for their A-ASSOCIATE-RQ, being admitted, or rejected and
+   * closing), in all and from one address: when a budget is full, the oldest such connection is closed to
+   * make room for the new one. Default 64 and 8.
+   */
+  readonly maxPending?: number;
+  readonly maxPendingPerAddress?: number;
   readonly maxPduLength: number;
   readonly artimMs: number;
   readonly idleMs: number;
@@ -133,6 +141,7 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
         audit: o.audit,
         implementationClassUid: o.implementationClassUid,
         implementationVersionName: o.implementationVersionName,
+        responseTimeoutMs: o.idleMs,
       }),
     ],
     [CommandField.C_GET_RQ, get({ retrieve: o.retrieve, permitsGet: o.permitsGet, audit: o.audit })],
@@ -147,10 +156,16 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
         audit: o.audit,
         implementationClassUid: o.implementationClassUid,
         implementationVersionName: o.implementationVersionName,
+        responseTimeoutMs: o.idleMs,
       }),
     ],
   ]);
-  let active = 0;
+  const maxPending = o.maxPending ?? 64;
+  const maxPendingPerAddress = o.maxPendingPerAddress ?? 8;
+  /** Connections not yet associated, oldest first, with their address. */
+  const pending = new Map<Socket, string>();
+  /** Connections holding an association slot: being admitted, or established. */
+  const slots = new Set<Socket>();
   const base: Omit<AssociationOptions, 'admit'> = {
     aeTitle: o.aeTitle,
     capabilities,
@@ -170,13 +185,40 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
         );
     },
   };
+  /** Makes room for a new connection from `address`: the oldest pending one (of that address first) goes. */
+  const makeRoom = (address: string) => {
+    let fromAddress = 0;
+    let oldestOfAddress: Socket | undefined;
+    for (const [sock, a] of pending) {
+      if (a !== address) continue;
+      fromAddress++;
+      oldestOfAddress ??= sock;
+    }
+    const victim =
+      fromAddress >= maxPendingPerAddress
+        ? oldestOfAddress
+        : pending.size >= maxPending
+          ? pending.keys().next().value
+          : undefined;
+    if (!victim) return;
+    o.log.warn({ address: pending.get(victim) }, 'DICOM connection not yet associated closed to make room');
+    pending.delete(victim);
+    victim.destroy();
+  };
   const onConnection = (socket: Socket) => {
-    active++;
-    socket.once('close', () => active--);
+    const address = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    makeRoom(address);
+    pending.set(socket, address);
+    socket.once('close', () => {
+      pending.delete(socket);
+      slots.delete(socket);
+    });
     new Association(socket, {
       ...base,
+      onEstablished: () => pending.delete(socket),
       admit: async (rq, address) => {
-        const decision = await decide(rq, address);
+        const decision = await decide(rq, address, socket);
+        if (decision && 'result' in decision) slots.delete(socket);
         if (o.audit) {
           const rejected = decision && 'result' in decision;
           await o.audit.association(
@@ -190,9 +232,16 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
       },
     });
   };
-  const decide = async (rq: AAssociateRq, address: string): Promise<Rejection | Admission | undefined> => {
+  const decide = async (
+    rq: AAssociateRq,
+    address: string,
+    socket: Socket,
+  ): Promise<Rejection | Admission | undefined> => {
     {
-      if (active > o.maxAssociations) return { result: 2, source: 3, reason: 2 }; // local limit exceeded
+      // Only associations count against the cap; a slot is held from here on, so that admissions running
+      // at the same time cannot together pass it.
+      if (!slots.has(socket) && slots.size >= o.maxAssociations) return { result: 2, source: 3, reason: 2 }; // local limit exceeded
+      slots.add(socket);
       if (!(await o.admitCaller(rq.callingAeTitle, address))) return { result: 1, source: 1, reason: 3 }; // calling AE not recognized
       // User identity: a username and passcode is checked (a wrong one is refused whether or not the site
       // requires one); a bare username proves nothing; other types are not supported.
@@ -220,6 +269,8 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
           requestCert: !!o.tls.ca,
           rejectUnauthorized: o.tls.requireClientCert,
           minVersion: 'TLSv1.2',
+          // A handshake is part of getting associated: it gets the ARTIM deadline, not Node's two minutes.
+          handshakeTimeout: o.artimMs,
           ciphers: BCP195_CIPHERS,
           honorCipherOrder: true,
         },
@@ -227,8 +278,8 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
       ).on('tlsClientError', (e: Error) => o.log.warn({ why: e.message }, 'TLS handshake failed')),
     );
   }
-  // Sockets beyond twice the cap are refused outright; those within it get a clear A-ASSOCIATE-RJ.
-  for (const srv of servers) srv.maxConnections = o.maxAssociations * 2;
+  // No connection cap of Node's (it would drop new sockets, legitimate ones included): associations are
+  // capped with an A-ASSOCIATE-RJ, and connections not yet associated by the pending budget above.
   const listen = (srv: Server, port: number) =>
     new Promise<void>((resolve, reject) => {
       srv.once('error', reject);
@@ -246,6 +297,9 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
       throw e;
     }
   }
+  // Once listening, an error (accept failing when file descriptors run out) is logged, never fatal.
+  for (const srv of servers)
+    srv.on('error', (e: Error) => o.log.error({ err: { message: e.message } }, 'DICOM listener error'));
   return {
     servers,
     address: (k = 0) => servers[k]?.address() as AddressInfo,
