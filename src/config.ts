@@ -43,8 +43,14 @@ export interface Config {
     readonly tlsKey: string | undefined;
     /** Origins allowed cross-origin requests (CORS); `*` for any; empty: no CORS headers. */
     readonly corsOrigins: readonly string[];
-    /** A request body that sends nothing for this long is answered 408 and closed. */
+    /** A STOW-RS body that sends nothing for this long is answered 408 and closed. */
     readonly bodyIdleSeconds: number;
+    /** Every other request must arrive whole (headers and body) within this. */
+    readonly requestTimeoutSeconds: number;
+    /** A connection with no traffic either way for this long is closed. */
+    readonly idleSeconds: number;
+    /** Connections from one address at once (0: no limit; raise it behind a reverse proxy). */
+    readonly maxConnectionsPerAddress: number;
     /** Worker threads decoding and rendering images; 0 runs them on the main thread. */
     readonly imageWorkers: number;
   };
@@ -100,7 +106,8 @@ export interface ConfiguredAe {
   readonly host: string;
   readonly port: number;
   readonly tls: boolean;
-  readonly allow: readonly string[];
+  /** Unset: the registry's default (store, find, get, move, and destination when a port is given). */
+  readonly allow: readonly string[] | undefined;
 }
 
 export const DEFAULTS: Config = {
@@ -133,6 +140,9 @@ export const DEFAULTS: Config = {
     maxStowBytes: 4 * 1024 * 1024 * 1024,
     corsOrigins: [],
     bodyIdleSeconds: 30,
+    requestTimeoutSeconds: 30,
+    idleSeconds: 60,
+    maxConnectionsPerAddress: 64,
     imageWorkers: Math.max(1, Math.min(4, availableParallelism())),
   },
   index: { url: undefined },
@@ -190,6 +200,9 @@ export const ENVIRONMENT: Record<string, string> = {
   LANTERN_HTTP_MAX_STOW_BYTES: 'http.maxStowBytes',
   LANTERN_HTTP_CORS_ORIGINS: 'http.corsOrigins',
   LANTERN_HTTP_BODY_IDLE_SECONDS: 'http.bodyIdleSeconds',
+  LANTERN_HTTP_REQUEST_TIMEOUT_SECONDS: 'http.requestTimeoutSeconds',
+  LANTERN_HTTP_IDLE_SECONDS: 'http.idleSeconds',
+  LANTERN_HTTP_MAX_CONNECTIONS_PER_ADDRESS: 'http.maxConnectionsPerAddress',
   LANTERN_HTTP_IMAGE_WORKERS: 'http.imageWorkers',
   LANTERN_INDEX_URL: 'index.url',
   LANTERN_STORAGE_PATH: 'storage.path',
@@ -262,8 +275,8 @@ function configuredAes(v: unknown, from: Source): ConfiguredAe[] {
     if (typeof o !== 'object' || o === null || typeof o.aeTitle !== 'string') {
       throw new ConfigError(`dicom.aes[${i}] must be an object with an aeTitle (from ${from})`);
     }
-    const allow = o.allow ?? ['store', 'find', 'get', 'move'];
-    if (!Array.isArray(allow) || !allow.every((a) => typeof a === 'string')) {
+    const allow = o.allow;
+    if (allow !== undefined && (!Array.isArray(allow) || !allow.every((a) => typeof a === 'string'))) {
       throw new ConfigError(`dicom.aes[${i}].allow must be a list of permissions (from ${from})`);
     }
     return {
@@ -271,7 +284,7 @@ function configuredAes(v: unknown, from: Source): ConfiguredAe[] {
       host: o.host === undefined ? '' : str(o.host, `dicom.aes[${i}].host`, from),
       port: o.port === undefined ? 0 : port(o.port, `dicom.aes[${i}].port`, from),
       tls: o.tls === undefined ? false : bool(o.tls, `dicom.aes[${i}].tls`, from),
-      allow,
+      allow: allow as string[] | undefined,
     };
   });
 }
@@ -477,6 +490,22 @@ export function loadConfig(options: LoadOptions = {}): Config {
         'http.bodyIdleSeconds',
         from('http.bodyIdleSeconds'),
       ),
+      requestTimeoutSeconds: positiveInt(
+        get('http.requestTimeoutSeconds'),
+        'http.requestTimeoutSeconds',
+        from('http.requestTimeoutSeconds'),
+      ),
+      idleSeconds: positiveInt(get('http.idleSeconds'), 'http.idleSeconds', from('http.idleSeconds')),
+      maxConnectionsPerAddress: (() => {
+        const v = get('http.maxConnectionsPerAddress');
+        const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+        if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
+          throw new ConfigError(
+            `http.maxConnectionsPerAddress must be 0 (no limit) or more, got ${JSON.stringify(v)} (from ${from('http.maxConnectionsPerAddress')})`,
+          );
+        }
+        return n;
+      })(),
       imageWorkers: (() => {
         const v = get('http.imageWorkers');
         const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;

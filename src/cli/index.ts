@@ -259,12 +259,15 @@ export function buildCli(): Command {
     .argument('<aet>', 'its AE title')
     .option('--host <host>', 'host name or address it calls from and listens on (any when unset)', '')
     .option('--port <n>', 'port it listens on (C-MOVE destinations)', int, 0)
-    .option('--allow <list>', `comma-separated permissions: ${PERMISSIONS.join(', ')}`, 'store,find,get,move')
+    .option(
+      '--allow <list>',
+      `comma-separated permissions: ${PERMISSIONS.join(', ')} (default: store,find,get,move, and destination when --port is given)`,
+    )
     .option('--tls', 'it speaks DICOM over TLS')
     .option('--data <dir>', 'data folder')
     .option('--config <file>', 'JSON configuration file')
     .action(
-      async (aet: string, opts: Common & { host: string; port: number; allow: string; tls?: boolean }) => {
+      async (aet: string, opts: Common & { host: string; port: number; allow?: string; tls?: boolean }) => {
         const app = await createApp(configFrom(opts));
         try {
           const rec = await app.aes.add({
@@ -273,7 +276,7 @@ export function buildCli(): Command {
             port: opts.port,
             tls: opts.tls,
             permissions: opts.allow
-              .split(',')
+              ?.split(',')
               .map((p) => p.trim())
               .filter(Boolean),
           });

@@ -112,7 +112,13 @@ export const ERROR_CATALOGUE = {
   LNT_HTTP_TIMEOUT: {
     http: 408,
     dimse: 0xc000,
-    meaning: 'The request body stopped arriving for longer than the configured idle time.',
+    meaning:
+      'The request did not arrive whole within http.requestTimeoutSeconds, or a STOW-RS body stopped arriving for longer than http.bodyIdleSeconds.',
+  },
+  LNT_HTTP_TOO_MANY_CONNECTIONS: {
+    http: 429,
+    dimse: 0xa700,
+    meaning: 'The client holds http.maxConnectionsPerAddress connections already; the new one was closed.',
   },
   LNT_IMAGE_INVALID: {
     http: 422,

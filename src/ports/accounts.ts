@@ -78,6 +78,19 @@ export interface AccountStore {
   touchToken(id: number, now: string): Promise<void>;
 
   getThrottle(key: string): Promise<ThrottleRecord | undefined>;
-  putThrottle(t: ThrottleRecord): Promise<void>;
+  /**
+   * Counts one login attempt against `key` in one atomic statement, so that attempts made at the same time
+   * each get their own number: a new window (count 1) starts when the current one began before
+   * `windowStartedBefore` and no lock is in force at `now`. Returns the count and the lock, if any.
+   */
+  countAttempt(
+    key: string,
+    now: string,
+    windowStartedBefore: string,
+  ): Promise<{ readonly attempts: number; readonly lockedUntil: string | undefined }>;
+  /** Takes back one counted attempt (it succeeded). */
+  uncountAttempt(key: string): Promise<void>;
+  /** Locks `key` until `until`, unless a later lock is already in force. */
+  lockThrottle(key: string, until: string): Promise<void>;
   clearThrottle(key: string): Promise<void>;
 }

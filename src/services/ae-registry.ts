@@ -9,6 +9,14 @@ import type { AePermission, AeRecord, Index } from '../ports/index.js';
 
 export const PERMISSIONS: readonly AePermission[] = ['store', 'find', 'get', 'move', 'destination'];
 
+/**
+ * What a peer may do when its registration does not say: store, find, get and move, and, when it has a
+ * port to be reached at, be a C-MOVE destination (as Orthanc and dcm4chee treat every configured peer).
+ */
+export function defaultPermissions(port: number): AePermission[] {
+  return ['store', 'find', 'get', 'move', ...(port > 0 ? (['destination'] as const) : [])];
+}
+
 /** AE titles: 1-16 characters of the default repertoire without backslash (PS3.5 Table 6.2-1, AE). */
 export function checkAeTitle(title: string): string {
   const t = title.trim();
@@ -51,7 +59,8 @@ export class AeRegistry {
       host: string;
       port: number;
       tls?: boolean;
-      permissions: readonly string[];
+      /** Unset: defaultPermissions(port). */
+      permissions?: readonly string[];
     },
     by?: Actor | null,
   ): Promise<AeRecord> {
@@ -61,7 +70,8 @@ export class AeRegistry {
     }
     if (input.host && !/^[A-Za-z0-9.:-]+$/.test(input.host))
       throw new ConfigError(`host ${JSON.stringify(input.host)} is not a host name or address`);
-    const unknown = input.permissions.filter((p) => !PERMISSIONS.includes(p as AePermission));
+    const permissions = input.permissions ?? defaultPermissions(input.port);
+    const unknown = permissions.filter((p) => !PERMISSIONS.includes(p as AePermission));
     if (unknown.length)
       throw new ConfigError(`unknown permission ${unknown.join(', ')}; use ${PERMISSIONS.join(', ')}`);
     const ae: AeRecord = {
@@ -69,7 +79,7 @@ export class AeRegistry {
       host: input.host,
       port: input.port,
       tls: !!input.tls,
-      permissions: [...new Set(input.permissions as AePermission[])],
+      permissions: [...new Set(permissions as AePermission[])],
     };
     await this.index.putAe(ae, this.clock.now().toISOString());
     await this.changed(

@@ -304,23 +304,27 @@ export class AuthService {
       if (s.idHash !== keepSession) await this.store.deleteSession(s.idHash);
   }
 
-  private async throttled(key: string): Promise<boolean> {
-    const t = await this.store.getThrottle(key);
-    return !!t?.lockedUntil && Date.parse(t.lockedUntil) > this.now().getTime();
-  }
-
-  private async fail(key: string, threshold: number): Promise<void> {
+  /**
+   * Counts this attempt against `key` before any password is checked: refused (true) when `key` is locked,
+   * or when earlier attempts, including those still being checked at this moment, used up its threshold.
+   */
+  private async overLimit(key: string, threshold: number): Promise<boolean> {
     const windowMs = this.settings.lockoutMinutes * 60_000;
     const now = this.now().getTime();
+    const r = await this.store.countAttempt(key, this.iso(), new Date(now - windowMs).toISOString());
+    if (r.lockedUntil && Date.parse(r.lockedUntil) > now) return true;
+    if (r.attempts > threshold) {
+      await this.store.lockThrottle(key, this.iso(windowMs));
+      return true;
+    }
+    return false;
+  }
+
+  /** A failed attempt that reached the threshold locks `key` for lockoutMinutes. */
+  private async failed(key: string, threshold: number): Promise<void> {
     const t = await this.store.getThrottle(key);
-    const fresh = !t || now - Date.parse(t.windowStart) > windowMs;
-    const failures = fresh ? 1 : t.failures + 1;
-    await this.store.putThrottle({
-      key,
-      failures,
-      windowStart: fresh ? this.iso() : t.windowStart,
-      lockedUntil: failures >= threshold ? this.iso(windowMs) : undefined,
-    });
+    if (t && t.failures >= threshold)
+      await this.store.lockThrottle(key, this.iso(this.settings.lockoutMinutes * 60_000));
   }
 
   /**
@@ -330,7 +334,11 @@ export class AuthService {
   private async credentials(login: string, password: string, address: string): Promise<AccountRecord> {
     const loginKey = `login:${login.toLowerCase()}`;
     const addressKey = `address:${address}`;
-    if ((await this.throttled(loginKey)) || (await this.throttled(addressKey))) {
+    // Both counts are taken first (atomically, one statement each), then compared: a burst of guesses
+    // sent at once gets at most the threshold checked, however they interleave.
+    const loginOver = await this.overLimit(loginKey, this.settings.lockoutThreshold);
+    const addressOver = await this.overLimit(addressKey, this.settings.addressThreshold);
+    if (loginOver || addressOver) {
       await this.authEvent(
         'login',
         login.slice(0, 64),
@@ -348,12 +356,13 @@ export class AuthService {
       !!a &&
       a.enabled;
     if (!ok || !a) {
-      await this.fail(loginKey, this.settings.lockoutThreshold);
-      await this.fail(addressKey, this.settings.addressThreshold);
+      await this.failed(loginKey, this.settings.lockoutThreshold);
+      await this.failed(addressKey, this.settings.addressThreshold);
       await this.authEvent('login', login.slice(0, 64), address, 4, 'wrong login or password');
       throw new LanternError('LNT_AUTH_FAILED', 'the login or the password is wrong');
     }
     await this.store.clearThrottle(loginKey);
+    await this.store.uncountAttempt(addressKey);
     return a;
   }
 

@@ -244,14 +244,22 @@ describe('lantern command line', () => {
       JSON.stringify({
         dataDir: data,
         dicom: {
-          aes: [{ aeTitle: 'CT1', host: '10.0.0.21', port: 104, allow: ['store'] }, { aeTitle: 'WS1' }],
+          aes: [
+            { aeTitle: 'CT1', host: '10.0.0.21', port: 104, allow: ['store'] },
+            { aeTitle: 'WS1' },
+            { aeTitle: 'PACS2', host: '10.0.0.5', port: 104 },
+          ],
         },
       }),
     );
     const r = await lantern(['ae', 'list', '--config', cfg]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/CT1\s+host 10.0.0.21 port 104 allow store/);
-    expect(r.stdout).toMatch(/WS1\s+host \(any\) port - allow store,find,get,move/);
+    expect(r.stdout).toMatch(/WS1\s+host \(any\) port - allow store,find,get,move\n/);
+    // A peer with a port is a move destination unless its list says otherwise, from the file or the command.
+    expect(r.stdout).toMatch(/PACS2\s+host 10.0.0.5 port 104 allow store,find,get,move,destination/);
+    const ws = await lantern(['ae', 'add', 'WS', '--host', '10.0.0.6', '--port', '104', '--config', cfg]);
+    expect(ws.stdout).toMatch(/WS registered: host 10.0.0.6 port 104 allow store,find,get,move,destination/);
     writeFileSync(
       cfg,
       JSON.stringify({ dataDir: data, dicom: { aes: [{ aeTitle: 'CT1', allow: ['fly'] }] } }),

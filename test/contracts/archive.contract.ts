@@ -420,6 +420,29 @@ export function archiveContract(name: string, backend: Backend): void {
       expect(await index.findAe('WS1')).toBeUndefined();
     });
 
+    it('counts login attempts atomically: fifty at once get fifty different numbers', async () => {
+      const now = new Date();
+      const iso = (ms: number) => new Date(now.getTime() + ms).toISOString();
+      const counts = await Promise.all(
+        Array.from({ length: 50 }, () => index.accounts.countAttempt('login:race', iso(0), iso(-900_000))),
+      );
+      expect(counts.map((c) => c.attempts).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 50 }, (_, i) => i + 1),
+      );
+      await index.accounts.lockThrottle('login:race', iso(900_000));
+      await index.accounts.lockThrottle('login:race', iso(60_000)); // an earlier end does not shorten it
+      expect((await index.accounts.countAttempt('login:race', iso(1000), iso(-900_000))).lockedUntil).toBe(
+        iso(900_000),
+      );
+      // Once both the window and the lock are over, counting starts again.
+      expect(await index.accounts.countAttempt('login:race', iso(1_000_000), iso(100_000))).toEqual({
+        attempts: 1,
+        lockedUntil: undefined,
+      });
+      await index.accounts.uncountAttempt('login:race');
+      expect((await index.accounts.getThrottle('login:race'))?.failures).toBe(0);
+    });
+
     it('lists the instances of a study, series or instance by UID in series and instance order', async () => {
       const study = await index.instancesByUid({ study: studyA });
       expect(study.length).toBe(4);

@@ -769,9 +769,55 @@ describe('C-MOVE against DCMTK movescu, with storescp as the move destination', 
     await expectAsStored(rx, 3);
   });
 
+  it('a peer registered with a host and port is a move destination by default; one not permitted is told so', async () => {
+    // As `lantern ae add WS --host H --port P` registers it: no --allow.
+    await archive.app.aes.add({ aeTitle: 'WSDEFAULT', host: '127.0.0.1', port: destPort });
+    expect((await archive.app.aes.find('WSDEFAULT'))?.permissions).toContain('destination');
+    const moved = await dcmtk('movescu', [
+      '-S',
+      '-aet',
+      'STORESCU',
+      '-aec',
+      'LANTERN',
+      '-aem',
+      'WSDEFAULT',
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      `StudyInstanceUID=${study}`,
+      ...host(),
+    ]);
+    expect(moved.code, moved.out).toBe(0);
+    expect(moved.out).not.toMatch(/Failed|Refused/i);
+    // Registered with an explicit list that leaves it out: refused, and the comment says why.
+    await archive.app.aes.add({
+      aeTitle: 'WSNODEST',
+      host: '127.0.0.1',
+      port: destPort,
+      permissions: ['find'],
+    });
+    const refused = await dcmtk('movescu', [
+      '-d',
+      '-S',
+      '-aet',
+      'STORESCU',
+      '-aec',
+      'LANTERN',
+      '-aem',
+      'WSNODEST',
+      '-k',
+      'QueryRetrieveLevel=STUDY',
+      '-k',
+      `StudyInstanceUID=${study}`,
+      ...host(),
+    ]);
+    expect(refused.out).toMatch(/0xa801|Move Destination Unknown|MoveDestinationUnknown/i);
+    expect(refused.out).toContain('WSNODEST is not permitted as a move destination');
+  });
+
   it('an unknown destination gets A801; a caller without the move permission gets 0124', async () => {
     const unknown = await dcmtk('movescu', [
-      '-v',
+      '-d',
       '-S',
       '-aet',
       'STORESCU',
@@ -786,6 +832,7 @@ describe('C-MOVE against DCMTK movescu, with storescp as the move destination', 
       ...host(),
     ]);
     expect(unknown.out).toMatch(/0xa801|Move Destination Unknown|MoveDestinationUnknown/i);
+    expect(unknown.out).toContain('NOWHERE is not a registered AE');
     const denied = await dcmtk('movescu', [
       '-v',
       '-S',

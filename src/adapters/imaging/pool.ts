@@ -23,12 +23,13 @@ interface Pending {
 interface Slot {
   worker: Worker;
   busy: Pending | undefined;
+  timer: NodeJS.Timeout | undefined;
 }
 
 /**
  * Decoding, transcoding and rendering run in a pool of worker threads (WASM codecs and pixel loops would
- * otherwise hold the event loop). Tasks wait in a bounded queue; past it, LNT_BUSY. A worker that dies is
- * replaced and its task fails. Size 0 runs tasks in process.
+ * otherwise hold the event loop). Tasks wait in a bounded queue; past it, LNT_BUSY. A worker that dies, or
+ * whose task runs past its time, is replaced and its task fails. Size 0 runs tasks in process.
  */
 export class ImagePool implements ImageProcessor {
   private readonly slots: Slot[] = [];
@@ -39,19 +40,22 @@ export class ImagePool implements ImageProcessor {
   constructor(
     private readonly size: number,
     private readonly maxQueue = 64,
+    /** A task still running after this long (a decoder that never ends on crafted data) fails. */
+    private readonly taskTimeoutMs = 30_000,
   ) {
     for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
   private spawn(): Slot {
     const worker = new Worker(workerPath());
-    const slot: Slot = { worker, busy: undefined };
+    const slot: Slot = { worker, busy: undefined, timer: undefined };
     worker.unref();
     worker.on(
       'message',
       (msg: { id: number; bytes?: Uint8Array; error?: { message: string; code?: ErrorCode } }) => {
         const job = slot.busy;
         slot.busy = undefined;
+        clearTimeout(slot.timer);
         if (job && job.id === msg.id) {
           if (msg.error) {
             job.reject(
@@ -74,6 +78,7 @@ export class ImagePool implements ImageProcessor {
   private replace(slot: Slot, e: Error): void {
     const i = this.slots.indexOf(slot);
     if (i < 0) return;
+    clearTimeout(slot.timer);
     slot.busy?.reject(
       new LanternError('LNT_IMAGE_INVALID', `the image could not be processed: ${e.message}`),
     );
@@ -89,6 +94,12 @@ export class ImagePool implements ImageProcessor {
       if (slot.busy || !this.queue.length) continue;
       const job = this.queue.shift()!;
       slot.busy = job;
+      // The worker is stopped and replaced when its task runs too long: the task fails, the pool goes on.
+      slot.timer = setTimeout(
+        () => this.replace(slot, new Error(`it took longer than ${this.taskTimeoutMs / 1000} s`)),
+        this.taskTimeoutMs,
+      );
+      slot.timer.unref();
       slot.worker.postMessage({ id: job.id, task: job.task });
     }
   }
@@ -109,6 +120,11 @@ export class ImagePool implements ImageProcessor {
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(new Error('the image pool is closed'));
+    for (const slot of this.slots) {
+      clearTimeout(slot.timer);
+      slot.busy?.reject(new Error('the image pool is closed'));
+      slot.busy = undefined;
+    }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

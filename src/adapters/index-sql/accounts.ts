@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type {
   AccountRecord,
   AccountStore,
@@ -242,17 +242,42 @@ export class KyselyAccountStore implements AccountStore {
       : undefined;
   }
 
-  async putThrottle(t: ThrottleRecord): Promise<void> {
-    const row = {
-      key: t.key,
-      failures: t.failures,
-      window_start: t.windowStart,
-      locked_until: t.lockedUntil ?? null,
-    };
-    await this.db
+  async countAttempt(
+    key: string,
+    now: string,
+    windowStartedBefore: string,
+  ): Promise<{ attempts: number; lockedUntil: string | undefined }> {
+    // One statement: concurrent attempts are serialised by the row, never read-then-written.
+    const fresh = sql<boolean>`login_throttle.window_start < ${windowStartedBefore} and (login_throttle.locked_until is null or login_throttle.locked_until <= ${now})`;
+    const r = await this.db
       .insertInto('login_throttle')
-      .values(row)
-      .onConflict((oc) => oc.column('key').doUpdateSet(row))
+      .values({ key, failures: 1, window_start: now, locked_until: null })
+      .onConflict((oc) =>
+        oc.column('key').doUpdateSet({
+          failures: sql<number>`case when ${fresh} then 1 else login_throttle.failures + 1 end`,
+          window_start: sql<string>`case when ${fresh} then ${now} else login_throttle.window_start end`,
+          locked_until: sql<string | null>`case when ${fresh} then null else login_throttle.locked_until end`,
+        }),
+      )
+      .returning(['failures', 'locked_until'])
+      .executeTakeFirstOrThrow();
+    return { attempts: Number(r.failures), lockedUntil: r.locked_until ?? undefined };
+  }
+
+  async uncountAttempt(key: string): Promise<void> {
+    await this.db
+      .updateTable('login_throttle')
+      .set({ failures: sql<number>`case when failures > 0 then failures - 1 else 0 end` })
+      .where('key', '=', key)
+      .execute();
+  }
+
+  async lockThrottle(key: string, until: string): Promise<void> {
+    await this.db
+      .updateTable('login_throttle')
+      .set({ locked_until: until })
+      .where('key', '=', key)
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<', until)]))
       .execute();
   }
 

@@ -37,12 +37,22 @@ function validTime(s: string): boolean {
 }
 
 /** Checks a key value against its VR's matching rules; raises LNT_QUERY_INVALID with the reason. */
+/** The most `*` and `?` one matching value may hold (the longest string values are 64 characters). */
+export const MAX_WILDCARDS = 64;
+/** The longest matching value (a UID list or a long text); longer keys are refused, not truncated. */
+export const MAX_KEY_LENGTH = 4096;
+
 export function validateKey(tag: number, vr: Vr, value: string): void {
   if (value === '' || value === '*') return;
   const name = lookupTag(tag)?.keyword || formatTag(tag);
   const bad = (why: string): never => {
     throw new QueryError(`${name}: ${why}`);
   };
+  if (value.length > MAX_KEY_LENGTH) bad(`a matching value is at most ${MAX_KEY_LENGTH} characters`);
+  let wildcards = 0;
+  for (const ch of value) if (ch === '*' || ch === '?') wildcards++;
+  if (wildcards > MAX_WILDCARDS)
+    bad(`at most ${MAX_WILDCARDS} wildcards (* and ?) in one value, got ${wildcards}`);
   switch (vr) {
     case 'DA':
     case 'TM':

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Tag } from '../dicom/dictionary.js';
 import { QueryError } from '../errors.js';
 import { validateKey, type QueryKey } from './keys.js';
-import { matchKey, wildcardRegExp } from './match.js';
+import { matchKey, wildcardMatch } from './match.js';
 
 const key = (tag: number, vr: QueryKey['vr'], value: string): QueryKey => ({ tag, vr, value });
 
@@ -13,8 +13,9 @@ describe('PS3.4 C.2.2.2 matching', () => {
     expect(matchKey(key(Tag.PatientName, 'PN', 'A'), undefined)).toBe(false);
   });
   it('wildcards work on characters, including those outside the BMP', () => {
-    expect(wildcardRegExp('?', false).test('𠀋')).toBe(true);
-    expect(wildcardRegExp('a.c', false).test('abc')).toBe(false);
+    expect(wildcardMatch('?', '𠀋')).toBe(true);
+    expect(wildcardMatch('a.c', 'abc')).toBe(false);
+    expect(wildcardMatch('a(b|c)+', 'ab')).toBe(false);
     expect(
       matchKey(key(Tag.StudyDescription, 'LO', 'CT*HEAD'), { vr: 'LO', Value: ['CT OF THE HEAD'] }),
     ).toBe(true);
@@ -34,6 +35,33 @@ describe('PS3.4 C.2.2.2 matching', () => {
       matchKey(key(Tag.AcquisitionDateTime, 'DT', k), { vr: 'DT', Value: [v] });
     expect(dt('20260101-20260131', '20260115101500')).toBe(true);
     expect(dt('202602-', '20260115')).toBe(false);
+  });
+});
+
+describe('wildcards', () => {
+  it('match as PS3.4 C.2.2.2.4 says, compared with a reference on every small pattern and value', () => {
+    // The reference: a regular expression (fine for these short inputs), against the linear matcher.
+    const reference = (p: string, v: string) =>
+      new RegExp(`^${[...p].map((c) => (c === '*' ? '.*' : c === '?' ? '.' : c)).join('')}$`, 'su').test(v);
+    const alphabet = ['a', 'b', '*', '?'];
+    const all = (n: number): string[] =>
+      n === 0 ? [''] : all(n - 1).flatMap((s) => alphabet.map((c) => s + c));
+    const patterns = [0, 1, 2, 3, 4, 5].flatMap(all);
+    const values = [0, 1, 2, 3, 4, 5].flatMap((n) => all(n).filter((s) => !/[*?]/.test(s)));
+    for (const p of patterns)
+      for (const v of values) expect(wildcardMatch(p, v), `${p} ~ ${v}`).toBe(reference(p, v));
+  });
+  it('30 wildcards against long values take linear work, not exponential', () => {
+    const pattern = `${'*A'.repeat(29)}*B`;
+    const value = 'A'.repeat(4000);
+    // A backtracking matcher would not finish this in a lifetime; this one does O(pattern x value) steps.
+    expect(wildcardMatch(pattern, value)).toBe(false);
+    expect(wildcardMatch(pattern, `${value}B`)).toBe(true);
+    expect(wildcardMatch('*a*', 'XAX', true)).toBe(true);
+  });
+  it('a value with more than 64 wildcards is refused with the reason', () => {
+    expect(() => validateKey(Tag.StudyDescription, 'LO', '*'.repeat(65))).toThrow(/at most 64 wildcards/);
+    expect(() => validateKey(Tag.StudyDescription, 'LO', '*A'.repeat(30))).not.toThrow();
   });
 });
 

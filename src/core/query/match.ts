@@ -13,24 +13,33 @@ export function isUniversal(key: QueryKey): boolean {
   return key.value === '' || key.value === '*';
 }
 
-const patternCache = new Map<string, RegExp>();
-
-/** Wildcard matching on characters, not bytes: `*` any run, `?` exactly one character (C.2.2.2.4). */
-export function wildcardRegExp(pattern: string, caseInsensitive: boolean): RegExp {
-  const cacheKey = (caseInsensitive ? 'i' : 's') + pattern;
-  let re = patternCache.get(cacheKey);
-  if (!re) {
-    let src = '';
-    for (const ch of pattern) {
-      if (ch === '*') src += '.*';
-      else if (ch === '?') src += '.';
-      else src += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-    }
-    re = new RegExp(`^${src}$`, caseInsensitive ? 'isu' : 'su');
-    if (patternCache.size > 1000) patternCache.clear();
-    patternCache.set(cacheKey, re);
+/**
+ * Wildcard matching on characters, not bytes (C.2.2.2.4): `*` any run, `?` exactly one character. Linear in
+ * practice and O(pattern x value) at worst, whatever the pattern: no regular expression, no backtracking
+ * beyond the last `*` (the classic greedy algorithm), so a key such as `*A*A*A*A*B` cannot stall the process.
+ */
+export function wildcardMatch(pattern: string, value: string, caseInsensitive = false): boolean {
+  const p = Array.from(caseInsensitive ? pattern.toLocaleUpperCase() : pattern);
+  const v = Array.from(caseInsensitive ? value.toLocaleUpperCase() : value);
+  let i = 0; // in v
+  let j = 0; // in p
+  let star = -1; // position in p after the last `*` seen
+  let mark = 0; // position in v where that `*` began to match
+  while (i < v.length) {
+    if (j < p.length && (p[j] === '?' || (p[j] !== '*' && p[j] === v[i]))) {
+      i++;
+      j++;
+    } else if (j < p.length && p[j] === '*') {
+      star = ++j;
+      mark = i;
+    } else if (star >= 0) {
+      // The last `*` takes one more character; everything after it is matched again from there.
+      j = star;
+      i = ++mark;
+    } else return false;
   }
-  return re;
+  while (j < p.length && p[j] === '*') j++;
+  return j === p.length;
 }
 
 function hasWildcard(s: string): boolean {
@@ -122,7 +131,7 @@ function matchOne(key: QueryKey, value: string, options: MatchOptions): boolean 
 }
 
 function matchText(key: string, value: string, caseInsensitive: boolean): boolean {
-  if (hasWildcard(key)) return wildcardRegExp(key, caseInsensitive).test(value);
+  if (hasWildcard(key)) return wildcardMatch(key, value, caseInsensitive);
   return caseInsensitive ? key.toLocaleUpperCase() === value.toLocaleUpperCase() : key === value;
 }
 

@@ -91,15 +91,22 @@ export function move(deps: MoveDeps): DimseHandler {
       yield { status: Status.NotAuthorized, fields: { ErrorComment: 'this AE may not retrieve from here' } };
       return;
     }
-    const destination = String(req.command.MoveDestination ?? '');
+    const destination = String(req.command.MoveDestination ?? '').trim();
     const dest = destination ? await deps.findAe(destination) : undefined;
-    if (!dest || !dest.permissions.includes('destination') || !dest.port || !dest.host) {
+    // PS3.4 C.4.2.1.4.2: A801 for a destination we cannot send to; the comment says why.
+    const refusal = !destination
+      ? 'no move destination was given'
+      : !dest
+        ? `${destination} is not a registered AE`
+        : !dest.permissions.includes('destination')
+          ? `${destination} is not permitted as a move destination`
+          : !dest.port || !dest.host
+            ? `${destination} has no host and port registered`
+            : undefined;
+    if (refusal || !dest) {
       yield {
         status: Status.MoveDestinationUnknown,
-        fields: {
-          ErrorComment: 'move destination is not a registered destination',
-          OffendingElement: [0x00000600],
-        },
+        fields: { ErrorComment: refusal ?? '', OffendingElement: [0x00000600] },
       };
       return;
     }

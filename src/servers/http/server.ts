@@ -9,6 +9,7 @@ import { auditApi } from './audit.js';
 import { loginPage } from './web/login.js';
 import { accountApi, authentication } from './auth.js';
 import { dicomweb } from './dicomweb/index.js';
+import { applyHttpLimits, type HttpLimits, nodeServerOptions } from './limits.js';
 
 /**
  * The HTTP server: /healthz and DICOMweb (/dicom-web, /wado); the REST API (/api) and the web app register
@@ -59,11 +60,24 @@ export function routeTable(server: FastifyInstance): RouteEntry[] {
 
 export async function buildHttpServer(app: App): Promise<FastifyInstance> {
   const tls = httpsOptions(app);
+  const h = app.config.http;
+  const limits: HttpLimits = {
+    requestTimeoutMs: h.requestTimeoutSeconds * 1000,
+    maxConnectionsPerAddress: h.maxConnectionsPerAddress,
+    idleMs: h.idleSeconds * 1000,
+  };
+  const node = nodeServerOptions(limits);
+  const common = {
+    logger: false,
+    bodyLimit: 1024 * 1024,
+    requestTimeout: 0,
+    connectionTimeout: limits.idleMs,
+    keepAliveTimeout: node.keepAliveTimeout,
+  };
   const server = (
-    tls
-      ? Fastify({ logger: false, bodyLimit: 1024 * 1024, https: tls })
-      : Fastify({ logger: false, bodyLimit: 1024 * 1024 })
+    tls ? Fastify({ ...common, https: { ...tls, ...node } }) : Fastify({ ...common, http: node })
   ) as FastifyInstance;
+  applyHttpLimits(server, limits, !!tls);
   const table: (() => RouteEntry)[] = [];
   routeTables.set(server, table);
   server.addHook('onRoute', (r) => {

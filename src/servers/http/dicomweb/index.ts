@@ -516,8 +516,10 @@ export async function dicomweb(server: FastifyInstance, app: App): Promise<void>
         s.get(`${at}/rendered`, (req: R, reply) => rendered(app, req, reply, 'rendered'));
         s.get(`${at}/thumbnail`, (req: R, reply) => rendered(app, req, reply, 'thumbnail'));
       }
-      s.post('/studies', (req: R, reply) => stow(app, req, reply));
-      s.post('/studies/:study', (req: R, reply) => stow(app, req, reply));
+      // STOW-RS bodies may take long: their own idle timer bounds them (http.bodyIdleSeconds).
+      const streams = { config: { streamsBody: true } };
+      s.post('/studies', streams, (req: R, reply) => stow(app, req, reply));
+      s.post('/studies/:study', streams, (req: R, reply) => stow(app, req, reply));
     },
     { prefix: '/dicom-web' },
   );
