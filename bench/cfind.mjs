@@ -11,15 +11,22 @@ import { Tag } from '../dist/core/dicom/dictionary.js';
 const STUDIES = Number(process.env.BENCH_STUDIES ?? 10000);
 const FAMILY = ['SMITH', 'JONES', 'TANAKA', 'MULLER', 'GARCIA', 'CHEN', 'KIM', 'NGUYEN', 'DUBOIS', 'ROSSI'];
 
-/** Fills `index` with `n` studies (one series, one instance each) over 4,000 patients. */
-export async function populate(index, n = STUDIES) {
+/**
+ * Fills `index` with `n` studies (one series, one instance each) over `patients` patients (4,000), patient p
+ * named `nameOf(p)` (default: one of ten family names and PAT<p>).
+ */
+export async function populate(
+  index,
+  n = STUDIES,
+  { patients = 4000, nameOf = (p) => `${FAMILY[p % FAMILY.length]}^PAT${p}` } = {},
+) {
   const now = new Date().toISOString();
   const pn = (v) => ({ vr: 'PN', Value: [{ Alphabetic: v }] });
   const s = (vr, v) => ({ vr, Value: [v] });
   const units = [];
   for (let i = 0; i < n; i++) {
-    const pid = `P${i % 4000}`;
-    const name = `${FAMILY[i % FAMILY.length]}^PAT${i % 4000}`;
+    const pid = `P${i % patients}`;
+    const name = nameOf(i % patients);
     const date = `2025${String(1 + (i % 12)).padStart(2, '0')}${String(1 + (i % 28)).padStart(2, '0')}`;
     const studyUid = `2.25.1${i}`;
     const rec = {

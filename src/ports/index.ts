@@ -96,7 +96,16 @@ export type ColumnFilter =
   | { readonly column: string; readonly op: 'eq'; readonly value: string }
   | { readonly column: string; readonly op: 'in'; readonly values: readonly string[] }
   | { readonly column: string; readonly op: 'like'; readonly pattern: string }
-  | { readonly column: string; readonly op: 'range'; readonly low?: string; readonly high?: string };
+  | { readonly column: string; readonly op: 'range'; readonly low?: string; readonly high?: string }
+  /**
+   * Fuzzy person name candidates (core/query/person-name.ts): patients with, for every lookup, a name key
+   * starting with `prefix` or equal to one of `exact`.
+   */
+  | {
+      readonly column: 'patient_name_keys';
+      readonly op: 'nameKeys';
+      readonly lookups: readonly { readonly prefix: string; readonly exact: readonly string[] }[];
+    };
 
 /** One row of a level query, with its own and its parents' attributes and the computed counts. */
 export interface LevelRow {

@@ -4,6 +4,7 @@ import { QueryError } from '../core/errors.js';
 import { type Actor, requirePermission } from '../core/security/actor.js';
 import type { QueryKey } from '../core/query/keys.js';
 import { isUniversal, matchAll } from '../core/query/match.js';
+import { exactNameLookup, indexLookup, nameQuery } from '../core/query/person-name.js';
 import {
   PATIENT_KEYS,
   type QueryLevel,
@@ -17,7 +18,7 @@ export interface QueryRequest {
   readonly level: QueryLevel;
   /** Matching and return keys (PS3.4 C.2.2.1). Universal keys only ask for the attribute to be returned. */
   readonly keys: readonly QueryKey[];
-  /** Case-insensitive person name matching (fuzzy semantic matching requested). */
+  /** Fuzzy person name matching (fuzzy semantic matching requested): core/query/person-name.ts. */
   readonly fuzzy?: boolean;
   /** Return every attribute the level holds, not only the keys (QIDO-RS includefield=all). */
   readonly includeAll?: boolean;
@@ -60,9 +61,17 @@ function hasWildcard(s: string): boolean {
 }
 
 /** SQL filters that narrow the rows to a superset of the matches; exact matching happens in matchAll. */
-export function columnFilters(keys: readonly QueryKey[]): ColumnFilter[] {
+export function columnFilters(keys: readonly QueryKey[], fuzzy = false): ColumnFilter[] {
   const out: ColumnFilter[] = [];
   for (const k of keys) {
+    if (k.tag === Tag.PatientName && fuzzy && !isUniversal(k)) {
+      // Fuzzy names: candidates from the name key index, one lookup per query component.
+      const lookups = nameQuery(k.value)
+        .map(indexLookup)
+        .filter((l) => l !== undefined);
+      if (lookups.length) out.push({ column: 'patient_name_keys', op: 'nameKeys', lookups });
+      continue;
+    }
     const column = COLUMN_OF[k.tag];
     if (!column || k.items || isUniversal(k)) continue;
     const v = k.value;
@@ -78,8 +87,10 @@ export function columnFilters(keys: readonly QueryKey[]): ColumnFilter[] {
           high: v.slice(dash + 1) || undefined,
         });
     } else if (k.tag === Tag.PatientName) {
-      // Names match on any component group and, when fuzzy, in any case: a containment pattern on the
-      // upper-cased name is a superset of both.
+      // Names match on any component group: the name key index finds the candidates by the key's first
+      // component, and a containment pattern on the upper-cased name narrows them.
+      const lookup = exactNameLookup(v);
+      if (lookup) out.push({ column: 'patient_name_keys', op: 'nameKeys', lookups: [lookup] });
       out.push({ column, op: 'like', pattern: `*${v.toLocaleUpperCase()}*` });
     } else if (hasWildcard(v)) out.push({ column, op: 'like', pattern: v });
     else out.push({ column, op: 'eq', value: v });
@@ -153,14 +164,18 @@ export class QueryService {
     const offset = req.offset ?? 0;
     if (offset < 0 || !Number.isInteger(offset))
       throw new QueryError('offset must be a non-negative integer');
-    const filters = columnFilters(req.keys);
+    const filters = columnFilters(req.keys, req.fuzzy);
     const matchKeys = req.keys.filter((k) => !isUniversal(k));
+    const plan = responsePlan(req);
     let afterId = 0;
     let skipped = 0;
     let returned = 0;
     for (;;) {
       req.signal?.throwIfAborted();
-      const rows = await this.index.queryLevel({ level: req.level, filters, afterId, limit: this.pageSize });
+      // Read about twice what is still wanted (rows may fail the exact matching), up to a page.
+      const still = limit - returned + offset - skipped;
+      const page = Math.min(this.pageSize, Math.max(50, 2 * still));
+      const rows = await this.index.queryLevel({ level: req.level, filters, afterId, limit: page });
       if (!rows.length) return;
       afterId = rows[rows.length - 1].id;
       const summaries = needsSummaries(req)
@@ -173,10 +188,10 @@ export class QueryService {
           skipped++;
           continue;
         }
-        yield this.response(req, merged);
+        yield plan ? respond(plan, merged) : merged;
         if (++returned >= limit) return;
       }
-      if (rows.length < this.pageSize) return;
+      if (rows.length < page) return;
     }
   }
 
@@ -215,21 +230,27 @@ export class QueryService {
     if (req.retrieveAeTitle) put(merged, Tag.RetrieveAETitle, { vr: 'AE', Value: [req.retrieveAeTitle] });
     return merged;
   }
+}
 
-  private response(req: QueryRequest, merged: JsonDataset): JsonDataset {
-    if (req.includeAll) return merged;
-    const out: JsonDataset = {};
-    const wanted = new Set<number>(req.includeDefaults || !req.keys.length ? DEFAULT_RETURN[req.level] : []);
-    for (const k of req.keys) wanted.add(k.tag);
-    for (const t of wanted) {
-      const k = tagHex(t);
-      const key = req.keys.find((x) => x.tag === t);
-      // Asked for but absent: empty, with the attribute's own VR (the first where the dictionary offers two).
-      out[k] = merged[k] ?? { vr: key?.vr ?? lookupTag(t)?.vr.slice(0, 2) ?? 'UN' };
-    }
-    if (merged['00080005'] && !out['00080005']) out['00080005'] = merged['00080005'];
-    return out;
-  }
+/** The attributes a query returns, with the empty value each gets when a match lacks it; undefined: all. */
+type ResponsePlan = readonly (readonly [string, JsonAttribute])[];
+
+function responsePlan(req: QueryRequest): ResponsePlan | undefined {
+  if (req.includeAll) return undefined;
+  const wanted = new Set<number>(req.includeDefaults || !req.keys.length ? DEFAULT_RETURN[req.level] : []);
+  for (const k of req.keys) wanted.add(k.tag);
+  return [...wanted].map((t) => {
+    const key = req.keys.find((x) => x.tag === t);
+    // Asked for but absent: empty, with the attribute's own VR (the first where the dictionary offers two).
+    return [tagHex(t), { vr: key?.vr ?? lookupTag(t)?.vr.slice(0, 2) ?? 'UN' }] as const;
+  });
+}
+
+function respond(plan: ResponsePlan, merged: JsonDataset): JsonDataset {
+  const out: JsonDataset = {};
+  for (const [k, empty] of plan) out[k] = merged[k] ?? { ...empty };
+  if (merged['00080005'] && !out['00080005']) out['00080005'] = merged['00080005'];
+  return out;
 }
 
 function needsSummaries(req: QueryRequest): boolean {

@@ -295,6 +295,52 @@ export function archiveContract(name: string, backend: Backend): void {
         expect(ideographic).toHaveLength(1);
       });
 
+      it('fuzzy names: by component, without case or accents, by prefix or sound, through the name index', async () => {
+        for (const [patientName, patientId] of [
+          ['DOE^JOHN^A^DR^JR', 'FZ1'],
+          ['García López^José María', 'FZ2'],
+          ['Smith^Anne', 'FZ3'],
+        ]) {
+          const r = await ingest.ingest({ chunks: chunks(synthInstance({ patientId, patientName }).bytes) });
+          expect(r.status).toBe('stored');
+        }
+        const ids = async (name: string, level: 'PATIENT' | 'STUDY' = 'PATIENT') =>
+          (
+            await all(
+              query.query({
+                level,
+                keys: [k(Tag.PatientName, 'PN', name), k(Tag.PatientID, 'LO')],
+                fuzzy: true,
+              }),
+            )
+          )
+            .map((d) => String(value(d, Tag.PatientID)))
+            .filter((id) => id.startsWith('FZ'))
+            .sort();
+        expect(await ids('doe')).toEqual(['FZ1']);
+        expect(await ids('doe^john')).toEqual(['FZ1']);
+        expect(await ids('garcia')).toEqual(['FZ2']);
+        expect(await ids('lopez^maria', 'STUDY')).toEqual(['FZ2']);
+        expect(await ids('smyth', 'STUDY')).toEqual(['FZ3']);
+        expect(await ids('SMITH^ANNE')).toEqual(['FZ3']);
+        expect(await ids('gar*')).toEqual(['FZ2']);
+        expect(await ids('john')).toEqual([]);
+        // Without fuzzy matching, the same keys match exactly, as PS3.4 says.
+        expect(await all(query.query({ level: 'PATIENT', keys: [k(Tag.PatientName, 'PN', 'doe')] }))).toEqual(
+          [],
+        );
+      });
+
+      it('an archive made before the name index gets its keys when it is upgraded', async () => {
+        await backend.raw('drop table patient_name_key');
+        await backend.raw("delete from kysely_migration where name = '0005_person_name_keys'");
+        await index.migrate();
+        const found = await all(
+          query.query({ level: 'PATIENT', keys: [k(Tag.PatientName, 'PN', 'yamada^tarou')], fuzzy: true }),
+        );
+        expect(found).toHaveLength(1);
+      });
+
       it('person names match case-insensitively only when fuzzy matching is asked for', async () => {
         expect(
           await all(query.query({ level: 'PATIENT', keys: [k(Tag.PatientName, 'PN', 'smith^john')] })),

@@ -303,6 +303,8 @@ describe('QIDO-RS', () => {
       { id: 'Q3', name: 'Smith^Ann', date: '20250615', mod: 'CT' },
       { id: 'Q4', name: 'Smith^Bob', date: '20251101', mod: 'US' },
       { id: 'Q5', name: 'Jones^Cy', date: '20260105', mod: 'CT' },
+      { id: 'Q6', name: 'DOE^JOHN^A^DR^JR', date: '20260106', mod: 'CR', description: 'FUZZY' },
+      { id: 'Q7', name: 'García^José María', date: '20260107', mod: 'CR', description: 'FUZZY' },
     ];
     const parts = people.map((p) => {
       const s = synthInstance({
@@ -311,7 +313,7 @@ describe('QIDO-RS', () => {
         studyDate: p.date,
         modality: p.mod,
         accession: `QACC${p.id}`,
-        studyDescription: 'QIDO TEST',
+        studyDescription: 'description' in p ? p.description : 'QIDO TEST',
       });
       studies.push(s.studyUid);
       return { bytes: s.bytes };
@@ -328,9 +330,22 @@ describe('QIDO-RS', () => {
     expect(value(rows[0], Tag.RetrieveURL)).toBe(`${base}/studies/${studies[1]}`);
     const m = (await qido(`/studies?00100010=${encodeURIComponent('Müller*')}`)).json as JsonDataset[];
     expect(m.map((x) => value(x, Tag.PatientID))).toEqual(['Q1']);
-    // fuzzymatching: case-insensitive names.
-    const fz = (await qido('/studies?PatientName=smith*&fuzzymatching=true')).json as JsonDataset[];
-    expect(fz.map((x) => value(x, Tag.PatientID)).sort()).toEqual(['Q3', 'Q4']);
+    // fuzzymatching: names by component, without case or accents, by prefix or sound.
+    const fuzzy = async (name: string) =>
+      (
+        (await qido(`/studies?PatientName=${encodeURIComponent(name)}&fuzzymatching=true&PatientID=Q*`))
+          .json as JsonDataset[]
+      )
+        .map((x) => value(x, Tag.PatientID))
+        .sort();
+    expect(await fuzzy('smith*')).toEqual(['Q3', 'Q4']);
+    expect(await fuzzy('doe')).toEqual(['Q6']);
+    expect(await fuzzy('garcia')).toEqual(['Q7']);
+    expect(await fuzzy('garcia^maria')).toEqual(['Q7']);
+    expect(await fuzzy('smyth^ann')).toEqual(['Q3']);
+    expect(await fuzzy('mueller')).toEqual(['Q1']);
+    // Without it, PS3.4's exact matching.
+    expect((await qido('/studies?PatientName=doe')).json).toEqual([]);
   });
 
   it('matches a date range and UID lists, and returns the default attributes', async () => {

@@ -634,7 +634,7 @@ describe('C-FIND against DCMTK findscu', () => {
     expect(images.results.map((d) => str(d, Tag.InstanceNumber)).sort()).toEqual(['1', '2']);
   });
 
-  it('extended negotiation: relational and fuzzy matching are agreed, and fuzzy makes names case-insensitive', async () => {
+  it('extended negotiation: relational and fuzzy matching are agreed; fuzzy names match by component, without case or accents, by prefix or sound', async () => {
     const p = await RawPeer.open();
     const studyRoot = '1.2.840.10008.5.1.4.1.2.2.1';
     const ask = rq('STORESCU', [
@@ -653,51 +653,59 @@ describe('C-FIND against DCMTK findscu', () => {
     expect(ac.userInformation.extended?.map((x) => [x.sopClassUid, [...x.info]])).toEqual([
       [studyRoot, [1, 0, 1]],
     ]);
-    const identifier = encodeDataset(
-      new Dataset(
-        [
-          stringElement(Tag.SpecificCharacterSet, 'CS', ['ISO_IR 192']),
-          stringElement(Tag.QueryRetrieveLevel, 'CS', ['STUDY']),
-          stringElement(Tag.PatientName, 'PN', ['müller*'], CharacterSets.fromValue('ISO_IR 192')),
-          stringElement(Tag.PatientID, 'LO', ['']),
-        ],
+    const find1 = async (name: string, messageId: number): Promise<string[]> => {
+      const identifier = encodeDataset(
+        new Dataset(
+          [
+            stringElement(Tag.SpecificCharacterSet, 'CS', ['ISO_IR 192']),
+            stringElement(Tag.QueryRetrieveLevel, 'CS', ['STUDY']),
+            stringElement(Tag.PatientName, 'PN', [name], CharacterSets.fromValue('ISO_IR 192')),
+            stringElement(Tag.PatientID, 'LO', ['']),
+          ],
+          EXPLICIT_LITTLE,
+        ),
         EXPLICIT_LITTLE,
-      ),
-      EXPLICIT_LITTLE,
-    );
-    const find = encodeCommand({
-      AffectedSOPClassUID: studyRoot,
-      CommandField: 0x20,
-      MessageID: 1,
-      Priority: 0,
-      CommandDataSetType: 0,
-    });
-    p.write(
-      encodePdu({ type: 'P-DATA-TF', pdvs: [{ contextId: 1, command: true, last: true, data: find }] }),
-    );
-    p.write(
-      encodePdu({
-        type: 'P-DATA-TF',
-        pdvs: [{ contextId: 1, command: false, last: true, data: identifier }],
-      }),
-    );
-    const { decodeCommand } = await import('../../src/core/dimse/command.js');
-    const ids: string[] = [];
-    for (;;) {
-      const pdu = (await p.next()) as Extract<Pdu, { type: 'P-DATA-TF' }>;
-      for (const v of pdu.pdvs) {
-        if (!v.command)
-          ids.push(
-            getString(
-              parseDicom(v.data, { assumeTransferSyntax: '1.2.840.10008.1.2.1' }).dataset,
-              Tag.PatientID,
-            )!,
-          );
+      );
+      const find = encodeCommand({
+        AffectedSOPClassUID: studyRoot,
+        CommandField: 0x20,
+        MessageID: messageId,
+        Priority: 0,
+        CommandDataSetType: 0,
+      });
+      p.write(
+        encodePdu({ type: 'P-DATA-TF', pdvs: [{ contextId: 1, command: true, last: true, data: find }] }),
+      );
+      p.write(
+        encodePdu({
+          type: 'P-DATA-TF',
+          pdvs: [{ contextId: 1, command: false, last: true, data: identifier }],
+        }),
+      );
+      const { decodeCommand } = await import('../../src/core/dimse/command.js');
+      const ids: string[] = [];
+      for (;;) {
+        const pdu = (await p.next()) as Extract<Pdu, { type: 'P-DATA-TF' }>;
+        for (const v of pdu.pdvs) {
+          if (!v.command)
+            ids.push(
+              getString(
+                parseDicom(v.data, { assumeTransferSyntax: '1.2.840.10008.1.2.1' }).dataset,
+                Tag.PatientID,
+              )!,
+            );
+        }
+        const cmd = pdu.pdvs.find((v) => v.command);
+        if (cmd && decodeCommand(cmd.data).Status === 0) break;
       }
-      const cmd = pdu.pdvs.find((v) => v.command);
-      if (cmd && decodeCommand(cmd.data).Status === 0) break;
-    }
-    expect(ids).toEqual(['FIND2']);
+      return ids;
+    };
+    expect(await find1('müller*', 1)).toEqual(['FIND2']);
+    expect(await find1('MULLER^jurgen', 2)).toEqual(['FIND2']);
+    expect(await find1('mueller', 3)).toEqual(['FIND2']);
+    expect(await find1('yamada', 4)).toEqual(['FIND1']);
+    expect(await find1('山田^太郎', 5)).toEqual(['FIND1']);
+    expect(await find1('jurgen', 6)).toEqual([]);
   });
 
   it('a level the model does not have, a bad date, and an AE without the find permission get failure statuses', async () => {

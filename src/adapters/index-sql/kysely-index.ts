@@ -22,6 +22,7 @@ import type {
   StudyRow,
 } from '../../ports/index.js';
 import { migrationProvider } from './migrations.js';
+import { nameKeys } from '../../core/query/person-name.js';
 import type { Database } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -29,11 +30,13 @@ type Db = Kysely<Database> | Transaction<Database>;
 /** Columns a level query may filter on, per level, as `table.column`. */
 const FILTER_COLUMNS: Record<string, Record<string, string>> = {
   PATIENT: {
+    patient_name_keys: 'patient.id',
     patient_id: 'patient.patient_id',
     name_upper: 'patient.name_upper',
     birth_date: 'patient.birth_date',
   },
   STUDY: {
+    patient_name_keys: 'patient.id',
     patient_id: 'patient.patient_id',
     name_upper: 'patient.name_upper',
     birth_date: 'patient.birth_date',
@@ -43,12 +46,14 @@ const FILTER_COLUMNS: Record<string, Record<string, string>> = {
     study_id: 'study.study_id',
   },
   SERIES: {
+    patient_name_keys: 'patient.id',
     study_uid: 'study.study_uid',
     series_uid: 'series.series_uid',
     modality: 'series.modality',
     patient_id: 'patient.patient_id',
   },
   IMAGE: {
+    patient_name_keys: 'patient.id',
     study_uid: 'study.study_uid',
     series_uid: 'series.series_uid',
     sop_instance_uid: 'instance.sop_instance_uid',
@@ -446,6 +451,17 @@ function applyFilter(qb: AnyQB, col: string, f: ColumnFilter): AnyQB {
       if (f.high !== undefined) out = out.where(sql<boolean>`${ref} <= ${f.high}`);
       return out;
     }
+    case 'nameKeys': {
+      // One index range (and exact sound codes) per query component, every one required.
+      let out = qb;
+      for (const l of f.lookups) {
+        const exact = l.exact.length ? sql` or k.key in (${sql.join(l.exact.map((e) => sql`${e}`))})` : sql``;
+        out = out.where(
+          sql<boolean>`${ref} in (select k.patient_fk from patient_name_key k where (k.key >= ${l.prefix} and k.key < ${`${l.prefix}\u{10FFFF}`})${exact})`,
+        );
+      }
+      return out;
+    }
   }
 }
 
@@ -507,6 +523,9 @@ class Tx extends Reader implements IndexTx {
         .returning('id')
         .executeTakeFirstOrThrow();
       patientFk = Number(r.id);
+      // The name's fuzzy matching keys (a change of the name must rewrite them).
+      const keys = nameKeys(rec.patient.name).map((key) => ({ patient_fk: patientFk!, key }));
+      if (keys.length) await db.insertInto('patient_name_key').values(keys).execute();
     }
     let studyFk = facts.study?.id;
     if (studyFk === undefined) {

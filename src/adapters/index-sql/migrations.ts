@@ -1,4 +1,6 @@
 import { GENESIS } from '../../core/audit/chain.js';
+import { nameKeys } from '../../core/query/person-name.js';
+import type { Database } from './schema.js';
 import {
   type ColumnDefinitionBuilder,
   type Kysely,
@@ -218,6 +220,48 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
             begin select raise(abort, 'audit records are append-only'); end`.execute(db);
           await sql`create trigger audit_record_no_delete before delete on audit_record
             begin select raise(abort, 'audit records are append-only'); end`.execute(db);
+        }
+      },
+    },
+    '0005_person_name_keys': {
+      async up(db: Kysely<unknown>) {
+        // Byte order (collation "C" on PostgreSQL, SQLite's default), so that a prefix is a key range.
+        const keyType = dialect === 'postgres' ? sql`text collate "C"` : sql`text`;
+        await db.schema
+          .createTable('patient_name_key')
+          .addColumn('patient_fk', 'integer', (c) => c.notNull().references('patient.id'))
+          .addColumn('key', keyType, (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('patient_name_key_key_idx')
+          .on('patient_name_key')
+          .columns(['key', 'patient_fk'])
+          .execute();
+        await db.schema
+          .createIndex('patient_name_key_patient_idx')
+          .on('patient_name_key')
+          .column('patient_fk')
+          .execute();
+        // The names already held get their keys.
+        const typed = db as unknown as Kysely<Database>;
+        for (let after = 0; ;) {
+          const rows = await typed
+            .selectFrom('patient')
+            .select(['id', 'name'])
+            .where('id', '>', after)
+            .orderBy('id')
+            .limit(1000)
+            .execute();
+          if (!rows.length) break;
+          const keys = rows.flatMap((r) =>
+            nameKeys(r.name).map((key) => ({ patient_fk: Number(r.id), key })),
+          );
+          for (let i = 0; i < keys.length; i += 500)
+            await typed
+              .insertInto('patient_name_key')
+              .values(keys.slice(i, i + 500))
+              .execute();
+          after = Number(rows[rows.length - 1].id);
         }
       },
     },

@@ -143,6 +143,12 @@ export interface AuditRecordTable {
   hash: string;
 }
 
+/** The fuzzy matching keys of a patient's name (core/query/person-name.ts nameKeys), one row each. */
+export interface PatientNameKeyTable {
+  patient_fk: number;
+  key: string;
+}
+
 export interface AuditHeadTable {
   id: number;
   last_id: number;
@@ -158,6 +164,7 @@ export interface Database {
   login_throttle: LoginThrottleTable;
   ae: AeTable;
   patient: PatientTable;
+  patient_name_key: PatientNameKeyTable;
   study: StudyTable;
   series: SeriesTable;
   instance: InstanceTable;

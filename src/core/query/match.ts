@@ -1,9 +1,13 @@
 import { tagHex } from '../dicom/dictionary.js';
 import type { JsonAttribute, JsonDataset } from '../dicom/json.js';
 import type { QueryKey } from './keys.js';
+import { fuzzyNameMatch } from './person-name.js';
+import { wildcardMatch } from './wildcard.js';
+
+export { wildcardMatch };
 
 export interface MatchOptions {
-  /** Person names match case-insensitively (the requester asked for fuzzy semantic matching). */
+  /** Person names match fuzzily (the requester asked for fuzzy semantic matching): person-name.ts. */
   readonly fuzzy?: boolean;
 }
 
@@ -11,35 +15,6 @@ export interface MatchOptions {
 export function isUniversal(key: QueryKey): boolean {
   if (key.items) return key.items.every(isUniversal);
   return key.value === '' || key.value === '*';
-}
-
-/**
- * Wildcard matching on characters, not bytes (C.2.2.2.4): `*` any run, `?` exactly one character. Linear in
- * practice and O(pattern x value) at worst, whatever the pattern: no regular expression, no backtracking
- * beyond the last `*` (the classic greedy algorithm), so a key such as `*A*A*A*A*B` cannot stall the process.
- */
-export function wildcardMatch(pattern: string, value: string, caseInsensitive = false): boolean {
-  const p = Array.from(caseInsensitive ? pattern.toLocaleUpperCase() : pattern);
-  const v = Array.from(caseInsensitive ? value.toLocaleUpperCase() : value);
-  let i = 0; // in v
-  let j = 0; // in p
-  let star = -1; // position in p after the last `*` seen
-  let mark = 0; // position in v where that `*` began to match
-  while (i < v.length) {
-    if (j < p.length && (p[j] === '?' || (p[j] !== '*' && p[j] === v[i]))) {
-      i++;
-      j++;
-    } else if (j < p.length && p[j] === '*') {
-      star = ++j;
-      mark = i;
-    } else if (star >= 0) {
-      // The last `*` takes one more character; everything after it is matched again from there.
-      j = star;
-      i = ++mark;
-    } else return false;
-  }
-  while (j < p.length && p[j] === '*') j++;
-  return j === p.length;
 }
 
 function hasWildcard(s: string): boolean {
@@ -120,10 +95,11 @@ function matchOne(key: QueryKey, value: string, options: MatchOptions): boolean 
     case 'FD':
       return Number(k) === Number(value);
     case 'PN': {
-      const ci = !!options.fuzzy;
-      if (matchText(k, value, ci)) return true;
+      // Fuzzy: component by component, without case or accents, by prefix or sound (person-name.ts).
+      if (options.fuzzy) return fuzzyNameMatch(k, value);
+      if (matchText(k, value, false)) return true;
       // A name also matches on any one of its component groups (alphabetic, ideographic, phonetic).
-      return value.split('=').some((g) => g !== '' && matchText(k, g, ci));
+      return value.split('=').some((g) => g !== '' && matchText(k, g, false));
     }
     default:
       return matchText(k, value, false);
