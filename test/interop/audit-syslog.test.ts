@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import type { Socket } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:tls';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT, EVENT_TYPE } from '../../src/core/audit/events.js';
+import { SyslogExporter } from '../../src/adapters/audit-syslog/exporter.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 
 /** An audit record repository of the test's own: TLS, RFC 5425 octet-counted frames, kept in order. */
@@ -112,5 +113,33 @@ describe('audit export to a syslog repository over TLS', () => {
     );
     expect(all.slice(-3)).toEqual(['user4', 'user5', 'user6']);
     expect(exporter.sentUpTo).toBe(6);
+  });
+
+  it('a repository that accepts the connection and never speaks TLS does not hold export or stop up', async () => {
+    const silent = createNetServer((sock) => sock.on('error', () => undefined));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const sockets: Socket[] = [];
+    silent.on('connection', (sock) => sockets.push(sock));
+    const warnings: string[] = [];
+    const exporter = new SyslogExporter(archive.app.index.audit, {
+      host: '127.0.0.1',
+      port: (silent.address() as AddressInfo).port,
+      cursorFile: join(dir, 'silent.cursor'),
+      idleMs: 500,
+      retryMs: 200,
+      log: { warn: (_o: unknown, m: string) => warnings.push(m), info: () => undefined } as never,
+    });
+    try {
+      exporter.start();
+      // It gives the silent repository up and tries again, instead of waiting for ever.
+      await expect.poll(() => sockets.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(2);
+      expect(warnings).toContain('audit repository unreachable; records wait');
+      // And stopping while a connection is being made returns at once.
+      await exporter.stop();
+      expect(exporter.sentUpTo).toBe(0);
+    } finally {
+      sockets.forEach((sock) => sock.destroy());
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
   });
 });

@@ -6,6 +6,11 @@ import type { AuditEvent } from '../../core/audit/events.js';
 import { syslogFrame } from '../../core/audit/xml.js';
 import type { AuditStore } from '../../ports/audit.js';
 
+/** Destroys `s` when it makes no progress for `ms` (its pending write or handshake then fails). */
+function watch(s: TLSSocket, ms: number): void {
+  s.setTimeout(ms, () => s.destroy(new Error(`no progress with the audit repository for ${ms / 1000} s`)));
+}
+
 const RESEND_WINDOW_MS = 30_000;
 
 export interface SyslogOptions {
@@ -19,6 +24,8 @@ export interface SyslogOptions {
   /** Where the number of the last record sent is kept (the audit trail itself is the spool). */
   readonly cursorFile: string;
   readonly retryMs?: number;
+  /** How long the connection may make no progress (handshake, or a write not taken); default 60 s. */
+  readonly idleMs?: number;
   readonly log: Logger;
 }
 
@@ -67,6 +74,8 @@ export class SyslogExporter {
   async stop(): Promise<void> {
     this.running = false;
     this.notify();
+    // A connection still being made is given up at once: stopping never waits for a silent repository.
+    this.connecting?.destroy();
     await this.loop;
     this.socket?.end();
     this.socket = undefined;
@@ -83,6 +92,8 @@ export class SyslogExporter {
     });
   }
 
+  private connecting: TLSSocket | undefined;
+
   private connect(): Promise<TLSSocket> {
     return new Promise((resolve, reject) => {
       const s = connect({
@@ -95,9 +106,21 @@ export class SyslogExporter {
         minVersion: 'TLSv1.2',
       });
       s.setNoDelay(true);
-      s.once('secureConnect', () => resolve(s));
-      s.once('error', reject);
+      this.connecting = s;
+      // A repository that accepts the connection but never completes TLS, or stops reading, is given up on
+      // (and tried again later): export never hangs, nor does stopping. Idle between records, no timer.
+      watch(s, this.o.idleMs ?? 60_000);
+      s.once('secureConnect', () => {
+        s.setTimeout(0);
+        this.connecting = undefined;
+        resolve(s);
+      });
+      // Every error is listened to (a second one must not be uncaught); after the connect, 'close' follows.
+      s.on('error', (e) => reject(e));
       s.on('close', () => {
+        // Closed before the handshake ended (given up, or stopped): the connect fails (no-op once resolved).
+        reject(new Error('the connection closed before TLS was established'));
+        if (this.connecting === s) this.connecting = undefined;
         if (this.socket !== s) return;
         // Closed by the peer: what it may not have read is sent again on the next connection.
         this.socket = undefined;
@@ -112,7 +135,12 @@ export class SyslogExporter {
   private write(s: TLSSocket, frame: Buffer): Promise<void> {
     return new Promise((resolve, reject) => {
       if (s.destroyed) return reject(new Error('connection closed'));
-      s.write(frame, (err) => (err ? reject(err) : resolve()));
+      watch(s, this.o.idleMs ?? 60_000);
+      s.write(frame, (err) => {
+        s.setTimeout(0);
+        if (err) reject(err);
+        else resolve();
+      });
     });
   }
 
