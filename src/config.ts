@@ -141,7 +141,7 @@ export const DEFAULTS: Config = {
     corsOrigins: [],
     bodyIdleSeconds: 30,
     requestTimeoutSeconds: 30,
-    idleSeconds: 60,
+    idleSeconds: 300,
     maxConnectionsPerAddress: 64,
     imageWorkers: Math.max(1, Math.min(4, availableParallelism())),
   },

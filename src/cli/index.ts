@@ -261,7 +261,7 @@ export function buildCli(): Command {
     .option('--port <n>', 'port it listens on (C-MOVE destinations)', int, 0)
     .option(
       '--allow <list>',
-      `comma-separated permissions: ${PERMISSIONS.join(', ')} (default: store,find,get,move, and destination when --port is given)`,
+      `comma-separated permissions: ${PERMISSIONS.join(', ')} (default: store,find,get,move, and destination when --host and --port are given)`,
     )
     .option('--tls', 'it speaks DICOM over TLS')
     .option('--data <dir>', 'data folder')

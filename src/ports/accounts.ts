@@ -44,6 +44,8 @@ export interface TokenRecord {
 export interface ThrottleRecord {
   readonly key: string;
   readonly failures: number;
+  /** Attempts whose password is being checked now. */
+  readonly inProgress: number;
   readonly windowStart: string;
   readonly lockedUntil: string | undefined;
 }
@@ -79,17 +81,27 @@ export interface AccountStore {
 
   getThrottle(key: string): Promise<ThrottleRecord | undefined>;
   /**
-   * Counts one login attempt against `key` in one atomic statement, so that attempts made at the same time
-   * each get their own number: a new window (count 1) starts when the current one began before
-   * `windowStartedBefore` and no lock is in force at `now`. Returns the count and the lock, if any.
+   * Begins one login attempt against `key` in one atomic statement, so that attempts made at the same time
+   * each see the others: a new window (no failures) starts when the current one began before
+   * `windowStartedBefore` and no lock is in force at `now`. Returns the failures counted, the attempts in
+   * progress (this one included) and the lock, if any.
    */
-  countAttempt(
+  beginAttempt(
     key: string,
     now: string,
     windowStartedBefore: string,
-  ): Promise<{ readonly attempts: number; readonly lockedUntil: string | undefined }>;
-  /** Takes back one counted attempt (it succeeded). */
-  uncountAttempt(key: string): Promise<void>;
+  ): Promise<{
+    readonly failures: number;
+    readonly inProgress: number;
+    readonly lockedUntil: string | undefined;
+  }>;
+  /**
+   * Ends an attempt begun with beginAttempt: one fewer in progress, one more failure when it failed.
+   * Returns the failures now counted; a row with nothing left to remember is removed.
+   */
+  endAttempt(key: string, failed: boolean): Promise<number>;
+  /** Forgets `key`'s failures and lock (a successful login), keeping the attempts in progress. */
+  resetFailures(key: string): Promise<void>;
   /** Locks `key` until `until`, unless a later lock is already in force. */
   lockThrottle(key: string, until: string): Promise<void>;
   clearThrottle(key: string): Promise<void>;

@@ -11,10 +11,11 @@ export const PERMISSIONS: readonly AePermission[] = ['store', 'find', 'get', 'mo
 
 /**
  * What a peer may do when its registration does not say: store, find, get and move, and, when it has a
- * port to be reached at, be a C-MOVE destination (as Orthanc and dcm4chee treat every configured peer).
+ * host and port to be reached at, be a C-MOVE destination (as Orthanc and dcm4chee treat every configured
+ * peer).
  */
-export function defaultPermissions(port: number): AePermission[] {
-  return ['store', 'find', 'get', 'move', ...(port > 0 ? (['destination'] as const) : [])];
+export function defaultPermissions(host: string, port: number): AePermission[] {
+  return ['store', 'find', 'get', 'move', ...(host && port > 0 ? (['destination'] as const) : [])];
 }
 
 /** AE titles: 1-16 characters of the default repertoire without backslash (PS3.5 Table 6.2-1, AE). */
@@ -70,7 +71,7 @@ export class AeRegistry {
     }
     if (input.host && !/^[A-Za-z0-9.:-]+$/.test(input.host))
       throw new ConfigError(`host ${JSON.stringify(input.host)} is not a host name or address`);
-    const permissions = input.permissions ?? defaultPermissions(input.port);
+    const permissions = input.permissions ?? defaultPermissions(input.host, input.port);
     const unknown = permissions.filter((p) => !PERMISSIONS.includes(p as AePermission));
     if (unknown.length)
       throw new ConfigError(`unknown permission ${unknown.join(', ')}; use ${PERMISSIONS.join(', ')}`);

@@ -20,6 +20,9 @@ export interface OidcSettings {
   readonly loginClaim: string;
 }
 
+/** How long a login attempt waits for the attempts in progress before it (at once) to end. */
+const ATTEMPT_WAIT_MS = 10_000;
+
 export interface AuthSettings {
   readonly sessionIdleMinutes: number;
   readonly sessionMaxHours: number;
@@ -305,25 +308,34 @@ export class AuthService {
   }
 
   /**
-   * Counts this attempt against `key` before any password is checked: refused (true) when `key` is locked,
-   * or when earlier attempts, including those still being checked at this moment, used up its threshold.
+   * Begins an attempt against `key` before any password is checked. Refused ('locked') when `key` is locked
+   * or its failures reached the threshold; while failures and the attempts being checked at this moment
+   * would pass it, the attempt waits for those to end (a burst of guesses gets no more checks than guesses
+   * sent one by one, and a burst of right passwords is not refused), and is refused ('busy') if they do not
+   * end in time.
    */
-  private async overLimit(key: string, threshold: number): Promise<boolean> {
+  private async begin(key: string, threshold: number): Promise<'ok' | 'locked' | 'busy'> {
     const windowMs = this.settings.lockoutMinutes * 60_000;
-    const now = this.now().getTime();
-    const r = await this.store.countAttempt(key, this.iso(), new Date(now - windowMs).toISOString());
-    if (r.lockedUntil && Date.parse(r.lockedUntil) > now) return true;
-    if (r.attempts > threshold) {
-      await this.store.lockThrottle(key, this.iso(windowMs));
-      return true;
+    for (let waited = 0; ;) {
+      const now = this.now().getTime();
+      const r = await this.store.beginAttempt(key, this.iso(), new Date(now - windowMs).toISOString());
+      const locked = (!!r.lockedUntil && Date.parse(r.lockedUntil) > now) || r.failures >= threshold;
+      if (!locked && r.failures + r.inProgress <= threshold) return 'ok';
+      await this.store.endAttempt(key, false);
+      if (locked) {
+        await this.store.lockThrottle(key, this.iso(windowMs));
+        return 'locked';
+      }
+      if (waited >= ATTEMPT_WAIT_MS) return 'busy';
+      await new Promise((r) => setTimeout(r, 25 + Math.random() * 50));
+      waited += 50;
     }
-    return false;
   }
 
-  /** A failed attempt that reached the threshold locks `key` for lockoutMinutes. */
-  private async failed(key: string, threshold: number): Promise<void> {
-    const t = await this.store.getThrottle(key);
-    if (t && t.failures >= threshold)
+  /** Ends an attempt; a failure that reaches the threshold locks `key` for lockoutMinutes. */
+  private async end(key: string, failed: boolean, threshold: number): Promise<void> {
+    const failures = await this.store.endAttempt(key, failed);
+    if (failed && failures >= threshold)
       await this.store.lockThrottle(key, this.iso(this.settings.lockoutMinutes * 60_000));
   }
 
@@ -334,11 +346,14 @@ export class AuthService {
   private async credentials(login: string, password: string, address: string): Promise<AccountRecord> {
     const loginKey = `login:${login.toLowerCase()}`;
     const addressKey = `address:${address}`;
-    // Both counts are taken first (atomically, one statement each), then compared: a burst of guesses
-    // sent at once gets at most the threshold checked, however they interleave.
-    const loginOver = await this.overLimit(loginKey, this.settings.lockoutThreshold);
-    const addressOver = await this.overLimit(addressKey, this.settings.addressThreshold);
-    if (loginOver || addressOver) {
+    const { lockoutThreshold, addressThreshold } = this.settings;
+    // The address first: a throttled address counts nothing against the logins it tries.
+    let refusal = await this.begin(addressKey, addressThreshold);
+    if (refusal === 'ok') {
+      refusal = await this.begin(loginKey, lockoutThreshold);
+      if (refusal !== 'ok') await this.end(addressKey, false, addressThreshold);
+    }
+    if (refusal !== 'ok') {
       await this.authEvent(
         'login',
         login.slice(0, 64),
@@ -346,7 +361,12 @@ export class AuthService {
         4,
         'refused: locked out after failed logins',
       );
-      throw new LanternError('LNT_AUTH_LOCKED', 'too many failed logins; try again later');
+      throw new LanternError(
+        'LNT_AUTH_LOCKED',
+        refusal === 'locked'
+          ? 'too many failed logins; try again later'
+          : 'too many logins at the same time; try again shortly',
+      );
     }
     const a = login.length <= 64 ? await this.store.findAccount(login) : undefined;
     this.dummyHash ??= hash(secret(), ARGON);
@@ -356,13 +376,16 @@ export class AuthService {
       !!a &&
       a.enabled;
     if (!ok || !a) {
-      await this.failed(loginKey, this.settings.lockoutThreshold);
-      await this.failed(addressKey, this.settings.addressThreshold);
+      await this.end(loginKey, true, lockoutThreshold);
+      await this.end(addressKey, true, addressThreshold);
       await this.authEvent('login', login.slice(0, 64), address, 4, 'wrong login or password');
       throw new LanternError('LNT_AUTH_FAILED', 'the login or the password is wrong');
     }
-    await this.store.clearThrottle(loginKey);
-    await this.store.uncountAttempt(addressKey);
+    // A success clears the login's failures; the address keeps its failures (one success does not excuse
+    // guesses at other logins) and takes back this attempt only.
+    await this.store.endAttempt(loginKey, false);
+    await this.store.resetFailures(loginKey);
+    await this.end(addressKey, false, addressThreshold);
     return a;
   }
 

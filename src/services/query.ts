@@ -88,10 +88,12 @@ export function columnFilters(keys: readonly QueryKey[], fuzzy = false): ColumnF
         });
     } else if (k.tag === Tag.PatientName) {
       // Names match on any component group: the name key index finds the candidates by the key's first
-      // component, and a containment pattern on the upper-cased name narrows them.
+      // component, folded, which every match begins with.
+      // Without a first component to look up (`*SMITH`, `=山田`), a containment pattern on the upper-cased
+      // name (a superset, but for letters whose upper case is longer, such as ß).
       const lookup = exactNameLookup(v);
       if (lookup) out.push({ column: 'patient_name_keys', op: 'nameKeys', lookups: [lookup] });
-      out.push({ column, op: 'like', pattern: `*${v.toLocaleUpperCase()}*` });
+      else out.push({ column, op: 'like', pattern: `*${v.toLocaleUpperCase()}*` });
     } else if (hasWildcard(v)) out.push({ column, op: 'like', pattern: v });
     else out.push({ column, op: 'eq', value: v });
   }

@@ -17,6 +17,7 @@ const lock = JSON.parse(readFileSync(resolve(root, 'package-lock.json'), 'utf8')
 
 describe('install', () => {
   it('every locked package runs on the oldest Node.js package.json accepts, and on this one', () => {
+    expect((lock.packages[''] as { engines?: unknown }).engines).toEqual(pkg.engines);
     const oldest = semver.minVersion(pkg.engines.node)!.version;
     expect(semver.major(oldest)).toBe(20);
     const refused: string[] = [];

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +126,48 @@ describe('the login lockout holds against guesses sent at once', () => {
       body: JSON.stringify({ login: 'reader', password: PASSWORD }),
     });
     expect(after.status).toBe(429);
+  });
+});
+
+describe('the lockout does not turn on legitimate users', () => {
+  const loginFrom = (login: string, password: string, localAddress = '127.0.0.1') =>
+    new Promise<number>((resolve, reject) => {
+      const body = JSON.stringify({ login, password });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          localAddress,
+          method: 'POST',
+          path: '/api/auth/login',
+          headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  it('eight right passwords at once for one account all get in (the extra ones wait their turn)', async () => {
+    await archive.app.auth.createAccount({ login: 'busy', roles: ['radiologist'] }, PASSWORD);
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, () => loginFrom('busy', PASSWORD, '127.0.0.3')),
+    );
+    expect(answers).toEqual(Array(8).fill(200));
+  });
+
+  it('a throttled address cannot lock the accounts it tries, and others still log in', async () => {
+    await archive.app.auth.createAccount({ login: 'bystander', roles: ['radiologist'] }, PASSWORD);
+    // Twenty failures on as many names throttle the address.
+    for (let i = 0; i < 20; i++) await loginFrom(`nobody${i}`, 'wrong', '127.0.0.4');
+    expect(await loginFrom('bystander', PASSWORD, '127.0.0.4')).toBe(429);
+    // From it, guesses at another account are refused before they count against that account...
+    for (let i = 0; i < 10; i++) expect(await loginFrom('bystander', 'wrong', '127.0.0.4')).toBe(429);
+    // ...so the account is not locked for its owner elsewhere.
+    expect(await loginFrom('bystander', PASSWORD, '127.0.0.5')).toBe(200);
   });
 });
 

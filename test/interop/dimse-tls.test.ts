@@ -1,6 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
@@ -120,6 +121,40 @@ describe('DICOM TLS', () => {
   it('clear text on the TLS port never works: no fallback', async () => {
     const r = await echo(['127.0.0.1', String(archive.tlsPort)]);
     expect(r.code).not.toBe(0);
+  });
+
+  it('connections that never finish their handshake count as not yet associated: the oldest go, a client gets in', async () => {
+    const silent = await Promise.all(
+      Array.from(
+        { length: 30 },
+        () =>
+          new Promise<Socket>((ok) => {
+            const sock = connect(archive.tlsPort!, '127.0.0.1', () => ok(sock));
+            sock.on('error', () => undefined);
+          }),
+      ),
+    );
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      // At most the per-address budget (8) of them is left open: the older ones were closed to make room.
+      expect(silent.filter((sock) => !sock.destroyed && !sock.readableEnded).length).toBeLessThanOrEqual(8);
+      const open = await new Promise<number>((ok, fail) =>
+        archive.server.servers[1].getConnections((e, n) => (e ? fail(e) : ok(n))),
+      );
+      expect(open).toBeLessThanOrEqual(8);
+      const r = await echo([
+        '+tls',
+        f('client.key'),
+        f('client.pem'),
+        '+cf',
+        f('ca.pem'),
+        '127.0.0.1',
+        String(archive.tlsPort),
+      ]);
+      expect(r.code, r.out).toBe(0);
+    } finally {
+      silent.forEach((sock) => sock.destroy());
+    }
   });
 
   it('the plain port still serves clear text', async () => {

@@ -236,39 +236,72 @@ export class KyselyAccountStore implements AccountStore {
       ? {
           key: r.key,
           failures: Number(r.failures),
+          inProgress: Number(r.in_progress),
           windowStart: r.window_start,
           lockedUntil: r.locked_until ?? undefined,
         }
       : undefined;
   }
 
-  async countAttempt(
+  async beginAttempt(
     key: string,
     now: string,
     windowStartedBefore: string,
-  ): Promise<{ attempts: number; lockedUntil: string | undefined }> {
+  ): Promise<{ failures: number; inProgress: number; lockedUntil: string | undefined }> {
     // One statement: concurrent attempts are serialised by the row, never read-then-written.
     const fresh = sql<boolean>`login_throttle.window_start < ${windowStartedBefore} and (login_throttle.locked_until is null or login_throttle.locked_until <= ${now})`;
     const r = await this.db
       .insertInto('login_throttle')
-      .values({ key, failures: 1, window_start: now, locked_until: null })
+      .values({ key, failures: 0, in_progress: 1, window_start: now, locked_until: null })
       .onConflict((oc) =>
         oc.column('key').doUpdateSet({
-          failures: sql<number>`case when ${fresh} then 1 else login_throttle.failures + 1 end`,
+          failures: sql<number>`case when ${fresh} then 0 else login_throttle.failures end`,
+          in_progress: sql<number>`login_throttle.in_progress + 1`,
           window_start: sql<string>`case when ${fresh} then ${now} else login_throttle.window_start end`,
           locked_until: sql<string | null>`case when ${fresh} then null else login_throttle.locked_until end`,
         }),
       )
-      .returning(['failures', 'locked_until'])
+      .returning(['failures', 'in_progress', 'locked_until'])
       .executeTakeFirstOrThrow();
-    return { attempts: Number(r.failures), lockedUntil: r.locked_until ?? undefined };
+    return {
+      failures: Number(r.failures),
+      inProgress: Number(r.in_progress),
+      lockedUntil: r.locked_until ?? undefined,
+    };
   }
 
-  async uncountAttempt(key: string): Promise<void> {
+  async endAttempt(key: string, failed: boolean): Promise<number> {
+    const r = await this.db
+      .updateTable('login_throttle')
+      .set({
+        in_progress: sql<number>`case when in_progress > 0 then in_progress - 1 else 0 end`,
+        failures: failed ? sql<number>`failures + 1` : sql<number>`failures`,
+      })
+      .where('key', '=', key)
+      .returning(['failures'])
+      .executeTakeFirst();
+    // Nothing to remember (no failure, nothing in progress, no lock): the row goes.
+    await this.db
+      .deleteFrom('login_throttle')
+      .where('key', '=', key)
+      .where('failures', '=', 0)
+      .where('in_progress', '=', 0)
+      .where('locked_until', 'is', null)
+      .execute();
+    return Number(r?.failures ?? 0);
+  }
+
+  async resetFailures(key: string): Promise<void> {
     await this.db
       .updateTable('login_throttle')
-      .set({ failures: sql<number>`case when failures > 0 then failures - 1 else 0 end` })
+      .set({ failures: 0, locked_until: null })
       .where('key', '=', key)
+      .execute();
+    await this.db
+      .deleteFrom('login_throttle')
+      .where('key', '=', key)
+      .where('in_progress', '=', 0)
+      .where('failures', '=', 0)
       .execute();
   }
 

@@ -265,6 +265,15 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
         }
       },
     },
+    '0006_login_attempts_in_progress': {
+      async up(db: Kysely<unknown>) {
+        // Failures and attempts still being checked are counted apart (a success takes back only its own).
+        await db.schema
+          .alterTable('login_throttle')
+          .addColumn('in_progress', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
 

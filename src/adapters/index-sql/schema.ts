@@ -125,6 +125,7 @@ export interface ApiTokenTable {
 export interface LoginThrottleTable {
   key: string;
   failures: number;
+  in_progress: number;
   window_start: string;
   locked_until: string | null;
 }

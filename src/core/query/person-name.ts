@@ -118,7 +118,7 @@ export function nameKeys(stored: string): string[] {
 export function indexLookup(key: NameKey): { prefix: string; exact: string[] } | undefined {
   const head = key.wildcard ? key.text.slice(0, key.text.search(/[*?]/)) : key.text;
   if (!head) return undefined;
-  // The prefix of a multi-word key is its first word (the component and its words are both indexed).
+  // A multi-word key's prefix is the whole key: the whole component is indexed beside its words.
   return { prefix: `${key.position}:${head}`, exact: key.sounds.map((s) => `${key.position}~${s}`) };
 }
 

@@ -103,6 +103,8 @@ export interface AssociationOptions {
   readonly log: Logger;
   readonly implementationClassUid: string;
   readonly implementationVersionName: string;
+  /** Called when a whole A-ASSOCIATE-RQ has arrived and goes to the local user's decision (AE-6). */
+  readonly onRequest?: () => void;
   /** Called when the association is accepted (established, Sta6). */
   readonly onEstablished?: () => void;
   /** Called once when an accepted association ends (released, aborted or dropped). */
@@ -160,6 +162,10 @@ export class Association {
   private readonly running = new Set<Promise<void>>();
   private closed = false;
   private pausedBy = 0;
+  /** When the peer last sent a PDU, or last took bytes we were blocked sending (ms since the epoch). */
+  private lastProgress = Date.now();
+  /** Our requests (C-GET sub-operations, reports) sent whole whose response has not come. */
+  private awaitingResponse = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -259,6 +265,7 @@ export class Association {
           this.reject(rq, rejection);
           return;
         }
+        this.opts.onRequest?.();
         // Sta3: the local user (the AE registry) decides; PDUs arriving meanwhile abort (Table 9-10).
         this.opts
           .admit(rq, this.info.remoteAddress)
@@ -649,7 +656,9 @@ export class Association {
       }
     }
     await this.sendData(ctx.id, held ?? new Uint8Array(0), true);
-    return response;
+    // Only now is the peer's turn: while we were sending, it had nothing to say.
+    this.awaitingResponse++;
+    return response.finally(() => this.awaitingResponse--);
   }
 
   private fragmentSize(): number {
@@ -666,6 +675,7 @@ export class Association {
       const done = () => {
         this.socket.off('drain', done);
         this.socket.off('close', done);
+        this.lastProgress = Date.now(); // the peer is reading
         r();
       };
       this.socket.once('drain', done);
@@ -744,29 +754,35 @@ export class Association {
     this.artim = undefined;
   }
 
+  /** A PDU arrived: the peer is there. */
   private resetIdle(): void {
+    this.lastProgress = Date.now();
+    this.armIdle(this.opts.idleMs);
+  }
+
+  private armIdle(ms: number): void {
     if (this.idle) clearTimeout(this.idle);
     this.idle = setTimeout(
       () =>
         this.guard('idle timer', () => {
           if (this.state !== 'Sta6') return;
-          // Nothing received for idleMs: idle, or a peer gone silent while we wait for it (a data set
-          // half sent, a response to our request, or our own sending blocked because it stopped reading).
+          const quiet = Date.now() - this.lastProgress;
+          if (quiet < this.opts.idleMs) return this.armIdle(this.opts.idleMs - quiet);
+          // No progress from the peer for idleMs: idle, or gone silent while we wait for it (a data set
+          // half sent, a response to our request, or our sending blocked because it stopped reading).
           if (this.running.size === 0) this.abort(AbortReason.NotSpecified, 'idle timeout');
           else if (this.waitingOnPeer())
             this.abort(AbortReason.NotSpecified, 'the peer sent nothing while we waited for it');
-          else this.resetIdle();
+          else this.armIdle(this.opts.idleMs);
         }),
-      this.opts.idleMs,
+      ms,
     );
   }
 
   private waitingOnPeer(): boolean {
-    return (
-      (!!this.current?.queue && !this.currentDatasetDone) ||
-      this.responseWaiters.size > 0 ||
-      this.socket.writableNeedDrain
-    );
+    // A data set we hold back ourselves (storage behind, socket paused) is not the peer's silence.
+    const dataset = !!this.current?.queue && !this.currentDatasetDone && this.pausedBy === 0;
+    return dataset || this.awaitingResponse > 0 || this.socket.writableNeedDrain;
   }
 
   private teardown(why: string): void {

@@ -81,6 +81,15 @@ export interface DimseServerOptions {
   };
 }
 
+interface PendingConnection {
+  readonly key: string;
+  /** The TCP connection (under TLS, the one beneath it). */
+  readonly socket: Socket;
+  readonly address: string;
+  /** Its A-ASSOCIATE-RQ is being decided on: it holds a slot and is not evicted. */
+  admitting: boolean;
+}
+
 /** Transfer syntaxes we take for storage: every one whose dataset encoding the reader knows. */
 const STORAGE_SYNTAXES: ReadonlySet<string> = new Set(allTransferSyntaxes().map((t) => t.uid));
 const UNCOMPRESSED: ReadonlySet<string> = new Set([
@@ -162,8 +171,8 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
   ]);
   const maxPending = o.maxPending ?? 64;
   const maxPendingPerAddress = o.maxPendingPerAddress ?? 8;
-  /** Connections not yet associated, oldest first, with their address. */
-  const pending = new Map<Socket, string>();
+  /** Connections not yet associated, oldest first, by remote address and port. */
+  const pending = new Map<string, PendingConnection>();
   /** Connections holding an association slot: being admitted, or established. */
   const slots = new Set<Socket>();
   const base: Omit<AssociationOptions, 'admit'> = {
@@ -185,40 +194,61 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
         );
     },
   };
-  /** Makes room for a new connection from `address`: the oldest pending one (of that address first) goes. */
+  const keyOf = (sock: Socket) => `${sock.remoteAddress}|${sock.remotePort}`;
+  /**
+   * Makes room for a new connection from `address`: the oldest connection not yet associated goes, of that
+   * address when it holds its share. One whose A-ASSOCIATE-RQ is being decided on (it holds a slot, and
+   * may be waiting for a password check) is not evicted.
+   */
   const makeRoom = (address: string) => {
+    let all = 0;
     let fromAddress = 0;
-    let oldestOfAddress: Socket | undefined;
-    for (const [sock, a] of pending) {
-      if (a !== address) continue;
+    let oldest: PendingConnection | undefined;
+    let oldestOfAddress: PendingConnection | undefined;
+    for (const c of pending.values()) {
+      if (c.admitting) continue;
+      all++;
+      oldest ??= c;
+      if (c.address !== address) continue;
       fromAddress++;
-      oldestOfAddress ??= sock;
+      oldestOfAddress ??= c;
     }
     const victim =
-      fromAddress >= maxPendingPerAddress
-        ? oldestOfAddress
-        : pending.size >= maxPending
-          ? pending.keys().next().value
-          : undefined;
+      fromAddress >= maxPendingPerAddress ? oldestOfAddress : all >= maxPending ? oldest : undefined;
     if (!victim) return;
-    o.log.warn({ address: pending.get(victim) }, 'DICOM connection not yet associated closed to make room');
-    pending.delete(victim);
-    victim.destroy();
+    o.log.warn({ address: victim.address }, 'DICOM connection not yet associated closed to make room');
+    pending.delete(victim.key);
+    victim.socket.destroy();
   };
-  const onConnection = (socket: Socket) => {
-    const address = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+  /** A new TCP connection (for TLS, before its handshake: the handshake counts as not yet associated). */
+  const track = (raw: Socket) => {
+    const address = (raw.remoteAddress ?? '').replace(/^::ffff:/, '');
     makeRoom(address);
-    pending.set(socket, address);
-    socket.once('close', () => {
-      pending.delete(socket);
-      slots.delete(socket);
+    const key = keyOf(raw);
+    pending.set(key, { key, socket: raw, address, admitting: false });
+    raw.once('close', () => {
+      if (pending.get(key)?.socket === raw) pending.delete(key);
     });
+  };
+  /** The association on a connection (plain, or TLS once its handshake is done). */
+  const associate = (socket: Socket) => {
+    const key = keyOf(socket);
+    const mark = (admitting: boolean) => {
+      const c = pending.get(key);
+      if (c) c.admitting = admitting;
+    };
+    socket.once('close', () => slots.delete(socket));
     new Association(socket, {
       ...base,
-      onEstablished: () => pending.delete(socket),
+      onRequest: () => mark(true),
+      onEstablished: () => pending.delete(key),
       admit: async (rq, address) => {
         const decision = await decide(rq, address, socket);
-        if (decision && 'result' in decision) slots.delete(socket);
+        if (decision && 'result' in decision) {
+          // Rejected: it waits for the peer to close (ARTIM), evictable again meanwhile.
+          slots.delete(socket);
+          mark(false);
+        }
         if (o.audit) {
           const rejected = decision && 'result' in decision;
           await o.audit.association(
@@ -256,7 +286,12 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
       return { user };
     }
   };
-  const servers: Server[] = [createServer(onConnection)];
+  const servers: Server[] = [
+    createServer((socket) => {
+      track(socket);
+      associate(socket);
+    }),
+  ];
   if (o.tls) {
     // PS3.15 B.9 (BCP 195): TLS 1.2 or later with the recommended AEAD suites. A failed handshake closes the
     // connection; this port never speaks clear text.
@@ -274,8 +309,10 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
           ciphers: BCP195_CIPHERS,
           honorCipherOrder: true,
         },
-        onConnection,
-      ).on('tlsClientError', (e: Error) => o.log.warn({ why: e.message }, 'TLS handshake failed')),
+        associate,
+      )
+        .on('connection', track)
+        .on('tlsClientError', (e: Error) => o.log.warn({ why: e.message }, 'TLS handshake failed')),
     );
   }
   // No connection cap of Node's (it would drop new sockets, legitimate ones included): associations are
