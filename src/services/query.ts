@@ -172,29 +172,53 @@ export class QueryService {
     let afterId = 0;
     let skipped = 0;
     let returned = 0;
+    // Summaries (Modalities in Study, ...) are needed before matching only when a key matches on them;
+    // otherwise they are read for the matches that are returned, not for every row read.
+    const summariesFirst = matchKeys.some(
+      (k) => k.tag === Tag.ModalitiesInStudy || k.tag === Tag.SOPClassesInStudy,
+    );
+    const wantSummaries = needsSummaries(req);
+    const summariesOf = (rows: readonly LevelRow[]) =>
+      this.index.studySummaries([...new Set(rows.map((r) => r.studyFk!).filter(Boolean))]);
     for (;;) {
       req.signal?.throwIfAborted();
-      // Read about twice what is still wanted (rows may fail the exact matching), up to a page.
+      // Read a little more than is still wanted (rows may fail the exact matching), up to a page.
       const still = limit - returned + offset - skipped;
-      const page = Math.min(this.pageSize, Math.max(50, 2 * still));
+      const page = Math.min(this.pageSize, Math.max(20, still + (still >> 2) + 10));
       const rows = await this.index.queryLevel({ level: req.level, filters, afterId, limit: page });
       if (!rows.length) return;
       afterId = rows[rows.length - 1].id;
-      const summaries = needsSummaries(req)
-        ? await this.index.studySummaries([...new Set(rows.map((r) => r.studyFk!).filter(Boolean))])
-        : undefined;
+      const early = wantSummaries && summariesFirst ? await summariesOf(rows) : undefined;
+      const matched: { row: LevelRow; merged: JsonDataset }[] = [];
       for (const row of rows) {
-        const merged = this.merge(req, row, summaries?.get(row.studyFk ?? -1));
+        const merged = this.merge(req, row, early?.get(row.studyFk ?? -1));
         if (!matchAll(matchKeys, merged, { fuzzy: req.fuzzy })) continue;
         if (skipped < offset) {
           skipped++;
           continue;
         }
-        yield plan ? respond(plan, merged) : merged;
+        matched.push({ row, merged });
+        if (returned + matched.length >= limit) break;
+      }
+      const late =
+        wantSummaries && !summariesFirst && matched.length
+          ? await summariesOf(matched.map((m) => m.row))
+          : undefined;
+      for (const m of matched) {
+        if (late) this.summarise(m.merged, late.get(m.row.studyFk ?? -1));
+        yield plan ? respond(plan, m.merged) : m.merged;
         if (++returned >= limit) return;
       }
       if (rows.length < page) return;
     }
+  }
+
+  private summarise(merged: JsonDataset, summary?: { modalities: string[]; sopClasses: string[] }): void {
+    if (!summary) return;
+    if (summary.modalities.length)
+      put(merged, Tag.ModalitiesInStudy, { vr: 'CS', Value: summary.modalities });
+    if (summary.sopClasses.length)
+      put(merged, Tag.SOPClassesInStudy, { vr: 'UI', Value: summary.sopClasses });
   }
 
   private merge(
@@ -222,12 +246,7 @@ export class QueryService {
       case 'IMAGE':
         break;
     }
-    if (summary) {
-      if (summary.modalities.length)
-        put(merged, Tag.ModalitiesInStudy, { vr: 'CS', Value: summary.modalities });
-      if (summary.sopClasses.length)
-        put(merged, Tag.SOPClassesInStudy, { vr: 'UI', Value: summary.sopClasses });
-    }
+    this.summarise(merged, summary);
     put(merged, Tag.InstanceAvailability, { vr: 'CS', Value: ['ONLINE'] });
     if (req.retrieveAeTitle) put(merged, Tag.RetrieveAETitle, { vr: 'AE', Value: [req.retrieveAeTitle] });
     return merged;
