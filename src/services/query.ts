@@ -4,7 +4,7 @@ import { QueryError } from '../core/errors.js';
 import { type Actor, requirePermission } from '../core/security/actor.js';
 import type { QueryKey } from '../core/query/keys.js';
 import { isUniversal, matchAll } from '../core/query/match.js';
-import { exactNameLookup, indexLookup, nameQuery } from '../core/query/person-name.js';
+import { exactNameLookups, indexLookup, nameQuery } from '../core/query/person-name.js';
 import {
   PATIENT_KEYS,
   type QueryLevel,
@@ -87,13 +87,14 @@ export function columnFilters(keys: readonly QueryKey[], fuzzy = false): ColumnF
           high: v.slice(dash + 1) || undefined,
         });
     } else if (k.tag === Tag.PatientName) {
-      // Names match on any component group: the name key index finds the candidates by the key's first
-      // component, folded, which every match begins with.
-      // Without a first component to look up (`*SMITH`, `=山田`), a containment pattern on the upper-cased
-      // name (a superset, but for letters whose upper case is longer, such as ß).
-      const lookup = exactNameLookup(v);
-      if (lookup) out.push({ column: 'patient_name_keys', op: 'nameKeys', lookups: [lookup] });
-      else out.push({ column, op: 'like', pattern: `*${v.toLocaleUpperCase()}*` });
+      // Names match on the whole value or one of its component groups. The name key index finds the
+      // candidates by the key's components before any wildcard (folded: every match has them), and a
+      // containment pattern on the upper-cased name narrows them further, except with `?`: a letter whose
+      // upper case is longer (ß) would make the stored name longer than `?` allows.
+      // The first component's lookup only: the containment pattern below narrows by the rest.
+      const lookups = exactNameLookups(v).slice(0, 1);
+      if (lookups.length) out.push({ column: 'patient_name_keys', op: 'nameKeys', lookups });
+      if (!v.includes('?')) out.push({ column, op: 'like', pattern: `*${v.toLocaleUpperCase()}*` });
     } else if (hasWildcard(v)) out.push({ column, op: 'like', pattern: v });
     else out.push({ column, op: 'eq', value: v });
   }

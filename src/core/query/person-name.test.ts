@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { foldName, fuzzyNameMatch, indexLookup, nameKeys, nameQuery } from './person-name.js';
+import { prng } from '../../../test/helpers/mutate.js';
+import { Tag } from '../dicom/dictionary.js';
+import { matchKey } from './match.js';
+import {
+  exactNameLookups,
+  foldName,
+  fuzzyNameMatch,
+  indexLookup,
+  nameKeys,
+  nameQuery,
+} from './person-name.js';
 
 describe('fuzzy person name matching', () => {
   it.each([
@@ -73,5 +83,43 @@ describe('fuzzy person name matching', () => {
         }
       }
     }
+  });
+
+  it('every exact (not fuzzy) match, the index keys find as candidates: random keys cut from real names', () => {
+    const names = [
+      'DOE^JOHN^A^DR^JR',
+      'Straße^Anna',
+      'García López^José María',
+      'Yamada^Tarou=山田^太郎=やまだ^たろう',
+      "O'Brien^Pat",
+      '^Given Only',
+      'Smith  ^ Anne',
+    ];
+    const rnd = prng(7);
+    let checked = 0;
+    for (let n = 0; n < 20_000; n++) {
+      const stored = names[Math.floor(rnd() * names.length)];
+      const groups = stored.split('=');
+      // A key: the whole value or one group, a random part of it kept, wildcards put in at random.
+      const source = rnd() < 0.2 ? stored : groups[Math.floor(rnd() * groups.length)];
+      let key = [...source]
+        .map((c) => (rnd() < 0.1 ? '?' : c))
+        .join('')
+        .slice(0, 1 + Math.floor(rnd() * source.length));
+      if (rnd() < 0.6) key += '*';
+      const attr = {
+        vr: 'PN',
+        Value: [{ Alphabetic: groups[0], Ideographic: groups[1], Phonetic: groups[2] }],
+      };
+      if (!matchKey({ tag: Tag.PatientName, vr: 'PN', value: key }, attr as never)) continue;
+      checked++;
+      const keys = nameKeys(stored);
+      for (const l of exactNameLookups(key))
+        expect(
+          keys.some((k) => k.startsWith(l.prefix)),
+          `${key} -> ${stored}`,
+        ).toBe(true);
+    }
+    expect(checked).toBeGreaterThan(1000);
   });
 });

@@ -123,12 +123,18 @@ export function indexLookup(key: NameKey): { prefix: string; exact: string[] } |
 }
 
 /**
- * The index lookup that narrows an exact (not fuzzy) PN key to candidates: the start of its first
- * component up to any wildcard, folded. An exact match of the key, on the whole value or one of its
- * groups, begins with that text, so the names found this way hold every match. Undefined: no narrowing.
+ * The index lookups that narrow an exact (not fuzzy) PN key to candidates: the key's first group up to its
+ * first wildcard, component by component, folded. An exact match of the key, on the whole value or one of
+ * its groups, has those components (the last one as a start), so the names found this way hold every
+ * match. Empty: no narrowing.
  */
-export function exactNameLookup(query: string): { prefix: string; exact: string[] } | undefined {
-  const first = query.split('=')[0].split('^')[0];
-  const head = foldName(first.slice(0, first.search(/[*?]/) < 0 ? first.length : first.search(/[*?]/)));
-  return head ? { prefix: `0:${head}`, exact: [] } : undefined;
+export function exactNameLookups(query: string): { prefix: string; exact: string[] }[] {
+  const group = query.split('=')[0];
+  const wildcard = group.search(/[*?]/);
+  const head = wildcard < 0 ? group : group.slice(0, wildcard);
+  return head
+    .split('^')
+    .map((c, position) => ({ text: foldName(c), position }))
+    .filter((c) => c.text !== '')
+    .map((c) => ({ prefix: `${c.position}:${c.text}`, exact: [] }));
 }
