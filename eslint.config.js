@@ -45,6 +45,47 @@ export default tseslint.config(
     },
   },
   {
+    // ports/ are interfaces over core types only.
+    files: ['src/ports/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/adapters/**',
+                '**/services/**',
+                '**/servers/**',
+                '**/main.js',
+                '**/app.js',
+                '**/config.js',
+              ],
+              message: 'ports depend on core only',
+            },
+            { group: ['node:*'], message: 'ports are free of I/O' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // servers/ translate wire to use case: they reach services and ports through the app, never adapters.
+    files: ['src/servers/**/*.ts'],
+    ignores: ['src/servers/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/adapters/**'], message: 'servers use ports and services, not adapters' },
+            { group: ['**/main.js'], message: 'servers get the app from main, typed by app.ts' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/services/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -4,10 +4,10 @@ import pino, { type Logger } from 'pino';
 import { FsBlobStore } from './adapters/blob-fs/index.js';
 import { openPostgresIndex } from './adapters/index-postgres/index.js';
 import { openSqliteIndex } from './adapters/index-sqlite/index.js';
+import type { App } from './app.js';
 import { type Config, storageRoot } from './config.js';
 import { ConfigError } from './core/errors.js';
 import { type DimseServerOptions, type DimseServers, startDimseServer } from './servers/dimse/server.js';
-import type { Index } from './ports/index.js';
 import { type Clock, systemClock } from './ports/clock.js';
 import { AuthService } from './services/auth.js';
 import { AuditService } from './services/audit.js';
@@ -22,32 +22,14 @@ import { ImagePool } from './adapters/imaging/pool.js';
 import { ImagingService } from './services/imaging.js';
 import { TranscodeService } from './services/transcode.js';
 import { DECODABLE, ENCODABLE } from './adapters/imaging/codecs.js';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { assertSafeBinding, buildHttpServer } from './servers/http/server.js';
 import { VerifyService } from './services/verify.js';
 import { FaultMonitor } from './services/faults.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './version.js';
 
-/** Everything one process needs, built once from the configuration and passed down. */
-export interface App {
-  readonly config: Config;
-  readonly log: Logger;
-  readonly index: Index;
-  readonly blobs: FsBlobStore;
-  readonly ingest: IngestService;
-  readonly query: QueryService;
-  readonly verify: VerifyService;
-  readonly aes: AeRegistry;
-  readonly retrieve: RetrieveService;
-  readonly imaging: ImagingService;
-  readonly transcode: TranscodeService;
-  readonly auth: AuthService;
-  readonly audit: AuditService;
-  /** Sends the trail to an audit record repository, when one is configured (started by `serve`). */
-  readonly auditExport: SyslogExporter | undefined;
-  readonly clock: Clock;
-  /** Unexpected errors, counted and logged (connection code, unhandled rejections). */
-  readonly faults: FaultMonitor;
-  close(): Promise<void>;
-}
+export type { App };
 
 /** The composition root: adapters, then services. No module reads configuration or opens files on import. */
 export async function createApp(
@@ -232,4 +214,89 @@ export function tlsOptions(c: Config): DimseServerOptions['tls'] {
     ca: c.dicom.tlsCa ? read(c.dicom.tlsCa, 'dicom.tlsCa') : undefined,
     requireClientCert: c.dicom.tlsRequireClientCert,
   };
+}
+
+/** The listening servers of one process, and how to stop them. */
+export interface RunningServers {
+  readonly http: FastifyInstance;
+  readonly dimse: DimseServers;
+  /** Stops both listeners, records the stop in the audit trail, closes the app. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts HTTP and DICOM for an app (its configuration's ports, or `overrides`), records the start in the
+ * audit trail and starts the audit export. Refuses an HTTP address beyond loopback without authentication.
+ */
+export async function startServers(
+  app: App,
+  overrides: { dicom?: Partial<DimseServerOptions>; httpPort?: number } = {},
+): Promise<RunningServers> {
+  const config = app.config;
+  assertSafeBinding(app, config.http.host);
+  const http = await buildHttpServer(app);
+  await http.listen({ port: overrides.httpPort ?? config.http.port, host: config.http.host });
+  let dimse: DimseServers;
+  try {
+    await app.audit.applicationActivity('start', process.env.USER ?? 'lantern');
+    await app.audit.recording('started');
+    app.auditExport?.start();
+    dimse = await startDicom(app, overrides.dicom);
+  } catch (e) {
+    await http.close();
+    throw e;
+  }
+  const httpAddr = http.server.address() as AddressInfo | null;
+  app.log.info(
+    {
+      aeTitle: config.dicom.aeTitle,
+      dicomPort: dimse.address(0).port,
+      dicomTlsPort: dimse.servers[1] ? dimse.address(1).port : undefined,
+      httpPort: httpAddr?.port ?? config.http.port,
+      index: app.index.dialect,
+      dataDir: config.dataDir,
+    },
+    'lantern started',
+  );
+  let stopped: Promise<void> | undefined;
+  return {
+    http,
+    dimse,
+    stop: () =>
+      (stopped ??= (async () => {
+        await app.audit.recording('stopped').catch(() => undefined);
+        await app.audit.applicationActivity('stop', process.env.USER ?? 'lantern').catch(() => undefined);
+        await app.audit.checkpoint().catch(() => undefined);
+        await dimse.close();
+        await http.close();
+        await app.close();
+      })()),
+  };
+}
+
+/**
+ * `lantern serve`: builds the app, creates the first administrator on a first start (its one-time password
+ * goes to `showFirstPassword`, never to the log), starts the servers, and stops cleanly on SIGTERM or SIGINT.
+ */
+export async function serve(config: Config, showFirstPassword: (password: string) => void): Promise<void> {
+  const app = await createApp(config);
+  guardProcess(app);
+  let running: RunningServers;
+  try {
+    assertSafeBinding(app, config.http.host);
+    const first = await app.auth.bootstrap();
+    if (first) showFirstPassword(first);
+    running = await startServers(app);
+  } catch (e) {
+    await app.close();
+    throw e;
+  }
+  const stop = async (signal: string) => {
+    app.log.info({ signal }, 'lantern stopping');
+    await running.stop();
+    app.log.info('lantern stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
 }

@@ -5,7 +5,7 @@ import { lstat, opendir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { isLanternError } from '../core/errors.js';
-import type { App } from '../main.js';
+import type { App } from '../app.js';
 
 export interface ImportReport {
   files: number;

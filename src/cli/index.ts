@@ -5,14 +5,10 @@ import { Command, InvalidArgumentError } from 'commander';
 import { generate as generateSelfSigned } from 'selfsigned';
 import { loadConfig } from '../config.js';
 import { ConfigError, isLanternError } from '../core/errors.js';
-import { createApp, guardProcess, startDicom } from '../main.js';
+import { createApp, serve } from '../main.js';
 import type { AeRecord } from '../ports/index.js';
 import { AssociationError } from '../servers/dimse/client.js';
-import type { DimseServers } from '../servers/dimse/server.js';
-import { assertSafeBinding, buildHttpServer } from '../servers/http/server.js';
 import { ROLE_NAMES } from '../core/security/roles.js';
-import { EVENT, EVENT_TYPE, ROLE } from '../core/audit/events.js';
-import type { NewEvent } from '../services/audit.js';
 import { PERMISSIONS } from '../services/ae-registry.js';
 import { VERSION } from '../version.js';
 import { formatReport, importPaths } from './import.js';
@@ -65,60 +61,14 @@ export function buildCli(): Command {
           'dicom.aeTitle': opts.aet,
           'dicom.tlsPort': opts.dicomTlsPort,
         });
-        const app = await createApp(config);
-        guardProcess(app);
-        assertSafeBinding(app, config.http.host);
         // First start: the administrator's one-time password, shown once, here only.
-        const firstPassword = await app.auth.bootstrap();
-        if (firstPassword) {
+        await serve(config, (password) =>
           process.stdout.write(
             `\nFirst start: account "admin" (administrator) created.\n` +
-              `One-time password: ${firstPassword}\n` +
+              `One-time password: ${password}\n` +
               `It is shown only now and must be changed at the first login. Lost: lantern user reset-password admin\n\n`,
-          );
-        }
-        const http = await buildHttpServer(app);
-        await http.listen({ port: config.http.port, host: config.http.host });
-        await app.audit.record(applicationActivity(app, 'start'));
-        await app.audit.record(recording(app, 'started'));
-        app.auditExport?.start();
-        let dimse: DimseServers;
-        try {
-          dimse = await startDicom(app);
-        } catch (e) {
-          await http.close();
-          await app.close();
-          throw e;
-        }
-        const httpAddr = http.server.address();
-        const dimseAddr = dimse.address(0);
-        app.log.info(
-          {
-            aeTitle: config.dicom.aeTitle,
-            dicomPort: dimseAddr.port,
-            dicomTlsPort: dimse.servers[1] ? dimse.address(1).port : undefined,
-            httpPort: typeof httpAddr === 'object' ? httpAddr?.port : config.http.port,
-            index: app.index.dialect,
-            dataDir: config.dataDir,
-          },
-          'lantern started',
+          ),
         );
-        let stopping = false;
-        const stop = async (signal: string) => {
-          if (stopping) return;
-          stopping = true;
-          app.log.info({ signal }, 'lantern stopping');
-          await app.audit.record(recording(app, 'stopped')).catch(() => undefined);
-          await app.audit.record(applicationActivity(app, 'stop')).catch(() => undefined);
-          await app.audit.checkpoint().catch(() => undefined);
-          await dimse.close();
-          await http.close();
-          await app.close();
-          app.log.info('lantern stopped');
-          process.exit(0);
-        };
-        process.on('SIGTERM', () => void stop('SIGTERM'));
-        process.on('SIGINT', () => void stop('SIGINT'));
       },
     );
 
@@ -516,43 +466,6 @@ export function buildCli(): Command {
     });
 
   return program;
-}
-
-/** Application Activity (PS3.15 A.5.3.1): Lantern started or stopped. */
-function applicationActivity(app: Awaited<ReturnType<typeof createApp>>, what: 'start' | 'stop'): NewEvent {
-  return {
-    eventId: EVENT.applicationActivity,
-    action: 'E',
-    outcome: 0,
-    types: [what === 'start' ? EVENT_TYPE.applicationStart : EVENT_TYPE.applicationStop],
-    participants: [
-      { ...app.audit.self(false), roles: [ROLE.application] },
-      {
-        userId: `${process.env.USER ?? 'lantern'}@${app.audit.settings.site}`,
-        requestor: true,
-        roles: [ROLE.applicationLauncher],
-      },
-    ],
-  };
-}
-
-/** Security Alert: audit recording started or stopped (PS3.16 CID 403: 110134, 110133). */
-function recording(app: Awaited<ReturnType<typeof createApp>>, what: 'started' | 'stopped'): NewEvent {
-  return {
-    eventId: EVENT.securityAlert,
-    action: 'E',
-    outcome: 0,
-    outcomeDescription:
-      app.config.audit.failOpen && what === 'started'
-        ? 'audit.failOpen is set: operations go on when their record fails'
-        : undefined,
-    types: [
-      what === 'started' ? EVENT_TYPE.auditRecordingStarted : EVENT_TYPE.auditRecordingStopped,
-      // Fail-open auditing is an emergency override, and is alerted as one.
-      ...(app.config.audit.failOpen && what === 'started' ? [EVENT_TYPE.emergencyOverrideStarted] : []),
-    ],
-    participants: [{ ...app.audit.self(true), roles: [ROLE.application] }],
-  };
 }
 
 function collect(v: string, prev: string[]): string[] {

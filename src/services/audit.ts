@@ -2,6 +2,9 @@ import { canonicalJson, chainHash, GENESIS } from '../core/audit/chain.js';
 import {
   type AuditEvent,
   auditTime,
+  EVENT,
+  EVENT_TYPE,
+  ROLE,
   type Participant,
   type ParticipantObject,
   patientObject,
@@ -98,6 +101,41 @@ export class AuditService {
       requestor,
       ...(address ? { networkAccessPoint: address.replace(/^::ffff:/, '') } : {}),
     };
+  }
+
+  /** Application Activity (PS3.15 A.5.3.1): Lantern started or stopped, by `launcher` (an OS user). */
+  applicationActivity(what: 'start' | 'stop', launcher: string): Promise<void> {
+    return this.record({
+      eventId: EVENT.applicationActivity,
+      action: 'E',
+      outcome: 0,
+      types: [what === 'start' ? EVENT_TYPE.applicationStart : EVENT_TYPE.applicationStop],
+      participants: [
+        { ...this.self(false), roles: [ROLE.application] },
+        { userId: `${launcher}@${this.settings.site}`, requestor: true, roles: [ROLE.applicationLauncher] },
+      ],
+    });
+  }
+
+  /**
+   * Security Alert: audit recording started or stopped (PS3.16 CID 403: 110134, 110133); fail-open recording
+   * is an emergency override, and is alerted as one.
+   */
+  recording(what: 'started' | 'stopped'): Promise<void> {
+    const override = this.settings.failOpen && what === 'started';
+    return this.record({
+      eventId: EVENT.securityAlert,
+      action: 'E',
+      outcome: 0,
+      outcomeDescription: override
+        ? 'audit.failOpen is set: operations go on when their record fails'
+        : undefined,
+      types: [
+        what === 'started' ? EVENT_TYPE.auditRecordingStarted : EVENT_TYPE.auditRecordingStopped,
+        ...(override ? [EVENT_TYPE.emergencyOverrideStarted] : []),
+      ],
+      participants: [{ ...this.self(true), roles: [ROLE.application] }],
+    });
   }
 
   /** Lantern as a participant (the archive's side of a transfer or query). */

@@ -68,6 +68,11 @@ export class TranscodeService {
   ) {}
 
   /** Whether an object stored in `from` may be sent in `to` (its pixel data decoded or encoded as needed). */
+  /** The transfer syntaxes frames can be encoded in (compressed or not). */
+  encodableSyntaxes(): readonly string[] {
+    return [...this.codecs.encodable];
+  }
+
   canTranscode(from: string, to: string): boolean {
     const src = lookupTransferSyntax(from);
     const dst = lookupTransferSyntax(to);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
-import { type App, createApp, startDicom, tlsOptions } from '../../src/main.js';
+import type { App } from '../../src/app.js';
+import { createApp, startDicom, tlsOptions } from '../../src/main.js';
 
 function configuredTls(app: App) {
   return { ...tlsOptions(app.config)!, port: 0 };

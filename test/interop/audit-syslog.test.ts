@@ -83,7 +83,7 @@ const login = (n: number) =>
 
 describe('audit export to a syslog repository over TLS', () => {
   it('sends every record as RFC 5424 with DICOM audit XML, in order, also after the repository was down', async () => {
-    const exporter = archive.app.auditExport!;
+    const exporter = archive.app.auditExport as SyslogExporter;
     exporter.start();
     for (let n = 1; n <= 3; n++) await login(n);
     await expect.poll(() => receiver.messages.length, { timeout: 10_000 }).toBe(3);

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { EVENT, OBJECT_ID } from '../../core/audit/events.js';
 import { toFhirAuditEvent } from '../../core/audit/fhir.js';
 import { QueryError } from '../../core/errors.js';
-import type { App } from '../../main.js';
+import type { App } from '../../app.js';
 import type { AuditFilter } from '../../ports/audit.js';
 import { AuditReports } from '../../services/audit-reports.js';
 

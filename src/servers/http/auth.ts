@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LanternError, NotFoundError } from '../../core/errors.js';
 import { type Actor, requirePermission, SYSTEM } from '../../core/security/actor.js';
 import type { Permission } from '../../core/security/roles.js';
-import type { App } from '../../main.js';
+import type { App } from '../../app.js';
 import type { AccountRecord, SessionRecord } from '../../ports/accounts.js';
 import { publicAccount } from '../../services/auth.js';
 

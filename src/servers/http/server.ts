@@ -3,7 +3,7 @@ import fastifyCompress from '@fastify/compress';
 import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ConfigError, ERROR_CATALOGUE, isLanternError } from '../../core/errors.js';
-import type { App } from '../../main.js';
+import type { App } from '../../app.js';
 import { VERSION } from '../../version.js';
 import { auditApi } from './audit.js';
 import { loginPage } from './web/login.js';

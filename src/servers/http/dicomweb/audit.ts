@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { EVENT, OBJECT_ID, ROLE } from '../../../core/audit/events.js';
 import { studyObjects } from '../../../services/audit.js';
-import type { App } from '../../../main.js';
+import type { App } from '../../../app.js';
 import type { InstanceRow } from '../../../ports/index.js';
 
 /**

@@ -7,7 +7,7 @@ import { toNativeXml } from '../../../core/dicom/xml.js';
 import { isBulkVr, type Vr } from '../../../core/dicom/vr.js';
 import { LanternError, NotFoundError, QueryError } from '../../../core/errors.js';
 import type { QueryLevel } from '../../../core/query/levels.js';
-import type { App } from '../../../main.js';
+import type { App } from '../../../app.js';
 import type { InstanceRow } from '../../../ports/index.js';
 import { admits, parseAccept } from './accept.js';
 import { closing, newBoundary, PART_TAIL, partHead } from './multipart.js';

@@ -4,9 +4,8 @@ import { TransferSyntaxUid as TS } from '../../../core/dicom/transfer-syntax.js'
 import { LanternError, NotFoundError, QueryError } from '../../../core/errors.js';
 import type { FrameLayout } from '../../../core/imaging/frames.js';
 import type { VoiFunction } from '../../../core/imaging/render.js';
-import { DECODABLE, ENCODABLE } from '../../../adapters/imaging/codecs.js';
 import type { Viewport } from '../../../ports/image-processor.js';
-import type { App } from '../../../main.js';
+import type { App } from '../../../app.js';
 import type { InstanceRow } from '../../../ports/index.js';
 import type { RenderParams } from '../../../services/imaging.js';
 import { admits, type MediaRange, parseAccept } from './accept.js';
@@ -45,11 +44,18 @@ export interface FramePlan {
   readonly multipart: boolean;
 }
 
+/** What the transcoding service can do (TranscodeService). */
+export interface FrameCodecs {
+  canTranscode(from: string, to: string): boolean;
+  encodableSyntaxes(): readonly string[];
+}
+
 /** What one acceptable (media type, transfer syntax) pair makes of a stored syntax, if anything. */
 function planFor(
   type: string,
   ts: string | undefined,
   stored: string,
+  codecs: FrameCodecs,
 ): { transcode: boolean; ts: string } | undefined {
   const storedLe = NATIVE_LE.has(stored) ? TS.ExplicitVRLittleEndian : stored;
   const list = FRAME_TYPES[type];
@@ -62,7 +68,7 @@ function planFor(
   const want = ts ?? (list.includes(storedLe) ? storedLe : list[0]);
   if (!list.includes(want)) return undefined;
   if (want === storedLe) return { transcode: false, ts: storedLe };
-  if (DECODABLE.has(stored) && ENCODABLE.has(want)) return { transcode: true, ts: want };
+  if (codecs.canTranscode(stored, want)) return { transcode: true, ts: want };
   return undefined;
 }
 
@@ -70,28 +76,33 @@ function planFor(
  * Content negotiation for frames (PS3.18 8.7.3.5): multipart/related with a frame media type and transfer
  * syntax (`*` for as stored), or a single part when one frame is asked for. 406 when none can be made.
  */
-export function negotiateFrames(accept: string | undefined, stored: string, count: number): FramePlan {
+export function negotiateFrames(
+  accept: string | undefined,
+  stored: string,
+  count: number,
+  codecs: FrameCodecs,
+): FramePlan {
   for (const r of parseAccept(accept)) {
     const anything = r.type === '*/*';
     if (anything || r.type === 'multipart/related' || r.type === 'multipart/*') {
       const type = (r.params.type ?? 'application/octet-stream').toLowerCase();
-      const plan = planFor(type, r.params['transfer-syntax'], stored);
+      const plan = planFor(type, r.params['transfer-syntax'], stored, codecs);
       if (plan) return { ...plan, contentType: partType(plan.ts), multipart: true };
       if (anything) {
-        const asStored = planFor(frameMediaType(stored), '*', stored);
+        const asStored = planFor(frameMediaType(stored), '*', stored, codecs);
         if (asStored) return { ...asStored, contentType: partType(asStored.ts), multipart: true };
       }
       continue;
     }
     if (count === 1) {
       const type = FRAME_TYPES[r.type] ? r.type : undefined;
-      const plan = type && planFor(type, r.params['transfer-syntax'], stored);
+      const plan = type && planFor(type, r.params['transfer-syntax'], stored, codecs);
       if (plan) return { ...plan, contentType: partType(plan.ts), multipart: false };
     }
   }
   throw new LanternError(
     'LNT_HTTP_NOT_ACCEPTABLE',
-    `frames stored in ${stored} can be sent as stored (transfer-syntax=*) or in ${[...ENCODABLE].join(', ')}`,
+    `frames stored in ${stored} can be sent as stored (transfer-syntax=*) or in ${codecs.encodableSyntaxes().join(', ')}`,
   );
 }
 
@@ -124,7 +135,7 @@ export async function sendFrames(
 ): Promise<FastifyReply> {
   const layout = await app.imaging.layout(row);
   const numbers = frameNumbers(req.params.frames, layout.frames.length);
-  const plan = negotiateFrames(req.headers.accept, layout.transferSyntax.uid, numbers.length);
+  const plan = negotiateFrames(req.headers.accept, layout.transferSyntax.uid, numbers.length, app.transcode);
   const frameBytes = async (n: number): Promise<Uint8Array[]> => {
     const needsRealign = layout.pm.bitsAllocated === 1 && layout.frames[n - 1].bitOffset !== 0;
     if (plan.transcode || needsRealign) return [await app.imaging.transcodedFrame(row, layout, n, plan.ts)];

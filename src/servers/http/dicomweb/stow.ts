@@ -3,7 +3,7 @@ import { Tag, tagHex } from '../../../core/dicom/dictionary.js';
 import type { JsonDataset } from '../../../core/dicom/json.js';
 import { LanternError } from '../../../core/errors.js';
 import { Status } from '../../../core/dimse/status.js';
-import type { App } from '../../../main.js';
+import type { App } from '../../../app.js';
 import { acceptsJson, parseMediaType } from './accept.js';
 import { baseUrl, pathKeys, resourceUrl } from './urls.js';
 import { auditStore } from './audit.js';

@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { Tag } from '../../../core/dicom/dictionary.js';
 import { QueryError } from '../../../core/errors.js';
 import type { QueryKey } from '../../../core/query/keys.js';
-import type { App } from '../../../main.js';
+import type { App } from '../../../app.js';
 
 /** The DICOMweb root URL as clients reach it (RetrieveURL, BulkDataURI): configured, else from the request. */
 export function baseUrl(app: App, req: FastifyRequest): string {

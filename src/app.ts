@@ -1,0 +1,42 @@
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { BackgroundTask } from './ports/background.js';
+import type { BlobStore } from './ports/blob-store.js';
+import type { Clock } from './ports/clock.js';
+import type { Index } from './ports/index.js';
+import type { AeRegistry } from './services/ae-registry.js';
+import type { AuditService } from './services/audit.js';
+import type { AuthService } from './services/auth.js';
+import type { FaultMonitor } from './services/faults.js';
+import type { ImagingService } from './services/imaging.js';
+import type { IngestService } from './services/ingest.js';
+import type { QueryService } from './services/query.js';
+import type { RetrieveService } from './services/retrieve.js';
+import type { TranscodeService } from './services/transcode.js';
+import type { VerifyService } from './services/verify.js';
+
+/**
+ * Everything one process needs, as the servers and the command line see it: the configuration, the
+ * services, and the ports they run on, never an adapter. main.ts builds it (the composition root).
+ */
+export interface App {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly index: Index;
+  readonly blobs: BlobStore;
+  readonly ingest: IngestService;
+  readonly query: QueryService;
+  readonly verify: VerifyService;
+  readonly aes: AeRegistry;
+  readonly retrieve: RetrieveService;
+  readonly imaging: ImagingService;
+  readonly transcode: TranscodeService;
+  readonly auth: AuthService;
+  readonly audit: AuditService;
+  /** Sends the trail to an audit record repository, when one is configured (started with the servers). */
+  readonly auditExport: BackgroundTask | undefined;
+  readonly clock: Clock;
+  /** Unexpected errors, counted and logged (connection code, unhandled rejections). */
+  readonly faults: FaultMonitor;
+  close(): Promise<void>;
+}
