@@ -7,6 +7,7 @@ import type { Index } from './ports/index.js';
 import type { AeRegistry } from './services/ae-registry.js';
 import type { AuditService } from './services/audit.js';
 import type { AuthService } from './services/auth.js';
+import type { CommitmentService } from './services/commitment.js';
 import type { FaultMonitor } from './services/faults.js';
 import type { ImagingService } from './services/imaging.js';
 import type { IngestService } from './services/ingest.js';
@@ -29,6 +30,7 @@ export interface App {
   readonly verify: VerifyService;
   readonly aes: AeRegistry;
   readonly retrieve: RetrieveService;
+  readonly commitment: CommitmentService;
   readonly imaging: ImagingService;
   readonly transcode: TranscodeService;
   readonly auth: AuthService;

@@ -11,7 +11,8 @@ import { type DimseServerOptions, type DimseServers, startDimseServer } from './
 import { type Clock, systemClock } from './ports/clock.js';
 import { AuthService } from './services/auth.js';
 import { AuditService } from './services/audit.js';
-import { DimseAudit } from './servers/dimse/audit.js';
+import { ClinicalAudit } from './services/clinical-audit.js';
+import { CommitmentService } from './services/commitment.js';
 import { SyslogExporter } from './adapters/audit-syslog/exporter.js';
 import { FileCheckpointLog } from './adapters/audit-checkpoint/file.js';
 import { AeRegistry } from './services/ae-registry.js';
@@ -50,23 +51,6 @@ export async function createApp(
   }
   const blobs = new FsBlobStore(storageRoot(config));
   await blobs.init();
-  const ingest = new IngestService({
-    index,
-    blobs,
-    clock,
-    implementationClassUid: IMPLEMENTATION_CLASS_UID,
-    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
-  });
-  const query = new QueryService(index, { maxResults: config.query.maxResults });
-  const verify = new VerifyService(index, blobs);
-  const retrieve = new RetrieveService(index, blobs, query);
-  const imaging = new ImagingService(blobs, new ImagePool(config.http.imageWorkers));
-  const transcode = new TranscodeService(
-    blobs,
-    imaging,
-    { decodable: DECODABLE, encodable: ENCODABLE },
-    { classUid: IMPLEMENTATION_CLASS_UID, versionName: IMPLEMENTATION_VERSION_NAME },
-  );
   const audit = new AuditService(
     index.audit,
     clock,
@@ -76,6 +60,26 @@ export async function createApp(
       config.audit.checkpointFile ?? join(config.dataDir, 'audit-checkpoints.jsonl'),
       config.audit.checkpointKey ?? join(config.dataDir, 'audit-signing.key'),
     ),
+  );
+  const clinicalAudit = new ClinicalAudit(audit, index);
+  const ingest = new IngestService({
+    index,
+    blobs,
+    clock,
+    implementationClassUid: IMPLEMENTATION_CLASS_UID,
+    implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    audit: clinicalAudit,
+  });
+  const query = new QueryService(index, { maxResults: config.query.maxResults, audit: clinicalAudit });
+  const verify = new VerifyService(index, blobs);
+  const retrieve = new RetrieveService(index, blobs, query, clinicalAudit);
+  const commitment = new CommitmentService(index, retrieve, clinicalAudit);
+  const imaging = new ImagingService(blobs, new ImagePool(config.http.imageWorkers));
+  const transcode = new TranscodeService(
+    blobs,
+    imaging,
+    { decodable: DECODABLE, encodable: ENCODABLE },
+    { classUid: IMPLEMENTATION_CLASS_UID, versionName: IMPLEMENTATION_VERSION_NAME },
   );
   const auth = new AuthService(index.accounts, clock, config.security, await commonPasswords(), audit);
   const s = config.audit.syslog;
@@ -97,6 +101,7 @@ export async function createApp(
     clock,
     { acceptUnknownCallers: config.dicom.acceptUnknownCallers },
     audit,
+    clinicalAudit,
   );
   for (const ae of config.dicom.aes) {
     // Peers from the configuration file are registered at every start; that is not a change to record.
@@ -119,6 +124,7 @@ export async function createApp(
     verify,
     aes,
     retrieve,
+    commitment,
     imaging,
     transcode,
     auth,
@@ -176,7 +182,7 @@ export function startDicom(app: App, overrides: Partial<DimseServerOptions> = {}
     idleMs: c.idleSeconds * 1000,
     admitCaller: (aet, address) => app.aes.admit(aet, address),
     verifyUser: (login, passcode, address) => app.auth.verifyPeerUser(login, passcode, address),
-    audit: new DimseAudit(app.audit, app.index),
+    recordAdmission: (peer, accepted, reason) => app.aes.recordAdmission(peer, accepted, reason),
     requireUserIdentity: c.requireUserIdentity,
     permitsStore: (aet) => app.aes.permits(aet, 'store'),
     permitsFind: (aet) => app.aes.permits(aet, 'find'),
@@ -184,7 +190,7 @@ export function startDicom(app: App, overrides: Partial<DimseServerOptions> = {}
     permitsGet: (aet) => app.aes.permits(aet, 'get'),
     findAe: (aet) => app.aes.find(aet),
     retrieve: app.retrieve,
-    index: app.index,
+    commitment: app.commitment,
     query: app.query,
     ingest: app.ingest,
     log: app.log,

@@ -1,5 +1,3 @@
-import { EVENT, ROLE } from '../core/audit/events.js';
-import { studyObjects } from '../services/audit.js';
 import { createReadStream } from 'node:fs';
 import { lstat, opendir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -109,22 +107,12 @@ export async function importPaths(
   bar?.stop();
   report.seconds = Number(process.hrtime.bigint() - started) / 1e9;
   // Import (PS3.15 A.5.3.7): who imported, from where, which patients and studies.
-  await app.audit.record({
-    eventId: EVENT.import,
-    action: 'C',
-    outcome: report.rejected.length ? (imported.length ? 4 : 8) : 0,
-    outcomeDescription: report.rejected.length ? `${report.rejected.length} file(s) rejected` : undefined,
-    participants: [
-      {
-        userId: `${process.env.USER ?? 'lantern'}@${app.audit.settings.site}`,
-        requestor: true,
-        roles: [ROLE.destination],
-      },
-      { userId: paths.join(';').slice(0, 256), requestor: false, roles: [ROLE.source] },
-      app.audit.self(),
-    ],
-    objects: await studyObjects(app.index, imported),
-  });
+  await app.ingest.recordImported(
+    { kind: 'os-user', user: process.env.USER ?? 'lantern' },
+    paths,
+    imported,
+    report.rejected.length,
+  );
   return report;
 }
 

@@ -1,6 +1,7 @@
 import { EVENT, EVENT_TYPE } from '../core/audit/events.js';
 import type { Actor } from '../core/security/actor.js';
 import type { AuditService } from './audit.js';
+import type { ClinicalAudit, Party } from './clinical-audit.js';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { ConfigError } from '../core/errors.js';
@@ -44,6 +45,7 @@ export class AeRegistry {
     private readonly clock: Clock,
     private readonly options: RegistryOptions,
     private readonly audit?: AuditService,
+    private readonly clinical?: ClinicalAudit,
   ) {}
 
   list(): Promise<AeRecord[]> {
@@ -107,6 +109,11 @@ export class AeRegistry {
       types: [EVENT_TYPE.networkConfiguration],
       participants: [this.audit.participant(by, true), this.audit.self()],
     });
+  }
+
+  /** Records a DICOM peer admitted or refused (Security Alert, node authentication). */
+  async recordAdmission(peer: Party, accepted: boolean, reason?: string): Promise<void> {
+    await this.clinical?.association(peer, accepted, reason);
   }
 
   /**

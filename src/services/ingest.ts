@@ -11,6 +11,7 @@ import { type Actor, requirePermission } from '../core/security/actor.js';
 import type { BlobStore, TempBlob } from '../ports/blob-store.js';
 import type { Clock } from '../ports/clock.js';
 import type { Index, IngestFacts, InstanceRecord } from '../ports/index.js';
+import type { AuditedInstance, ClinicalAudit, Party } from './clinical-audit.js';
 
 export interface IngestDeps {
   readonly index: Index;
@@ -19,6 +20,8 @@ export interface IngestDeps {
   /** Our implementation class UID, written into meta headers we create. */
   readonly implementationClassUid: string;
   readonly implementationVersionName: string;
+  /** Where received and imported instances are recorded. */
+  readonly audit?: ClinicalAudit;
 }
 
 export interface IngestRequest {
@@ -85,6 +88,24 @@ function harmlessPreamble(p: Uint8Array): boolean {
  */
 export class IngestService {
   constructor(private readonly deps: IngestDeps) {}
+
+  /**
+   * Records a transfer into the archive once it ends (PS3.15 DICOM Instances Transferred, create): the
+   * instances `by` stored and how many failed. C-STORE records per association, STOW-RS per request.
+   */
+  async recordReceived(by: Party, stored: readonly AuditedInstance[], failed: number): Promise<void> {
+    await this.deps.audit?.received(by, stored, failed);
+  }
+
+  /** Records an import from files (PS3.15 Import): who, from which paths, what was stored and rejected. */
+  async recordImported(
+    by: Party,
+    sources: readonly string[],
+    stored: readonly AuditedInstance[],
+    rejected: number,
+  ): Promise<void> {
+    await this.deps.audit?.imported(by, sources, stored, rejected);
+  }
 
   async ingest(req: IngestRequest): Promise<IngestOutcome> {
     requirePermission(req.actor, 'study.store');

@@ -13,6 +13,7 @@ import {
   INSTANCE_KEYS,
 } from '../core/query/levels.js';
 import type { ColumnFilter, Index, LevelRow } from '../ports/index.js';
+import type { ClinicalAudit, Party } from './clinical-audit.js';
 
 export interface QueryRequest {
   readonly level: QueryLevel;
@@ -33,6 +34,11 @@ export interface QueryRequest {
   readonly retrieveAeTitle?: string;
   /** Who asks (needs study.read); absent: Lantern itself. */
   readonly actor?: Actor;
+  /**
+   * Record the query in the audit trail before it runs (PS3.15 Query): who asks, the information model
+   * (SOP class) and the query as received (C-FIND identifier, QIDO-RS URL).
+   */
+  readonly audit?: { readonly by: Party; readonly model: string; readonly query: Uint8Array | string };
 }
 
 export interface QueryServiceOptions {
@@ -40,6 +46,8 @@ export interface QueryServiceOptions {
   readonly maxResults: number;
   /** Rows read from the index per page. */
   readonly pageSize?: number;
+  /** Where queries with an `audit` are recorded. */
+  readonly audit?: ClinicalAudit;
 }
 
 const COLUMN_OF: Record<number, string> = {
@@ -162,6 +170,7 @@ export class QueryService {
   }
 
   private async *run(req: QueryRequest, limit: number): AsyncGenerator<JsonDataset> {
+    if (req.audit) await this.options.audit?.queried(req.audit.by, req.audit.model, req.audit.query);
     requirePermission(req.actor, 'study.read');
     if (limit <= 0) return;
     const offset = req.offset ?? 0;

@@ -6,6 +6,7 @@ import type { QueryKey } from '../core/query/keys.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { Index, InstanceRow } from '../ports/index.js';
 import type { QueryService } from './query.js';
+import type { ClinicalAudit, Party } from './clinical-audit.js';
 
 /**
  * Keys that only name a study, series or instance by one UID each (the usual retrieval): those are answered
@@ -50,7 +51,21 @@ export class RetrieveService {
     private readonly index: Index,
     private readonly blobs: BlobStore,
     private readonly query: QueryService,
+    private readonly audit?: ClinicalAudit,
   ) {}
+
+  /**
+   * Records instances about to be sent before they go (PS3.15 DICOM Instances Transferred: whole objects,
+   * to `by` or to `destination`) or read (Instances Accessed: metadata, frames, rendered images, bulk data).
+   */
+  async recordSent(
+    by: Party,
+    rows: readonly InstanceRow[],
+    kind: 'transferred' | 'accessed',
+    destination?: string,
+  ): Promise<void> {
+    await this.audit?.sent(by, rows, kind, destination);
+  }
 
   /** The instances under the matches of `keys` at `level` (relational: any key at any level). */
   async instances(keys: readonly QueryKey[], signal?: AbortSignal, actor?: Actor): Promise<InstanceRow[]> {

@@ -254,9 +254,11 @@ describe('the audit trail', () => {
     const retrieved = byType('110104', 'R');
     expect((retrieved.entity ?? []).map((x) => x.what.identifier.value)).toEqual([PID, inst.studyUid]);
     const moved = events.filter((e) => e.type.code === '110104' && e.action === 'R')[1];
+    // The same shape as every transfer out (DICOMweb included): the requester, Lantern the source, and the
+    // destination when it is another AE.
     expect(moved.agent.map((a) => `${a.who.identifier.value}:${a.requestor}`)).toEqual([
-      'LANTERN:false',
       'AUDITSCU:true',
+      'LANTERN:false',
       'AUDITDEST:false',
     ]);
     // The query itself, base64.

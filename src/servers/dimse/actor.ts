@@ -1,5 +1,6 @@
 import { type Actor, aeActor } from '../../core/security/actor.js';
 import type { Permission } from '../../core/security/roles.js';
+import type { Party } from '../../services/clinical-audit.js';
 import type { AssociationInfo } from './association.js';
 
 /**
@@ -10,4 +11,14 @@ export function peerActor(assoc: AssociationInfo, granted: readonly Permission[]
   const user = assoc.user;
   const permissions = user ? granted.filter((p) => user.permissions.has(p)) : granted;
   return aeActor(user ? `${user.login}@${assoc.callingAeTitle}` : assoc.callingAeTitle, permissions);
+}
+
+/** The calling peer as the audit trail names it: its AE title, address and proved account. */
+export function peerParty(assoc: Pick<AssociationInfo, 'callingAeTitle' | 'remoteAddress' | 'user'>): Party {
+  return {
+    kind: 'peer',
+    aeTitle: assoc.callingAeTitle,
+    address: assoc.remoteAddress,
+    ...(assoc.user ? { login: assoc.user.login } : {}),
+  };
 }

@@ -1,5 +1,3 @@
-import type { InstanceRow } from '../../ports/index.js';
-import type { DimseAudit } from './audit.js';
 import type { Logger } from 'pino';
 import { EXPLICIT_LITTLE, Dataset } from '../../core/dicom/dataset.js';
 import { Tag } from '../../core/dicom/dictionary.js';
@@ -11,8 +9,9 @@ import { encodeDataset, encodingOf } from '../../core/dicom/writer.js';
 import { type Command, CommandField } from '../../core/dimse/command.js';
 import { ServiceSopClass } from '../../core/dimse/sop-classes.js';
 import { Status } from '../../core/dimse/status.js';
-import type { AeRecord, Index } from '../../ports/index.js';
-import type { RetrieveService } from '../../services/retrieve.js';
+import type { AeRecord } from '../../ports/index.js';
+import type { CommitmentRef, CommitmentService } from '../../services/commitment.js';
+import { peerParty } from './actor.js';
 import type { AssociationInfo, DimseHandler } from './association.js';
 import { ClientAssociation } from './client.js';
 import { readIdentifier } from './find.js';
@@ -21,22 +20,17 @@ import { readIdentifier } from './find.js';
 export const STORAGE_COMMITMENT_INSTANCE = '1.2.840.10008.1.20.1.1';
 
 export interface CommitDeps {
-  readonly index: Index;
-  readonly retrieve: RetrieveService;
+  readonly commitment: CommitmentService;
   readonly aeTitle: string;
   readonly findAe: (aeTitle: string) => Promise<AeRecord | undefined>;
   readonly log: Logger;
   readonly implementationClassUid: string;
   readonly implementationVersionName: string;
-  readonly audit?: DimseAudit;
   /** How long the peer we send to may take to answer one request (dicom.idleSeconds). */
   readonly responseTimeoutMs?: number;
 }
 
-interface Ref {
-  readonly sopClassUid: string;
-  readonly sopInstanceUid: string;
-}
+type Ref = CommitmentRef;
 
 /**
  * Storage Commitment Push Model SCP (PS3.4 J): N-ACTION is answered at once; then each referenced instance's
@@ -105,22 +99,7 @@ async function report(
   transactionUid: string,
   refs: readonly Ref[],
 ): Promise<void> {
-  const committed: Ref[] = [];
-  const committedRows: InstanceRow[] = [];
-  const failed: (Ref & { reason: number })[] = [];
-  for (const ref of refs) {
-    const row = ref.sopInstanceUid ? await deps.index.findInstance(ref.sopInstanceUid) : undefined;
-    if (!row) failed.push({ ...ref, reason: Status.NoSuchSopInstance });
-    else if (row.sopClassUid !== ref.sopClassUid)
-      failed.push({ ...ref, reason: Status.ClassInstanceConflict });
-    else if ((await deps.retrieve.digest(row)) !== row.sha256)
-      failed.push({ ...ref, reason: Status.ProcessingFailure });
-    else {
-      committed.push(ref);
-      committedRows.push(row);
-    }
-  }
-  await deps.audit?.commitment(assoc, committedRows, failed.length);
+  const { committed, failed } = await deps.commitment.verify(refs, peerParty(assoc));
   const item = (r: Ref, reason?: number) =>
     new Dataset(
       [

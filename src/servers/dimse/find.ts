@@ -1,5 +1,4 @@
-import { peerActor } from './actor.js';
-import type { DimseAudit } from './audit.js';
+import { peerActor, peerParty } from './actor.js';
 import { Tag } from '../../core/dicom/dictionary.js';
 import { fromJson } from '../../core/dicom/json.js';
 import { parseDicom } from '../../core/dicom/parser.js';
@@ -38,7 +37,6 @@ export function find(
   query: QueryService,
   permits: (callingAeTitle: string) => Promise<boolean>,
   aeTitle: string,
-  audit?: DimseAudit,
 ): DimseHandler {
   return async function* (req, assoc, signal): AsyncGenerator<DimseResponse> {
     const bytes = await readIdentifier(req.dataset);
@@ -62,13 +60,22 @@ export function find(
       };
       return;
     }
-    await audit?.query(assoc, req.context.abstractSyntax, bytes);
     const keys = keysFromDataset(identifier);
     const enc = encodingOf(ts);
     // Fuzzy semantic matching of person names when the requestor negotiated it (extended negotiation byte 2).
     const fuzzy = assoc.extended?.(req.context.abstractSyntax)?.[2] === 1;
     const actor = peerActor(assoc, ['study.read']);
-    for await (const match of query.query({ level, keys, signal, retrieveAeTitle: aeTitle, fuzzy, actor })) {
+    // Recorded before it runs: who asked, the model, the identifier as received.
+    const audit = { by: peerParty(assoc), model: req.context.abstractSyntax, query: bytes };
+    for await (const match of query.query({
+      level,
+      keys,
+      signal,
+      retrieveAeTitle: aeTitle,
+      fuzzy,
+      actor,
+      audit,
+    })) {
       let ds = fromJson(match).with(stringElement(Tag.QueryRetrieveLevel, 'CS', [level]));
       if (!ds.has(Tag.SpecificCharacterSet) && identifier.has(Tag.SpecificCharacterSet)) {
         ds = ds.with(identifier.get(Tag.SpecificCharacterSet)!);

@@ -1,4 +1,4 @@
-import type { DimseAudit } from './audit.js';
+import { peerParty } from './actor.js';
 import { CommandField } from '../../core/dimse/command.js';
 import { Status, statusCategory } from '../../core/dimse/status.js';
 import type { RetrieveService } from '../../services/retrieve.js';
@@ -9,7 +9,6 @@ import { selectInstances, SubOperations } from './move.js';
 export interface GetDeps {
   readonly retrieve: RetrieveService;
   readonly permitsGet: (callingAeTitle: string) => Promise<boolean>;
-  readonly audit?: DimseAudit;
 }
 
 /**
@@ -30,7 +29,7 @@ export function get(deps: GetDeps): DimseHandler {
       yield selected;
       return;
     }
-    await deps.audit?.retrieving(assoc, selected.instances, assoc.callingAeTitle);
+    await deps.retrieve.recordSent(peerParty(assoc), selected.instances, 'transferred', assoc.callingAeTitle);
     const counts = new SubOperations(selected.instances.length);
     for (const inst of selected.instances) {
       if (signal.aborted) break;

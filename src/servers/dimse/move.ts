@@ -1,5 +1,4 @@
-import { peerActor } from './actor.js';
-import type { DimseAudit } from './audit.js';
+import { peerActor, peerParty } from './actor.js';
 import { Tag } from '../../core/dicom/dictionary.js';
 import { parseDicom } from '../../core/dicom/parser.js';
 import { lookupTransferSyntax } from '../../core/dicom/transfer-syntax.js';
@@ -21,7 +20,6 @@ export interface MoveDeps {
   readonly permitsMove: (callingAeTitle: string) => Promise<boolean>;
   readonly implementationClassUid: string;
   readonly implementationVersionName: string;
-  readonly audit?: DimseAudit;
   /** How long the peer we send to may take to answer one request (dicom.idleSeconds). */
   readonly responseTimeoutMs?: number;
 }
@@ -116,7 +114,7 @@ export function move(deps: MoveDeps): DimseHandler {
       return;
     }
     const instances = selected.instances;
-    await deps.audit?.retrieving(assoc, instances, destination);
+    await deps.retrieve.recordSent(peerParty(assoc), instances, 'transferred', destination);
     const counts = new SubOperations(instances.length);
     const countFields = () => counts.fields();
     if (instances.length === 0) {

@@ -14,14 +14,16 @@ import {
   type DimseHandler,
   type Rejection,
 } from './association.js';
-import type { DimseAudit } from './audit.js';
+import type { CommitmentService } from '../../services/commitment.js';
+import type { Party } from '../../services/clinical-audit.js';
+import { StoredPerAssociation } from './stored-log.js';
 import type { AAssociateRq } from '../../core/ul/pdu.js';
 import { find } from './find.js';
 import { move } from './move.js';
 import { get } from './get.js';
 import { commit } from './commit.js';
 import type { RetrieveService } from '../../services/retrieve.js';
-import type { AeRecord, Index } from '../../ports/index.js';
+import type { AeRecord } from '../../ports/index.js';
 import { echo, store, VERIFICATION } from './services.js';
 import { ServiceSopClass } from '../../core/dimse/sop-classes.js';
 import type { QueryService } from '../../services/query.js';
@@ -52,12 +54,12 @@ export interface DimseServerOptions {
   ) => Promise<{ login: string; permissions: ReadonlySet<Permission> } | undefined>;
   /** Associations without a valid username/passcode identity are rejected. */
   readonly requireUserIdentity?: boolean;
-  /** Audit events of the DICOM services (none when absent). */
-  readonly audit?: DimseAudit;
   readonly ingest: IngestService;
   readonly query: QueryService;
   readonly retrieve: RetrieveService;
-  readonly index: Index;
+  readonly commitment: CommitmentService;
+  /** Records a peer admitted or refused (the AE registry's audit event). */
+  readonly recordAdmission?: (peer: Party, accepted: boolean, reason?: string) => Promise<void>;
   readonly findAe: (aeTitle: string) => Promise<AeRecord | undefined>;
   readonly permitsMove: (callingAeTitle: string) => Promise<boolean>;
   readonly permitsGet: (callingAeTitle: string) => Promise<boolean>;
@@ -136,10 +138,11 @@ export const capabilities: AcceptorCapabilities = {
 
 /** The DICOM listener: one Association per connection, a cap on how many run at once. */
 export async function startDimseServer(o: DimseServerOptions): Promise<DimseServers> {
+  const storedLog = new StoredPerAssociation(o.ingest);
   const handlers = new Map<number, DimseHandler>([
     [CommandField.C_ECHO_RQ, echo],
-    [CommandField.C_STORE_RQ, store(o.ingest, o.permitsStore, o.audit)],
-    [CommandField.C_FIND_RQ, find(o.query, o.permitsFind, o.aeTitle, o.audit)],
+    [CommandField.C_STORE_RQ, store(o.ingest, o.permitsStore, storedLog)],
+    [CommandField.C_FIND_RQ, find(o.query, o.permitsFind, o.aeTitle)],
     [
       CommandField.C_MOVE_RQ,
       move({
@@ -147,22 +150,19 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
         aeTitle: o.aeTitle,
         findAe: o.findAe,
         permitsMove: o.permitsMove,
-        audit: o.audit,
         implementationClassUid: o.implementationClassUid,
         implementationVersionName: o.implementationVersionName,
         responseTimeoutMs: o.idleMs,
       }),
     ],
-    [CommandField.C_GET_RQ, get({ retrieve: o.retrieve, permitsGet: o.permitsGet, audit: o.audit })],
+    [CommandField.C_GET_RQ, get({ retrieve: o.retrieve, permitsGet: o.permitsGet })],
     [
       CommandField.N_ACTION_RQ,
       commit({
-        index: o.index,
-        retrieve: o.retrieve,
+        commitment: o.commitment,
         aeTitle: o.aeTitle,
         findAe: o.findAe,
         log: o.log,
-        audit: o.audit,
         implementationClassUid: o.implementationClassUid,
         implementationVersionName: o.implementationVersionName,
         responseTimeoutMs: o.idleMs,
@@ -187,8 +187,8 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
     implementationClassUid: o.implementationClassUid,
     implementationVersionName: o.implementationVersionName,
     onEnd: (info) => {
-      o.audit
-        ?.ended(info)
+      storedLog
+        .ended(info)
         .catch((e: unknown) =>
           o.log.error({ err: { message: (e as Error).message } }, 'audit of stored instances failed'),
         );
@@ -249,15 +249,12 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
           slots.delete(socket);
           mark(false);
         }
-        if (o.audit) {
-          const rejected = decision && 'result' in decision;
-          await o.audit.association(
-            rq.callingAeTitle,
-            address,
-            !rejected,
-            rejected ? `reason ${decision.reason}` : undefined,
-          );
-        }
+        const rejected = decision && 'result' in decision;
+        await o.recordAdmission?.(
+          { kind: 'peer', aeTitle: rq.callingAeTitle, address },
+          !rejected,
+          rejected ? `reason ${decision.reason}` : undefined,
+        );
         return decision;
       },
     });

@@ -1,5 +1,5 @@
 import { peerActor } from './actor.js';
-import type { DimseAudit } from './audit.js';
+import type { StoredPerAssociation } from './stored-log.js';
 import { Status } from '../../core/dimse/status.js';
 import type { IngestService } from '../../services/ingest.js';
 import type { AssociationInfo, DimseHandler } from './association.js';
@@ -18,7 +18,7 @@ export const echo: DimseHandler = async () => ({ status: Status.Success });
 export function store(
   ingest: IngestService,
   permits: (callingAeTitle: string) => Promise<boolean>,
-  audit?: DimseAudit,
+  log?: StoredPerAssociation,
 ): DimseHandler {
   const decided = new WeakMap<AssociationInfo, Promise<boolean>>();
   return async (req, assoc) => {
@@ -62,7 +62,7 @@ export function store(
       actor: peerActor(assoc, ['study.store']),
     });
     if (outcome.status !== 'quarantined') {
-      audit?.stored(assoc, { studyUid: outcome.studyUid, sopClassUid: outcome.sopClassUid });
+      log?.stored(assoc, { studyUid: outcome.studyUid, sopClassUid: outcome.sopClassUid });
     }
     if (outcome.status === 'quarantined') {
       return {

@@ -20,7 +20,7 @@ import {
   sendRendered,
 } from './pixels.js';
 import { parseQido, qidoRequest, queryPairs } from './qido.js';
-import { auditQuery, auditRead } from './audit.js';
+import { partyOf, QIDO_MODEL } from './audit.js';
 import { stow } from './stow.js';
 import { baseUrl, type PathUids, pathKeys, resourceUrl } from './urls.js';
 
@@ -78,12 +78,17 @@ async function search(
   pathKeys(req.params);
   const form = negotiateDatasets(req);
   const params = parseQido(queryPairs(rawQuery(req)));
-  await auditQuery(app, req, rawQuery(req));
   const request = qidoRequest(level, params, req.params);
   const base = baseUrl(app, req);
   const results: JsonDataset[] = [];
   let more = false;
-  const q = { ...request, retrieveAeTitle: app.config.dicom.aeTitle, actor: req.actor };
+  const q = {
+    ...request,
+    retrieveAeTitle: app.config.dicom.aeTitle,
+    actor: req.actor,
+    // Recorded before it runs: who asked, and the query as sent.
+    audit: { by: partyOf(req), model: QIDO_MODEL, query: `${req.url.split('?')[0]}?${rawQuery(req)}` },
+  };
   for await (const r of app.query.queryWithMore(q)) {
     if ('more' in r) {
       more = true;
@@ -181,7 +186,7 @@ async function retrieve(
   const rows = await instancesOf(app, req, req.params);
   const targets = negotiateDicom(app, req.headers.accept, rows);
   if (fresh(req, reply, rows)) return notModified(reply);
-  await auditRead(app, req, rows, 'transferred');
+  await app.retrieve.recordSent(partyOf(req), rows, 'transferred');
   // The first object is prepared before the answer starts, so that its errors still get a status code.
   const first = targets[0] ? await app.transcode.object(rows[0], targets[0]) : undefined;
   const boundary = newBoundary();
@@ -226,7 +231,7 @@ async function metadata(
   const form = negotiateDatasets(req);
   const metaRows = await instancesOf(app, req, req.params);
   if (fresh(req, reply, metaRows)) return notModified(reply);
-  await auditRead(app, req, metaRows, 'accessed');
+  await app.retrieve.recordSent(partyOf(req), metaRows, 'accessed');
   const base = baseUrl(app, req);
   const out: JsonDataset[] = [];
   for await (const ds of app.query.queryAll({ level: 'IMAGE', keys, includeAll: true, actor: req.actor })) {
@@ -271,7 +276,7 @@ async function bulk(
   const [row] = await instancesOf(app, req, req.params);
   if (!/^[0-9A-Fa-f]{8}$/.test(req.params.tag)) throw new QueryError('bulk data is named by its 8-digit tag');
   if (fresh(req, reply, [row])) return notModified(reply);
-  await auditRead(app, req, [row], 'accessed');
+  await app.retrieve.recordSent(partyOf(req), [row], 'accessed');
   const where = await app.retrieve.locateValue(row, parseInt(req.params.tag, 16) >>> 0);
   if (!where) throw new NotFoundError('the instance has no such attribute value');
   if (where === 'encapsulated') {
@@ -336,7 +341,7 @@ async function wadoUri(app: App, req: FastifyRequest, reply: FastifyReply): Prom
   }
   if (fresh(req, reply, [row])) return notModified(reply);
   const rendered = contentType === 'image/jpeg' || contentType === 'image/png';
-  await auditRead(app, req, [row], rendered ? 'accessed' : 'transferred');
+  await app.retrieve.recordSent(partyOf(req), [row], rendered ? 'accessed' : 'transferred');
   if (rendered) {
     const format = contentType === 'image/png' ? 'png' : 'jpeg';
     const params = new Map<string, string>();
@@ -406,7 +411,7 @@ async function frames(
 ): Promise<FastifyReply> {
   const [row] = await instancesOf(app, req, req.params);
   if (fresh(req, reply, [row])) return notModified(reply);
-  await auditRead(app, req, [row], 'accessed');
+  await app.retrieve.recordSent(partyOf(req), [row], 'accessed');
   return sendFrames(app, row, req, reply);
 }
 
@@ -430,7 +435,7 @@ async function rendered(
     kind === 'thumbnail' ? { width: 128, height: 128 } : undefined,
   );
   if (fresh(req, reply, rows)) return notModified(reply);
-  await auditRead(app, req, rows, 'accessed');
+  await app.retrieve.recordSent(partyOf(req), rows, 'accessed');
   if (kind === 'thumbnail') {
     if (req.params.frames) {
       const layout = await app.imaging.layout(rows[0]);

@@ -6,7 +6,7 @@ import { Status } from '../../../core/dimse/status.js';
 import type { App } from '../../../app.js';
 import { acceptsJson, parseMediaType } from './accept.js';
 import { baseUrl, pathKeys, resourceUrl } from './urls.js';
-import { auditStore } from './audit.js';
+import { partyOf } from './audit.js';
 import { readParts } from './multipart.js';
 
 /**
@@ -156,7 +156,13 @@ export async function stow(
       ),
     };
   }
-  await auditStore(app, req, stored, failed.length);
+  await app.ingest.recordReceived(
+    partyOf(req),
+    stored.filter(
+      (s): s is Item & { studyUid: string; sopClassUid: string } => !!s.studyUid && !!s.sopClassUid,
+    ),
+    failed.length,
+  );
   const status = !stored.length ? 409 : failed.length || stored.some((i) => i.warning) ? 202 : 200;
   return reply.code(status).type('application/dicom+json').send(response);
 }

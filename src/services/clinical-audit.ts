@@ -1,0 +1,160 @@
+import { EVENT, EVENT_TYPE, OBJECT_ID, type Participant, ROLE } from '../core/audit/events.js';
+import type { Actor } from '../core/security/actor.js';
+import { type AuditService, studyObjects } from './audit.js';
+
+/**
+ * Who takes part in an audited operation, whatever the transport: an actor (a person by account, Lantern
+ * itself) from an address, a DICOM peer by AE title (with the account its user identity proved), or the
+ * operating-system user running a command.
+ */
+export type Party =
+  | { readonly kind: 'actor'; readonly actor: Actor | undefined; readonly address?: string }
+  | { readonly kind: 'peer'; readonly aeTitle: string; readonly address: string; readonly login?: string }
+  | { readonly kind: 'os-user'; readonly user: string };
+
+/** The instances an event is about: the study and SOP class of each (patients are looked up). */
+export interface AuditedInstance {
+  readonly studyUid: string;
+  readonly sopClassUid: string;
+}
+
+/**
+ * The PS3.15 A.5 events of the clinical operations, built here once for DIMSE, DICOMweb, the command line and
+ * the web app alike: queries, instances sent or read, instances received or imported, storage commitment,
+ * and the admission of DICOM peers. The services record them (query, retrieve, ingest, commitment); the
+ * transports say only who asked and when a batch ends.
+ */
+export class ClinicalAudit {
+  constructor(
+    private readonly audit: AuditService,
+    private readonly index: { findStudy(uid: string): Promise<{ patientId: string } | undefined> },
+  ) {}
+
+  participant(by: Party, requestor: boolean): Participant {
+    switch (by.kind) {
+      case 'actor':
+        return this.audit.participant(by.actor, requestor, by.address);
+      case 'peer':
+        return {
+          userId: by.aeTitle,
+          ...(by.login ? { altUserId: `${by.login}@${this.audit.settings.site}` } : {}),
+          requestor,
+          networkAccessPoint: by.address.replace(/^::ffff:/, ''),
+        };
+      case 'os-user':
+        return { userId: `${by.user}@${this.audit.settings.site}`, requestor };
+    }
+  }
+
+  /** A DICOM peer admitted or refused (Security Alert, node authentication). */
+  association(peer: Party, accepted: boolean, reason?: string): Promise<void> {
+    return this.audit.record({
+      eventId: EVENT.securityAlert,
+      action: 'E',
+      outcome: accepted ? 0 : 4,
+      outcomeDescription: accepted ? 'association accepted' : `association rejected: ${reason ?? ''}`,
+      types: [EVENT_TYPE.nodeAuthentication],
+      participants: [this.participant(peer, true), this.audit.self()],
+    });
+  }
+
+  /** A query, before it runs (PS3.15 A.5.3.12): the information model and the query, base64. */
+  queried(by: Party, sopClassUid: string, query: Uint8Array | string): Promise<void> {
+    return this.audit.record({
+      eventId: EVENT.query,
+      action: 'E',
+      outcome: 0,
+      participants: [this.participant(by, true), this.audit.self()],
+      objects: [
+        {
+          typeCode: 2,
+          role: 24,
+          idType: OBJECT_ID.sopClassUid,
+          id: sopClassUid,
+          query: Buffer.from(query).toString('base64'),
+        },
+      ],
+    });
+  }
+
+  /**
+   * Instances about to leave the archive ('transferred': whole objects, to `by` or to `destination`) or to
+   * be read ('accessed': metadata, frames, rendered images, bulk data).
+   */
+  async sent(
+    by: Party,
+    instances: readonly AuditedInstance[],
+    kind: 'transferred' | 'accessed',
+    destination?: string,
+  ): Promise<void> {
+    if (!instances.length) return;
+    const elsewhere = kind === 'transferred' && destination !== undefined && destination !== aeOf(by);
+    await this.audit.record({
+      eventId: kind === 'transferred' ? EVENT.instancesTransferred : EVENT.instancesAccessed,
+      action: 'R',
+      outcome: 0,
+      participants: [
+        {
+          ...this.participant(by, true),
+          roles: kind === 'transferred' && !elsewhere ? [ROLE.destination] : undefined,
+        },
+        { ...this.audit.self(), roles: kind === 'transferred' ? [ROLE.source] : undefined },
+        ...(elsewhere ? [{ userId: destination!, requestor: false, roles: [ROLE.destination] }] : []),
+      ],
+      objects: await studyObjects(this.index, instances),
+    });
+  }
+
+  /** Instances received (C-STORE, STOW-RS): stored ones, and how many were not. */
+  async received(by: Party, stored: readonly AuditedInstance[], failed: number): Promise<void> {
+    if (!stored.length && !failed) return;
+    await this.audit.record({
+      eventId: EVENT.instancesTransferred,
+      action: 'C',
+      outcome: failed === 0 ? 0 : stored.length ? 4 : 8,
+      outcomeDescription: failed ? `${failed} object(s) not stored` : undefined,
+      participants: [
+        { ...this.participant(by, true), roles: [ROLE.source] },
+        { ...this.audit.self(), roles: [ROLE.destination] },
+      ],
+      objects: await studyObjects(this.index, stored),
+    });
+  }
+
+  /** An import from files (PS3.15 A.5.3.7): who, from where, which patients and studies. */
+  async imported(
+    by: Party,
+    sources: readonly string[],
+    stored: readonly AuditedInstance[],
+    rejected: number,
+  ): Promise<void> {
+    await this.audit.record({
+      eventId: EVENT.import,
+      action: 'C',
+      outcome: rejected ? (stored.length ? 4 : 8) : 0,
+      outcomeDescription: rejected ? `${rejected} file(s) rejected` : undefined,
+      participants: [
+        { ...this.participant(by, true), roles: [ROLE.destination] },
+        { userId: sources.join(';').slice(0, 256), requestor: false, roles: [ROLE.source] },
+        this.audit.self(),
+      ],
+      objects: await studyObjects(this.index, stored),
+    });
+  }
+
+  /** Storage commitment: the instances checked for the requester, before its report is sent. */
+  async committed(by: Party, committed: readonly AuditedInstance[], failed: number): Promise<void> {
+    await this.audit.record({
+      eventId: EVENT.instancesAccessed,
+      action: 'R',
+      outcome: failed ? 4 : 0,
+      outcomeDescription: `storage commitment: ${committed.length} committed, ${failed} failed`,
+      participants: [this.participant(by, true), this.audit.self()],
+      objects: await studyObjects(this.index, committed),
+    });
+  }
+}
+
+function aeOf(by: Party): string | undefined {
+  return by.kind === 'peer' ? by.aeTitle : undefined;
+}
