@@ -3,103 +3,40 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from './core/errors.js';
 
-/** Every setting, with its default. docs/configuration.md describes each one. */
-export interface Config {
-  /** Folder for the index (SQLite) and the stored objects. */
-  readonly dataDir: string;
-  readonly dicom: {
-    readonly aeTitle: string;
-    readonly port: number;
-    readonly host: string;
-    readonly acceptUnknownCallers: boolean;
-    readonly maxAssociations: number;
-    /** Connections not yet associated, in all and from one address (the oldest goes when full). */
-    readonly maxPendingAssociations: number;
-    readonly maxPendingPerAddress: number;
-    readonly maxPduLength: number;
-    /** The deadline for a whole A-ASSOCIATE-RQ after connecting, and for the peer to close after a reject. */
-    readonly artimSeconds: number;
-    readonly idleSeconds: number;
-    /** DICOM TLS: on when a certificate and key are given. */
-    readonly tlsPort: number;
-    readonly tlsCert: string | undefined;
-    readonly tlsKey: string | undefined;
-    readonly tlsCa: string | undefined;
-    readonly tlsRequireClientCert: boolean;
-    /** Associations must carry a username/passcode user identity of an account (PS3.7 D.3.3.7). */
-    readonly requireUserIdentity: boolean;
-    /** Peers registered from the configuration file (added to the AE registry at every start). */
-    readonly aes: readonly ConfiguredAe[];
-  };
-  readonly http: {
-    readonly port: number;
-    readonly host: string;
-    /** The URL clients reach this server at (behind a proxy); RetrieveURLs are built from it. */
-    readonly publicUrl: string | undefined;
-    /** The largest STOW-RS request body accepted. */
-    readonly maxStowBytes: number;
-    /** HTTPS: certificate chain and private key (PEM); unset, DICOM TLS's are used when set. */
-    readonly tlsCert: string | undefined;
-    readonly tlsKey: string | undefined;
-    /** Origins allowed cross-origin requests (CORS); `*` for any; empty: no CORS headers. */
-    readonly corsOrigins: readonly string[];
-    /** A STOW-RS body that sends nothing for this long is answered 408 and closed. */
-    readonly bodyIdleSeconds: number;
-    /** Every other request must arrive whole (headers and body) within this. */
-    readonly requestTimeoutSeconds: number;
-    /** A connection with no traffic either way for this long is closed. */
-    readonly idleSeconds: number;
-    /** Connections from one address at once (0: no limit; raise it behind a reverse proxy). */
-    readonly maxConnectionsPerAddress: number;
-    /** Worker threads decoding and rendering images; 0 runs them on the main thread. */
-    readonly imageWorkers: number;
-  };
-  readonly index: { readonly url: string | undefined };
-  readonly storage: { readonly path: string | undefined };
-  readonly query: { readonly maxResults: number };
-  readonly security: {
-    /** Every HTTP request but /healthz and login must prove who it is. Off only on loopback. */
-    readonly authentication: boolean;
-    readonly sessionIdleMinutes: number;
-    readonly sessionMaxHours: number;
-    /** Failed logins for one login name within lockoutMinutes before it is locked for lockoutMinutes. */
-    readonly lockoutThreshold: number;
-    readonly lockoutMinutes: number;
-    /** Failed logins from one address within lockoutMinutes before it is throttled. */
-    readonly addressThreshold: number;
-    /** Bearer JWTs from an OpenID Connect provider, accepted when an issuer is set. */
-    readonly oidc: {
-      readonly issuer: string | undefined;
-      readonly audience: string | undefined;
-      /** The provider's key set; default: jwks_uri of its discovery document. */
-      readonly jwksUrl: string | undefined;
-      /** The claim holding Lantern role names (a dotted path, e.g. realm_access.roles). */
-      readonly rolesClaim: string;
-      /** The claim naming the user. */
-      readonly loginClaim: string;
-    };
-  };
-  readonly audit: {
-    /** The site in audit user IDs (`login@site`) and the audit source; default: the host name. */
-    readonly site: string;
-    /** Emergency only: operations go on when their audit record cannot be written. */
-    readonly failOpen: boolean;
-    /** Signed checkpoints of the chain head (JSON lines), best kept on another volume than the index. */
-    readonly checkpointFile: string | undefined;
-    /** The Ed25519 key that signs them (made on first use). */
-    readonly checkpointKey: string | undefined;
-    /** An audit record repository to send the trail to (RFC 5424 syslog over TLS, RFC 5425). */
-    readonly syslog: {
-      readonly host: string | undefined;
-      readonly port: number;
-      /** CA certificate(s) of the repository (PEM); unset: the system's trusted CAs. */
-      readonly ca: string | undefined;
-      readonly cert: string | undefined;
-      readonly key: string | undefined;
-    };
-  };
-  readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+// Every setting is one entry of SETTINGS below: how its value is checked, its default, its environment variable
+// and command-line flag, and its row of docs/configuration.md (scripts/gen-config-docs.mjs writes that table).
+// The Config type, DEFAULTS, ENVIRONMENT and loadConfig all come from it.
+
+type Source = string; // where a value came from, for error messages
+
+/** The values loadConfig was given (file, environment, flags) over the defaults, before they are checked. */
+interface Given {
+  /** The value a setting was given, else its default. */
+  value(path: string): unknown;
+  /** Where that value came from: a file, a variable, `command line` or `defaults`. */
+  from(path: string): Source;
 }
+
+/** Checks a setting's value (as given, or its default) and returns it as the configuration holds it. */
+type Check<T> = (v: unknown, name: string, from: Source, given: Given) => T;
+
+interface Setting<T> {
+  readonly check: Check<T>;
+  readonly default: T;
+  /** The environment variable that sets it. */
+  readonly env?: string;
+  /** The command-line flag that sets it (the command passes it in `flags`); for the documentation. */
+  readonly flag?: string;
+  /** Another setting whose value this one takes when it is given none (checked as this one). */
+  readonly fallback?: string;
+  /** The default column of docs/configuration.md, when it is not the default value itself. */
+  readonly defaultText?: string;
+  /** The meaning column of docs/configuration.md. */
+  readonly meaning: string;
+}
+
+// The type of a setting is what its check returns (its default is checked against that, not inferred from).
+const setting = <T>(s: Omit<Setting<T>, 'default'> & { readonly default: NoInfer<T> }): Setting<T> => s;
 
 export interface ConfiguredAe {
   readonly aeTitle: string;
@@ -110,156 +47,34 @@ export interface ConfiguredAe {
   readonly allow: readonly string[] | undefined;
 }
 
-export const DEFAULTS: Config = {
-  dataDir: './data',
-  dicom: {
-    aeTitle: 'LANTERN',
-    port: 11112,
-    host: '0.0.0.0',
-    acceptUnknownCallers: false,
-    maxAssociations: 32,
-    maxPendingAssociations: 64,
-    maxPendingPerAddress: 8,
-    maxPduLength: 262144,
-    artimSeconds: 5,
-    idleSeconds: 300,
-    tlsPort: 2762,
-    tlsCert: undefined,
-    tlsKey: undefined,
-    tlsCa: undefined,
-    tlsRequireClientCert: false,
-    requireUserIdentity: false,
-    aes: [],
-  },
-  http: {
-    port: 8080,
-    host: '127.0.0.1',
-    tlsCert: undefined,
-    tlsKey: undefined,
-    publicUrl: undefined,
-    maxStowBytes: 4 * 1024 * 1024 * 1024,
-    corsOrigins: [],
-    bodyIdleSeconds: 30,
-    requestTimeoutSeconds: 30,
-    idleSeconds: 300,
-    maxConnectionsPerAddress: 64,
-    imageWorkers: Math.max(1, Math.min(4, availableParallelism())),
-  },
-  index: { url: undefined },
-  storage: { path: undefined },
-  query: { maxResults: 1000 },
-  security: {
-    authentication: true,
-    sessionIdleMinutes: 15,
-    sessionMaxHours: 12,
-    lockoutThreshold: 5,
-    lockoutMinutes: 15,
-    addressThreshold: 20,
-    oidc: {
-      issuer: undefined,
-      audience: undefined,
-      jwksUrl: undefined,
-      rolesClaim: 'roles',
-      loginClaim: 'preferred_username',
-    },
-  },
-  audit: {
-    site: hostname(),
-    failOpen: false,
-    checkpointFile: undefined,
-    checkpointKey: undefined,
-    syslog: { host: undefined, port: 6514, ca: undefined, cert: undefined, key: undefined },
-  },
-  log: { level: 'info' },
-};
+// ---- Checks ----
 
-/** Environment variables and the setting each overrides. */
-export const ENVIRONMENT: Record<string, string> = {
-  LANTERN_DATA: 'dataDir',
-  LANTERN_AET: 'dicom.aeTitle',
-  LANTERN_DICOM_PORT: 'dicom.port',
-  LANTERN_DICOM_HOST: 'dicom.host',
-  LANTERN_DICOM_ACCEPT_UNKNOWN: 'dicom.acceptUnknownCallers',
-  LANTERN_DICOM_MAX_ASSOCIATIONS: 'dicom.maxAssociations',
-  LANTERN_DICOM_MAX_PENDING: 'dicom.maxPendingAssociations',
-  LANTERN_DICOM_MAX_PENDING_PER_ADDRESS: 'dicom.maxPendingPerAddress',
-  LANTERN_DICOM_MAX_PDU: 'dicom.maxPduLength',
-  LANTERN_DICOM_ARTIM_SECONDS: 'dicom.artimSeconds',
-  LANTERN_DICOM_IDLE_SECONDS: 'dicom.idleSeconds',
-  LANTERN_DICOM_TLS_PORT: 'dicom.tlsPort',
-  LANTERN_DICOM_REQUIRE_USER_IDENTITY: 'dicom.requireUserIdentity',
-  LANTERN_DICOM_TLS_CERT: 'dicom.tlsCert',
-  LANTERN_DICOM_TLS_KEY: 'dicom.tlsKey',
-  LANTERN_DICOM_TLS_CA: 'dicom.tlsCa',
-  LANTERN_DICOM_TLS_REQUIRE_CLIENT_CERT: 'dicom.tlsRequireClientCert',
-  LANTERN_HTTP_PORT: 'http.port',
-  LANTERN_HTTP_HOST: 'http.host',
-  LANTERN_HTTP_TLS_CERT: 'http.tlsCert',
-  LANTERN_HTTP_TLS_KEY: 'http.tlsKey',
-  LANTERN_HTTP_PUBLIC_URL: 'http.publicUrl',
-  LANTERN_HTTP_MAX_STOW_BYTES: 'http.maxStowBytes',
-  LANTERN_HTTP_CORS_ORIGINS: 'http.corsOrigins',
-  LANTERN_HTTP_BODY_IDLE_SECONDS: 'http.bodyIdleSeconds',
-  LANTERN_HTTP_REQUEST_TIMEOUT_SECONDS: 'http.requestTimeoutSeconds',
-  LANTERN_HTTP_IDLE_SECONDS: 'http.idleSeconds',
-  LANTERN_HTTP_MAX_CONNECTIONS_PER_ADDRESS: 'http.maxConnectionsPerAddress',
-  LANTERN_HTTP_IMAGE_WORKERS: 'http.imageWorkers',
-  LANTERN_INDEX_URL: 'index.url',
-  LANTERN_STORAGE_PATH: 'storage.path',
-  LANTERN_QUERY_MAX_RESULTS: 'query.maxResults',
-  LANTERN_LOG_LEVEL: 'log.level',
-  LANTERN_AUTHENTICATION: 'security.authentication',
-  LANTERN_AUDIT_SITE: 'audit.site',
-  LANTERN_AUDIT_FAIL_OPEN: 'audit.failOpen',
-  LANTERN_AUDIT_SYSLOG_HOST: 'audit.syslog.host',
-  LANTERN_AUDIT_SYSLOG_PORT: 'audit.syslog.port',
-  LANTERN_AUDIT_SYSLOG_CA: 'audit.syslog.ca',
-  LANTERN_SESSION_IDLE_MINUTES: 'security.sessionIdleMinutes',
-  LANTERN_SESSION_MAX_HOURS: 'security.sessionMaxHours',
-  LANTERN_OIDC_ISSUER: 'security.oidc.issuer',
-  LANTERN_OIDC_AUDIENCE: 'security.oidc.audience',
-  LANTERN_OIDC_JWKS_URL: 'security.oidc.jwksUrl',
-  LANTERN_OIDC_ROLES_CLAIM: 'security.oidc.rolesClaim',
-};
-
-type Source = string; // where a value came from, for error messages
-type Raw = Record<string, unknown>;
-
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-function setPath(obj: Raw, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let o = obj;
-  for (const p of parts.slice(0, -1)) {
-    if (typeof o[p] !== 'object' || o[p] === null) o[p] = {};
-    o = o[p] as Raw;
-  }
-  o[parts[parts.length - 1]] = value;
-}
-
-function getPath(obj: Raw, path: string): unknown {
-  let o: unknown = obj;
-  for (const p of path.split('.')) {
-    if (typeof o !== 'object' || o === null) return undefined;
-    o = (o as Raw)[p];
-  }
-  return o;
-}
-
-function port(v: unknown, name: string, from: Source): number {
+/** A whole number: a JSON integer, or a string of digits (environment, flags). */
+function whole(v: unknown): number | undefined {
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535) {
-    throw new ConfigError(`${name} must be a port number 0-65535, got ${JSON.stringify(v)} (from ${from})`);
-  }
-  return n;
+  return typeof n === 'number' && Number.isInteger(n) ? n : undefined;
 }
 
-function positiveInt(v: unknown, name: string, from: Source): number {
-  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
-    throw new ConfigError(`${name} must be a positive integer, got ${JSON.stringify(v)} (from ${from})`);
-  }
-  return n;
+function integer(min: number, max: number, must: string) {
+  return (v: unknown, name: string, from: Source): number => {
+    const n = whole(v);
+    if (n === undefined || n < min || n > max) {
+      throw new ConfigError(`${name} must be ${must}, got ${JSON.stringify(v)} (from ${from})`);
+    }
+    return n;
+  };
+}
+
+const port = integer(0, 65535, 'a port number 0-65535');
+const positiveInt = integer(1, Infinity, 'a positive integer');
+
+/** A positive integer within bounds. */
+function between(min: number, max: number) {
+  return (v: unknown, name: string, from: Source): number => {
+    const n = positiveInt(v, name, from);
+    if (n < min || n > max) throw new ConfigError(`${name} must be ${min}-${max}, got ${n} (from ${from})`);
+    return n;
+  };
 }
 
 function bool(v: unknown, name: string, from: Source): boolean {
@@ -268,36 +83,48 @@ function bool(v: unknown, name: string, from: Source): boolean {
   throw new ConfigError(`${name} must be true or false, got ${JSON.stringify(v)} (from ${from})`);
 }
 
-function configuredAes(v: unknown, from: Source): ConfiguredAe[] {
-  if (!Array.isArray(v)) throw new ConfigError(`dicom.aes must be a list of AEs (from ${from})`);
-  return v.map((e: unknown, i) => {
-    const o = e as Record<string, unknown>;
-    if (typeof o !== 'object' || o === null || typeof o.aeTitle !== 'string') {
-      throw new ConfigError(`dicom.aes[${i}] must be an object with an aeTitle (from ${from})`);
-    }
-    const allow = o.allow;
-    if (allow !== undefined && (!Array.isArray(allow) || !allow.every((a) => typeof a === 'string'))) {
-      throw new ConfigError(`dicom.aes[${i}].allow must be a list of permissions (from ${from})`);
-    }
-    return {
-      aeTitle: checkAeTitle(o.aeTitle, from),
-      host: o.host === undefined ? '' : str(o.host, `dicom.aes[${i}].host`, from),
-      port: o.port === undefined ? 0 : port(o.port, `dicom.aes[${i}].port`, from),
-      tls: o.tls === undefined ? false : bool(o.tls, `dicom.aes[${i}].tls`, from),
-      allow: allow as string[] | undefined,
-    };
-  });
-}
-
-function optionalPath(v: unknown, name: string, from: Source): string | undefined {
-  if (v === undefined) return undefined;
-  return resolve(str(v, name, from));
-}
-
 function str(v: unknown, name: string, from: Source): string {
   if (typeof v !== 'string' || v === '')
     throw new ConfigError(`${name} must be a non-empty string (from ${from})`);
   return v;
+}
+
+/** A file or folder, made absolute. */
+function path(v: unknown, name: string, from: Source): string {
+  return resolve(str(v, name, from));
+}
+
+function httpUrl(v: unknown, name: string, from: Source): string {
+  if (typeof v !== 'string' || !/^https?:\/\/\S+$/.test(v)) {
+    throw new ConfigError(`${name} must be an http(s) URL (from ${from})`);
+  }
+  return v;
+}
+
+function postgresUrl(v: unknown, name: string, from: Source): string {
+  if (typeof v !== 'string' || !/^postgres(ql)?:\/\//.test(v)) {
+    throw new ConfigError(
+      `${name} must be a postgres:// URL, or unset for the embedded SQLite index (from ${from})`,
+    );
+  }
+  return v;
+}
+
+/** Unset stays unset. */
+function optional<T>(check: (v: unknown, name: string, from: Source) => T) {
+  return (v: unknown, name: string, from: Source): T | undefined =>
+    v === undefined ? undefined : check(v, name, from);
+}
+
+function oneOf<const T extends readonly string[]>(values: T) {
+  return (v: unknown, name: string, from: Source): T[number] => {
+    if (typeof v !== 'string' || !values.includes(v)) {
+      throw new ConfigError(
+        `${name} must be one of ${values.join(', ')}, got ${JSON.stringify(v)} (from ${from})`,
+      );
+    }
+    return v;
+  };
 }
 
 /** AE titles: 1-16 characters of the default repertoire, no backslash or control characters (PS3.5 6.2). */
@@ -310,6 +137,489 @@ export function checkAeTitle(v: unknown, from: Source): string {
   return v.trim();
 }
 
+/** Origins: a list, or comma-separated in a string (the environment). */
+function origins(v: unknown, name: string, from: Source): readonly string[] {
+  const list =
+    typeof v === 'string'
+      ? v
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean)
+      : v;
+  if (
+    !Array.isArray(list) ||
+    !list.every((o) => typeof o === 'string' && (o === '*' || /^https?:\/\/[^\s/]+$/.test(o)))
+  ) {
+    throw new ConfigError(`${name} must list origins like https://viewer.example.org, or *  (from ${from})`);
+  }
+  return list as string[];
+}
+
+function configuredAes(v: unknown, name: string, from: Source): readonly ConfiguredAe[] {
+  if (!Array.isArray(v)) throw new ConfigError(`${name} must be a list of AEs (from ${from})`);
+  return v.map((e: unknown, i) => {
+    const o = e as Record<string, unknown>;
+    if (typeof o !== 'object' || o === null || typeof o.aeTitle !== 'string') {
+      throw new ConfigError(`${name}[${i}] must be an object with an aeTitle (from ${from})`);
+    }
+    const allow = o.allow;
+    if (allow !== undefined && (!Array.isArray(allow) || !allow.every((a) => typeof a === 'string'))) {
+      throw new ConfigError(`${name}[${i}].allow must be a list of permissions (from ${from})`);
+    }
+    return {
+      aeTitle: checkAeTitle(o.aeTitle, from),
+      host: o.host === undefined ? '' : str(o.host, `${name}[${i}].host`, from),
+      port: o.port === undefined ? 0 : port(o.port, `${name}[${i}].port`, from),
+      tls: o.tls === undefined ? false : bool(o.tls, `${name}[${i}].tls`, from),
+      allow: allow as string[] | undefined,
+    };
+  });
+}
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+// ---- The settings ----
+
+const SETTINGS = {
+  dataDir: setting({
+    check: path,
+    default: './data',
+    env: 'LANTERN_DATA',
+    flag: '--data',
+    meaning: 'folder for the SQLite index and the stored objects',
+  }),
+  dicom: {
+    aeTitle: setting({
+      check: (v, _name, from) => checkAeTitle(v, from),
+      default: 'LANTERN',
+      env: 'LANTERN_AET',
+      flag: '--aet',
+      meaning: 'our AE title: 1-16 printable ASCII characters, no backslash',
+    }),
+    port: setting({
+      check: port,
+      default: 11112,
+      env: 'LANTERN_DICOM_PORT',
+      flag: '--dicom-port',
+      meaning: 'DICOM port',
+    }),
+    host: setting({
+      check: str,
+      default: '0.0.0.0',
+      env: 'LANTERN_DICOM_HOST',
+      meaning: 'address the DICOM port listens on',
+    }),
+    acceptUnknownCallers: setting({
+      check: bool,
+      default: false,
+      env: 'LANTERN_DICOM_ACCEPT_UNKNOWN',
+      meaning: 'accept associations (stores only) from AEs the registry does not know',
+    }),
+    maxAssociations: setting({
+      check: positiveInt,
+      default: 32,
+      env: 'LANTERN_DICOM_MAX_ASSOCIATIONS',
+      meaning: 'established associations at once; beyond, A-ASSOCIATE-RJ (transient, local limit exceeded)',
+    }),
+    maxPendingAssociations: setting({
+      check: positiveInt,
+      default: 64,
+      env: 'LANTERN_DICOM_MAX_PENDING',
+      meaning: 'connections not yet associated, in all; when full, the oldest is closed to make room',
+    }),
+    maxPendingPerAddress: setting({
+      check: positiveInt,
+      default: 8,
+      env: 'LANTERN_DICOM_MAX_PENDING_PER_ADDRESS',
+      meaning: "connections not yet associated from one address; when full, that address's oldest is closed",
+    }),
+    maxPduLength: setting({
+      check: between(4096, 16 * 1024 * 1024),
+      default: 262144,
+      env: 'LANTERN_DICOM_MAX_PDU',
+      meaning: 'the largest P-DATA PDU we receive (4096-16777216)',
+    }),
+    artimSeconds: setting({
+      check: positiveInt,
+      default: 5,
+      env: 'LANTERN_DICOM_ARTIM_SECONDS',
+      meaning:
+        'the whole A-ASSOCIATE-RQ (and a TLS handshake) must arrive within this after connecting; and a peer must close within it after a reject, release or abort',
+    }),
+    idleSeconds: setting({
+      check: positiveInt,
+      default: 300,
+      env: 'LANTERN_DICOM_IDLE_SECONDS',
+      meaning:
+        'an association with no PDU from the peer for this long is aborted (idle, or while we wait for it); also how long a C-MOVE destination may take to answer',
+    }),
+    tlsPort: setting({
+      check: port,
+      default: 2762,
+      env: 'LANTERN_DICOM_TLS_PORT',
+      flag: '--dicom-tls-port',
+      meaning: 'DICOM TLS port (on when a certificate and key are set)',
+    }),
+    // One certificate serves both: DICOM TLS takes HTTP's when it has none of its own.
+    tlsCert: setting({
+      check: optional(path),
+      default: undefined,
+      env: 'LANTERN_DICOM_TLS_CERT',
+      fallback: 'http.tlsCert',
+      meaning: 'DICOM TLS certificate chain (PEM)',
+    }),
+    tlsKey: setting({
+      check: optional(path),
+      default: undefined,
+      env: 'LANTERN_DICOM_TLS_KEY',
+      fallback: 'http.tlsKey',
+      meaning: 'its private key (PEM)',
+    }),
+    tlsCa: setting({
+      check: optional(path),
+      default: undefined,
+      env: 'LANTERN_DICOM_TLS_CA',
+      meaning: 'CA certificates client certificates must chain to (clients are asked for one)',
+    }),
+    tlsRequireClientCert: setting({
+      check: bool,
+      default: false,
+      env: 'LANTERN_DICOM_TLS_REQUIRE_CLIENT_CERT',
+      meaning: 'a client certificate is mandatory',
+    }),
+    requireUserIdentity: setting({
+      check: bool,
+      default: false,
+      env: 'LANTERN_DICOM_REQUIRE_USER_IDENTITY',
+      meaning:
+        'associations must carry a username/passcode user identity of an enabled account (PS3.7 D.3.3.7)',
+    }),
+    aes: setting({
+      check: configuredAes,
+      default: [],
+      meaning: 'peers added to the AE registry at every start (file only; below)',
+    }),
+  },
+  http: {
+    port: setting({
+      check: port,
+      default: 8080,
+      env: 'LANTERN_HTTP_PORT',
+      flag: '--http-port',
+      meaning: 'HTTP port',
+    }),
+    host: setting({
+      // Loopback until TLS is configured; a site may bind elsewhere explicitly.
+      check: (v, name, from, given) =>
+        from === 'defaults' && (given.value('http.tlsCert') ?? given.value('dicom.tlsCert'))
+          ? '0.0.0.0'
+          : str(v, name, from),
+      default: '127.0.0.1',
+      env: 'LANTERN_HTTP_HOST',
+      meaning: 'address HTTP listens on (loopback by default; `0.0.0.0` by default once TLS is configured)',
+    }),
+    tlsCert: setting({
+      check: optional(path),
+      default: undefined,
+      env: 'LANTERN_HTTP_TLS_CERT',
+      fallback: 'dicom.tlsCert',
+      meaning:
+        "HTTPS certificate chain (PEM); unset, DICOM TLS's certificate is used when set; with TLS, `http.host` defaults to `0.0.0.0`",
+    }),
+    tlsKey: setting({
+      check: optional(path),
+      default: undefined,
+      env: 'LANTERN_HTTP_TLS_KEY',
+      fallback: 'dicom.tlsKey',
+      meaning: 'its private key (PEM); `dicom.tlsCert`/`dicom.tlsKey` default to these when unset',
+    }),
+    publicUrl: setting({
+      check: optional(httpUrl),
+      default: undefined,
+      env: 'LANTERN_HTTP_PUBLIC_URL',
+      meaning:
+        'the URL clients reach HTTP at (behind a proxy): RetrieveURLs and BulkDataURIs start with it; unset: taken from each request',
+    }),
+    maxStowBytes: setting({
+      check: positiveInt,
+      default: 4 * 1024 * 1024 * 1024,
+      env: 'LANTERN_HTTP_MAX_STOW_BYTES',
+      meaning: 'the largest STOW-RS request body (bytes); larger ones get 413',
+    }),
+    corsOrigins: setting({
+      check: origins,
+      default: [],
+      env: 'LANTERN_HTTP_CORS_ORIGINS',
+      meaning:
+        'origins (`https://viewer.example.org`, comma-separated in the environment; `*` for any) whose browsers may call DICOMweb cross-origin; empty: no CORS headers',
+    }),
+    bodyIdleSeconds: setting({
+      check: positiveInt,
+      default: 30,
+      env: 'LANTERN_HTTP_BODY_IDLE_SECONDS',
+      meaning: 'a STOW-RS body that sends nothing for this long gets 408 and its connection is closed',
+    }),
+    requestTimeoutSeconds: setting({
+      check: positiveInt,
+      default: 30,
+      env: 'LANTERN_HTTP_REQUEST_TIMEOUT_SECONDS',
+      meaning:
+        'every other request must arrive whole (headers and body) within this; else 408 and the connection is closed',
+    }),
+    idleSeconds: setting({
+      check: positiveInt,
+      default: 300,
+      env: 'LANTERN_HTTP_IDLE_SECONDS',
+      meaning:
+        'a connection with no traffic either way for this long is closed (also a download its client stopped reading, or a request whose answer takes longer than this to start)',
+    }),
+    maxConnectionsPerAddress: setting({
+      check: integer(0, Infinity, '0 (no limit) or more'),
+      default: 64,
+      env: 'LANTERN_HTTP_MAX_CONNECTIONS_PER_ADDRESS',
+      meaning:
+        'connections from one address at once; past it, 429 and the new connection closed; `0`: no limit (raise it behind a reverse proxy)',
+    }),
+    imageWorkers: setting({
+      check: integer(0, 64, '0-64'),
+      default: Math.max(1, Math.min(4, availableParallelism())),
+      env: 'LANTERN_HTTP_IMAGE_WORKERS',
+      defaultText: 'cores, at most 4',
+      meaning: 'worker threads decoding, transcoding and rendering frames; `0` runs them on the main thread',
+    }),
+  },
+  index: {
+    url: setting({
+      check: optional(postgresUrl),
+      default: undefined,
+      env: 'LANTERN_INDEX_URL',
+      meaning: 'a `postgres://` URL to keep the index in PostgreSQL; unset: SQLite in `dataDir/index.sqlite`',
+    }),
+  },
+  storage: {
+    path: setting({
+      check: optional(str),
+      default: undefined,
+      env: 'LANTERN_STORAGE_PATH',
+      defaultText: '`storage`', // storageRoot()
+      meaning: 'folder for stored objects; relative paths are inside `dataDir`',
+    }),
+  },
+  query: {
+    maxResults: setting({
+      check: positiveInt,
+      default: 1000,
+      env: 'LANTERN_QUERY_MAX_RESULTS',
+      meaning: 'the most results one query returns',
+    }),
+  },
+  security: {
+    authentication: setting({
+      check: bool,
+      default: true,
+      env: 'LANTERN_AUTHENTICATION',
+      meaning:
+        'every HTTP request but `/healthz` and the login needs a session or an API token; `false` is accepted only with `http.host` on loopback',
+    }),
+    sessionIdleMinutes: setting({
+      check: positiveInt,
+      default: 15,
+      env: 'LANTERN_SESSION_IDLE_MINUTES',
+      meaning: 'a session unused this long ends',
+    }),
+    sessionMaxHours: setting({
+      check: positiveInt,
+      default: 12,
+      env: 'LANTERN_SESSION_MAX_HOURS',
+      meaning: 'a session ends this long after login, however active',
+    }),
+    lockoutThreshold: setting({
+      check: positiveInt,
+      default: 5,
+      meaning:
+        'failed logins for one login name within `security.lockoutMinutes` before it is locked for as long; attempts are counted before the password is checked, and those past the threshold with the ones in progress wait for them, so guesses sent at once get no more checks',
+    }),
+    lockoutMinutes: setting({
+      check: positiveInt,
+      default: 15,
+      meaning: 'the window and the lock time',
+    }),
+    addressThreshold: setting({
+      check: positiveInt,
+      default: 20,
+      meaning:
+        'failed logins from one address within the window before it is throttled (attempts being checked at the same time count too: past the threshold they wait for those to end)',
+    }),
+    oidc: {
+      issuer: setting({
+        check: optional(httpUrl),
+        default: undefined,
+        env: 'LANTERN_OIDC_ISSUER',
+        meaning: 'an OpenID Connect provider whose bearer JWTs are accepted (`docs/security.md`)',
+      }),
+      audience: setting({
+        // The issuer, checked before, is unset or a URL.
+        check: (v, name, from, given) => {
+          if (given.value('security.oidc.issuer') && (typeof v !== 'string' || !v)) {
+            throw new ConfigError(
+              `${name} must name this server's client ID when an issuer is set (from ${from})`,
+            );
+          }
+          return typeof v === 'string' ? v : undefined;
+        },
+        default: undefined,
+        env: 'LANTERN_OIDC_AUDIENCE',
+        meaning: 'the audience (client ID) its tokens must name; required with an issuer',
+      }),
+      jwksUrl: setting({
+        check: optional(httpUrl),
+        default: undefined,
+        env: 'LANTERN_OIDC_JWKS_URL',
+        defaultText: 'discovered',
+        meaning: 'its key set; default: `jwks_uri` from `<issuer>/.well-known/openid-configuration`',
+      }),
+      rolesClaim: setting({
+        check: str,
+        default: 'roles',
+        env: 'LANTERN_OIDC_ROLES_CLAIM',
+        meaning: 'the claim (dotted path) holding Lantern role names',
+      }),
+      loginClaim: setting({
+        check: str,
+        default: 'preferred_username',
+        meaning: 'the claim naming the user',
+      }),
+    },
+  },
+  audit: {
+    site: setting({
+      check: str,
+      default: hostname(),
+      env: 'LANTERN_AUDIT_SITE',
+      defaultText: 'the host name',
+      meaning: 'the site in audit user IDs (`login@site`) and the audit source',
+    }),
+    failOpen: setting({
+      check: bool,
+      default: false,
+      env: 'LANTERN_AUDIT_FAIL_OPEN',
+      meaning:
+        'emergency only: operations go on when their audit record cannot be written (each failure is logged)',
+    }),
+    checkpointFile: setting({
+      check: optional(path),
+      default: undefined,
+      defaultText: '`<data>/audit-checkpoints.jsonl`',
+      meaning: 'where signed checkpoints of the audit chain head are appended (best on another volume)',
+    }),
+    checkpointKey: setting({
+      check: optional(path),
+      default: undefined,
+      defaultText: '`<data>/audit-signing.key`',
+      meaning: 'the Ed25519 key that signs them (made on first use)',
+    }),
+    syslog: {
+      host: setting({
+        check: optional(str),
+        default: undefined,
+        env: 'LANTERN_AUDIT_SYSLOG_HOST',
+        meaning: 'an audit record repository: the trail is sent there over syslog/TLS (`docs/audit.md`)',
+      }),
+      port: setting({
+        check: port,
+        default: 6514,
+        env: 'LANTERN_AUDIT_SYSLOG_PORT',
+        meaning: 'its port',
+      }),
+      ca: setting({
+        check: optional(path),
+        default: undefined,
+        env: 'LANTERN_AUDIT_SYSLOG_CA',
+        defaultText: 'system CAs',
+        meaning: 'CA certificate(s) its certificate must chain to (PEM)',
+      }),
+      cert: setting({
+        check: optional(path),
+        default: undefined,
+        meaning: 'our client certificate (PEM), when it asks for one',
+      }),
+      key: setting({
+        check: optional(path),
+        default: undefined,
+        meaning: 'its private key (PEM)',
+      }),
+    },
+  },
+  log: {
+    level: setting({
+      check: oneOf(LEVELS),
+      default: 'info',
+      env: 'LANTERN_LOG_LEVEL',
+      meaning: `operational log level: ${LEVELS.join(', ')}`,
+    }),
+  },
+};
+
+/** Checks across settings, on the values as given, before each setting is checked. */
+const RULES: readonly ((given: Given) => void)[] = [
+  (given) => {
+    if ((given.value('dicom.tlsCert') === undefined) !== (given.value('dicom.tlsKey') === undefined)) {
+      throw new ConfigError(
+        'dicom.tlsCert and dicom.tlsKey go together: give both to enable DICOM TLS, or neither',
+      );
+    }
+  },
+];
+
+type Values<S> = { readonly [K in keyof S]: S[K] extends Setting<infer T> ? T : Values<S[K]> };
+
+/** Every setting, with its default. docs/configuration.md describes each one. */
+export type Config = Values<typeof SETTINGS>;
+
+type Raw = Record<string, unknown>;
+
+const isSetting = (v: unknown): v is Setting<unknown> =>
+  typeof v === 'object' && v !== null && typeof (v as Setting<unknown>).check === 'function';
+
+/** The settings by path (`dicom.port`), in the order of the table. */
+const ENTRIES: ReadonlyMap<string, Setting<unknown>> = (() => {
+  const out = new Map<string, Setting<unknown>>();
+  const walk = (o: object, prefix: string) => {
+    for (const [k, v] of Object.entries(o)) {
+      const path = prefix ? `${prefix}.${k}` : k;
+      if (isSetting(v)) out.set(path, v);
+      else walk(v as object, path);
+    }
+  };
+  walk(SETTINGS, '');
+  return out;
+})();
+
+function setPath(obj: Raw, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let o = obj;
+  for (const p of parts.slice(0, -1)) {
+    if (typeof o[p] !== 'object' || o[p] === null) o[p] = {};
+    o = o[p] as Raw;
+  }
+  o[parts[parts.length - 1]] = value;
+}
+
+/** The nested object of a value per setting. */
+function tree(valueOf: (path: string, s: Setting<unknown>) => unknown): Config {
+  const out: Raw = {};
+  for (const [path, s] of ENTRIES) setPath(out, path, valueOf(path, s));
+  // The walk over SETTINGS builds exactly the shape Values<typeof SETTINGS> describes.
+  return out as unknown as Config;
+}
+
+export const DEFAULTS: Config = tree((_path, s) => s.default);
+
+/** Environment variables and the setting each overrides. */
+export const ENVIRONMENT: Record<string, string> = Object.fromEntries(
+  [...ENTRIES].filter(([, s]) => s.env !== undefined).map(([path, s]) => [s.env, path]),
+);
+
 export interface LoadOptions {
   /** A JSON configuration file. */
   readonly file?: string;
@@ -320,312 +630,103 @@ export interface LoadOptions {
 
 /** Defaults, then the file, then LANTERN_* variables, then flags; validated with messages naming the source. */
 export function loadConfig(options: LoadOptions = {}): Config {
-  const raw: Raw = {};
+  const values = new Map<string, unknown>();
   const sources = new Map<string, Source>();
-  // Every setting the defaults name (lists such as dicom.aes are leaves), whatever else can give it.
-  const known = new Set(settingPaths());
+  const give = (path: string, v: unknown, from: Source) => {
+    values.set(path, v);
+    sources.set(path, from);
+  };
   if (options.file) {
+    const file = options.file;
     let text: string;
     try {
-      text = readFileSync(options.file, 'utf8');
+      text = readFileSync(file, 'utf8');
     } catch (e) {
-      throw new ConfigError(`cannot read configuration file ${options.file}: ${(e as Error).message}`);
+      throw new ConfigError(`cannot read configuration file ${file}: ${(e as Error).message}`);
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (e) {
-      throw new ConfigError(`configuration file ${options.file} is not valid JSON: ${(e as Error).message}`);
+      throw new ConfigError(`configuration file ${file} is not valid JSON: ${(e as Error).message}`);
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new ConfigError(`configuration file ${options.file} must hold a JSON object`);
+      throw new ConfigError(`configuration file ${file} must hold a JSON object`);
     }
+    // Objects are groups of settings; anything else (lists such as dicom.aes too) is a setting's value.
     const walk = (o: Raw, prefix: string) => {
       for (const [k, v] of Object.entries(o)) {
         const path = prefix ? `${prefix}.${k}` : k;
         if (typeof v === 'object' && v !== null && !Array.isArray(v)) walk(v as Raw, path);
         else {
-          if (!known.has(path)) throw new ConfigError(`unknown setting "${path}" in ${options.file}`);
-          setPath(raw, path, v);
-          sources.set(path, options.file!);
+          if (!ENTRIES.has(path)) throw new ConfigError(`unknown setting "${path}" in ${file}`);
+          give(path, v, file);
         }
       }
     };
     walk(parsed as Raw, '');
   }
   const env = options.env ?? process.env;
-  for (const [name, path] of Object.entries(ENVIRONMENT)) {
-    const v = env[name];
-    if (v !== undefined && v !== '') {
-      setPath(raw, path, v);
-      sources.set(path, name);
-    }
+  for (const [path, s] of ENTRIES) {
+    const v = s.env === undefined ? undefined : env[s.env];
+    if (v !== undefined && v !== '') give(path, v, s.env!);
   }
   for (const [path, v] of Object.entries(options.flags ?? {})) {
-    if (v === undefined) continue;
-    setPath(raw, path, v);
-    sources.set(path, 'command line');
+    if (v !== undefined) give(path, v, 'command line');
   }
-  const from = (path: string) => sources.get(path) ?? 'defaults';
-  const get = (path: string) => getPath(raw, path) ?? getPath(DEFAULTS as unknown as Raw, path);
-
-  const logLevel = get('log.level');
-  if (typeof logLevel !== 'string' || !LEVELS.includes(logLevel)) {
-    throw new ConfigError(
-      `log.level must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(logLevel)} (from ${from('log.level')})`,
-    );
-  }
-  const indexUrl = get('index.url');
-  if (indexUrl !== undefined && (typeof indexUrl !== 'string' || !/^postgres(ql)?:\/\//.test(indexUrl))) {
-    throw new ConfigError(
-      `index.url must be a postgres:// URL, or unset for the embedded SQLite index (from ${from('index.url')})`,
-    );
-  }
-  const storagePath = get('storage.path');
-  if ((get('dicom.tlsCert') === undefined) !== (get('dicom.tlsKey') === undefined)) {
-    throw new ConfigError(
-      'dicom.tlsCert and dicom.tlsKey go together: give both to enable DICOM TLS, or neither',
-    );
-  }
-  return {
-    dataDir: resolve(str(get('dataDir'), 'dataDir', from('dataDir'))),
-    dicom: {
-      aeTitle: checkAeTitle(get('dicom.aeTitle'), from('dicom.aeTitle')),
-      port: port(get('dicom.port'), 'dicom.port', from('dicom.port')),
-      host: str(get('dicom.host'), 'dicom.host', from('dicom.host')),
-      acceptUnknownCallers: bool(
-        get('dicom.acceptUnknownCallers'),
-        'dicom.acceptUnknownCallers',
-        from('dicom.acceptUnknownCallers'),
-      ),
-      maxAssociations: positiveInt(
-        get('dicom.maxAssociations'),
-        'dicom.maxAssociations',
-        from('dicom.maxAssociations'),
-      ),
-      maxPendingAssociations: positiveInt(
-        get('dicom.maxPendingAssociations'),
-        'dicom.maxPendingAssociations',
-        from('dicom.maxPendingAssociations'),
-      ),
-      maxPendingPerAddress: positiveInt(
-        get('dicom.maxPendingPerAddress'),
-        'dicom.maxPendingPerAddress',
-        from('dicom.maxPendingPerAddress'),
-      ),
-      maxPduLength: (() => {
-        const n = positiveInt(get('dicom.maxPduLength'), 'dicom.maxPduLength', from('dicom.maxPduLength'));
-        if (n < 4096 || n > 16 * 1024 * 1024) {
-          throw new ConfigError(
-            `dicom.maxPduLength must be 4096-16777216, got ${n} (from ${from('dicom.maxPduLength')})`,
-          );
-        }
-        return n;
-      })(),
-      artimSeconds: positiveInt(get('dicom.artimSeconds'), 'dicom.artimSeconds', from('dicom.artimSeconds')),
-      idleSeconds: positiveInt(get('dicom.idleSeconds'), 'dicom.idleSeconds', from('dicom.idleSeconds')),
-      tlsPort: port(get('dicom.tlsPort'), 'dicom.tlsPort', from('dicom.tlsPort')),
-      // One certificate serves both: DICOM TLS takes HTTP's when it has none of its own.
-      tlsCert: optionalPath(
-        get('dicom.tlsCert') ?? get('http.tlsCert'),
-        'dicom.tlsCert',
-        from('dicom.tlsCert'),
-      ),
-      tlsKey: optionalPath(get('dicom.tlsKey') ?? get('http.tlsKey'), 'dicom.tlsKey', from('dicom.tlsKey')),
-      tlsCa: optionalPath(get('dicom.tlsCa'), 'dicom.tlsCa', from('dicom.tlsCa')),
-      aes: configuredAes(get('dicom.aes'), from('dicom.aes')),
-      requireUserIdentity: bool(
-        get('dicom.requireUserIdentity'),
-        'dicom.requireUserIdentity',
-        from('dicom.requireUserIdentity'),
-      ),
-      tlsRequireClientCert: bool(
-        get('dicom.tlsRequireClientCert'),
-        'dicom.tlsRequireClientCert',
-        from('dicom.tlsRequireClientCert'),
-      ),
-    },
-    http: {
-      port: port(get('http.port'), 'http.port', from('http.port')),
-      // Loopback until TLS is configured; a site may bind elsewhere explicitly.
-      host:
-        from('http.host') === 'defaults' && (get('http.tlsCert') ?? get('dicom.tlsCert'))
-          ? '0.0.0.0'
-          : str(get('http.host'), 'http.host', from('http.host')),
-      tlsCert: optionalPath(
-        get('http.tlsCert') ?? get('dicom.tlsCert'),
-        'http.tlsCert',
-        from('http.tlsCert'),
-      ),
-      tlsKey: optionalPath(get('http.tlsKey') ?? get('dicom.tlsKey'), 'http.tlsKey', from('http.tlsKey')),
-      publicUrl: (() => {
-        const v = get('http.publicUrl');
-        if (v === undefined) return undefined;
-        if (typeof v !== 'string' || !/^https?:\/\/[^\s]+$/.test(v))
-          throw new ConfigError(`http.publicUrl must be an http(s) URL (from ${from('http.publicUrl')})`);
-        return v;
-      })(),
-      maxStowBytes: positiveInt(get('http.maxStowBytes'), 'http.maxStowBytes', from('http.maxStowBytes')),
-      corsOrigins: (() => {
-        const v = get('http.corsOrigins');
-        const list =
-          typeof v === 'string'
-            ? v
-                .split(',')
-                .map((x) => x.trim())
-                .filter(Boolean)
-            : v;
-        if (
-          !Array.isArray(list) ||
-          !list.every((o) => typeof o === 'string' && (o === '*' || /^https?:\/\/[^\s/]+$/.test(o)))
-        ) {
-          throw new ConfigError(
-            `http.corsOrigins must list origins like https://viewer.example.org, or *  (from ${from('http.corsOrigins')})`,
-          );
-        }
-        return list as string[];
-      })(),
-      bodyIdleSeconds: positiveInt(
-        get('http.bodyIdleSeconds'),
-        'http.bodyIdleSeconds',
-        from('http.bodyIdleSeconds'),
-      ),
-      requestTimeoutSeconds: positiveInt(
-        get('http.requestTimeoutSeconds'),
-        'http.requestTimeoutSeconds',
-        from('http.requestTimeoutSeconds'),
-      ),
-      idleSeconds: positiveInt(get('http.idleSeconds'), 'http.idleSeconds', from('http.idleSeconds')),
-      maxConnectionsPerAddress: (() => {
-        const v = get('http.maxConnectionsPerAddress');
-        const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-        if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) {
-          throw new ConfigError(
-            `http.maxConnectionsPerAddress must be 0 (no limit) or more, got ${JSON.stringify(v)} (from ${from('http.maxConnectionsPerAddress')})`,
-          );
-        }
-        return n;
-      })(),
-      imageWorkers: (() => {
-        const v = get('http.imageWorkers');
-        const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
-        if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 64) {
-          throw new ConfigError(
-            `http.imageWorkers must be 0-64, got ${JSON.stringify(v)} (from ${from('http.imageWorkers')})`,
-          );
-        }
-        return n;
-      })(),
-    },
-    index: { url: indexUrl as string | undefined },
-    storage: {
-      path: storagePath === undefined ? undefined : str(storagePath, 'storage.path', from('storage.path')),
-    },
-    query: { maxResults: positiveInt(get('query.maxResults'), 'query.maxResults', from('query.maxResults')) },
-    security: {
-      authentication: bool(
-        get('security.authentication'),
-        'security.authentication',
-        from('security.authentication'),
-      ),
-      sessionIdleMinutes: positiveInt(
-        get('security.sessionIdleMinutes'),
-        'security.sessionIdleMinutes',
-        from('security.sessionIdleMinutes'),
-      ),
-      sessionMaxHours: positiveInt(
-        get('security.sessionMaxHours'),
-        'security.sessionMaxHours',
-        from('security.sessionMaxHours'),
-      ),
-      lockoutThreshold: positiveInt(
-        get('security.lockoutThreshold'),
-        'security.lockoutThreshold',
-        from('security.lockoutThreshold'),
-      ),
-      lockoutMinutes: positiveInt(
-        get('security.lockoutMinutes'),
-        'security.lockoutMinutes',
-        from('security.lockoutMinutes'),
-      ),
-      addressThreshold: positiveInt(
-        get('security.addressThreshold'),
-        'security.addressThreshold',
-        from('security.addressThreshold'),
-      ),
-      oidc: (() => {
-        const url = (name: string) => {
-          const v = get(name);
-          if (v === undefined) return undefined;
-          if (typeof v !== 'string' || !/^https?:\/\/\S+$/.test(v)) {
-            throw new ConfigError(`${name} must be an http(s) URL (from ${from(name)})`);
-          }
-          return v;
-        };
-        const issuer = url('security.oidc.issuer');
-        const audience = get('security.oidc.audience');
-        if (issuer && (typeof audience !== 'string' || !audience)) {
-          throw new ConfigError(
-            `security.oidc.audience must name this server's client ID when an issuer is set (from ${from('security.oidc.audience')})`,
-          );
-        }
-        return {
-          issuer,
-          audience: typeof audience === 'string' ? audience : undefined,
-          jwksUrl: url('security.oidc.jwksUrl'),
-          rolesClaim: str(
-            get('security.oidc.rolesClaim'),
-            'security.oidc.rolesClaim',
-            from('security.oidc.rolesClaim'),
-          ),
-          loginClaim: str(
-            get('security.oidc.loginClaim'),
-            'security.oidc.loginClaim',
-            from('security.oidc.loginClaim'),
-          ),
-        };
-      })(),
-    },
-    audit: {
-      site: str(get('audit.site'), 'audit.site', from('audit.site')),
-      failOpen: bool(get('audit.failOpen'), 'audit.failOpen', from('audit.failOpen')),
-      checkpointFile: optionalPath(
-        get('audit.checkpointFile'),
-        'audit.checkpointFile',
-        from('audit.checkpointFile'),
-      ),
-      checkpointKey: optionalPath(
-        get('audit.checkpointKey'),
-        'audit.checkpointKey',
-        from('audit.checkpointKey'),
-      ),
-      syslog: {
-        host:
-          get('audit.syslog.host') === undefined
-            ? undefined
-            : str(get('audit.syslog.host'), 'audit.syslog.host', from('audit.syslog.host')),
-        port: port(get('audit.syslog.port'), 'audit.syslog.port', from('audit.syslog.port')),
-        ca: optionalPath(get('audit.syslog.ca'), 'audit.syslog.ca', from('audit.syslog.ca')),
-        cert: optionalPath(get('audit.syslog.cert'), 'audit.syslog.cert', from('audit.syslog.cert')),
-        key: optionalPath(get('audit.syslog.key'), 'audit.syslog.key', from('audit.syslog.key')),
-      },
-    },
-    log: { level: logLevel as Config['log']['level'] },
+  const given: Given = {
+    value: (path) => values.get(path) ?? ENTRIES.get(path)?.default,
+    from: (path) => sources.get(path) ?? 'defaults',
   };
+  for (const rule of RULES) rule(given);
+  return tree((path, s) => {
+    const v = given.value(path) ?? (s.fallback === undefined ? undefined : given.value(s.fallback));
+    return s.check(v, path, given.from(path), given);
+  });
 }
 
-/** The path of every setting (`dicom.port`, ...): the leaves of DEFAULTS; lists are leaves. */
+/** The path of every setting (`dicom.port`, ...), in the order of the table; lists are settings. */
 export function settingPaths(): string[] {
-  const out: string[] = [];
-  const walk = (o: Raw, prefix: string) => {
-    for (const [k, v] of Object.entries(o)) {
-      const path = prefix ? `${prefix}.${k}` : k;
-      if (typeof v === 'object' && v !== null && !Array.isArray(v)) walk(v as Raw, path);
-      else out.push(path);
-    }
+  return [...ENTRIES.keys()];
+}
+
+/** A row of the settings table in docs/configuration.md. */
+export interface SettingDoc {
+  readonly setting: string;
+  readonly variable: string | undefined;
+  readonly flag: string | undefined;
+  readonly default: string;
+  readonly meaning: string;
+}
+
+export function settingDocs(): SettingDoc[] {
+  const shown = (s: Setting<unknown>) => {
+    if (s.defaultText !== undefined) return s.defaultText;
+    if (s.default === undefined) return s.fallback === undefined ? 'unset' : `unset (\`${s.fallback}\`)`;
+    if (Array.isArray(s.default) && s.default.length === 0) return 'empty';
+    return `\`${String(s.default)}\``;
   };
-  walk(DEFAULTS as unknown as Raw, '');
-  return out;
+  return [...ENTRIES].map(([path, s]) => ({
+    setting: path,
+    variable: s.env,
+    flag: s.flag,
+    default: shown(s),
+    meaning: s.meaning,
+  }));
+}
+
+/** The settings table of docs/configuration.md, in Markdown (unaligned: prettier aligns it). */
+export function settingsTable(): string {
+  const code = (s: string | undefined) => (s === undefined ? '' : `\`${s}\``);
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  return [
+    '| setting | variable | flag | default | meaning |',
+    '| --- | --- | --- | --- | --- |',
+    ...settingDocs().map(
+      (d) =>
+        `| ${code(d.setting)} | ${code(d.variable)} | ${code(d.flag)} | ${cell(d.default)} | ${cell(d.meaning)} |`,
+    ),
+  ].join('\n');
 }
 
 /** Where objects are stored: storage.path, relative to the data folder unless absolute. */

@@ -1,37 +1,42 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import * as prettier from 'prettier';
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, ENVIRONMENT, settingPaths } from '../../src/config.js';
+import { DEFAULTS, settingDocs, settingPaths, settingsTable } from '../../src/config.js';
 
-// docs/configuration.md is written by hand (its meanings are prose); this keeps its table true to the code:
-// every setting once, with its environment variable and, where the page gives a literal, its default.
+// The settings table of docs/configuration.md is generated from the settings table in src/config.ts
+// (`npm run build && npm run gen:config-docs`); this keeps the page from drifting from the code.
 
-const doc = readFileSync(resolve(import.meta.dirname, '../../docs/configuration.md'), 'utf8');
-const rows = [...doc.matchAll(/^\|\s*`([\w.]+)`\s*\|\s*([^|]*)\|\s*([^|]*)\|\s*([^|]*)\|/gm)].map((m) => ({
-  setting: m[1],
-  variable: m[2].trim().replace(/`/g, ''),
-  flag: m[3].trim().replace(/`/g, ''),
-  default: m[4].trim(),
-}));
+const page = resolve(import.meta.dirname, '../../docs/configuration.md');
+const doc = readFileSync(page, 'utf8');
+// As scripts/gen-config-docs.mjs does it.
+const markers = /(?<=<!-- settings:begin\b[^\n]*-->\n)[\s\S]*?(?=<!-- settings:end -->)/;
 const valueOf = (path: string): unknown =>
   path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], DEFAULTS);
 
 describe('docs/configuration.md', () => {
-  it('lists every setting once, and nothing else', () => {
-    expect(rows.map((r) => r.setting).sort()).toEqual(settingPaths().sort());
+  it('holds the settings table generated from the code (npm run build && npm run gen:config-docs)', async () => {
+    expect(doc).toMatch(markers);
+    const generated = doc.replace(markers, () => `\n${settingsTable()}\n\n`);
+    const formatted = await prettier.format(generated, {
+      ...(await prettier.resolveConfig(page)),
+      filepath: page,
+    });
+    expect(doc).toBe(formatted);
   });
-  it('names the environment variable of each setting', () => {
-    const variableOf = Object.fromEntries(Object.entries(ENVIRONMENT).map(([v, path]) => [path, v]));
-    for (const r of rows) expect(r.variable, r.setting).toBe(variableOf[r.setting] ?? '');
+  it('describes every setting once', () => {
+    const docs = settingDocs();
+    expect(docs.map((d) => d.setting)).toEqual(settingPaths());
+    for (const d of docs) expect(d.meaning.trim(), d.setting).not.toBe('');
   });
-  it('gives the default of each setting as the code has it, where the page gives a literal', () => {
+  it('gives as the default of each setting the value the code has, where it shows a literal', () => {
     let checked = 0;
-    for (const r of rows) {
-      const v = valueOf(r.setting);
-      const literal = /^`([^`]*)`$/.exec(r.default)?.[1];
+    for (const d of settingDocs()) {
+      const v = valueOf(d.setting);
+      const literal = /^`([^`]*)`$/.exec(d.default)?.[1];
       // Defaults that depend on the machine or on other settings are described in words.
       if (literal === undefined || !['number', 'boolean', 'string'].includes(typeof v)) continue;
-      expect(literal, r.setting).toBe(String(v));
+      expect(literal, d.setting).toBe(String(v));
       checked++;
     }
     expect(checked).toBeGreaterThan(30);
