@@ -41,8 +41,8 @@ export async function createApp(
   const clock = options.clock ?? systemClock;
   mkdirSync(config.dataDir, { recursive: true });
   const index = config.index.url
-    ? openPostgresIndex({ url: config.index.url })
-    : openSqliteIndex({ file: join(config.dataDir, 'index.sqlite') });
+    ? openPostgresIndex({ url: config.index.url, clock })
+    : openSqliteIndex({ file: join(config.dataDir, 'index.sqlite'), clock });
   try {
     await index.migrate();
   } catch (e) {

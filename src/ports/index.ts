@@ -1,5 +1,6 @@
 import type { AuditStore } from './audit.js';
 import type { AccountStore } from './accounts.js';
+import type { JobQueue } from './job-queue.js';
 import type { JsonDataset } from '../core/dicom/json.js';
 import type { QueryLevel } from '../core/query/levels.js';
 
@@ -208,6 +209,8 @@ export interface Index extends IndexReader {
   readonly accounts: AccountStore;
   /** The audit trail (the same database, append-only). */
   readonly audit: AuditStore;
+  /** The durable job queue (the same database, shared by every node using it). */
+  readonly jobs: JobQueue;
   /** Brings the schema to the current version (versioned migrations). */
   migrate(): Promise<void>;
   /**

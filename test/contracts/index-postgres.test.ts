@@ -1,7 +1,9 @@
+import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { openPostgresIndex } from '../../src/adapters/index-postgres/index.js';
 import { createTestDatabase } from '../helpers/pg.js';
 import { archiveContract } from './archive.contract.js';
+import { jobQueueContract } from './job-queue.contract.js';
 
 let drop: (() => Promise<void>) | undefined;
 let url = '';
@@ -22,4 +24,39 @@ archiveContract('PostgreSQL', {
       await c.end();
     }
   },
+});
+
+// A database of its own; every open is another connection pool to it (another node).
+let jobsDb: Promise<{ url: string; drop: () => Promise<void> }> | undefined;
+jobQueueContract('PostgreSQL', {
+  open: async (clock) => {
+    jobsDb ??= createTestDatabase();
+    const index = openPostgresIndex({ url: (await jobsDb).url, clock });
+    await index.migrate();
+    return index;
+  },
+  cleanup: async () => (await jobsDb)?.drop(),
+});
+
+describe('PostgreSQL connections', () => {
+  it('outlive the server ending an idle connection (a restart, a failover)', async () => {
+    const db = await createTestDatabase();
+    const index = openPostgresIndex({ url: db.url, maxConnections: 2 });
+    try {
+      await index.migrate();
+      await index.counts();
+      const admin = new pg.Client({ connectionString: db.url });
+      await admin.connect();
+      await admin.query(
+        'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+      );
+      await admin.end();
+      // The idle connection hears of it by itself; the pool must drop it, not raise an error no one handles.
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await index.counts()).instances).toBe(0);
+    } finally {
+      await index.close();
+      await db.drop();
+    }
+  });
 });

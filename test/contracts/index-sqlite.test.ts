@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSqliteIndex } from '../../src/adapters/index-sqlite/index.js';
 import { archiveContract } from './archive.contract.js';
+import { jobQueueContract } from './job-queue.contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lantern-sqlite-'));
 archiveContract('SQLite', {
@@ -18,6 +19,16 @@ archiveContract('SQLite', {
       db.close();
     }
   },
+});
+
+const jobsDir = mkdtempSync(join(tmpdir(), 'lantern-sqlite-jobs-'));
+jobQueueContract('SQLite', {
+  open: async (clock) => {
+    const index = openSqliteIndex({ file: join(jobsDir, 'index.sqlite'), clock });
+    await index.migrate();
+    return index;
+  },
+  cleanup: async () => rmSync(jobsDir, { recursive: true, force: true }),
 });
 
 describe('SQLite durability', () => {

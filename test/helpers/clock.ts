@@ -18,3 +18,19 @@ export function testClock(): TestClock {
     },
   };
 }
+
+/** A clock that stands still until moved (by milliseconds): leases and retry times without real waiting. */
+export interface ManualClock extends Clock {
+  advanceMs(ms: number): void;
+}
+
+/** Starts from the real time, like testClock, but never moves by itself. */
+export function manualClock(): ManualClock {
+  let t = Date.now();
+  return {
+    now: () => new Date(t),
+    advanceMs(ms: number) {
+      t += ms;
+    },
+  };
+}

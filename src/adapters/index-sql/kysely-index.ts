@@ -2,6 +2,9 @@ import type { AuditStore } from '../../ports/audit.js';
 import { KyselyAuditStore } from './audit.js';
 import type { AccountStore } from '../../ports/accounts.js';
 import { KyselyAccountStore } from './accounts.js';
+import { type Clock, systemClock } from '../../ports/clock.js';
+import type { JobQueue } from '../../ports/job-queue.js';
+import { KyselyJobQueue } from './jobs.js';
 import { CompiledQuery, type Kysely, Migrator, type SelectQueryBuilder, sql, type Transaction } from 'kysely';
 import type { JsonDataset } from '../../core/dicom/json.js';
 import { LanternError } from '../../core/errors.js';
@@ -639,6 +642,7 @@ interface Unit {
 export class KyselyIndex extends Reader implements Index {
   readonly accounts: AccountStore;
   readonly audit: AuditStore;
+  readonly jobs: JobQueue;
   private readonly queue: Unit[] = [];
   private flushing = false;
 
@@ -656,11 +660,14 @@ export class KyselyIndex extends Reader implements Index {
       afterCommit?: () => Promise<void>;
       /** Releases what the adapter holds besides the connection. */
       onClose?: () => Promise<void>;
+      /** The time the job queue's leases and run times are reckoned in. */
+      clock?: Clock;
     } = {},
   ) {
     super(kdb, dialect);
     this.accounts = new KyselyAccountStore(kdb);
     this.audit = new KyselyAuditStore(kdb, dialect);
+    this.jobs = new KyselyJobQueue(kdb, dialect, options.clock ?? systemClock, options.afterCommit);
   }
 
   async migrate(): Promise<void> {

@@ -274,6 +274,40 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
           .execute();
       },
     },
+    '0007_jobs': {
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('job')
+          .addColumn('id', id, (c) => pk(c))
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('payload', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) =>
+            c.notNull().check(sql`state in ('queued', 'running', 'done', 'failed')`),
+          )
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('max_attempts', 'integer', (c) => c.notNull())
+          .addColumn('run_at', 'text', (c) => c.notNull())
+          .addColumn('dedupe_key', 'text')
+          .addColumn('worker', 'text')
+          .addColumn('lease_until', 'text')
+          .addColumn('last_error', 'text')
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('finished_at', 'text')
+          .execute();
+        // Claiming: due queued jobs by run time, and running jobs whose lease has run out.
+        await db.schema.createIndex('job_claim_idx').on('job').columns(['state', 'run_at']).execute();
+        await db.schema.createIndex('job_lease_idx').on('job').columns(['state', 'lease_until']).execute();
+        // One pending job per kind and dedupe key; finished jobs free the key.
+        await db.schema
+          .createIndex('job_dedupe_idx')
+          .on('job')
+          .columns(['kind', 'dedupe_key'])
+          .unique()
+          .where(sql<boolean>`dedupe_key is not null and state in ('queued', 'running')`)
+          .execute();
+      },
+    },
   };
 }
 

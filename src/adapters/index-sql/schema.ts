@@ -156,7 +156,27 @@ export interface AuditHeadTable {
   last_hash: string;
 }
 
+/** The job queue (ports/job-queue.ts). Times are ISO 8601 UTC text, which sorts as it compares. */
+export interface JobTable {
+  id: Generated<number>;
+  kind: string;
+  /** JSON text. */
+  payload: string;
+  state: 'queued' | 'running' | 'done' | 'failed';
+  attempts: number;
+  max_attempts: number;
+  run_at: string;
+  dedupe_key: string | null;
+  worker: string | null;
+  lease_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
 export interface Database {
+  job: JobTable;
   audit_record: AuditRecordTable;
   audit_head: AuditHeadTable;
   account: AccountTable;

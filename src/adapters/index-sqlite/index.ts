@@ -5,10 +5,13 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { CoalescedSync, fsyncPath } from '../fs-sync/index.js';
 import { KyselyIndex } from '../index-sql/kysely-index.js';
 import type { Database as Schema } from '../index-sql/schema.js';
+import type { Clock } from '../../ports/clock.js';
 
 export interface SqliteIndexOptions {
   /** Database file, or ':memory:'. */
   readonly file: string;
+  /** The job queue's time; the system clock when absent. */
+  readonly clock?: Clock;
 }
 
 /**
@@ -25,7 +28,8 @@ export function openSqliteIndex(options: SqliteIndexOptions): KyselyIndex {
   db.pragma('busy_timeout = 5000');
   cacheStatements(db);
   const kdb = new Kysely<Schema>({ dialect: new SqliteDialect({ database: db }) });
-  if (options.file === ':memory:') return new KyselyIndex(kdb, 'sqlite', { groupCommit: true });
+  const { clock } = options;
+  if (options.file === ':memory:') return new KyselyIndex(kdb, 'sqlite', { groupCommit: true, clock });
   const file = resolve(options.file);
   // The log file stays the same file while this connection is open (SQLite removes it only when the last
   // connection closes), so one descriptor serves every sync.
@@ -53,7 +57,7 @@ export function openSqliteIndex(options: SqliteIndexOptions): KyselyIndex {
     walHandle = undefined;
     await h?.close();
   };
-  return new KyselyIndex(kdb, 'sqlite', { groupCommit: true, afterCommit, onClose });
+  return new KyselyIndex(kdb, 'sqlite', { groupCommit: true, afterCommit, onClose, clock });
 }
 
 /**
