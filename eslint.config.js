@@ -70,6 +70,32 @@ export default tseslint.config(
     },
   },
   {
+    // net/ is the DICOM upper layer and DIMSE over sockets, for both roles: core below it, nothing above.
+    files: ['src/net/**/*.ts'],
+    ignores: ['src/net/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/adapters/**',
+                '**/services/**',
+                '**/servers/**',
+                '**/ports/**',
+                '**/main.js',
+                '**/app.js',
+                '**/config.js',
+              ],
+              message: 'net/ depends on core only',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // servers/ translate wire to use case: they reach services and ports through the app, never adapters.
     files: ['src/servers/**/*.ts'],
     ignores: ['src/servers/**/*.test.ts'],
@@ -92,7 +118,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['**/adapters/**', '**/servers/**'], message: 'services depend on ports, not adapters' },
+            {
+              group: ['**/adapters/**', '**/servers/**', '**/net/**'],
+              message: 'services depend on ports, not adapters or the network',
+            },
           ],
         },
       ],

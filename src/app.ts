@@ -8,6 +8,7 @@ import type { AeRegistry } from './services/ae-registry.js';
 import type { AuditService } from './services/audit.js';
 import type { AuthService } from './services/auth.js';
 import type { CommitmentService } from './services/commitment.js';
+import type { SendService } from './services/send.js';
 import type { FaultMonitor } from './services/faults.js';
 import type { ImagingService } from './services/imaging.js';
 import type { IngestService } from './services/ingest.js';
@@ -31,6 +32,7 @@ export interface App {
   readonly aes: AeRegistry;
   readonly retrieve: RetrieveService;
   readonly commitment: CommitmentService;
+  readonly send: SendService;
   readonly imaging: ImagingService;
   readonly transcode: TranscodeService;
   readonly auth: AuthService;

@@ -13,6 +13,8 @@ import { AuthService } from './services/auth.js';
 import { AuditService } from './services/audit.js';
 import { ClinicalAudit } from './services/clinical-audit.js';
 import { CommitmentService } from './services/commitment.js';
+import { SendService } from './services/send.js';
+import { NetworkSender } from './adapters/dicom-net/sender.js';
 import { SyslogExporter } from './adapters/audit-syslog/exporter.js';
 import { FileCheckpointLog } from './adapters/audit-checkpoint/file.js';
 import { AeRegistry } from './services/ae-registry.js';
@@ -74,6 +76,15 @@ export async function createApp(
   const verify = new VerifyService(index, blobs);
   const retrieve = new RetrieveService(index, blobs, query, clinicalAudit);
   const commitment = new CommitmentService(index, retrieve, clinicalAudit);
+  const send = new SendService(
+    new NetworkSender({
+      implementationClassUid: IMPLEMENTATION_CLASS_UID,
+      implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+      responseTimeoutMs: config.dicom.idleSeconds * 1000,
+      maxPduLength: config.dicom.maxPduLength,
+    }),
+    retrieve,
+  );
   const imaging = new ImagingService(blobs, new ImagePool(config.http.imageWorkers));
   const transcode = new TranscodeService(
     blobs,
@@ -125,6 +136,7 @@ export async function createApp(
     aes,
     retrieve,
     commitment,
+    send,
     imaging,
     transcode,
     auth,
@@ -191,6 +203,7 @@ export function startDicom(app: App, overrides: Partial<DimseServerOptions> = {}
     findAe: (aet) => app.aes.find(aet),
     retrieve: app.retrieve,
     commitment: app.commitment,
+    send: app.send,
     query: app.query,
     ingest: app.ingest,
     log: app.log,

@@ -7,7 +7,7 @@ import { loadConfig } from '../config.js';
 import { ConfigError, isLanternError } from '../core/errors.js';
 import { createApp, serve } from '../main.js';
 import type { AeRecord } from '../ports/index.js';
-import { AssociationError } from '../servers/dimse/client.js';
+import { AssociationError } from '../net/dimse/association.js';
 import { ROLE_NAMES } from '../core/security/roles.js';
 import { PERMISSIONS } from '../services/ae-registry.js';
 import { VERSION } from '../version.js';
@@ -480,13 +480,14 @@ export async function run(argv: string[]): Promise<void> {
   try {
     await buildCli().parseAsync(argv);
   } catch (e) {
-    if (isLanternError(e)) {
-      process.stderr.write(`lantern: ${e.code}: ${e.message}\n`);
-      process.exit(2);
-    }
+    // A peer that cannot be reached or breaks off is not a usage error: exit status 1.
     if (e instanceof AssociationError) {
       process.stderr.write(`lantern: ${e.message}\n`);
       process.exit(1);
+    }
+    if (isLanternError(e)) {
+      process.stderr.write(`lantern: ${e.code}: ${e.message}\n`);
+      process.exit(2);
     }
     if ((e as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       process.stderr.write(

@@ -1,5 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Tag, tagHex } from '../core/dicom/dictionary.js';
 import { fromJson } from '../core/dicom/json.js';
@@ -16,7 +17,7 @@ import { statusCategory } from '../core/dimse/status.js';
 import { ConfigError } from '../core/errors.js';
 import { toJson } from '../core/dicom/json.js';
 import { resolveDictionaryVr } from '../core/dicom/vr.js';
-import { ClientAssociation, type ProposedContext } from '../servers/dimse/client.js';
+import { Association, type DimseHandler, type ProposedContext } from '../net/dimse/association.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../version.js';
 import { walk } from './import.js';
 
@@ -29,8 +30,8 @@ export interface Peer {
 
 const UNCOMPRESSED = ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'];
 
-function connect(peer: Peer, contexts: ProposedContext[]): Promise<ClientAssociation> {
-  return ClientAssociation.connect({
+function connect(peer: Peer, contexts: ProposedContext[]): Promise<Association> {
+  return Association.connect({
     host: peer.host,
     port: peer.port,
     callingAeTitle: peer.aet,
@@ -272,7 +273,34 @@ export async function getScu(
   const contexts: ProposedContext[] = [{ abstractSyntax: sop, transferSyntaxes: UNCOMPRESSED }];
   for (const uid of storage) contexts.push({ abstractSyntax: uid, transferSyntaxes: syntaxes });
   let received = 0;
-  const a = await ClientAssociation.connect({
+  // Each instance the peer sends back is written to its file as it arrives.
+  const receive: DimseHandler = async (req) => {
+    const command = req.command;
+    if (!req.dataset) return { status: 0xa900, fields: { ErrorComment: 'C-STORE without a data set' } };
+    const sopInstanceUid = String(command.AffectedSOPInstanceUID ?? '');
+    if (!/^[0-9.]{1,64}$/.test(sopInstanceUid)) {
+      for await (const _ of req.dataset) void _;
+      return { status: 0xa900, fields: { ErrorComment: 'invalid SOP Instance UID' } };
+    }
+    const meta = buildMeta({
+      sopClassUid: String(command.AffectedSOPClassUID),
+      sopInstanceUid,
+      transferSyntaxUid: req.context.transferSyntax,
+      implementationClassUid: IMPLEMENTATION_CLASS_UID,
+      implementationVersionName: IMPLEMENTATION_VERSION_NAME,
+    });
+    const dataset = req.dataset;
+    await pipeline(
+      (async function* () {
+        yield encodeFileHeader(meta);
+        yield* dataset;
+      })(),
+      createWriteStream(join(outDir, `${sopInstanceUid}.dcm`)),
+    );
+    received++;
+    return { status: 0 };
+  };
+  const a = await Association.connect({
     host: peer.host,
     port: peer.port,
     callingAeTitle: peer.aet,
@@ -281,25 +309,7 @@ export async function getScu(
     roles: storage.map((sopClassUid) => ({ sopClassUid, scu: false, scp: true })),
     implementationClassUid: IMPLEMENTATION_CLASS_UID,
     implementationVersionName: IMPLEMENTATION_VERSION_NAME,
-    onRequest: async (command, dataset, context) => {
-      if (Number(command.CommandField) !== CommandField.C_STORE_RQ || !dataset) return { status: 0x0211 };
-      const sopInstanceUid = String(command.AffectedSOPInstanceUID ?? '');
-      if (!/^[0-9.]{1,64}$/.test(sopInstanceUid))
-        return { status: 0xa900, fields: { ErrorComment: 'invalid SOP Instance UID' } };
-      const meta = buildMeta({
-        sopClassUid: String(command.AffectedSOPClassUID),
-        sopInstanceUid,
-        transferSyntaxUid: context.transferSyntax,
-        implementationClassUid: IMPLEMENTATION_CLASS_UID,
-        implementationVersionName: IMPLEMENTATION_VERSION_NAME,
-      });
-      await writeFile(
-        join(outDir, `${sopInstanceUid}.dcm`),
-        Buffer.concat([encodeFileHeader(meta), dataset]),
-      );
-      received++;
-      return { status: 0 };
-    },
+    handlers: new Map([[CommandField.C_STORE_RQ, receive]]),
   });
   try {
     const ctx = a.acceptedContext(sop);

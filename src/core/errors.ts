@@ -71,6 +71,27 @@ export const ERROR_CATALOGUE = {
     meaning:
       'A data set stopped before its last fragment: the association was released, aborted or closed first. Nothing was stored.',
   },
+  LNT_DIMSE_ASSOCIATION: {
+    http: 502,
+    dimse: 0xa702,
+    meaning:
+      'An association with a DICOM peer could not be made or ended early: rejected, aborted, closed, timed out, or the peer broke the protocol.',
+  },
+  LNT_DIMSE_PDU: {
+    http: 400,
+    dimse: 0xc000,
+    meaning: 'A PDU could not be read (PS3.8 9.3), or is larger than accepted; the association is aborted.',
+  },
+  LNT_DIMSE_COMMAND: {
+    http: 400,
+    dimse: 0xc000,
+    meaning: 'A DIMSE command set could not be read (PS3.7 E); the association is aborted.',
+  },
+  LNT_DIMSE_NO_ADDRESS: {
+    http: 409,
+    dimse: 0xa801,
+    meaning: 'The AE has no registered host and port to be reached at.',
+  },
   LNT_JSON_INVALID: {
     http: 400,
     dimse: 0xc000,
@@ -108,6 +129,11 @@ export const ERROR_CATALOGUE = {
     http: 413,
     dimse: 0xa700,
     meaning: 'The request body is larger than the configured limit.',
+  },
+  LNT_HTTP_RANGE: {
+    http: 416,
+    dimse: 0xc000,
+    meaning: 'The byte range asked for is outside the value.',
   },
   LNT_HTTP_TIMEOUT: {
     http: 408,

@@ -11,8 +11,7 @@ import { getNumber, getString } from '../../src/core/dicom/values.js';
 import { encodeDataset } from '../../src/core/dicom/writer.js';
 import { type Command, CommandField } from '../../src/core/dimse/command.js';
 import { ServiceSopClass } from '../../src/core/dimse/sop-classes.js';
-import { Association } from '../../src/servers/dimse/association.js';
-import { ClientAssociation } from '../../src/servers/dimse/client.js';
+import { Association } from '../../src/net/dimse/association.js';
 import { STORAGE_COMMITMENT_INSTANCE } from '../../src/servers/dimse/commit.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { synthInstance } from '../helpers/synth.js';
@@ -51,7 +50,7 @@ beforeAll(async () => {
   unlinkSync(join(archive.dir, 'storage', (await archive.app.index.findInstance(deleted.sopUid))!.blobKey));
   // The requester's own acceptor, for reports that come on a new association.
   reportServer = createServer((socket) => {
-    new Association(socket, {
+    Association.accept(socket, {
       aeTitle: 'COMMITSCU',
       capabilities: {
         transferSyntaxesFor: (a) =>
@@ -118,7 +117,7 @@ function request(transactionUid: string): Uint8Array {
 }
 
 async function connect(onReport?: (c: Command, d: Dataset) => void) {
-  return ClientAssociation.connect({
+  return Association.connect({
     host: '127.0.0.1',
     port: archive.port,
     callingAeTitle: 'COMMITSCU',
@@ -131,10 +130,20 @@ async function connect(onReport?: (c: Command, d: Dataset) => void) {
     ],
     implementationClassUid: '2.25.1',
     implementationVersionName: 'TEST',
-    onRequest: async (command, dataset) => {
-      onReport?.(command, parseDicom(dataset!, { assumeTransferSyntax: '1.2.840.10008.1.2.1' }).dataset);
-      return { status: 0 };
-    },
+    handlers: new Map([
+      [
+        CommandField.N_EVENT_REPORT_RQ,
+        async (req) => {
+          const parts: Uint8Array[] = [];
+          for await (const c of req.dataset ?? []) parts.push(c);
+          onReport?.(
+            req.command,
+            parseDicom(Buffer.concat(parts), { assumeTransferSyntax: '1.2.840.10008.1.2.1' }).dataset,
+          );
+          return { status: 0 };
+        },
+      ],
+    ]),
   });
 }
 

@@ -1,3 +1,4 @@
+import { LanternError } from '../errors.js';
 import { latin1 } from '../dicom/charset.js';
 
 /**
@@ -103,7 +104,12 @@ export type Command = {
     : string | number;
 };
 
-export class CommandError extends Error {}
+/** A command set that cannot be read or written (PS3.7 E). */
+export class CommandError extends LanternError {
+  constructor(message: string) {
+    super('LNT_DIMSE_COMMAND', message);
+  }
+}
 
 /** Encodes a command set in implicit VR little endian, with its group length first. */
 export function encodeCommand(cmd: Command): Uint8Array {

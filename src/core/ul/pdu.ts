@@ -4,6 +4,8 @@
  * PS3.8 Table 9-26 gives for them.
  */
 
+import { LanternError } from '../errors.js';
+
 export const PduType = {
   AAssociateRq: 0x01,
   AAssociateAc: 0x02,
@@ -24,12 +26,13 @@ export const AbortReason = {
   InvalidPduParameterValue: 6,
 } as const;
 
-export class PduError extends Error {
+/** A PDU that cannot be read, with the A-ABORT reason it calls for (PS3.8 Table 9-26). */
+export class PduError extends LanternError {
   constructor(
     message: string,
     readonly reason: number = AbortReason.InvalidPduParameterValue,
   ) {
-    super(message);
+    super('LNT_DIMSE_PDU', message);
   }
 }
 

@@ -1,7 +1,7 @@
 import { type Actor, aeActor } from '../../core/security/actor.js';
 import type { Permission } from '../../core/security/roles.js';
 import type { Party } from '../../services/clinical-audit.js';
-import type { AssociationInfo } from './association.js';
+import type { AssociationInfo } from '../../net/dimse/association.js';
 
 /**
  * The actor of a DICOM operation: the calling AE with what the registry granted it for this service, narrowed

@@ -12,8 +12,9 @@ import { Status } from '../../core/dimse/status.js';
 import type { AeRecord } from '../../ports/index.js';
 import type { CommitmentRef, CommitmentService } from '../../services/commitment.js';
 import { peerParty } from './actor.js';
-import type { AssociationInfo, DimseHandler } from './association.js';
-import { ClientAssociation } from './client.js';
+import type { AssociationInfo, DimseHandler } from '../../net/dimse/association.js';
+import { Association } from '../../net/dimse/association.js';
+import { LanternError } from '../../core/errors.js';
 import { readIdentifier } from './find.js';
 
 /** The well-known SOP Instance of the Storage Commitment Push Model (PS3.4 J.3.5). */
@@ -149,8 +150,12 @@ async function report(
   }
   // The requester released the association: report on a new one (PS3.4 J.3.3), to its registered address.
   const ae = await deps.findAe(assoc.callingAeTitle);
-  if (!ae?.host || !ae.port) throw new Error('the requester has no registered host and port for the report');
-  const client = await ClientAssociation.connect({
+  if (!ae?.host || !ae.port)
+    throw new LanternError(
+      'LNT_DIMSE_NO_ADDRESS',
+      'the requester has no registered host and port for the report',
+    );
+  const client = await Association.connect({
     host: ae.host,
     port: ae.port,
     callingAeTitle: deps.aeTitle,
@@ -164,12 +169,17 @@ async function report(
     roles: [{ sopClassUid: ServiceSopClass.StorageCommitmentPushModel, scu: false, scp: true }],
     implementationClassUid: deps.implementationClassUid,
     implementationVersionName: deps.implementationVersionName,
-    maxDatasetBytes: 64 * 1024,
+    maxPduLength: 262144,
+    maxResponseDatasetBytes: 64 * 1024,
     responseTimeoutMs: deps.responseTimeoutMs,
   });
   try {
     const ctx = client.acceptedContext(ServiceSopClass.StorageCommitmentPushModel);
-    if (!ctx) throw new Error('the requester did not accept the Storage Commitment report');
+    if (!ctx)
+      throw new LanternError(
+        'LNT_DIMSE_ASSOCIATION',
+        'the requester did not accept the Storage Commitment report',
+      );
     const bytes = encodeDataset(ds, encodingOf(lookupTransferSyntax(ctx.transferSyntax)!));
     for await (const _ of client.request(ctx.id, command, bytes)) void _;
   } finally {

@@ -12,7 +12,7 @@ import { QueryError } from '../../core/errors.js';
 import { keysFromDataset } from '../../core/query/keys.js';
 import type { QueryLevel } from '../../core/query/levels.js';
 import type { QueryService } from '../../services/query.js';
-import type { DimseHandler, DimseResponse } from './association.js';
+import type { DimseHandler, DimseResponse } from '../../net/dimse/association.js';
 
 const MAX_IDENTIFIER = 1024 * 1024;
 

@@ -1,10 +1,11 @@
 import { peerParty } from './actor.js';
 import { CommandField } from '../../core/dimse/command.js';
-import { Status, statusCategory } from '../../core/dimse/status.js';
+import { Status } from '../../core/dimse/status.js';
+import { storeOutcome, SubOperations } from '../../core/dimse/sub-operations.js';
 import type { RetrieveService } from '../../services/retrieve.js';
-import type { DimseHandler, DimseResponse } from './association.js';
+import type { DimseHandler, DimseResponse } from '../../net/dimse/association.js';
 import { readIdentifier } from './find.js';
-import { selectInstances, SubOperations } from './move.js';
+import { selectInstances } from './move.js';
 
 export interface GetDeps {
   readonly retrieve: RetrieveService;
@@ -33,7 +34,6 @@ export function get(deps: GetDeps): DimseHandler {
     const counts = new SubOperations(selected.instances.length);
     for (const inst of selected.instances) {
       if (signal.aborted) break;
-      let outcome: 'Success' | 'Warning' | 'Failure' = 'Failure';
       const rsp = await assoc.request?.(
         inst.sopClassUid,
         inst.transferSyntaxUid,
@@ -45,13 +45,9 @@ export function get(deps: GetDeps): DimseHandler {
         },
         await deps.retrieve.datasetStream(inst),
       );
-      if (rsp) {
-        const cat = statusCategory(Number(rsp.Status));
-        outcome = cat === 'Success' ? 'Success' : cat === 'Warning' ? 'Warning' : 'Failure';
-      }
-      counts.record(outcome);
+      counts.record(storeOutcome(rsp ? Number(rsp.Status) : undefined));
       if (counts.remaining > 0) yield { status: Status.Pending, fields: counts.fields() };
     }
-    yield counts.final(signal.aborted);
+    yield { status: counts.finalStatus(signal.aborted), fields: counts.fields() };
   };
 }

@@ -3,24 +3,24 @@ import { Tag } from '../../core/dicom/dictionary.js';
 import { parseDicom } from '../../core/dicom/parser.js';
 import { lookupTransferSyntax } from '../../core/dicom/transfer-syntax.js';
 import { getString } from '../../core/dicom/values.js';
-import { CommandField } from '../../core/dimse/command.js';
 import { MODEL_LEVELS } from '../../core/dimse/sop-classes.js';
-import { Status, statusCategory } from '../../core/dimse/status.js';
+import { Status } from '../../core/dimse/status.js';
 import { keysFromDataset } from '../../core/query/keys.js';
 import type { AeRecord, InstanceRow } from '../../ports/index.js';
 import type { RetrieveService } from '../../services/retrieve.js';
-import type { AssociationInfo, DimseHandler, DimseResponse } from './association.js';
-import { ClientAssociation } from './client.js';
+import type { AssociationInfo, DimseHandler, DimseResponse } from '../../net/dimse/association.js';
+import { AssociationError } from '../../net/dimse/association.js';
+import { SubOperations } from '../../core/dimse/sub-operations.js';
+import type { SendService } from '../../services/send.js';
 import { readIdentifier } from './find.js';
 
 export interface MoveDeps {
   readonly retrieve: RetrieveService;
+  readonly send: SendService;
   readonly aeTitle: string;
   readonly findAe: (aeTitle: string) => Promise<AeRecord | undefined>;
   readonly permitsMove: (callingAeTitle: string) => Promise<boolean>;
-  readonly implementationClassUid: string;
-  readonly implementationVersionName: string;
-  /** How long the peer we send to may take to answer one request (dicom.idleSeconds). */
+  /** How long the destination may take to answer one C-STORE (dicom.idleSeconds). */
   readonly responseTimeoutMs?: number;
 }
 
@@ -46,35 +46,6 @@ export async function selectInstances(
   }
   const actor = peerActor(assoc, ['study.read']);
   return { instances: await retrieve.instances(keysFromDataset(identifier), signal, actor) };
-}
-
-/** Sub-operation counts as the C-MOVE and C-GET responses carry them (PS3.4 C.4.2.1.3, C.4.3.1.3). */
-export class SubOperations {
-  completed = 0;
-  failed = 0;
-  warning = 0;
-  constructor(public remaining: number) {}
-  record(outcome: 'Success' | 'Warning' | 'Failure'): void {
-    this.remaining--;
-    if (outcome === 'Success') this.completed++;
-    else if (outcome === 'Warning') this.warning++;
-    else this.failed++;
-  }
-  fields() {
-    return {
-      NumberOfRemainingSuboperations: this.remaining,
-      NumberOfCompletedSuboperations: this.completed,
-      NumberOfFailedSuboperations: this.failed,
-      NumberOfWarningSuboperations: this.warning,
-    };
-  }
-  final(cancelled: boolean): DimseResponse {
-    if (cancelled) return { status: Status.Cancel, fields: this.fields() };
-    return {
-      status: this.failed || this.warning ? Status.SubOperationsCompleteWithFailures : Status.Success,
-      fields: this.fields(),
-    };
-  }
 }
 
 /**
@@ -114,109 +85,30 @@ export function move(deps: MoveDeps): DimseHandler {
       return;
     }
     const instances = selected.instances;
-    await deps.retrieve.recordSent(peerParty(assoc), instances, 'transferred', destination);
-    const counts = new SubOperations(instances.length);
-    const countFields = () => counts.fields();
     if (instances.length === 0) {
-      yield { status: Status.Success, fields: countFields() };
+      yield { status: Status.Success, fields: new SubOperations(0).fields() };
       return;
     }
-    // One presentation context per SOP class and stored transfer syntax: the bytes go as they are.
-    const pairs = new Map<string, { abstractSyntax: string; transferSyntaxes: string[] }>();
-    for (const i of instances)
-      pairs.set(`${i.sopClassUid}|${i.transferSyntaxUid}`, {
-        abstractSyntax: i.sopClassUid,
-        transferSyntaxes: [i.transferSyntaxUid],
-      });
-    let client: ClientAssociation;
+    let last = new SubOperations(instances.length);
     try {
-      client = await ClientAssociation.connect({
-        host: dest.host,
-        port: dest.port,
+      for await (const p of deps.send.send(dest, instances, {
+        by: peerParty(assoc),
         callingAeTitle: deps.aeTitle,
-        calledAeTitle: dest.aeTitle,
-        contexts: [...pairs.values()].slice(0, 128),
-        implementationClassUid: deps.implementationClassUid,
-        implementationVersionName: deps.implementationVersionName,
-        // C-STORE responses carry no data set.
-        maxDatasetBytes: 64 * 1024,
+        moveOriginator: { aeTitle: assoc.callingAeTitle, messageId: Number(req.command.MessageID) },
+        signal,
         responseTimeoutMs: deps.responseTimeoutMs,
-      });
+      })) {
+        last = p.counts;
+        if (p.counts.remaining > 0) yield { status: Status.Pending, fields: p.counts.fields() };
+      }
     } catch (e) {
+      if (!(e instanceof AssociationError)) throw e;
       yield {
         status: Status.OutOfResourcesSubOperations,
-        fields: {
-          ...countFields(),
-          ErrorComment: `cannot reach the destination: ${(e as Error).message}`.slice(0, 64),
-        },
+        fields: { ...last.fields(), ErrorComment: `cannot reach the destination: ${e.message}`.slice(0, 64) },
       };
       return;
     }
-    const failedUids: string[] = [];
-    // The requester cancelled or went away: the store under way stops too.
-    const stop = () => client.abort();
-    signal.addEventListener('abort', stop, { once: true });
-    try {
-      for (const inst of instances) {
-        if (signal.aborted) break;
-        const outcome = await storeOne(
-          client,
-          inst,
-          deps,
-          assoc.callingAeTitle,
-          Number(req.command.MessageID),
-        );
-        counts.remaining--;
-        if (outcome === 'Success') counts.completed++;
-        else if (outcome === 'Warning') counts.warning++;
-        else {
-          counts.failed++;
-          failedUids.push(inst.sopInstanceUid);
-        }
-        if (counts.remaining > 0) yield { status: Status.Pending, fields: countFields() };
-      }
-    } finally {
-      signal.removeEventListener('abort', stop);
-      await client.release().catch(() => client.abort());
-    }
-    if (signal.aborted) {
-      yield { status: Status.Cancel, fields: countFields() };
-      return;
-    }
-    const status =
-      counts.failed || counts.warning ? Status.SubOperationsCompleteWithFailures : Status.Success;
-    yield { status, fields: countFields() };
+    yield { status: last.finalStatus(signal.aborted), fields: last.fields() };
   };
-
-  async function storeOne(
-    client: ClientAssociation,
-    inst: InstanceRow,
-    d: MoveDeps,
-    originator: string,
-    originatorMessageId: number,
-  ): Promise<'Success' | 'Warning' | 'Failure'> {
-    const ctx = client.acceptedContext(inst.sopClassUid, inst.transferSyntaxUid);
-    if (!ctx) return 'Failure';
-    try {
-      let status = -1;
-      for await (const rsp of client.request(
-        ctx.id,
-        {
-          CommandField: CommandField.C_STORE_RQ,
-          AffectedSOPClassUID: inst.sopClassUid,
-          AffectedSOPInstanceUID: inst.sopInstanceUid,
-          Priority: 0,
-          MoveOriginatorApplicationEntityTitle: originator,
-          MoveOriginatorMessageID: originatorMessageId,
-        },
-        await d.retrieve.datasetStream(inst),
-      )) {
-        status = Number(rsp.command.Status);
-      }
-      const cat = statusCategory(status);
-      return cat === 'Success' ? 'Success' : cat === 'Warning' ? 'Warning' : 'Failure';
-    } catch {
-      return 'Failure';
-    }
-  }
 }

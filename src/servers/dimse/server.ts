@@ -10,11 +10,12 @@ import type { IngestService } from '../../services/ingest.js';
 import {
   type Admission,
   Association,
-  type AssociationOptions,
+  type AcceptOptions,
   type DimseHandler,
   type Rejection,
-} from './association.js';
+} from '../../net/dimse/association.js';
 import type { CommitmentService } from '../../services/commitment.js';
+import type { SendService } from '../../services/send.js';
 import type { Party } from '../../services/clinical-audit.js';
 import { StoredPerAssociation } from './stored-log.js';
 import type { AAssociateRq } from '../../core/ul/pdu.js';
@@ -58,6 +59,8 @@ export interface DimseServerOptions {
   readonly query: QueryService;
   readonly retrieve: RetrieveService;
   readonly commitment: CommitmentService;
+  /** Sends instances to another AE (C-MOVE's sub-operations). */
+  readonly send: SendService;
   /** Records a peer admitted or refused (the AE registry's audit event). */
   readonly recordAdmission?: (peer: Party, accepted: boolean, reason?: string) => Promise<void>;
   readonly findAe: (aeTitle: string) => Promise<AeRecord | undefined>;
@@ -147,11 +150,10 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
       CommandField.C_MOVE_RQ,
       move({
         retrieve: o.retrieve,
+        send: o.send,
         aeTitle: o.aeTitle,
         findAe: o.findAe,
         permitsMove: o.permitsMove,
-        implementationClassUid: o.implementationClassUid,
-        implementationVersionName: o.implementationVersionName,
         responseTimeoutMs: o.idleMs,
       }),
     ],
@@ -175,7 +177,7 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
   const pending = new Map<string, PendingConnection>();
   /** Connections holding an association slot: being admitted, or established. */
   const slots = new Set<Socket>();
-  const base: Omit<AssociationOptions, 'admit'> = {
+  const base: Omit<AcceptOptions, 'admit'> = {
     aeTitle: o.aeTitle,
     capabilities,
     handlers,
@@ -238,7 +240,7 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
       if (c) c.admitting = admitting;
     };
     socket.once('close', () => slots.delete(socket));
-    new Association(socket, {
+    Association.accept(socket, {
       ...base,
       onRequest: () => mark(true),
       onEstablished: () => pending.delete(key),

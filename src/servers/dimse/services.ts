@@ -2,7 +2,7 @@ import { peerActor } from './actor.js';
 import type { StoredPerAssociation } from './stored-log.js';
 import { Status } from '../../core/dimse/status.js';
 import type { IngestService } from '../../services/ingest.js';
-import type { AssociationInfo, DimseHandler } from './association.js';
+import type { AssociationInfo, DimseHandler } from '../../net/dimse/association.js';
 
 export const VERIFICATION = '1.2.840.10008.1.1';
 

@@ -1,7 +1,7 @@
 import type { IngestService } from '../../services/ingest.js';
 import type { AuditedInstance } from '../../services/clinical-audit.js';
 import { peerParty } from './actor.js';
-import type { AssociationInfo } from './association.js';
+import type { AssociationInfo } from '../../net/dimse/association.js';
 
 /**
  * The instances each association stored, recorded as one transfer when it ends (the ingest service builds

@@ -1,3 +1,5 @@
+import { LanternError } from '../../core/errors.js';
+
 /**
  * Cuts a TCP byte stream into whole PDUs. A PDU longer than `maxLength` is refused before it is buffered
  * (the caller aborts), so memory stays bounded by the largest PDU we accept.
@@ -31,7 +33,12 @@ export class PduFramer {
   }
 }
 
-export class FramerError extends Error {}
+/** A PDU announcing more bytes than we accept. */
+export class FramerError extends LanternError {
+  constructor(message: string) {
+    super('LNT_DIMSE_PDU', message);
+  }
+}
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);

@@ -58,7 +58,7 @@ describe('the association idle rule', () => {
       );
       return { status: 0 };
     };
-    const assoc = new Association(link as unknown as Socket, {
+    const assoc = Association.accept(link as unknown as Socket, {
       aeTitle: 'LANTERN',
       capabilities: { transferSyntaxesFor: () => new Set(['1.2.840.10008.1.2']) },
       handlers: new Map([[CommandField.C_ECHO_RQ, handler]]),

@@ -1,0 +1,98 @@
+import { CommandField } from '../../core/dimse/command.js';
+import { AbortReason } from '../../core/ul/pdu.js';
+import { Association } from '../../net/dimse/association.js';
+import type {
+  DicomSender,
+  OutgoingInstance,
+  SendOptions,
+  StoreDestination,
+} from '../../ports/dicom-sender.js';
+
+export interface NetworkSenderOptions {
+  readonly implementationClassUid: string;
+  readonly implementationVersionName: string;
+  /** How long the peer may take to answer one C-STORE (dicom.idleSeconds). */
+  readonly responseTimeoutMs: number;
+  readonly maxPduLength: number;
+}
+
+/**
+ * The DICOM sender over the network: one requestor association to the destination, proposing each SOP class
+ * in each stored transfer syntax (so the bytes go as they are), a C-STORE per instance, then release.
+ */
+export class NetworkSender implements DicomSender {
+  constructor(private readonly o: NetworkSenderOptions) {}
+
+  async *send<T extends OutgoingInstance>(
+    to: StoreDestination,
+    instances: readonly T[],
+    dataset: (instance: T) => Promise<AsyncIterable<Uint8Array>>,
+    options: SendOptions,
+  ): AsyncGenerator<{ instance: T; status: number | undefined }> {
+    const pairs = new Map<string, { abstractSyntax: string; transferSyntaxes: string[] }>();
+    for (const i of instances)
+      pairs.set(`${i.sopClassUid}|${i.transferSyntaxUid}`, {
+        abstractSyntax: i.sopClassUid,
+        transferSyntaxes: [i.transferSyntaxUid],
+      });
+    const assoc = await Association.connect({
+      host: to.host,
+      port: to.port,
+      callingAeTitle: options.callingAeTitle,
+      calledAeTitle: to.aeTitle,
+      contexts: [...pairs.values()].slice(0, 128),
+      maxPduLength: this.o.maxPduLength,
+      implementationClassUid: this.o.implementationClassUid,
+      implementationVersionName: this.o.implementationVersionName,
+      // C-STORE responses carry no data set.
+      maxResponseDatasetBytes: 64 * 1024,
+      responseTimeoutMs: options.responseTimeoutMs ?? this.o.responseTimeoutMs,
+    });
+    // Cancelled, or the requester went away: the store under way stops too.
+    const stop = () => assoc.abort(AbortReason.NotSpecified, 'the send was cancelled');
+    options.signal?.addEventListener('abort', stop, { once: true });
+    try {
+      for (const instance of instances) {
+        if (options.signal?.aborted) return;
+        yield { instance, status: await this.storeOne(assoc, instance, dataset, options) };
+      }
+    } finally {
+      options.signal?.removeEventListener('abort', stop);
+      await assoc.release().catch(() => assoc.abort());
+    }
+  }
+
+  private async storeOne<T extends OutgoingInstance>(
+    assoc: Association,
+    instance: T,
+    dataset: (instance: T) => Promise<AsyncIterable<Uint8Array>>,
+    options: SendOptions,
+  ): Promise<number | undefined> {
+    const ctx = assoc.acceptedContext(instance.sopClassUid, instance.transferSyntaxUid);
+    if (!ctx) return undefined;
+    try {
+      let status: number | undefined;
+      for await (const rsp of assoc.request(
+        ctx.id,
+        {
+          CommandField: CommandField.C_STORE_RQ,
+          AffectedSOPClassUID: instance.sopClassUid,
+          AffectedSOPInstanceUID: instance.sopInstanceUid,
+          Priority: 0,
+          ...(options.moveOriginator
+            ? {
+                MoveOriginatorApplicationEntityTitle: options.moveOriginator.aeTitle,
+                MoveOriginatorMessageID: options.moveOriginator.messageId,
+              }
+            : {}),
+        },
+        await dataset(instance),
+      )) {
+        status = Number(rsp.command.Status);
+      }
+      return status;
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/** A DICOM peer to send instances to: an AE of the registry with its address. */
+export interface StoreDestination {
+  readonly aeTitle: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** One instance to send, in the transfer syntax it is stored in. */
+export interface OutgoingInstance {
+  readonly sopClassUid: string;
+  readonly sopInstanceUid: string;
+  readonly transferSyntaxUid: string;
+}
+
+export interface SendOptions {
+  /** Our AE title, as the calling AE. */
+  readonly callingAeTitle: string;
+  /** The C-MOVE these C-STOREs are sub-operations of (Move Originator AE Title and Message ID). */
+  readonly moveOriginator?: { readonly aeTitle: string; readonly messageId: number };
+  /** Stops between instances, and the store under way. */
+  readonly signal?: AbortSignal;
+  /** How long the peer may take to answer one C-STORE (default: the sender's own). */
+  readonly responseTimeoutMs?: number;
+}
+
+/**
+ * Sends instances to a DICOM peer with C-STORE (PS3.4 B), each in its stored transfer syntax, on one
+ * association; used by C-MOVE and, later, routing, forwarding and migration. The results come in order,
+ * one per instance, as the peer answers (its C-STORE status; undefined when the instance could not be sent:
+ * no context accepted for its SOP class and syntax, or the association ended). When no association can be
+ * made at all, the iteration fails with LNT_DIMSE_ASSOCIATION.
+ */
+export interface DicomSender {
+  send<T extends OutgoingInstance>(
+    to: StoreDestination,
+    instances: readonly T[],
+    /** The data set bytes of an instance (no meta header), read when it is its turn. */
+    dataset: (instance: T) => Promise<AsyncIterable<Uint8Array>>,
+    options: SendOptions,
+  ): AsyncIterable<{ readonly instance: T; readonly status: number | undefined }>;
+}
