@@ -1,0 +1,18 @@
+import type { FastifyRequest } from 'fastify';
+import { NotFoundError } from '../../../core/errors.js';
+import type { App } from '../../../app.js';
+import type { InstanceRow } from '../../../ports/index.js';
+import { type PathUids, pathKeys } from './urls.js';
+
+/** The query string of a request as sent (undecoded), without the `?`. */
+export function rawQuery(req: FastifyRequest): string {
+  const q = req.raw.url?.indexOf('?') ?? -1;
+  return q < 0 ? '' : req.raw.url!.slice(q + 1);
+}
+
+/** The instances a retrieve path names, or 404. */
+export async function instancesOf(app: App, req: FastifyRequest, p: PathUids): Promise<InstanceRow[]> {
+  const rows = await app.retrieve.instances(pathKeys(p), undefined, req.actor);
+  if (!rows.length) throw new NotFoundError('no stored instance matches this resource');
+  return rows;
+}

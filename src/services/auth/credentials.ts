@@ -1,0 +1,115 @@
+import { hash, verify } from '@node-rs/argon2';
+import { LanternError } from '../../core/errors.js';
+import type { AccountRecord, AccountStore } from '../../ports/accounts.js';
+import type { Clock } from '../../ports/clock.js';
+import type { AuthEvents } from './auth-events.js';
+import type { AuthSettings } from './settings.js';
+import { ARGON, isoAfter, secret } from './secrets.js';
+
+/** How long a login attempt waits for the attempts in progress before it (at once) to end. */
+const ATTEMPT_WAIT_MS = 10_000;
+
+/** The throttle key of a login name (the same whether the account exists or not). */
+export const loginKey = (login: string): string => `login:${login.toLowerCase()}`;
+
+/**
+ * Login names and passwords checked against the accounts, with login throttling: every attempt is counted
+ * before its password is hashed, and repeated failures lock the login name and throttle the address.
+ */
+export class Credentials {
+  /** A hash to verify against when the login is unknown, so both answers take the same time. */
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly store: AccountStore,
+    private readonly clock: Clock,
+    private readonly settings: AuthSettings,
+    private readonly events: AuthEvents,
+  ) {}
+
+  /**
+   * Begins an attempt against `key` before any password is checked. Refused ('locked') when `key` is locked
+   * or its failures reached the threshold; while failures and the attempts being checked at this moment
+   * would pass it, the attempt waits for those to end (a burst of guesses gets no more checks than guesses
+   * sent one by one, and a burst of right passwords is not refused), and is refused ('busy') if they do not
+   * end in time.
+   */
+  private async begin(key: string, threshold: number): Promise<'ok' | 'locked' | 'busy'> {
+    const windowMs = this.settings.lockoutMinutes * 60_000;
+    for (let waited = 0; ;) {
+      const now = this.clock.now().getTime();
+      const r = await this.store.beginAttempt(
+        key,
+        isoAfter(this.clock),
+        new Date(now - windowMs).toISOString(),
+      );
+      const locked = (!!r.lockedUntil && Date.parse(r.lockedUntil) > now) || r.failures >= threshold;
+      if (!locked && r.failures + r.inProgress <= threshold) return 'ok';
+      await this.store.endAttempt(key, false);
+      if (locked) {
+        await this.store.lockThrottle(key, isoAfter(this.clock, windowMs));
+        return 'locked';
+      }
+      if (waited >= ATTEMPT_WAIT_MS) return 'busy';
+      await new Promise((r) => setTimeout(r, 25 + Math.random() * 50));
+      waited += 50;
+    }
+  }
+
+  /** Ends an attempt; a failure that reaches the threshold locks `key` for lockoutMinutes. */
+  private async end(key: string, failed: boolean, threshold: number): Promise<void> {
+    const failures = await this.store.endAttempt(key, failed);
+    if (failed && failures >= threshold)
+      await this.store.lockThrottle(key, isoAfter(this.clock, this.settings.lockoutMinutes * 60_000));
+  }
+
+  /**
+   * Checks a login and password: unknown login and wrong password get the same error and take the same time;
+   * repeated failures lock the login name (whether it exists or not) and throttle the address.
+   */
+  async check(login: string, password: string, address: string): Promise<AccountRecord> {
+    const loginThrottle = loginKey(login);
+    const addressThrottle = `address:${address}`;
+    const { lockoutThreshold, addressThreshold } = this.settings;
+    // The address first: a throttled address counts nothing against the logins it tries.
+    let refusal = await this.begin(addressThrottle, addressThreshold);
+    if (refusal === 'ok') {
+      refusal = await this.begin(loginThrottle, lockoutThreshold);
+      if (refusal !== 'ok') await this.end(addressThrottle, false, addressThreshold);
+    }
+    if (refusal !== 'ok') {
+      await this.events.authEvent(
+        'login',
+        login.slice(0, 64),
+        address,
+        4,
+        'refused: locked out after failed logins',
+      );
+      throw new LanternError(
+        'LNT_AUTH_LOCKED',
+        refusal === 'locked'
+          ? 'too many failed logins; try again later'
+          : 'too many logins at the same time; try again shortly',
+      );
+    }
+    const a = login.length <= 64 ? await this.store.findAccount(login) : undefined;
+    this.dummyHash ??= hash(secret(), ARGON);
+    const ok =
+      password.length <= 1024 &&
+      (await verify(a?.passwordHash || (await this.dummyHash), password).catch(() => false)) &&
+      !!a &&
+      a.enabled;
+    if (!ok || !a) {
+      await this.end(loginThrottle, true, lockoutThreshold);
+      await this.end(addressThrottle, true, addressThreshold);
+      await this.events.authEvent('login', login.slice(0, 64), address, 4, 'wrong login or password');
+      throw new LanternError('LNT_AUTH_FAILED', 'the login or the password is wrong');
+    }
+    // A success clears the login's failures; the address keeps its failures (one success does not excuse
+    // guesses at other logins) and takes back this attempt only.
+    await this.store.endAttempt(loginThrottle, false);
+    await this.store.resetFailures(loginThrottle);
+    await this.end(addressThrottle, false, addressThreshold);
+    return a;
+  }
+}

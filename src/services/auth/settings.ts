@@ -1,0 +1,12 @@
+import type { OidcSettings } from './oidc.js';
+
+export interface AuthSettings {
+  readonly sessionIdleMinutes: number;
+  readonly sessionMaxHours: number;
+  /** Failed logins for one login name within the window before it is locked. */
+  readonly lockoutThreshold: number;
+  readonly lockoutMinutes: number;
+  /** Failed logins from one address within the window before it is throttled. */
+  readonly addressThreshold: number;
+  readonly oidc?: OidcSettings;
+}
