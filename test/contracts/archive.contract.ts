@@ -63,7 +63,7 @@ export function archiveContract(name: string, backend: Backend): void {
       await index.migrate();
       await index.migrate(); // migrations are versioned: a second run changes nothing
       dir = mkdtempSync(join(tmpdir(), 'lantern-blobs-'));
-      blobs = new FsBlobStore(dir);
+      blobs = new FsBlobStore(dir, { nodeId: 'contract' });
       await blobs.init();
       ingest = new IngestService({
         index,
