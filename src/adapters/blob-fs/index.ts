@@ -162,12 +162,23 @@ export class FsBlobStore implements BlobStore {
   }
 
   async *read(key: string, range?: { start: number; end: number }): AsyncIterable<Uint8Array> {
-    const stream = createReadStream(this.path(key), {
-      start: range?.start,
-      end: range ? range.end - 1 : undefined,
-      highWaterMark: 256 * 1024,
-    });
-    for await (const chunk of stream) yield chunk as Buffer;
+    const path = this.path(key);
+    try {
+      if (range && range.end <= range.start) {
+        // Nothing to read, but a missing object is still missing.
+        await (await open(path, 'r')).close();
+        return;
+      }
+      const stream = createReadStream(path, {
+        start: range?.start,
+        end: range ? range.end - 1 : undefined,
+        highWaterMark: 256 * 1024,
+      });
+      for await (const chunk of stream) yield chunk as Buffer;
+    } catch (e) {
+      if (missing(e)) throw new LanternError('LNT_NOT_FOUND', `no stored object ${key}`, { cause: e });
+      throw e;
+    }
   }
 
   async size(key: string): Promise<number | undefined> {
