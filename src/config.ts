@@ -2,6 +2,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from './core/errors.js';
+import { isNodeId, nodeIdOf } from './core/node/node-id.js';
 
 // Every setting is one entry of SETTINGS below: how its value is checked, its default, its environment variable
 // and command-line flag, and its row of docs/configuration.md (scripts/gen-config-docs.mjs writes that table).
@@ -176,6 +177,16 @@ function configuredAes(v: unknown, name: string, from: Source): readonly Configu
   });
 }
 
+/** A node id: a safe path segment, since it names the node's own folder in shared storage. */
+function nodeId(v: unknown, name: string, from: Source): string {
+  if (!isNodeId(v)) {
+    throw new ConfigError(
+      `${name} must be 1-64 letters, digits, '.', '_' or '-' (not '.' or '..'), got ${JSON.stringify(v)} (from ${from})`,
+    );
+  }
+  return v;
+}
+
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 // ---- The settings ----
@@ -188,6 +199,16 @@ const SETTINGS = {
     flag: '--data',
     meaning: 'folder for the SQLite index and the stored objects',
   }),
+  node: {
+    id: setting({
+      check: nodeId,
+      default: nodeIdOf(hostname()),
+      env: 'LANTERN_NODE_ID',
+      defaultText: 'the host name',
+      meaning:
+        "this process's name among the nodes that share one index and one storage area, unique among them: 1-64 letters, digits, `.`, `_`, `-` (a host name's other characters become `-`); its temporary files go to `tmp/<node.id>/` in the storage folder",
+    }),
+  },
   dicom: {
     aeTitle: setting({
       check: (v, _name, from) => checkAeTitle(v, from),

@@ -51,7 +51,7 @@ export async function createApp(
     await index.close();
     throw e;
   }
-  const blobs = new FsBlobStore(storageRoot(config));
+  const blobs = new FsBlobStore(storageRoot(config), { nodeId: config.node.id });
   await blobs.init();
   const audit = new AuditService(
     index.audit,

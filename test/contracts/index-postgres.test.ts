@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { openPostgresIndex } from '../../src/adapters/index-postgres/index.js';
 import { createTestDatabase } from '../helpers/pg.js';
+import { accountStoreContract } from './account-store.contract.js';
 import { archiveContract } from './archive.contract.js';
 import { jobQueueContract } from './job-queue.contract.js';
 
@@ -36,6 +37,18 @@ jobQueueContract('PostgreSQL', {
     return index;
   },
   cleanup: async () => (await jobsDb)?.drop(),
+});
+
+let dropAccounts: (() => Promise<void>) | undefined;
+accountStoreContract('PostgreSQL', {
+  open: async () => {
+    const db = await createTestDatabase();
+    dropAccounts = db.drop;
+    const index = openPostgresIndex({ url: db.url });
+    await index.migrate();
+    return index;
+  },
+  cleanup: async () => dropAccounts?.(),
 });
 
 describe('PostgreSQL connections', () => {

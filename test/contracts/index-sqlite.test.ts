@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSqliteIndex } from '../../src/adapters/index-sqlite/index.js';
+import { accountStoreContract } from './account-store.contract.js';
 import { archiveContract } from './archive.contract.js';
 import { jobQueueContract } from './job-queue.contract.js';
 
@@ -29,6 +30,16 @@ jobQueueContract('SQLite', {
     return index;
   },
   cleanup: async () => rmSync(jobsDir, { recursive: true, force: true }),
+});
+
+const accountsDir = mkdtempSync(join(tmpdir(), 'lantern-sqlite-accounts-'));
+accountStoreContract('SQLite', {
+  open: async () => {
+    const index = openSqliteIndex({ file: join(accountsDir, 'index.sqlite') });
+    await index.migrate();
+    return index;
+  },
+  cleanup: async () => rmSync(accountsDir, { recursive: true, force: true }),
 });
 
 describe('SQLite durability', () => {

@@ -1,40 +1,91 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, type FileHandle, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, open, type FileHandle, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { LanternError } from '../../core/errors.js';
+import { isNodeId } from '../../core/node/node-id.js';
 import type { BlobStore, TempBlob } from '../../ports/blob-store.js';
 import { CoalescedSync, fsyncPath } from '../fs-sync/index.js';
 
-/** Keys are ours: lowercase letters, digits, '-' and '/' between segments. Anything else is refused. */
 /** Folders whose descriptors stay open for syncing (objects and quarantine use 256 each). */
 const MAX_DIR_HANDLES = 1024;
+/** Keys are ours: lowercase letters, digits, '-' and '/' between segments. Anything else is refused. */
 const KEY = /^[a-z0-9-]+(\/[a-z0-9-]+)*(\.[a-z0-9]+)?$/;
+/** Another node's temporary files younger than this may still be written; older ones are left by a crash. */
+export const TEMP_MAX_AGE_MS = 24 * 60 * 60 * 1000;
+
+export interface FsBlobStoreOptions {
+  /** This node's name (a safe path segment): its temporary files go to `tmp/<nodeId>/`. */
+  readonly nodeId: string;
+  /** Other nodes' temporary files older than this are removed at init (default TEMP_MAX_AGE_MS, 24 h). */
+  readonly tempMaxAgeMs?: number;
+}
+
+const missing = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT';
 
 /**
- * Objects as files under one root folder. A new object is written to `tmp/`, fsynced, renamed to its final
- * name and the folder fsynced, so that a committed object survives a crash.
+ * Objects as files under one root folder, which several nodes may share. A new object is written to this
+ * node's `tmp/<nodeId>/`, fsynced, renamed to its final name and the folder fsynced, so that a committed
+ * object survives a crash.
  */
 export class FsBlobStore implements BlobStore {
   private readonly root: string;
+  /** This node's temporary folder, `tmp/<nodeId>`. */
   private readonly tmpDir: string;
+  private readonly tempMaxAgeMs: number;
   private readonly knownDirs = new Set<string>();
   private readonly dirSyncs = new Map<string, { sync: CoalescedSync; release: () => Promise<void> }>();
 
-  constructor(root: string) {
+  constructor(root: string, options: FsBlobStoreOptions) {
+    if (!isNodeId(options.nodeId)) throw new LanternError('LNT_INTERNAL', 'invalid node id');
     this.root = resolve(root);
-    this.tmpDir = join(this.root, 'tmp');
+    this.tmpDir = join(this.root, 'tmp', options.nodeId);
+    this.tempMaxAgeMs = options.tempMaxAgeMs ?? TEMP_MAX_AGE_MS;
   }
 
+  /**
+   * Clears temporary files left by a crash: all of this node's (incomplete by definition), and other nodes'
+   * only when older than the safe age (a younger one may be an object another node is receiving now).
+   */
   async init(): Promise<void> {
-    await mkdir(this.tmpDir, { recursive: true });
-    // Temporary files left by a crash are incomplete by definition.
     await rm(this.tmpDir, { recursive: true, force: true });
     await mkdir(this.tmpDir, { recursive: true });
+    // Ages are measured against the shared file system's clock (the folder just made), not this node's,
+    // so that clocks that differ between nodes cannot make a young file look old.
+    const now = (await stat(this.tmpDir)).mtimeMs;
+    const tmpRoot = dirname(this.tmpDir);
+    const removeIfOld = async (path: string) => {
+      try {
+        const s = await lstat(path);
+        if (!s.isDirectory() && s.mtimeMs < now - this.tempMaxAgeMs) await rm(path, { force: true });
+      } catch (e) {
+        if (!missing(e)) throw e; // another node removed it first
+      }
+    };
+    for (const entry of await readdir(tmpRoot, { withFileTypes: true })) {
+      const path = join(tmpRoot, entry.name);
+      if (path === this.tmpDir) continue;
+      // Files directly in tmp/ come from versions before per-node folders, and are treated alike.
+      if (!entry.isDirectory()) {
+        await removeIfOld(path);
+        continue;
+      }
+      // Another node's folder stays (the node may be running); only its old files go.
+      let names: string[];
+      try {
+        names = await readdir(path);
+      } catch (e) {
+        if (missing(e)) continue;
+        throw e;
+      }
+      for (const name of names) await removeIfOld(join(path, name));
+    }
   }
 
   path(key: string): string {
-    if (!KEY.test(key) || key.includes('..')) throw new LanternError('LNT_INTERNAL', 'invalid storage key');
+    // tmp/ holds the nodes' temporary folders, never objects.
+    if (!KEY.test(key) || key.includes('..') || key === 'tmp' || key.startsWith('tmp/'))
+      throw new LanternError('LNT_INTERNAL', 'invalid storage key');
     const p = join(this.root, key);
     if (!p.startsWith(this.root + sep)) throw new LanternError('LNT_INTERNAL', 'invalid storage key');
     return p;
@@ -42,6 +93,7 @@ export class FsBlobStore implements BlobStore {
 
   /** One temporary file opened ahead, so an arriving object does not wait for the open. */
   private spare: Promise<{ tmpPath: string; fh: FileHandle }> | undefined;
+  private spareOpenedAt = 0;
 
   private openTemp(): Promise<{ tmpPath: string; fh: FileHandle }> {
     const tmpPath = join(this.tmpDir, randomUUID());
@@ -51,8 +103,16 @@ export class FsBlobStore implements BlobStore {
   }
 
   async createTemp(): Promise<TempBlob> {
-    const next = this.spare ?? this.openTemp();
+    let next = this.spare;
+    // A spare kept through a long quiet time would look old to another node's init, which may remove it:
+    // one that has waited a quarter of the safe age is replaced instead of used.
+    if (next && performance.now() - this.spareOpenedAt > this.tempMaxAgeMs / 4) {
+      void this.discard(next);
+      next = undefined;
+    }
+    next ??= this.openTemp();
     this.spare = this.openTemp();
+    this.spareOpenedAt = performance.now();
     const { tmpPath, fh } = await next;
     return new TempFile(
       tmpPath,
@@ -102,19 +162,30 @@ export class FsBlobStore implements BlobStore {
   }
 
   async *read(key: string, range?: { start: number; end: number }): AsyncIterable<Uint8Array> {
-    const stream = createReadStream(this.path(key), {
-      start: range?.start,
-      end: range ? range.end - 1 : undefined,
-      highWaterMark: 256 * 1024,
-    });
-    for await (const chunk of stream) yield chunk as Buffer;
+    const path = this.path(key);
+    try {
+      if (range && range.end <= range.start) {
+        // Nothing to read, but a missing object is still missing.
+        await (await open(path, 'r')).close();
+        return;
+      }
+      const stream = createReadStream(path, {
+        start: range?.start,
+        end: range ? range.end - 1 : undefined,
+        highWaterMark: 256 * 1024,
+      });
+      for await (const chunk of stream) yield chunk as Buffer;
+    } catch (e) {
+      if (missing(e)) throw new LanternError('LNT_NOT_FOUND', `no stored object ${key}`, { cause: e });
+      throw e;
+    }
   }
 
   async size(key: string): Promise<number | undefined> {
     try {
       return (await stat(this.path(key))).size;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (missing(e)) return undefined;
       throw e;
     }
   }
@@ -130,11 +201,14 @@ export class FsBlobStore implements BlobStore {
     await Promise.all(entries.map((e) => e.release()));
     const spare = this.spare;
     this.spare = undefined;
-    const s = await spare?.catch(() => undefined);
-    if (s) {
-      await s.fh.close().catch(() => undefined);
-      await rm(s.tmpPath, { force: true });
-    }
+    if (spare) await this.discard(spare);
+  }
+
+  private async discard(temp: Promise<{ tmpPath: string; fh: FileHandle }>): Promise<void> {
+    const t = await temp.catch(() => undefined);
+    if (!t) return;
+    await t.fh.close().catch(() => undefined);
+    await rm(t.tmpPath, { force: true }).catch(() => undefined);
   }
 }
 
