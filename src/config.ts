@@ -5,7 +5,7 @@ import { ConfigError } from './core/errors.js';
 import { isNodeId, nodeIdOf } from './core/node/node-id.js';
 
 // Every setting is one entry of SETTINGS below: how its value is checked, its default, its environment variable
-// and command-line flag, and its row of docs/configuration.md (scripts/gen-config-docs.mjs writes that table).
+// and command-line flag, and its row of docs/configuration.md (scripts/gen-docs.mjs writes that table).
 // The Config type, DEFAULTS, ENVIRONMENT and loadConfig all come from it.
 
 type Source = string; // where a value came from, for error messages

@@ -5,17 +5,17 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULTS, settingDocs, settingPaths, settingsTable } from '../../src/config.js';
 
 // The settings table of docs/configuration.md is generated from the settings table in src/config.ts
-// (`npm run build && npm run gen:config-docs`); this keeps the page from drifting from the code.
+// (`npm run build && npm run gen:docs`); this keeps the page from drifting from the code.
 
 const page = resolve(import.meta.dirname, '../../docs/configuration.md');
 const doc = readFileSync(page, 'utf8');
-// As scripts/gen-config-docs.mjs does it.
+// As scripts/gen-docs.mjs does it.
 const markers = /(?<=<!-- settings:begin\b[^\n]*-->\n)[\s\S]*?(?=<!-- settings:end -->)/;
 const valueOf = (path: string): unknown =>
   path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)?.[k], DEFAULTS);
 
 describe('docs/configuration.md', () => {
-  it('holds the settings table generated from the code (npm run build && npm run gen:config-docs)', async () => {
+  it('holds the settings table generated from the code (npm run build && npm run gen:docs)', async () => {
     expect(doc).toMatch(markers);
     const generated = doc.replace(markers, () => `\n${settingsTable()}\n\n`);
     const formatted = await prettier.format(generated, {

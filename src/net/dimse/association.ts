@@ -107,6 +107,8 @@ export type DimseHandler = (
 export interface CommonOptions {
   /** Services for the requests the peer sends, by command field (none: 0211H, unrecognized operation). */
   readonly handlers?: ReadonlyMap<number, DimseHandler>;
+  /** Or by presentation context and command field (a registry of service classes); tried first. */
+  readonly route?: (context: NegotiatedContext, commandField: number) => DimseHandler | undefined;
   /** Largest PDU we receive (advertised in our A-ASSOCIATE-RQ or -AC). */
   readonly maxPduLength: number;
   /** ARTIM: the deadline for a whole A-ASSOCIATE-RQ, for an answer to ours, and for a peer to close. */
@@ -828,7 +830,7 @@ export class Association {
       };
       this.sendMessage(req.context.id, encodeCommand(fields), r.dataset);
     };
-    const handler = this.opts.handlers?.get(field);
+    const handler = this.opts.route?.(req.context, field) ?? this.opts.handlers?.get(field);
     try {
       if (cmd.MessageID === undefined || rspField === undefined) {
         throw new MissingField(rspField === undefined ? 'CommandField' : 'MessageID');

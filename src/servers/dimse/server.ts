@@ -2,31 +2,22 @@ import { type AddressInfo, createServer, type Server, type Socket } from 'node:n
 import { createServer as createTlsServer } from 'node:tls';
 import type { Permission } from '../../core/security/roles.js';
 import type { Logger } from 'pino';
-import { isStorageSopClass } from '../../core/dicom/dictionary.js';
-import { allTransferSyntaxes } from '../../core/dicom/transfer-syntax.js';
-import { CommandField } from '../../core/dimse/command.js';
-import type { AcceptorCapabilities } from '../../core/ul/negotiation.js';
 import type { IngestService } from '../../services/ingest.js';
 import {
   type Admission,
   Association,
   type AcceptOptions,
-  type DimseHandler,
   type Rejection,
 } from '../../net/dimse/association.js';
 import type { CommitmentService } from '../../services/commitment.js';
 import type { SendService } from '../../services/send.js';
 import type { Party } from '../../services/clinical-audit.js';
 import { StoredPerAssociation } from './stored-log.js';
+import { ServiceRegistry } from './registry.js';
+import { SERVICE_CLASSES } from './service-classes.js';
 import type { AAssociateRq } from '../../core/ul/pdu.js';
-import { find } from './find.js';
-import { move } from './move.js';
-import { get } from './get.js';
-import { commit } from './commit.js';
 import type { RetrieveService } from '../../services/retrieve.js';
 import type { AeRecord } from '../../ports/index.js';
-import { echo, store, VERIFICATION } from './services.js';
-import { ServiceSopClass } from '../../core/dimse/sop-classes.js';
 import type { QueryService } from '../../services/query.js';
 
 export interface DimseServerOptions {
@@ -95,82 +86,11 @@ interface PendingConnection {
   admitting: boolean;
 }
 
-/** Transfer syntaxes we take for storage: every one whose dataset encoding the reader knows. */
-const STORAGE_SYNTAXES: ReadonlySet<string> = new Set(allTransferSyntaxes().map((t) => t.uid));
-const UNCOMPRESSED: ReadonlySet<string> = new Set([
-  '1.2.840.10008.1.2',
-  '1.2.840.10008.1.2.1',
-  '1.2.840.10008.1.2.2',
-]);
-const FIND_CLASSES: ReadonlySet<string> = new Set([
-  ServiceSopClass.PatientRootFind,
-  ServiceSopClass.StudyRootFind,
-  ServiceSopClass.PatientStudyOnlyFind,
-]);
-const QR_MODELS: ReadonlySet<string> = new Set([
-  ServiceSopClass.PatientRootFind,
-  ServiceSopClass.StudyRootFind,
-  ServiceSopClass.PatientStudyOnlyFind,
-  ServiceSopClass.PatientRootMove,
-  ServiceSopClass.StudyRootMove,
-  ServiceSopClass.PatientStudyOnlyMove,
-  ServiceSopClass.PatientRootGet,
-  ServiceSopClass.StudyRootGet,
-  ServiceSopClass.PatientStudyOnlyGet,
-]);
-
-export const capabilities: AcceptorCapabilities = {
-  // C-GET: the requestor receives the instances as storage SCP on the same association.
-  acceptScpRole: (sopClassUid) => isStorageSopClass(sopClassUid),
-  // Query/Retrieve FIND (PS3.4 C.5.1.1.1): relational queries yes, combined date-time matching no, fuzzy
-  // (case-insensitive) person name matching yes, timezone adjustment no. Other bytes are answered 0.
-  answerExtended: (sopClassUid, requested) => {
-    if (!FIND_CLASSES.has(sopClassUid)) return undefined;
-    const out = new Uint8Array(Math.min(requested.length, 3));
-    if (out.length > 0) out[0] = requested[0] === 1 ? 1 : 0;
-    if (out.length > 2) out[2] = requested[2] === 1 ? 1 : 0;
-    return out;
-  },
-  transferSyntaxesFor(abstractSyntax) {
-    if (abstractSyntax === VERIFICATION || QR_MODELS.has(abstractSyntax)) return UNCOMPRESSED;
-    if (abstractSyntax === ServiceSopClass.StorageCommitmentPushModel) return UNCOMPRESSED;
-    if (isStorageSopClass(abstractSyntax)) return STORAGE_SYNTAXES;
-    return undefined;
-  },
-};
-
 /** The DICOM listener: one Association per connection, a cap on how many run at once. */
 export async function startDimseServer(o: DimseServerOptions): Promise<DimseServers> {
+  // Instances stored are recorded per association, when it ends.
   const storedLog = new StoredPerAssociation(o.ingest);
-  const handlers = new Map<number, DimseHandler>([
-    [CommandField.C_ECHO_RQ, echo],
-    [CommandField.C_STORE_RQ, store(o.ingest, o.permitsStore, storedLog)],
-    [CommandField.C_FIND_RQ, find(o.query, o.permitsFind, o.aeTitle)],
-    [
-      CommandField.C_MOVE_RQ,
-      move({
-        retrieve: o.retrieve,
-        send: o.send,
-        aeTitle: o.aeTitle,
-        findAe: o.findAe,
-        permitsMove: o.permitsMove,
-        responseTimeoutMs: o.idleMs,
-      }),
-    ],
-    [CommandField.C_GET_RQ, get({ retrieve: o.retrieve, permitsGet: o.permitsGet })],
-    [
-      CommandField.N_ACTION_RQ,
-      commit({
-        commitment: o.commitment,
-        aeTitle: o.aeTitle,
-        findAe: o.findAe,
-        log: o.log,
-        implementationClassUid: o.implementationClassUid,
-        implementationVersionName: o.implementationVersionName,
-        responseTimeoutMs: o.idleMs,
-      }),
-    ],
-  ]);
+  const registry = new ServiceRegistry(SERVICE_CLASSES, { ...o, storedLog });
   const maxPending = o.maxPending ?? 64;
   const maxPendingPerAddress = o.maxPendingPerAddress ?? 8;
   /** Connections not yet associated, oldest first, by remote address and port. */
@@ -179,8 +99,8 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
   const slots = new Set<Socket>();
   const base: Omit<AcceptOptions, 'admit'> = {
     aeTitle: o.aeTitle,
-    capabilities,
-    handlers,
+    capabilities: registry.capabilities(),
+    route: (context, field) => registry.route(context, field),
     maxPduLength: o.maxPduLength,
     artimMs: o.artimMs,
     idleMs: o.idleMs,

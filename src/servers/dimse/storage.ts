@@ -4,11 +4,6 @@ import { Status } from '../../core/dimse/status.js';
 import type { IngestService } from '../../services/ingest.js';
 import type { AssociationInfo, DimseHandler } from '../../net/dimse/association.js';
 
-export const VERIFICATION = '1.2.840.10008.1.1';
-
-/** C-ECHO (PS3.4 A): the association works. */
-export const echo: DimseHandler = async () => ({ status: Status.Success });
-
 /**
  * C-STORE (PS3.4 B): the data set streams into the ingest service as it arrives, with the SOP class and
  * instance the command declares checked against it. An object the archive holds back in quarantine is
