@@ -2,7 +2,8 @@
 // The whole test suite: installs the test peers it needs (DCMTK, pydicom's sample files, PostgreSQL,
 // Chromium, faketime) when they are missing and it runs as root on Debian (the OHIF viewer the end-to-end test drives is
 // fetched by the test itself, test/helpers/ohif.ts), finds or starts a PostgreSQL server, then runs the type
-// check, the linters and every test. Exit status 0 only when all of it passed.
+// check, the linters and every test, and the interop and CLI tests once more with the index in PostgreSQL.
+// Exit status 0 only when all of it passed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -123,6 +124,25 @@ async function main() {
       'faketime',
       ['-f', '+365d', 'npx', 'vitest', 'run', '--exclude', 'test/e2e/**'],
       { FAKETIME_DONT_FAKE_MONOTONIC: '1' },
+    ],
+    // The same archive on the other index: every test archive and CLI data folder in a PostgreSQL database
+    // of its own (test/helpers/test-index.ts). The suites that go through the index: DIMSE, DICOMweb,
+    // security, audit and the CLI. Left out: the files that never open an index (dcmdump, dcmtk-corpus,
+    // scu) and the structural mutants (structure), whose time goes to DCMTK and pydicom reading each one.
+    [
+      'interop and CLI tests on PostgreSQL',
+      'npx',
+      [
+        'vitest',
+        'run',
+        'test/interop',
+        'test/cli',
+        ...['dcmdump', 'dcmtk-corpus', 'scu', 'structure'].flatMap((f) => [
+          '--exclude',
+          `test/interop/${f}.test.ts`,
+        ]),
+      ],
+      { LANTERN_TEST_INDEX: 'postgres' },
     ],
   ];
   let failed = false;

@@ -12,6 +12,7 @@ import { encodePdu } from '../../src/core/ul/pdu.js';
 import { DCMTK_ENV, runDcmtk } from '../helpers/dcmtk.js';
 import { associateRq, RawPeer } from '../helpers/raw-peer.js';
 import { synthInstance, uid } from '../helpers/synth.js';
+import { createTestIndex, type TestIndexDatabase, testIndex } from '../helpers/test-index.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/lantern.js');
 const run = promisify(execFile);
@@ -21,7 +22,20 @@ const tmp = () => {
   dirs.push(d);
   return d;
 };
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const indexes: TestIndexDatabase[] = [];
+/**
+ * A data folder for `lantern` commands, and the environment that points them at its index: SQLite in the
+ * folder, or under LANTERN_TEST_INDEX=postgres a database of its own.
+ */
+async function dataDir(): Promise<{ data: string; env: Readonly<Record<string, string>> }> {
+  const index = await createTestIndex();
+  indexes.push(index);
+  return { data: tmp(), env: index.env };
+}
+afterAll(async () => {
+  for (const i of indexes) await i.drop();
+  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+});
 
 async function lantern(args: string[], env: NodeJS.ProcessEnv = {}) {
   try {
@@ -62,9 +76,9 @@ function startServer(
 
 describe('lantern command line', () => {
   it('serve: the first start prints the admin one-time password once; DICOMweb needs a login', async () => {
-    const data = tmp();
+    const { data, env } = await dataDir();
     const args = ['--data', data, '--dicom-port', '0', '--http-port', '0'];
-    const first = await startServer(args);
+    const first = await startServer(args, env);
     let password: string;
     try {
       const m = /One-time password: (\S+)/.exec(first.out());
@@ -84,7 +98,7 @@ describe('lantern command line', () => {
       first.proc.kill('SIGTERM');
       await new Promise((r) => first.proc.once('exit', r));
     }
-    const second = await startServer(args);
+    const second = await startServer(args, env);
     try {
       expect(second.out()).not.toContain('One-time password');
     } finally {
@@ -109,22 +123,16 @@ describe('lantern command line', () => {
   });
 
   it('serve: /healthz answers, the AE registry decides who associates (changed while running), SIGTERM stops cleanly', async () => {
-    const data = tmp();
-    const s = await startServer([
-      '--data',
-      data,
-      '--dicom-port',
-      '0',
-      '--http-port',
-      '0',
-      '--aet',
-      'TESTARCH',
-    ]);
+    const { data, env } = await dataDir();
+    const s = await startServer(
+      ['--data', data, '--dicom-port', '0', '--http-port', '0', '--aet', 'TESTARCH'],
+      env,
+    );
     try {
       const res = await fetch(`http://127.0.0.1:${s.http}/healthz`);
       expect(res.status).toBe(200);
       const body = (await res.json()) as { status: string; aeTitle: string; index: string };
-      expect(body).toMatchObject({ status: 'ok', aeTitle: 'TESTARCH', index: 'sqlite' });
+      expect(body).toMatchObject({ status: 'ok', aeTitle: 'TESTARCH', index: testIndex });
       const echo = () =>
         new Promise<{ code: number | null; out: string }>((ok) => {
           const c = spawn(
@@ -142,25 +150,22 @@ describe('lantern command line', () => {
       expect(refused.code).not.toBe(0);
       expect(refused.out).toMatch(/Calling AE Title Not Recognized/i);
       // Registering the AE in another process takes effect in the running server.
-      const add = await lantern([
-        'ae',
-        'add',
-        'MODALITY1',
-        '--host',
-        '127.0.0.1',
-        '--allow',
-        'store',
-        '--data',
-        data,
-      ]);
+      const add = await lantern(
+        ['ae', 'add', 'MODALITY1', '--host', '127.0.0.1', '--allow', 'store', '--data', data],
+        env,
+      );
       expect(add.code).toBe(0);
       expect(add.stdout).toMatch(/MODALITY1 registered: host 127.0.0.1 port - allow store/);
       expect((await echo()).code).toBe(0);
-      expect((await lantern(['ae', 'list', '--data', data])).stdout).toMatch(/MODALITY1\s+host 127.0.0.1/);
-      expect((await lantern(['ae', 'remove', 'MODALITY1', '--data', data])).code).toBe(0);
+      expect((await lantern(['ae', 'list', '--data', data], env)).stdout).toMatch(
+        /MODALITY1\s+host 127.0.0.1/,
+      );
+      expect((await lantern(['ae', 'remove', 'MODALITY1', '--data', data], env)).code).toBe(0);
       expect((await echo()).code).not.toBe(0);
-      expect((await lantern(['ae', 'remove', 'MODALITY1', '--data', data])).code).toBe(1);
-      expect((await lantern(['ae', 'add', 'BAD\\AE', '--data', data])).stderr).toMatch(/AE title must be/);
+      expect((await lantern(['ae', 'remove', 'MODALITY1', '--data', data], env)).code).toBe(1);
+      expect((await lantern(['ae', 'add', 'BAD\\AE', '--data', data], env)).stderr).toMatch(
+        /AE title must be/,
+      );
     } finally {
       s.proc.kill('SIGTERM');
     }
@@ -170,10 +175,12 @@ describe('lantern command line', () => {
   });
 
   it('serve outlives associations that die in the middle of a C-STORE, and counts no fault', async () => {
-    const data = tmp();
-    const s = await startServer(['--data', data, '--dicom-port', '0', '--http-port', '0']);
+    const { data, env } = await dataDir();
+    const s = await startServer(['--data', data, '--dicom-port', '0', '--http-port', '0'], env);
     try {
-      expect((await lantern(['ae', 'add', 'STORESCU', '--allow', 'store', '--data', data])).code).toBe(0);
+      expect((await lantern(['ae', 'add', 'STORESCU', '--allow', 'store', '--data', data], env)).code).toBe(
+        0,
+      );
       const inst = synthInstance({ patientId: 'DROP', rows: 256, columns: 256 });
       const dataset = inst.bytes.subarray(parseDicom(inst.bytes, { untilPixelData: true }).datasetOffset);
       const rq = associateRq('STORESCU', [
@@ -237,7 +244,7 @@ describe('lantern command line', () => {
   });
 
   it('AEs from the configuration file join the registry at start', async () => {
-    const data = tmp();
+    const { data, env } = await dataDir();
     const cfg = join(tmp(), 'lantern.json');
     writeFileSync(
       cfg,
@@ -252,23 +259,26 @@ describe('lantern command line', () => {
         },
       }),
     );
-    const r = await lantern(['ae', 'list', '--config', cfg]);
+    const r = await lantern(['ae', 'list', '--config', cfg], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/CT1\s+host 10.0.0.21 port 104 allow store/);
     expect(r.stdout).toMatch(/WS1\s+host \(any\) port - allow store,find,get,move\n/);
     // A peer with a port is a move destination unless its list says otherwise, from the file or the command.
     expect(r.stdout).toMatch(/PACS2\s+host 10.0.0.5 port 104 allow store,find,get,move,destination/);
-    const ws = await lantern(['ae', 'add', 'WS', '--host', '10.0.0.6', '--port', '104', '--config', cfg]);
+    const ws = await lantern(
+      ['ae', 'add', 'WS', '--host', '10.0.0.6', '--port', '104', '--config', cfg],
+      env,
+    );
     expect(ws.stdout).toMatch(/WS registered: host 10.0.0.6 port 104 allow store,find,get,move,destination/);
     writeFileSync(
       cfg,
       JSON.stringify({ dataDir: data, dicom: { aes: [{ aeTitle: 'CT1', allow: ['fly'] }] } }),
     );
-    expect((await lantern(['ae', 'list', '--config', cfg])).stderr).toMatch(/unknown permission fly/);
+    expect((await lantern(['ae', 'list', '--config', cfg], env)).stderr).toMatch(/unknown permission fly/);
   });
 
   it('import: a report of stored, present, quarantined and rejected; exit 0 only when nothing was rejected', async () => {
-    const data = tmp();
+    const { data, env } = await dataDir();
     const src = tmp();
     mkdirSync(join(src, 'nested', 'deeper'), { recursive: true });
     const study = uid();
@@ -285,7 +295,7 @@ describe('lantern command line', () => {
     const conflict = synthInstance({ patientId: 'CLI1', patientName: 'Other^Name' });
     writeFileSync(join(src, 'z-conflict.dcm'), conflict.bytes);
 
-    const first = await lantern(['import', src, '--data', data, '--no-progress', '--concurrency', '1']);
+    const first = await lantern(['import', src, '--data', data, '--no-progress', '--concurrency', '1'], env);
     expect(first.code).toBe(1);
     expect(first.stdout).toMatch(/stored:\s+5/);
     expect(first.stdout).toMatch(/quarantined:\s+1/);
@@ -293,38 +303,38 @@ describe('lantern command line', () => {
     expect(first.stdout).toMatch(/rejected:\s+1\n.*notes\.txt: LNT_DICOM_NOT_DICOM/);
 
     rmSync(join(src, 'notes.txt'));
-    const again = await lantern(['import', src, '--data', data]);
+    const again = await lantern(['import', src, '--data', data], env);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/stored:\s+0/);
     expect(again.stdout).toMatch(/already present: 5/);
     expect(again.stderr).toMatch(/importing .*MB\/s/);
 
-    const verify = await lantern(['verify', '--data', data]);
+    const verify = await lantern(['verify', '--data', data], env);
     expect(verify.code).toBe(0);
     expect(verify.stdout).toMatch(/Verified 5 objects/);
     const objects = join(data, 'storage', 'objects');
     const a = readdirSync(objects)[0];
     const file = readdirSync(join(objects, a))[0];
     writeFileSync(join(objects, a, file), 'changed');
-    const bad = await lantern(['verify', '--data', data]);
+    const bad = await lantern(['verify', '--data', data], env);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/mismatched: 1/);
   });
 
   it('importing the pydicom corpus twice stores each instance once', async () => {
-    const data = tmp();
+    const { data, env } = await dataDir();
     const corpus = pydicomDataDir();
     // One file at a time, so that which of two conflicting files is stored first is the same in both runs.
     const args = ['import', corpus, '--data', data, '--no-progress', '--concurrency', '1'];
     const count = (out: string, what: string) => Number(new RegExp(`${what}:\\s+(\\d+)`).exec(out)![1]);
-    const first = await lantern(args);
+    const first = await lantern(args, env);
     const stored = count(first.stdout, 'stored');
     expect(stored).toBeGreaterThan(50);
-    const second = await lantern(args);
+    const second = await lantern(args, env);
     expect(count(second.stdout, 'stored')).toBe(0);
     expect(count(second.stdout, 'already present')).toBe(stored + count(first.stdout, 'already present'));
     expect(count(second.stdout, 'quarantined')).toBe(count(first.stdout, 'quarantined'));
-    expect((await lantern(['verify', '--data', data])).stdout).toMatch(
+    expect((await lantern(['verify', '--data', data], env)).stdout).toMatch(
       new RegExp(`Verified ${stored} objects`),
     );
   });

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainHash } from '../../src/core/audit/chain.js';
@@ -13,6 +13,7 @@ import { buildHttpServer } from '../../src/servers/http/server.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { freePort, runDcmtk, startDcmtkServer } from '../helpers/dcmtk.js';
 import { synthInstance } from '../helpers/synth.js';
+import { openIndexDatabase } from '../helpers/test-index.js';
 
 const NAME = 'Zyxwvutsrqponm^Auditina';
 const PID = 'AUDIT-PID-77123';
@@ -329,56 +330,62 @@ describe('the audit trail', () => {
 
   it('finds a tampered record with lantern audit verify, and refuses changes through SQL', async () => {
     const run = promisify(execFile);
-    const ok = await run('node', [bin, 'audit', 'verify', '--data', archive.dir]);
+    const lantern = (...args: string[]) =>
+      run('node', [bin, ...args, '--data', archive.dir], { env: { ...process.env, ...archive.env } });
+    const ok = await lantern('audit', 'verify');
     expect(ok.stdout).toMatch(/\d+ audit records, chain intact/);
     // A signed checkpoint of the head, apart from the database.
-    expect((await run('node', [bin, 'audit', 'checkpoint', '--data', archive.dir])).stdout).toContain(
-      'checkpoint written',
-    );
-    const db = new Database(join(archive.dir, 'index.sqlite'));
+    expect((await lantern('audit', 'checkpoint')).stdout).toContain('checkpoint written');
+    const db = openIndexDatabase(archive.app.config);
     try {
-      expect(() => db.prepare('update audit_record set outcome = 0 where id = 2').run()).toThrow(
+      await expect(sql`update audit_record set outcome = 0 where id = 2`.execute(db)).rejects.toThrow(
         /append-only/,
       );
-      expect(() => db.prepare('delete from audit_record where id = 2').run()).toThrow(/append-only/);
-      // Someone with the database file drops the guard and rewrites record 3 (the failed login) as a success.
-      db.exec('drop trigger audit_record_no_update');
-      const row = db.prepare('select event from audit_record where id = 3').get() as { event: string };
+      await expect(sql`delete from audit_record where id = 2`.execute(db)).rejects.toThrow(/append-only/);
+      // Someone with access to the database drops the guard and rewrites record 3 (the failed login) as a
+      // success.
+      await sql
+        .raw(
+          archive.app.index.dialect === 'postgres'
+            ? 'drop trigger audit_record_append_only on audit_record'
+            : 'drop trigger audit_record_no_update',
+        )
+        .execute(db);
+      const row = await db
+        .selectFrom('audit_record')
+        .select('event')
+        .where('id', '=', 3)
+        .executeTakeFirstOrThrow();
       expect(row.event).toContain('"outcome":4');
-      db.prepare('update audit_record set event = ?, outcome = 0 where id = 3').run(
-        row.event.replace('"outcome":4', '"outcome":0'),
-      );
-    } finally {
-      db.close();
-    }
-    const broken = (await run('node', [bin, 'audit', 'verify', '--data', archive.dir]).catch(
-      (e: unknown) => e,
-    )) as {
-      code: number;
-      stdout: string;
-    };
-    expect(broken.code).toBe(1);
-    expect(broken.stdout).toMatch(/audit record 3 is broken: its content does not match its hash/);
-    // A careful forger recomputes every hash after the change: the chain holds, the signed checkpoint does not.
-    const db2 = new Database(join(archive.dir, 'index.sqlite'));
-    try {
-      const rows = db2.prepare('select id, event from audit_record order by id').all() as {
-        id: number;
-        event: string;
-      }[];
+      await db
+        .updateTable('audit_record')
+        .set({ event: row.event.replace('"outcome":4', '"outcome":0'), outcome: 0 })
+        .where('id', '=', 3)
+        .execute();
+      const broken = (await lantern('audit', 'verify').catch((e: unknown) => e)) as {
+        code: number;
+        stdout: string;
+      };
+      expect(broken.code).toBe(1);
+      expect(broken.stdout).toMatch(/audit record 3 is broken: its content does not match its hash/);
+      // A careful forger recomputes every hash after the change: the chain holds, the signed checkpoint does
+      // not.
+      const rows = await db.selectFrom('audit_record').select(['id', 'event']).orderBy('id').execute();
       let prev = '0'.repeat(64);
       for (const r of rows) {
-        const h = chainHash(prev, r.id, r.event);
-        db2.prepare('update audit_record set prev_hash = ?, hash = ? where id = ?').run(prev, h, r.id);
+        const h = chainHash(prev, Number(r.id), r.event);
+        await db
+          .updateTable('audit_record')
+          .set({ prev_hash: prev, hash: h })
+          .where('id', '=', r.id)
+          .execute();
         prev = h;
       }
-      db2.prepare('update audit_head set last_hash = ? where id = 1').run(prev);
+      await db.updateTable('audit_head').set({ last_hash: prev }).where('id', '=', 1).execute();
     } finally {
-      db2.close();
+      await db.destroy();
     }
-    const forged = (await run('node', [bin, 'audit', 'verify', '--data', archive.dir]).catch(
-      (e: unknown) => e,
-    )) as {
+    const forged = (await lantern('audit', 'verify').catch((e: unknown) => e)) as {
       code: number;
       stdout: string;
     };

@@ -172,33 +172,17 @@ describe('brute force', () => {
 });
 
 const bin = resolve(import.meta.dirname, '../../bin/lantern.js');
-const run = promisify(execFile);
+/** A `lantern` command on the test archive (its data folder, and its database under PostgreSQL). */
+const lantern = (...args: string[]) =>
+  promisify(execFile)('node', [bin, ...args, '--data', archive.dir], {
+    env: { ...process.env, ...archive.env },
+  });
 
 describe('API tokens', () => {
   it('are created by the CLI (printing only the token), work as Bearer, and stop at revocation, expiry or a disabled account', async () => {
-    const dir = archive.dir;
-    const add = await run('node', [
-      bin,
-      'user',
-      'add',
-      'pacs-script',
-      '--role',
-      'radiographer',
-      '--data',
-      dir,
-    ]);
+    const add = await lantern('user', 'add', 'pacs-script', '--role', 'radiographer');
     expect(add.stdout).toMatch(/pacs-script created \(radiographer\); one-time password: \S+/);
-    const created = await run('node', [
-      bin,
-      'token',
-      'create',
-      '--user',
-      'pacs-script',
-      '--expires',
-      '30d',
-      '--data',
-      dir,
-    ]);
+    const created = await lantern('token', 'create', '--user', 'pacs-script', '--expires', '30d');
     const token = created.stdout.trim();
     expect(token).toMatch(/^lnt_[\w-]{43}$/);
     const auth = { Authorization: `Bearer ${token}` };
@@ -244,10 +228,10 @@ describe('API tokens', () => {
     clock.advance(31 * 24 * 60);
     expect((await fetch(`${base}/dicom-web/studies`, { headers: auth })).status).toBe(401);
     // A disabled account's tokens stop working.
-    const fresh = await run('node', [bin, 'token', 'create', '--user', 'pacs-script', '--data', dir]);
+    const fresh = await lantern('token', 'create', '--user', 'pacs-script');
     const t2 = { Authorization: `Bearer ${fresh.stdout.trim()}` };
     expect((await fetch(`${base}/dicom-web/studies`, { headers: t2 })).status).toBe(200);
-    await run('node', [bin, 'user', 'disable', 'pacs-script', '--data', dir]);
+    await lantern('user', 'disable', 'pacs-script');
     expect((await fetch(`${base}/dicom-web/studies`, { headers: t2 })).status).toBe(401);
   });
 });
