@@ -3,7 +3,7 @@ import type { Config } from './config.js';
 import type { BackgroundTask } from './ports/background.js';
 import type { BlobStore } from './ports/blob-store.js';
 import type { Clock } from './ports/clock.js';
-import type { Index } from './ports/index.js';
+import type { ArchiveIndex } from './ports/archive-index.js';
 import type { AeRegistry } from './services/ae-registry.js';
 import type { AuditService } from './services/audit.js';
 import type { AuthService } from './services/auth.js';
@@ -24,7 +24,7 @@ import type { VerifyService } from './services/verify.js';
 export interface App {
   readonly config: Config;
   readonly log: Logger;
-  readonly index: Index;
+  readonly index: ArchiveIndex;
   readonly blobs: BlobStore;
   readonly ingest: IngestService;
   readonly query: QueryService;

@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import { FsBlobStore } from './adapters/blob-fs/index.js';
 import { openPostgresIndex } from './adapters/index-postgres/index.js';
 import { openSqliteIndex } from './adapters/index-sqlite/index.js';
+import type { IndexDatabase } from './ports/index-database.js';
 import type { App } from './app.js';
 import { type Config, storageRoot } from './config.js';
 import { ConfigError } from './core/errors.js';
@@ -42,19 +43,20 @@ export async function createApp(
 ): Promise<App> {
   const clock = options.clock ?? systemClock;
   mkdirSync(config.dataDir, { recursive: true });
-  const index = config.index.url
+  const db: IndexDatabase = config.index.url
     ? openPostgresIndex({ url: config.index.url, clock })
     : openSqliteIndex({ file: join(config.dataDir, 'index.sqlite'), clock });
   try {
-    await index.migrate();
+    await db.migrate();
   } catch (e) {
-    await index.close();
+    await db.close();
     throw e;
   }
+  const index = db.archive;
   const blobs = new FsBlobStore(storageRoot(config), { nodeId: config.node.id });
   await blobs.init();
   const audit = new AuditService(
-    index.audit,
+    db.audit,
     clock,
     { sourceId: config.dicom.aeTitle, site: config.audit.site, failOpen: config.audit.failOpen },
     (e) => log.error({ err: { message: e.message } }, 'audit record not written'),
@@ -92,11 +94,11 @@ export async function createApp(
     { decodable: DECODABLE, encodable: ENCODABLE },
     { classUid: IMPLEMENTATION_CLASS_UID, versionName: IMPLEMENTATION_VERSION_NAME },
   );
-  const auth = new AuthService(index.accounts, clock, config.security, await commonPasswords(), audit);
+  const auth = new AuthService(db.accounts, clock, config.security, await commonPasswords(), audit);
   const s = config.audit.syslog;
   const read = (path: string | undefined) => (path ? readFileSync(path) : undefined);
   const auditExport = s.host
-    ? new SyslogExporter(index.audit, {
+    ? new SyslogExporter(db.audit, {
         host: s.host,
         port: s.port,
         ca: read(s.ca),
@@ -108,7 +110,7 @@ export async function createApp(
     : undefined;
   if (auditExport) audit.onRecorded = () => auditExport.notify();
   const aes = new AeRegistry(
-    index,
+    db.aes,
     clock,
     { acceptUnknownCallers: config.dicom.acceptUnknownCallers },
     audit,
@@ -147,7 +149,7 @@ export async function createApp(
       await auditExport?.stop();
       await imaging.close();
       await blobs.close();
-      await index.close();
+      await db.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { AeRecord } from '../ports/index.js';
+import type { AeRecord } from '../ports/ae-store.js';
 import { PERMISSIONS } from '../services/ae-registry.js';
 import { appOptions, type Common, int, withApp } from './options.js';
 

@@ -6,7 +6,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { ConfigError } from '../core/errors.js';
 import type { Clock } from '../ports/clock.js';
-import type { AePermission, AeRecord, Index } from '../ports/index.js';
+import type { AePermission, AeRecord, AeStore } from '../ports/ae-store.js';
 
 export const PERMISSIONS: readonly AePermission[] = ['store', 'find', 'get', 'move', 'destination'];
 
@@ -41,7 +41,7 @@ export interface RegistryOptions {
  */
 export class AeRegistry {
   constructor(
-    private readonly index: Index,
+    private readonly store: AeStore,
     private readonly clock: Clock,
     private readonly options: RegistryOptions,
     private readonly audit?: AuditService,
@@ -49,11 +49,11 @@ export class AeRegistry {
   ) {}
 
   list(): Promise<AeRecord[]> {
-    return this.index.listAes();
+    return this.store.listAes();
   }
 
   find(aeTitle: string): Promise<AeRecord | undefined> {
-    return this.index.findAe(aeTitle);
+    return this.store.findAe(aeTitle);
   }
 
   async add(
@@ -84,7 +84,7 @@ export class AeRegistry {
       tls: !!input.tls,
       permissions: [...new Set(permissions as AePermission[])],
     };
-    await this.index.putAe(ae, this.clock.now().toISOString());
+    await this.store.putAe(ae, this.clock.now().toISOString());
     await this.changed(
       by,
       `AE ${aeTitle} registered: host ${ae.host || '(any)'} port ${ae.port} allow ${ae.permissions.join(',')}`,
@@ -93,7 +93,7 @@ export class AeRegistry {
   }
 
   async remove(aeTitle: string, by?: Actor): Promise<boolean> {
-    const removed = await this.index.removeAe(aeTitle.trim());
+    const removed = await this.store.removeAe(aeTitle.trim());
     if (removed) await this.changed(by, `AE ${aeTitle.trim()} removed`);
     return removed;
   }
@@ -121,14 +121,14 @@ export class AeRegistry {
    * or anyone when the site accepts unknown callers.
    */
   async admit(callingAeTitle: string, address: string): Promise<boolean> {
-    const ae = await this.index.findAe(callingAeTitle);
+    const ae = await this.store.findAe(callingAeTitle);
     if (!ae) return this.options.acceptUnknownCallers;
     return !ae.host || (await sameHost(ae.host, address));
   }
 
   /** Whether a caller may use a service; unknown callers may only store, and only when the site allows it. */
   async permits(callingAeTitle: string, permission: AePermission): Promise<boolean> {
-    const ae = await this.index.findAe(callingAeTitle);
+    const ae = await this.store.findAe(callingAeTitle);
     if (!ae) return permission === 'store' && this.options.acceptUnknownCallers;
     return ae.permissions.includes(permission);
   }

@@ -1,5 +1,5 @@
 import { Status } from '../core/dimse/status.js';
-import type { Index, InstanceRow } from '../ports/index.js';
+import type { ArchiveIndex, InstanceRow } from '../ports/archive-index.js';
 import type { ClinicalAudit, Party } from './clinical-audit.js';
 import type { RetrieveService } from './retrieve.js';
 
@@ -21,7 +21,7 @@ export interface CommitmentResult {
  */
 export class CommitmentService {
   constructor(
-    private readonly index: Index,
+    private readonly index: ArchiveIndex,
     private readonly retrieve: RetrieveService,
     private readonly audit?: ClinicalAudit,
   ) {}

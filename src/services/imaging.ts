@@ -6,7 +6,7 @@ import { type FrameLayout, frameLayout, type Piece } from '../core/imaging/frame
 import { pixelModule } from '../core/imaging/pixel-module.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { ImageProcessor, RenderTask } from '../ports/image-processor.js';
-import type { InstanceRow } from '../ports/index.js';
+import type { InstanceRow } from '../ports/archive-index.js';
 
 /** Values of bulk VRs up to this size stay in memory when a header is read (palette tables fit). */
 const HEADER_BULK_THRESHOLD = 256 * 1024;

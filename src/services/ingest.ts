@@ -10,11 +10,11 @@ import { PATIENT_KEYS, SERIES_KEYS, STUDY_KEYS } from '../core/query/levels.js';
 import { type Actor, requirePermission } from '../core/security/actor.js';
 import type { BlobStore, TempBlob } from '../ports/blob-store.js';
 import type { Clock } from '../ports/clock.js';
-import type { Index, IngestFacts, InstanceRecord } from '../ports/index.js';
+import type { ArchiveIndex, IngestFacts, InstanceRecord } from '../ports/archive-index.js';
 import type { AuditedInstance, ClinicalAudit, Party } from './clinical-audit.js';
 
 export interface IngestDeps {
-  readonly index: Index;
+  readonly index: ArchiveIndex;
   readonly blobs: BlobStore;
   readonly clock: Clock;
   /** Our implementation class UID, written into meta headers we create. */

@@ -12,7 +12,7 @@ import {
   STUDY_KEYS,
   INSTANCE_KEYS,
 } from '../core/query/levels.js';
-import type { ColumnFilter, Index, LevelRow } from '../ports/index.js';
+import type { IndexFilter, ArchiveIndex, LevelRow } from '../ports/archive-index.js';
 import type { ClinicalAudit, Party } from './clinical-audit.js';
 
 export interface QueryRequest {
@@ -50,61 +50,53 @@ export interface QueryServiceOptions {
   readonly audit?: ClinicalAudit;
 }
 
-const COLUMN_OF: Record<number, string> = {
-  [Tag.PatientID]: 'patient_id',
-  [Tag.PatientName]: 'name_upper',
-  [Tag.PatientBirthDate]: 'birth_date',
-  [Tag.StudyInstanceUID]: 'study_uid',
-  [Tag.StudyDate]: 'study_date',
-  [Tag.AccessionNumber]: 'accession_number',
-  [Tag.StudyID]: 'study_id',
-  [Tag.SeriesInstanceUID]: 'series_uid',
-  [Tag.Modality]: 'modality',
-  [Tag.SOPInstanceUID]: 'sop_instance_uid',
-  [Tag.SOPClassUID]: 'sop_class_uid',
-};
-
 function hasWildcard(s: string): boolean {
   return s.includes('*') || s.includes('?');
 }
 
-/** SQL filters that narrow the rows to a superset of the matches; exact matching happens in matchAll. */
-export function columnFilters(keys: readonly QueryKey[], fuzzy = false): ColumnFilter[] {
-  const out: ColumnFilter[] = [];
+/**
+ * Filters that let the index narrow the rows to a superset of the matches, by attribute; the index applies
+ * those on the attributes it keeps in columns. The exact matching happens in matchAll.
+ */
+export function indexFilters(keys: readonly QueryKey[], fuzzy = false): IndexFilter[] {
+  const out: IndexFilter[] = [];
   for (const k of keys) {
-    if (k.tag === Tag.PatientName && fuzzy && !isUniversal(k)) {
-      // Fuzzy names: candidates from the name key index, one lookup per query component.
-      const lookups = nameQuery(k.value)
-        .map(indexLookup)
-        .filter((l) => l !== undefined);
-      if (lookups.length) out.push({ column: 'patient_name_keys', op: 'nameKeys', lookups });
+    if (k.items || isUniversal(k)) continue;
+    const tag = k.tag;
+    const v = k.value;
+    if (tag === Tag.PatientName) {
+      if (fuzzy) {
+        // Fuzzy names: candidates from the name key index, one lookup per query component.
+        const lookups = nameQuery(v)
+          .map(indexLookup)
+          .filter((l) => l !== undefined);
+        if (lookups.length) out.push({ tag, op: 'nameKeys', lookups });
+        continue;
+      }
+      // Names match on the whole value or one of its component groups. The name key index finds the
+      // candidates by the key's first component before any wildcard (folded: every match has it), and a
+      // containment pattern on the upper-cased name narrows them further, except with `?`: a letter whose
+      // upper case is longer (ß) would make the stored name longer than `?` allows.
+      const lookups = exactNameLookups(v).slice(0, 1);
+      if (lookups.length) out.push({ tag, op: 'nameKeys', lookups });
+      if (!v.includes('?')) out.push({ tag, op: 'like', pattern: `*${v.toLocaleUpperCase()}*` });
       continue;
     }
-    const column = COLUMN_OF[k.tag];
-    if (!column || k.items || isUniversal(k)) continue;
-    const v = k.value;
-    if (k.vr === 'UI') out.push({ column, op: 'in', values: v.split('\\') });
+    // Other person names match per component group: no single column value stands for them.
+    if (k.vr === 'PN') continue;
+    if (k.vr === 'UI') out.push({ tag, op: 'in', values: v.split('\\') });
     else if (k.vr === 'DA') {
       const dash = v.indexOf('-');
-      if (dash < 0) out.push({ column, op: 'eq', value: v });
+      if (dash < 0) out.push({ tag, op: 'eq', value: v });
       else
         out.push({
-          column,
+          tag,
           op: 'range',
           low: v.slice(0, dash) || undefined,
           high: v.slice(dash + 1) || undefined,
         });
-    } else if (k.tag === Tag.PatientName) {
-      // Names match on the whole value or one of its component groups. The name key index finds the
-      // candidates by the key's components before any wildcard (folded: every match has them), and a
-      // containment pattern on the upper-cased name narrows them further, except with `?`: a letter whose
-      // upper case is longer (ß) would make the stored name longer than `?` allows.
-      // The first component's lookup only: the containment pattern below narrows by the rest.
-      const lookups = exactNameLookups(v).slice(0, 1);
-      if (lookups.length) out.push({ column: 'patient_name_keys', op: 'nameKeys', lookups });
-      if (!v.includes('?')) out.push({ column, op: 'like', pattern: `*${v.toLocaleUpperCase()}*` });
-    } else if (hasWildcard(v)) out.push({ column, op: 'like', pattern: v });
-    else out.push({ column, op: 'eq', value: v });
+    } else if (hasWildcard(v)) out.push({ tag, op: 'like', pattern: v });
+    else out.push({ tag, op: 'eq', value: v });
   }
   return out;
 }
@@ -140,7 +132,7 @@ const put = (out: JsonDataset, tag: number, attr: JsonAttribute) => {
 export class QueryService {
   private readonly pageSize: number;
   constructor(
-    private readonly index: Index,
+    private readonly index: ArchiveIndex,
     private readonly options: QueryServiceOptions,
   ) {
     this.pageSize = options.pageSize ?? 500;
@@ -176,7 +168,7 @@ export class QueryService {
     const offset = req.offset ?? 0;
     if (offset < 0 || !Number.isInteger(offset))
       throw new QueryError('offset must be a non-negative integer');
-    const filters = columnFilters(req.keys, req.fuzzy);
+    const filters = indexFilters(req.keys, req.fuzzy);
     const matchKeys = req.keys.filter((k) => !isUniversal(k));
     const plan = responsePlan(req);
     let afterId = 0;

@@ -4,7 +4,7 @@ import { DicomParser, parseDicom } from '../core/dicom/parser.js';
 import { type Actor, requirePermission } from '../core/security/actor.js';
 import type { QueryKey } from '../core/query/keys.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import type { Index, InstanceRow } from '../ports/index.js';
+import type { ArchiveIndex, InstanceRow } from '../ports/archive-index.js';
 import type { QueryService } from './query.js';
 import type { ClinicalAudit, Party } from './clinical-audit.js';
 
@@ -48,7 +48,7 @@ const HEADER_PROBE = 64 * 1024;
  */
 export class RetrieveService {
   constructor(
-    private readonly index: Index,
+    private readonly index: ArchiveIndex,
     private readonly blobs: BlobStore,
     private readonly query: QueryService,
     private readonly audit?: ClinicalAudit,

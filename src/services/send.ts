@@ -1,6 +1,6 @@
 import { type SubOperationOutcome, SubOperations, storeOutcome } from '../core/dimse/sub-operations.js';
 import type { DicomSender, SendOptions, StoreDestination } from '../ports/dicom-sender.js';
-import type { InstanceRow } from '../ports/index.js';
+import type { InstanceRow } from '../ports/archive-index.js';
 import type { Party } from './clinical-audit.js';
 import type { RetrieveService } from './retrieve.js';
 

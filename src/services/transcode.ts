@@ -19,7 +19,7 @@ import {
 import { LanternError } from '../core/errors.js';
 import { nativeFrameBits } from '../core/imaging/pixel-module.js';
 import type { BlobStore } from '../ports/blob-store.js';
-import type { InstanceRow } from '../ports/index.js';
+import type { InstanceRow } from '../ports/archive-index.js';
 import type { ImagingService } from './imaging.js';
 
 /** An object re-encoded for sending: its length when known ahead (native pixel data), and its bytes. */

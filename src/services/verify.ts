@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BlobStore } from '../ports/blob-store.js';
-import type { Index } from '../ports/index.js';
+import type { ArchiveIndex } from '../ports/archive-index.js';
 
 export interface VerifyProblem {
   readonly sopInstanceUid: string;
@@ -18,7 +18,7 @@ export interface VerifyReport {
 /** Re-hashes every stored object against the digest the index recorded when it was stored. */
 export class VerifyService {
   constructor(
-    private readonly index: Index,
+    private readonly index: ArchiveIndex,
     private readonly blobs: BlobStore,
   ) {}
 

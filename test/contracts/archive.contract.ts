@@ -10,7 +10,8 @@ import { Tag, tagHex } from '../../src/core/dicom/dictionary.js';
 import type { JsonDataset } from '../../src/core/dicom/json.js';
 import { LanternError } from '../../src/core/errors.js';
 import type { QueryKey } from '../../src/core/query/keys.js';
-import type { Index } from '../../src/ports/index.js';
+import type { ArchiveIndex } from '../../src/ports/archive-index.js';
+import type { IndexDatabase } from '../../src/ports/index-database.js';
 import { systemClock } from '../../src/ports/clock.js';
 import { IngestService } from '../../src/services/ingest.js';
 import { QueryService } from '../../src/services/query.js';
@@ -28,7 +29,7 @@ function oddLength(file: Buffer): Buffer {
 }
 
 export interface Backend {
-  open(): Promise<Index>;
+  open(): Promise<IndexDatabase>;
   cleanup(): Promise<void>;
   /** Runs SQL directly on the database, beside the adapter (as someone with database access could). */
   raw(sql: string): Promise<void>;
@@ -48,7 +49,8 @@ async function* chunks(b: Uint8Array, size = 4096): AsyncIterable<Uint8Array> {
 /** One suite, every index adapter: the same behaviour on SQLite and PostgreSQL. */
 export function archiveContract(name: string, backend: Backend): void {
   describe(`archive contract: ${name}`, () => {
-    let index: Index;
+    let db: IndexDatabase;
+    let index: ArchiveIndex;
     let blobs: FsBlobStore;
     let dir: string;
     let ingest: IngestService;
@@ -59,9 +61,10 @@ export function archiveContract(name: string, backend: Backend): void {
     const studyB = uid();
 
     beforeAll(async () => {
-      index = await backend.open();
-      await index.migrate();
-      await index.migrate(); // migrations are versioned: a second run changes nothing
+      db = await backend.open();
+      await db.migrate();
+      await db.migrate(); // migrations are versioned: a second run changes nothing
+      index = db.archive;
       dir = mkdtempSync(join(tmpdir(), 'lantern-blobs-'));
       blobs = new FsBlobStore(dir, { nodeId: 'contract' });
       await blobs.init();
@@ -110,7 +113,7 @@ export function archiveContract(name: string, backend: Backend): void {
 
     afterAll(async () => {
       await blobs?.close();
-      await index?.close();
+      await db?.close();
       rmSync(dir, { recursive: true, force: true });
       await backend.cleanup();
     });
@@ -337,7 +340,7 @@ export function archiveContract(name: string, backend: Backend): void {
         await backend.raw('alter table login_throttle drop column in_progress');
         await backend.raw('drop table patient_name_key');
         await backend.raw("delete from kysely_migration where name >= '0005'");
-        await index.migrate();
+        await db.migrate();
         const found = await all(
           query.query({ level: 'PATIENT', keys: [k(Tag.PatientName, 'PN', 'yamada^tarou')], fuzzy: true }),
         );
@@ -450,23 +453,26 @@ export function archiveContract(name: string, backend: Backend): void {
 
     it('keeps the AE registry: add, update, list, find, remove', async () => {
       const now = new Date().toISOString();
-      await index.putAe(
+      await db.aes.putAe(
         { aeTitle: 'CT1', host: '10.0.0.21', port: 104, tls: false, permissions: ['store'] },
         now,
       );
-      await index.putAe({ aeTitle: 'WS1', host: '', port: 0, tls: true, permissions: ['find', 'move'] }, now);
-      await index.putAe(
+      await db.aes.putAe(
+        { aeTitle: 'WS1', host: '', port: 0, tls: true, permissions: ['find', 'move'] },
+        now,
+      );
+      await db.aes.putAe(
         { aeTitle: 'CT1', host: '10.0.0.22', port: 105, tls: false, permissions: ['store', 'find'] },
         now,
       );
-      expect(await index.listAes()).toEqual([
+      expect(await db.aes.listAes()).toEqual([
         { aeTitle: 'CT1', host: '10.0.0.22', port: 105, tls: false, permissions: ['store', 'find'] },
         { aeTitle: 'WS1', host: '', port: 0, tls: true, permissions: ['find', 'move'] },
       ]);
-      expect(await index.findAe('WS1')).toMatchObject({ tls: true });
-      expect(await index.removeAe('WS1')).toBe(true);
-      expect(await index.removeAe('WS1')).toBe(false);
-      expect(await index.findAe('WS1')).toBeUndefined();
+      expect(await db.aes.findAe('WS1')).toMatchObject({ tls: true });
+      expect(await db.aes.removeAe('WS1')).toBe(true);
+      expect(await db.aes.removeAe('WS1')).toBe(false);
+      expect(await db.aes.findAe('WS1')).toBeUndefined();
     });
 
     it('lists the instances of a study, series or instance by UID in series and instance order', async () => {
@@ -485,7 +491,7 @@ export function archiveContract(name: string, backend: Backend): void {
     });
 
     it('chains audit records in order and the database refuses to change or remove them', async () => {
-      const audit = new AuditService(index.audit, systemClock, {
+      const audit = new AuditService(db.audit, systemClock, {
         sourceId: 'LANTERN',
         site: 'contract',
         failOpen: false,

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backoffDelay } from '../../src/core/jobs/backoff.js';
 import type { Clock } from '../../src/ports/clock.js';
-import type { Index } from '../../src/ports/index.js';
+import type { IndexDatabase } from '../../src/ports/index-database.js';
 import type { JobQueue } from '../../src/ports/job-queue.js';
 import { manualClock } from '../helpers/clock.js';
 
 export interface JobQueueBackend {
   /** A new connection to the suite's one database, migrated: called twice, it stands for two nodes. */
-  open(clock: Clock): Promise<Index>;
+  open(clock: Clock): Promise<IndexDatabase>;
   cleanup(): Promise<void>;
 }
 
@@ -22,8 +22,8 @@ const MINUTE = 60_000;
 export function jobQueueContract(name: string, backend: JobQueueBackend): void {
   describe(`job queue contract: ${name}`, () => {
     const clock = manualClock();
-    let nodeA: Index;
-    let nodeB: Index;
+    let nodeA: IndexDatabase;
+    let nodeB: IndexDatabase;
     let a: JobQueue;
     let b: JobQueue;
     /** A kind of its own for each test, so that tests sharing the database never see each other's jobs. */

@@ -7,7 +7,9 @@ import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT, EVENT_TYPE } from '../../src/core/audit/events.js';
 import { SyslogExporter } from '../../src/adapters/audit-syslog/exporter.js';
+import { KyselyAuditStore } from '../../src/adapters/index-sql/audit.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
+import { openIndexDatabase } from '../helpers/test-index.js';
 
 /** An audit record repository of the test's own: TLS, RFC 5425 octet-counted frames, kept in order. */
 class Receiver {
@@ -121,7 +123,9 @@ describe('audit export to a syslog repository over TLS', () => {
     const sockets: Socket[] = [];
     silent.on('connection', (sock) => sockets.push(sock));
     const warnings: string[] = [];
-    const exporter = new SyslogExporter(archive.app.index.audit, {
+    // The trail through a connection of the test's own: the exporter only reads it.
+    const db = openIndexDatabase(archive.app.config);
+    const exporter = new SyslogExporter(new KyselyAuditStore(db, archive.app.index.dialect), {
       host: '127.0.0.1',
       port: (silent.address() as AddressInfo).port,
       cursorFile: join(dir, 'silent.cursor'),
@@ -140,6 +144,7 @@ describe('audit export to a syslog repository over TLS', () => {
     } finally {
       sockets.forEach((sock) => sock.destroy());
       await new Promise<void>((r) => silent.close(() => r()));
+      await db.destroy();
     }
   });
 });

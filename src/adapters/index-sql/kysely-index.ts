@@ -9,10 +9,8 @@ import { CompiledQuery, type Kysely, Migrator, type SelectQueryBuilder, sql, typ
 import type { JsonDataset } from '../../core/dicom/json.js';
 import { LanternError } from '../../core/errors.js';
 import type {
-  AePermission,
-  AeRecord,
-  ColumnFilter,
-  Index,
+  IndexFilter,
+  ArchiveIndex,
   IndexReader,
   IndexTx,
   IngestFacts,
@@ -23,47 +21,60 @@ import type {
   PatientRow,
   QuarantineRecord,
   StudyRow,
-} from '../../ports/index.js';
+} from '../../ports/archive-index.js';
+import type { AeStore } from '../../ports/ae-store.js';
+import type { IndexDatabase } from '../../ports/index-database.js';
+import { KyselyAeStore } from './aes.js';
+import { Tag } from '../../core/dicom/dictionary.js';
+import type { QueryLevel } from '../../core/query/levels.js';
 import { migrationProvider } from './migrations.js';
 import { nameKeys } from '../../core/query/person-name.js';
 import type { Database } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** Columns a level query may filter on, per level, as `table.column`. */
-const FILTER_COLUMNS: Record<string, Record<string, string>> = {
-  PATIENT: {
-    patient_name_keys: 'patient.id',
-    patient_id: 'patient.patient_id',
-    name_upper: 'patient.name_upper',
-    birth_date: 'patient.birth_date',
-  },
-  STUDY: {
-    patient_name_keys: 'patient.id',
-    patient_id: 'patient.patient_id',
-    name_upper: 'patient.name_upper',
-    birth_date: 'patient.birth_date',
-    study_uid: 'study.study_uid',
-    study_date: 'study.study_date',
-    accession_number: 'study.accession_number',
-    study_id: 'study.study_id',
-  },
-  SERIES: {
-    patient_name_keys: 'patient.id',
-    study_uid: 'study.study_uid',
-    series_uid: 'series.series_uid',
-    modality: 'series.modality',
-    patient_id: 'patient.patient_id',
-  },
-  IMAGE: {
-    patient_name_keys: 'patient.id',
-    study_uid: 'study.study_uid',
-    series_uid: 'series.series_uid',
-    sop_instance_uid: 'instance.sop_instance_uid',
-    sop_class_uid: 'instance.sop_class_uid',
-    patient_id: 'patient.patient_id',
-  },
+const PATIENT_COLUMNS: readonly (readonly [number, string])[] = [
+  [Tag.PatientID, 'patient.patient_id'],
+  [Tag.PatientName, 'patient.name_upper'],
+  [Tag.PatientBirthDate, 'patient.birth_date'],
+];
+
+/**
+ * Columns a level query may filter on, per level and attribute, as `table.column`. PatientName filters
+ * compare with `patient.name_upper`, except `nameKeys` filters, which select patients by their name keys.
+ */
+const FILTER_COLUMNS: Record<QueryLevel, ReadonlyMap<number, string>> = {
+  PATIENT: new Map(PATIENT_COLUMNS),
+  STUDY: new Map([
+    ...PATIENT_COLUMNS,
+    [Tag.StudyInstanceUID, 'study.study_uid'],
+    [Tag.StudyDate, 'study.study_date'],
+    [Tag.AccessionNumber, 'study.accession_number'],
+    [Tag.StudyID, 'study.study_id'],
+  ]),
+  SERIES: new Map([
+    [Tag.PatientID, 'patient.patient_id'],
+    [Tag.PatientName, 'patient.name_upper'],
+    [Tag.StudyInstanceUID, 'study.study_uid'],
+    [Tag.SeriesInstanceUID, 'series.series_uid'],
+    [Tag.Modality, 'series.modality'],
+  ]),
+  IMAGE: new Map([
+    [Tag.PatientID, 'patient.patient_id'],
+    [Tag.PatientName, 'patient.name_upper'],
+    [Tag.StudyInstanceUID, 'study.study_uid'],
+    [Tag.SeriesInstanceUID, 'series.series_uid'],
+    [Tag.SOPInstanceUID, 'instance.sop_instance_uid'],
+    [Tag.SOPClassUID, 'instance.sop_class_uid'],
+  ]),
 };
+
+/** The column a filter applies to at a level, or undefined when the index leaves it to the exact matching. */
+function filterColumn(level: QueryLevel, f: IndexFilter): string | undefined {
+  const col = FILTER_COLUMNS[level].get(f.tag);
+  if (col === undefined) return undefined;
+  return f.op === 'nameKeys' ? 'patient.id' : col;
+}
 
 const parse = (s: string): JsonDataset => JSON.parse(s) as JsonDataset;
 
@@ -325,7 +336,6 @@ class Reader implements IndexReader {
   }
 
   async queryLevel(q: LevelQuery): Promise<LevelRow[]> {
-    const cols = FILTER_COLUMNS[q.level];
     // Each level selects its own row and its parents' attributes; the level's own counts are kept columns.
     const db = this.db as Kysely<Database>;
     let qb: AnyQB;
@@ -386,7 +396,7 @@ class Reader implements IndexReader {
     }
     const table = { PATIENT: 'patient', STUDY: 'study', SERIES: 'series', IMAGE: 'instance' }[q.level];
     for (const f of q.filters) {
-      const col = cols[f.column];
+      const col = filterColumn(q.level, f);
       if (col) qb = applyFilter(qb, col, f); // other keys are matched afterwards
     }
     const rows = (await qb
@@ -411,22 +421,6 @@ class Reader implements IndexReader {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyQB = SelectQueryBuilder<any, any, any>;
 
-function toAe(r: {
-  ae_title: string;
-  host: string;
-  port: number;
-  tls: number;
-  permissions: string;
-}): AeRecord {
-  return {
-    aeTitle: r.ae_title,
-    host: r.host,
-    port: Number(r.port),
-    tls: Number(r.tls) === 1,
-    permissions: r.permissions ? (r.permissions.split(',') as AePermission[]) : [],
-  };
-}
-
 interface LevelRowData {
   id: number;
   attrs: string;
@@ -439,7 +433,7 @@ interface LevelRowData {
   num_instances?: number;
 }
 
-function applyFilter(qb: AnyQB, col: string, f: ColumnFilter): AnyQB {
+function applyFilter(qb: AnyQB, col: string, f: IndexFilter): AnyQB {
   const ref = sql.ref(col);
   switch (f.op) {
     case 'eq':
@@ -638,8 +632,13 @@ interface Unit {
   reject: (e: unknown) => void;
 }
 
-/** The index over kysely, shared by the SQLite and PostgreSQL adapters. */
-export class KyselyIndex extends Reader implements Index {
+/**
+ * The index database over kysely, shared by the SQLite and PostgreSQL adapters: the archive index itself,
+ * and the other stores that live in the same database.
+ */
+export class KyselyIndex extends Reader implements ArchiveIndex, IndexDatabase {
+  readonly archive: ArchiveIndex = this;
+  readonly aes: AeStore;
   readonly accounts: AccountStore;
   readonly audit: AuditStore;
   readonly jobs: JobQueue;
@@ -665,6 +664,7 @@ export class KyselyIndex extends Reader implements Index {
     } = {},
   ) {
     super(kdb, dialect);
+    this.aes = new KyselyAeStore(kdb);
     this.accounts = new KyselyAccountStore(kdb);
     this.audit = new KyselyAuditStore(kdb, dialect);
     this.jobs = new KyselyJobQueue(kdb, dialect, options.clock ?? systemClock, options.afterCommit);
@@ -778,37 +778,6 @@ export class KyselyIndex extends Reader implements Index {
     } finally {
       this.flushing = false;
     }
-  }
-
-  async listAes(): Promise<AeRecord[]> {
-    const rows = await this.kdb.selectFrom('ae').selectAll().orderBy('ae_title').execute();
-    return rows.map(toAe);
-  }
-
-  async findAe(aeTitle: string): Promise<AeRecord | undefined> {
-    const r = await this.kdb.selectFrom('ae').selectAll().where('ae_title', '=', aeTitle).executeTakeFirst();
-    return r ? toAe(r) : undefined;
-  }
-
-  async putAe(ae: AeRecord, now: string): Promise<void> {
-    const row = {
-      ae_title: ae.aeTitle,
-      host: ae.host,
-      port: ae.port,
-      tls: ae.tls ? 1 : 0,
-      permissions: ae.permissions.join(','),
-      updated_at: now,
-    };
-    await this.kdb
-      .insertInto('ae')
-      .values(row)
-      .onConflict((oc) => oc.column('ae_title').doUpdateSet({ ...row }))
-      .execute();
-  }
-
-  async removeAe(aeTitle: string): Promise<boolean> {
-    const r = await this.kdb.deleteFrom('ae').where('ae_title', '=', aeTitle).executeTakeFirst();
-    return Number(r.numDeletedRows) > 0;
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@ import { encodeDataset, encodingOf } from '../../core/dicom/writer.js';
 import { type Command, CommandField } from '../../core/dimse/command.js';
 import { ServiceSopClass } from '../../core/dimse/sop-classes.js';
 import { Status } from '../../core/dimse/status.js';
-import type { AeRecord } from '../../ports/index.js';
+import type { AeRecord } from '../../ports/ae-store.js';
 import type { CommitmentRef, CommitmentService } from '../../services/commitment.js';
 import { peerParty } from './actor.js';
 import type { AssociationInfo, DimseHandler } from '../../net/dimse/association.js';

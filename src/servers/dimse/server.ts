@@ -17,7 +17,7 @@ import { ServiceRegistry } from './registry.js';
 import { SERVICE_CLASSES } from './service-classes.js';
 import type { AAssociateRq } from '../../core/ul/pdu.js';
 import type { RetrieveService } from '../../services/retrieve.js';
-import type { AeRecord } from '../../ports/index.js';
+import type { AeRecord } from '../../ports/ae-store.js';
 import type { QueryService } from '../../services/query.js';
 
 export interface DimseServerOptions {

@@ -3,7 +3,7 @@ import { allTransferSyntaxes, TransferSyntaxUid as TS } from '../../core/dicom/t
 import { CommandField } from '../../core/dimse/command.js';
 import { ServiceSopClass } from '../../core/dimse/sop-classes.js';
 import type { Logger } from 'pino';
-import type { AeRecord } from '../../ports/index.js';
+import type { AeRecord } from '../../ports/ae-store.js';
 import type { CommitmentService } from '../../services/commitment.js';
 import type { IngestService } from '../../services/ingest.js';
 import type { QueryService } from '../../services/query.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { InstanceRow } from '../../../ports/index.js';
+import type { InstanceRow } from '../../../ports/archive-index.js';
 
 /**
  * ETag and Last-Modified for a retrieval (RFC 9110 8.8): the tag hashes the stored objects' checksums with

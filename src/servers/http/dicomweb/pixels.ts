@@ -6,7 +6,7 @@ import type { FrameLayout } from '../../../core/imaging/frames.js';
 import type { VoiFunction } from '../../../core/imaging/render.js';
 import type { Viewport } from '../../../ports/image-processor.js';
 import type { App } from '../../../app.js';
-import type { InstanceRow } from '../../../ports/index.js';
+import type { InstanceRow } from '../../../ports/archive-index.js';
 import type { RenderParams } from '../../../services/imaging.js';
 import { admits, type MediaRange, parseAccept } from './accept.js';
 import { closing, newBoundary, PART_TAIL, partHead } from './multipart.js';

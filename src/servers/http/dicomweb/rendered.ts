@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LanternError } from '../../../core/errors.js';
 import type { App } from '../../../app.js';
-import type { InstanceRow } from '../../../ports/index.js';
+import type { InstanceRow } from '../../../ports/archive-index.js';
 import { partyOf } from './audit.js';
 import { fresh, notModified } from './conditional.js';
 import {

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { NotFoundError } from '../../../core/errors.js';
 import type { App } from '../../../app.js';
-import type { InstanceRow } from '../../../ports/index.js';
+import type { InstanceRow } from '../../../ports/archive-index.js';
 import { type PathUids, pathKeys } from './urls.js';
 
 /** The query string of a request as sent (undecoded), without the `?`. */

@@ -5,7 +5,7 @@ import type { JsonAttribute, JsonDataset } from '../../../core/dicom/json.js';
 import { isBulkVr, type Vr } from '../../../core/dicom/vr.js';
 import { LanternError, NotFoundError, QueryError } from '../../../core/errors.js';
 import type { App } from '../../../app.js';
-import type { InstanceRow } from '../../../ports/index.js';
+import type { InstanceRow } from '../../../ports/archive-index.js';
 import { admits, parseAccept } from './accept.js';
 import { partyOf } from './audit.js';
 import { fresh, notModified } from './conditional.js';

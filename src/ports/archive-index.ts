@@ -1,6 +1,3 @@
-import type { AuditStore } from './audit.js';
-import type { AccountStore } from './accounts.js';
-import type { JobQueue } from './job-queue.js';
 import type { JsonDataset } from '../core/dicom/json.js';
 import type { QueryLevel } from '../core/query/levels.js';
 
@@ -90,20 +87,22 @@ export interface QuarantineRecord {
 }
 
 /**
- * A filter the index can apply in SQL to narrow a query. It may return more rows than match (a superset):
- * the query service applies the exact PS3.4 matching afterwards. Columns are per level.
+ * A filter the index can apply to narrow a query, on an attribute (a tag) of the level or its parents. It
+ * may return more rows than match (a superset): the query service applies the exact PS3.4 matching
+ * afterwards. An index applies the filters on the attributes it keeps in columns and may ignore the others.
+ * PatientName filters compare with the name upper-cased (`like`), or with its name keys (`nameKeys`).
  */
-export type ColumnFilter =
-  | { readonly column: string; readonly op: 'eq'; readonly value: string }
-  | { readonly column: string; readonly op: 'in'; readonly values: readonly string[] }
-  | { readonly column: string; readonly op: 'like'; readonly pattern: string }
-  | { readonly column: string; readonly op: 'range'; readonly low?: string; readonly high?: string }
+export type IndexFilter =
+  | { readonly tag: number; readonly op: 'eq'; readonly value: string }
+  | { readonly tag: number; readonly op: 'in'; readonly values: readonly string[] }
+  | { readonly tag: number; readonly op: 'like'; readonly pattern: string }
+  | { readonly tag: number; readonly op: 'range'; readonly low?: string; readonly high?: string }
   /**
    * Fuzzy person name candidates (core/query/person-name.ts): patients with, for every lookup, a name key
    * starting with `prefix` or equal to one of `exact`.
    */
   | {
-      readonly column: 'patient_name_keys';
+      readonly tag: number;
       readonly op: 'nameKeys';
       readonly lookups: readonly { readonly prefix: string; readonly exact: readonly string[] }[];
     };
@@ -125,7 +124,7 @@ export interface LevelRow {
 
 export interface LevelQuery {
   readonly level: QueryLevel;
-  readonly filters: readonly ColumnFilter[];
+  readonly filters: readonly IndexFilter[];
   /** Return rows with id greater than this (keyset paging). */
   readonly afterId: number;
   readonly limit: number;
@@ -186,39 +185,17 @@ export interface IndexTx extends IndexReader {
   addQuarantine(rec: QuarantineRecord): Promise<void>;
 }
 
-export type AePermission = 'store' | 'find' | 'get' | 'move' | 'destination';
-
-/** A known DICOM peer (the AE registry). */
-export interface AeRecord {
-  readonly aeTitle: string;
-  /** Host name or address the peer calls from and listens on; '' accepts any address. */
-  readonly host: string;
-  /** Port the peer listens on (for C-MOVE destinations and storage commitment reports); 0 when it has none. */
-  readonly port: number;
-  readonly tls: boolean;
-  readonly permissions: readonly AePermission[];
-}
-
-export interface Index extends IndexReader {
-  listAes(): Promise<AeRecord[]>;
-  findAe(aeTitle: string): Promise<AeRecord | undefined>;
-  putAe(ae: AeRecord, now: string): Promise<void>;
-  /** True when the AE existed. */
-  removeAe(aeTitle: string): Promise<boolean>;
-  /** Accounts, sessions and API tokens (the same database). */
-  readonly accounts: AccountStore;
-  /** The audit trail (the same database, append-only). */
-  readonly audit: AuditStore;
-  /** The durable job queue (the same database, shared by every node using it). */
-  readonly jobs: JobQueue;
-  /** Brings the schema to the current version (versioned migrations). */
-  migrate(): Promise<void>;
+/**
+ * The archive's index of patients, studies, series and instances (and its quarantine): what ingest,
+ * query, retrieval, verification and storage commitment read and write.
+ */
+export interface ArchiveIndex extends IndexReader {
   /**
    * One unit of work: every change inside `fn` commits together or not at all. With `after`, the unit's
    * changes commit only once `after` has resolved (e.g. the file they refer to is durable), and not at all
    * if it rejects: the statements run meanwhile.
    */
   write<T>(fn: (tx: IndexTx) => Promise<T>, options?: { after?: Promise<unknown> }): Promise<T>;
-  close(): Promise<void>;
+  /** Where the index lives, for diagnostics. */
   readonly dialect: 'sqlite' | 'postgres';
 }

@@ -1,0 +1,21 @@
+export type AePermission = 'store' | 'find' | 'get' | 'move' | 'destination';
+
+/** A known DICOM peer (the AE registry). */
+export interface AeRecord {
+  readonly aeTitle: string;
+  /** Host name or address the peer calls from and listens on; '' accepts any address. */
+  readonly host: string;
+  /** Port the peer listens on (for C-MOVE destinations and storage commitment reports); 0 when it has none. */
+  readonly port: number;
+  readonly tls: boolean;
+  readonly permissions: readonly AePermission[];
+}
+
+/** Where the AE registry keeps its peers (the index database, so that every node sees the same). */
+export interface AeStore {
+  listAes(): Promise<AeRecord[]>;
+  findAe(aeTitle: string): Promise<AeRecord | undefined>;
+  putAe(ae: AeRecord, now: string): Promise<void>;
+  /** True when the AE existed. */
+  removeAe(aeTitle: string): Promise<boolean>;
+}
