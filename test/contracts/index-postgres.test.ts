@@ -3,6 +3,8 @@ import pg from 'pg';
 import { openPostgresIndex } from '../../src/adapters/index-postgres/index.js';
 import { createTestDatabase } from '../helpers/pg.js';
 import { accountStoreContract } from './account-store.contract.js';
+import { aeStoreContract } from './ae-store.contract.js';
+import { auditStoreContract } from './audit-store.contract.js';
 import { archiveContract } from './archive.contract.js';
 import { jobQueueContract } from './job-queue.contract.js';
 
@@ -50,6 +52,32 @@ accountStoreContract('PostgreSQL', {
   },
   cleanup: async () => dropAccounts?.(),
 });
+
+/** A database of the suite's own for each contract; every open is another connection pool to it. */
+function pgDatabase() {
+  let db: Promise<{ url: string; drop: () => Promise<void> }> | undefined;
+  return {
+    open: async () => {
+      db ??= createTestDatabase();
+      const index = openPostgresIndex({ url: (await db).url });
+      await index.migrate();
+      return index;
+    },
+    raw: async (sql: string) => {
+      const c = new pg.Client({ connectionString: (await db!).url });
+      await c.connect();
+      try {
+        await c.query(sql);
+      } finally {
+        await c.end();
+      }
+    },
+    cleanup: async () => (await db)?.drop(),
+  };
+}
+
+aeStoreContract('PostgreSQL', pgDatabase());
+auditStoreContract('PostgreSQL', pgDatabase());
 
 describe('PostgreSQL connections', () => {
   it('outlive the server ending an idle connection (a restart, a failover)', async () => {

@@ -1,10 +1,13 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
 import type { AuditFilter, AuditRow, AuditStore } from '../../ports/audit.js';
 import type { AuditRecordTable, Database } from './schema.js';
 
 const list = (s: string): string[] => (s ? s.slice(1, -1).split('|') : []);
 /** Multi-valued columns hold `|a|b|`, so that one value is found with LIKE '%|a|%'. */
 const joined = (xs: readonly string[]): string => (xs.length ? `|${xs.join('|')}|` : '');
+
+/** The LIKE pattern for one whole value of a multi-valued column, its own `%` and `_` taken literally. */
+const contains = (v: string): string => `%|${v.replace(/[\\%_]/g, (c) => '\\' + c)}|%`;
 
 function toRow(r: Selectable<AuditRecordTable>): AuditRow {
   return {
@@ -22,9 +25,36 @@ function toRow(r: Selectable<AuditRecordTable>): AuditRow {
   };
 }
 
+/** The record that follows `head` in the chain. */
+export function chained(
+  rec: Omit<AuditRow, 'id' | 'prevHash' | 'hash'>,
+  head: { readonly last_id: number | string; readonly last_hash: string },
+  hash: (prevHash: string, id: number) => string,
+): AuditRow {
+  const id = Number(head.last_id) + 1;
+  return { ...rec, id, prevHash: head.last_hash, hash: hash(head.last_hash, id) };
+}
+
+/** A record as the `audit_record` table keeps it. */
+export function auditRecordValues(row: AuditRow): Insertable<AuditRecordTable> {
+  return {
+    id: row.id,
+    at: row.at,
+    event_id: row.eventId,
+    action: row.action,
+    outcome: row.outcome,
+    user_id: row.userId,
+    patient_ids: joined(row.patientIds),
+    study_uids: joined(row.studyUids),
+    event: row.event,
+    prev_hash: row.prevHash,
+    hash: row.hash,
+  };
+}
+
 export class KyselyAuditStore implements AuditStore {
   constructor(
-    private readonly db: Kysely<Database>,
+    protected readonly db: Kysely<Database>,
     private readonly dialect: 'sqlite' | 'postgres',
   ) {}
 
@@ -37,27 +67,14 @@ export class KyselyAuditStore implements AuditStore {
       const head = await (this.dialect === 'postgres'
         ? tx.selectFrom('audit_head').selectAll().where('id', '=', 1).forUpdate().executeTakeFirstOrThrow()
         : tx.selectFrom('audit_head').selectAll().where('id', '=', 1).executeTakeFirstOrThrow());
-      const id = Number(head.last_id) + 1;
-      const prevHash = head.last_hash;
-      const h = hash(prevHash, id);
+      const row = chained(rec, head, hash);
+      await tx.insertInto('audit_record').values(auditRecordValues(row)).execute();
       await tx
-        .insertInto('audit_record')
-        .values({
-          id,
-          at: rec.at,
-          event_id: rec.eventId,
-          action: rec.action,
-          outcome: rec.outcome,
-          user_id: rec.userId,
-          patient_ids: joined(rec.patientIds),
-          study_uids: joined(rec.studyUids),
-          event: rec.event,
-          prev_hash: prevHash,
-          hash: h,
-        })
+        .updateTable('audit_head')
+        .set({ last_id: row.id, last_hash: row.hash })
+        .where('id', '=', 1)
         .execute();
-      await tx.updateTable('audit_head').set({ last_id: id, last_hash: h }).where('id', '=', 1).execute();
-      return { ...rec, id, prevHash, hash: h };
+      return row;
     });
   }
 
@@ -68,8 +85,8 @@ export class KyselyAuditStore implements AuditStore {
     if (f.userId) q = q.where('user_id', '=', f.userId);
     if (f.eventId) q = q.where('event_id', '=', f.eventId);
     if (f.outcome !== undefined) q = q.where('outcome', '=', f.outcome);
-    if (f.patientId) q = q.where('patient_ids', 'like', sql<string>`${`%|${f.patientId}|%`}`);
-    if (f.studyUid) q = q.where('study_uids', 'like', sql<string>`${`%|${f.studyUid}|%`}`);
+    if (f.patientId) q = q.where(sql<boolean>`patient_ids like ${contains(f.patientId)} escape '\\'`);
+    if (f.studyUid) q = q.where(sql<boolean>`study_uids like ${contains(f.studyUid)} escape '\\'`);
     return (await q.orderBy('id', 'desc').limit(limit).offset(offset).execute()).map(toRow);
   }
 

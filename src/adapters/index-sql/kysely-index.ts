@@ -661,12 +661,14 @@ export class KyselyIndex extends Reader implements ArchiveIndex, IndexDatabase {
       onClose?: () => Promise<void>;
       /** The time the job queue's leases and run times are reckoned in. */
       clock?: Clock;
+      /** The audit trail's store, when the dialect needs one of its own. */
+      audit?: AuditStore;
     } = {},
   ) {
     super(kdb, dialect);
     this.aes = new KyselyAeStore(kdb);
     this.accounts = new KyselyAccountStore(kdb);
-    this.audit = new KyselyAuditStore(kdb, dialect);
+    this.audit = options.audit ?? new KyselyAuditStore(kdb, dialect);
     this.jobs = new KyselyJobQueue(kdb, dialect, options.clock ?? systemClock, options.afterCommit);
   }
 

@@ -1,9 +1,18 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  SqliteDialect,
+  type SqliteDialectConfig,
+  SqliteDriver,
+} from 'kysely';
 import { CoalescedSync, fsyncPath } from '../fs-sync/index.js';
 import { KyselyIndex } from '../index-sql/kysely-index.js';
+import { SqliteAuditStore } from './audit.js';
 import type { Database as Schema } from '../index-sql/schema.js';
 import type { Clock } from '../../ports/clock.js';
 
@@ -27,9 +36,10 @@ export function openSqliteIndex(options: SqliteIndexOptions): KyselyIndex {
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   cacheStatements(db);
-  const kdb = new Kysely<Schema>({ dialect: new SqliteDialect({ database: db }) });
+  const kdb = new Kysely<Schema>({ dialect: new ImmediateSqliteDialect({ database: db }) });
   const { clock } = options;
-  if (options.file === ':memory:') return new KyselyIndex(kdb, 'sqlite', { groupCommit: true, clock });
+  const audit = new SqliteAuditStore(kdb, db);
+  if (options.file === ':memory:') return new KyselyIndex(kdb, 'sqlite', { groupCommit: true, clock, audit });
   const file = resolve(options.file);
   // The log file stays the same file while this connection is open (SQLite removes it only when the last
   // connection closes), so one descriptor serves every sync.
@@ -57,7 +67,27 @@ export function openSqliteIndex(options: SqliteIndexOptions): KyselyIndex {
     walHandle = undefined;
     await h?.close();
   };
-  return new KyselyIndex(kdb, 'sqlite', { groupCommit: true, afterCommit, onClose, clock });
+  return new KyselyIndex(kdb, 'sqlite', { groupCommit: true, afterCommit, onClose, clock, audit });
+}
+
+/**
+ * Transactions that take the write lock when they begin (BEGIN IMMEDIATE). Every transaction the index runs
+ * writes; begun deferred, one that read before another process (a `lantern` command beside the server)
+ * committed would fail at its first write, where SQLite cannot wait. Begun immediate, it waits for the lock
+ * (up to the busy timeout) and then reads what is current.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: SqliteDialectConfig) {
+    super(settings);
+  }
+
+  override createDriver(): Driver {
+    return new (class extends SqliteDriver {
+      override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+        await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+      }
+    })(this.settings);
+  }
 }
 
 /**
