@@ -13,7 +13,7 @@ import { lookupTransferSyntax } from '../core/dicom/transfer-syntax.js';
 import { IMPLICIT_LITTLE } from '../core/dicom/dataset.js';
 import { type Command, CommandField } from '../core/dimse/command.js';
 import { ServiceSopClass } from '../core/dimse/sop-classes.js';
-import { statusCategory } from '../core/dimse/status.js';
+import { Status, statusCategory } from '../core/dimse/status.js';
 import { ConfigError } from '../core/errors.js';
 import { toJson } from '../core/dicom/json.js';
 import { resolveDictionaryVr } from '../core/dicom/vr.js';
@@ -276,11 +276,18 @@ export async function getScu(
   // Each instance the peer sends back is written to its file as it arrives.
   const receive: DimseHandler = async (req) => {
     const command = req.command;
-    if (!req.dataset) return { status: 0xa900, fields: { ErrorComment: 'C-STORE without a data set' } };
+    if (!req.dataset)
+      return {
+        status: Status.DataSetDoesNotMatchSopClass,
+        fields: { ErrorComment: 'C-STORE without a data set' },
+      };
     const sopInstanceUid = String(command.AffectedSOPInstanceUID ?? '');
     if (!/^[0-9.]{1,64}$/.test(sopInstanceUid)) {
       for await (const _ of req.dataset) void _;
-      return { status: 0xa900, fields: { ErrorComment: 'invalid SOP Instance UID' } };
+      return {
+        status: Status.DataSetDoesNotMatchSopClass,
+        fields: { ErrorComment: 'invalid SOP Instance UID' },
+      };
     }
     const meta = buildMeta({
       sopClassUid: String(command.AffectedSOPClassUID),

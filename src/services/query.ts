@@ -269,10 +269,12 @@ function responsePlan(req: QueryRequest): ResponsePlan | undefined {
   });
 }
 
+const CHARSET = tagHex(Tag.SpecificCharacterSet);
+
 function respond(plan: ResponsePlan, merged: JsonDataset): JsonDataset {
   const out: JsonDataset = {};
   for (const [k, empty] of plan) out[k] = merged[k] ?? { ...empty };
-  if (merged['00080005'] && !out['00080005']) out['00080005'] = merged['00080005'];
+  if (merged[CHARSET] && !out[CHARSET]) out[CHARSET] = merged[CHARSET];
   return out;
 }
 

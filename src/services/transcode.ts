@@ -15,6 +15,7 @@ import {
   encodeElementHeader,
   encodeFileHeader,
   encodingOf,
+  itemTagHeader,
 } from '../core/dicom/writer.js';
 import { LanternError } from '../core/errors.js';
 import { nativeFrameBits } from '../core/imaging/pixel-module.js';
@@ -35,14 +36,10 @@ export interface CodecSets {
 }
 
 const NATIVE_TARGETS = new Set<string>([TS.ExplicitVRLittleEndian, TS.ImplicitVRLittleEndian]);
-const ITEM = Uint8Array.of(0xfe, 0xff, 0x00, 0xe0);
-const SEQ_DELIM = Uint8Array.of(0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0);
+const SEQ_DELIM = itemTagHeader(Tag.SequenceDelimitationItem, 0);
 
 function itemHeader(length: number): Uint8Array {
-  const h = new Uint8Array(8);
-  h.set(ITEM);
-  new DataView(h.buffer).setUint32(4, length, true);
-  return h;
+  return itemTagHeader(Tag.Item, length);
 }
 
 function bulkRefs(ds: Dataset, out: BulkRef[], top: boolean): void {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { openPostgresIndex } from '../../src/adapters/index-postgres/index.js';
+import type { Clock } from '../../src/ports/clock.js';
 import { createTestDatabase } from '../helpers/pg.js';
 import { accountStoreContract } from './account-store.contract.js';
 import { aeStoreContract } from './ae-store.contract.js';
@@ -8,58 +9,16 @@ import { auditStoreContract } from './audit-store.contract.js';
 import { archiveContract } from './archive.contract.js';
 import { jobQueueContract } from './job-queue.contract.js';
 
-let drop: (() => Promise<void>) | undefined;
-let url = '';
-archiveContract('PostgreSQL', {
-  open: async () => {
-    const db = await createTestDatabase();
-    drop = db.drop;
-    url = db.url;
-    return openPostgresIndex({ url: db.url });
-  },
-  cleanup: async () => drop?.(),
-  raw: async (sql) => {
-    const c = new pg.Client({ connectionString: url });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  },
-});
-
-// A database of its own; every open is another connection pool to it (another node).
-let jobsDb: Promise<{ url: string; drop: () => Promise<void> }> | undefined;
-jobQueueContract('PostgreSQL', {
-  open: async (clock) => {
-    jobsDb ??= createTestDatabase();
-    const index = openPostgresIndex({ url: (await jobsDb).url, clock });
-    await index.migrate();
-    return index;
-  },
-  cleanup: async () => (await jobsDb)?.drop(),
-});
-
-let dropAccounts: (() => Promise<void>) | undefined;
-accountStoreContract('PostgreSQL', {
-  open: async () => {
-    const db = await createTestDatabase();
-    dropAccounts = db.drop;
-    const index = openPostgresIndex({ url: db.url });
-    await index.migrate();
-    return index;
-  },
-  cleanup: async () => dropAccounts?.(),
-});
-
-/** A database of the suite's own for each contract; every open is another connection pool to it. */
+/**
+ * A database of the suite's own for each contract; every open is another connection pool to it (another
+ * node), migrated.
+ */
 function pgDatabase() {
   let db: Promise<{ url: string; drop: () => Promise<void> }> | undefined;
   return {
-    open: async () => {
+    open: async (clock?: Clock) => {
       db ??= createTestDatabase();
-      const index = openPostgresIndex({ url: (await db).url });
+      const index = openPostgresIndex({ url: (await db).url, clock });
       await index.migrate();
       return index;
     },
@@ -76,6 +35,9 @@ function pgDatabase() {
   };
 }
 
+archiveContract('PostgreSQL', pgDatabase());
+jobQueueContract('PostgreSQL', pgDatabase());
+accountStoreContract('PostgreSQL', pgDatabase());
 aeStoreContract('PostgreSQL', pgDatabase());
 auditStoreContract('PostgreSQL', pgDatabase());
 

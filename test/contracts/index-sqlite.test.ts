@@ -5,53 +5,19 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openSqliteIndex } from '../../src/adapters/index-sqlite/index.js';
+import type { Clock } from '../../src/ports/clock.js';
 import { accountStoreContract } from './account-store.contract.js';
 import { aeStoreContract } from './ae-store.contract.js';
 import { auditStoreContract } from './audit-store.contract.js';
 import { archiveContract } from './archive.contract.js';
 import { jobQueueContract } from './job-queue.contract.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'lantern-sqlite-'));
-archiveContract('SQLite', {
-  open: async () => openSqliteIndex({ file: join(dir, 'index.sqlite') }),
-  cleanup: async () => rmSync(dir, { recursive: true, force: true }),
-  raw: async (sql) => {
-    const Database = (await import('better-sqlite3')).default;
-    const db = new Database(join(dir, 'index.sqlite'));
-    try {
-      db.exec(sql);
-    } finally {
-      db.close();
-    }
-  },
-});
-
-const jobsDir = mkdtempSync(join(tmpdir(), 'lantern-sqlite-jobs-'));
-jobQueueContract('SQLite', {
-  open: async (clock) => {
-    const index = openSqliteIndex({ file: join(jobsDir, 'index.sqlite'), clock });
-    await index.migrate();
-    return index;
-  },
-  cleanup: async () => rmSync(jobsDir, { recursive: true, force: true }),
-});
-
-const accountsDir = mkdtempSync(join(tmpdir(), 'lantern-sqlite-accounts-'));
-accountStoreContract('SQLite', {
-  open: async () => {
-    const index = openSqliteIndex({ file: join(accountsDir, 'index.sqlite') });
-    await index.migrate();
-    return index;
-  },
-  cleanup: async () => rmSync(accountsDir, { recursive: true, force: true }),
-});
-
-/** A database of the suite's own for each contract; every open is another connection to it. */
+/** A database of the suite's own for each contract; every open is another connection to it, migrated. */
 function sqliteFile(prefix: string) {
   const d = mkdtempSync(join(tmpdir(), prefix));
   return {
-    open: async () => {
-      const index = openSqliteIndex({ file: join(d, 'index.sqlite') });
+    open: async (clock?: Clock) => {
+      const index = openSqliteIndex({ file: join(d, 'index.sqlite'), clock });
       await index.migrate();
       return index;
     },
@@ -68,6 +34,9 @@ function sqliteFile(prefix: string) {
   };
 }
 
+archiveContract('SQLite', sqliteFile('lantern-sqlite-'));
+jobQueueContract('SQLite', sqliteFile('lantern-sqlite-jobs-'));
+accountStoreContract('SQLite', sqliteFile('lantern-sqlite-accounts-'));
 aeStoreContract('SQLite', sqliteFile('lantern-sqlite-aes-'));
 auditStoreContract('SQLite', sqliteFile('lantern-sqlite-audit-'));
 

@@ -149,6 +149,8 @@ describe('WADO-RS after DCMTK storescu', () => {
     expect(Buffer.from(await ranged.arrayBuffer()).equals(Buffer.from(pixels.subarray(100, 200)))).toBe(true);
     const beyond = await fetch(bulkUri, { headers: { ...octet, Range: `bytes=${pixels.length}-` } });
     expect(beyond.status).toBe(416);
+    expect(beyond.headers.get('content-range')).toBe(`bytes */${pixels.length}`);
+    expect(await beyond.json()).toMatchObject({ code: 'LNT_HTTP_RANGE' });
     const [bulkPart] = await multipartParts(await fetch(bulkUri));
     expect(bulkPart.bytes.equals(Buffer.from(pixels))).toBe(true);
     expect((await fetch(bulkUri.replace('7FE00010', '00091001'), { headers: octet })).status).toBe(404);

@@ -23,10 +23,10 @@ for (const v of ['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR
   LONG_CODES[(v.charCodeAt(0) << 8) | v.charCodeAt(1)] = 1;
 }
 
-const ITEM = 0xfffee000;
-const ITEM_DELIM = 0xfffee00d;
-const SEQ_DELIM = 0xfffee0dd;
-const PIXEL_DATA = 0x7fe00010;
+const ITEM = Tag.Item;
+const ITEM_DELIM = Tag.ItemDelimitationItem;
+const SEQ_DELIM = Tag.SequenceDelimitationItem;
+const PIXEL_DATA = Tag.PixelData;
 
 export interface ParseOptions {
   /** Stop at top-level Pixel Data: its header is read, nothing from its value on. */
@@ -902,8 +902,9 @@ function implicitVr(tag: number, len: number): Vr {
 function signedPixels(frame: DsFrame): boolean {
   for (let i = frame.elements.length - 1; i >= 0; i--) {
     const e = frame.elements[i];
-    if (e.tag === 0x00280103) return !!e.value && e.value.length >= 2 && (e.value[0] | e.value[1]) === 1;
-    if (e.tag < 0x00280103) return false;
+    if (e.tag === Tag.PixelRepresentation)
+      return !!e.value && e.value.length >= 2 && (e.value[0] | e.value[1]) === 1;
+    if (e.tag < Tag.PixelRepresentation) return false;
   }
   return false;
 }

@@ -24,9 +24,21 @@ export interface WriteOptions {
 
 type Sink = (chunk: Uint8Array) => void;
 
-const ITEM_UNDEFINED_LE = Uint8Array.of(0xfe, 0xff, 0x00, 0xe0, 0xff, 0xff, 0xff, 0xff);
-const ITEM_DELIM_LE = Uint8Array.of(0xfe, 0xff, 0x0d, 0xe0, 0, 0, 0, 0);
-const SEQ_DELIM_LE = Uint8Array.of(0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0);
+/**
+ * The 8 bytes of an item or delimiter (group FFFE: no VR in any encoding): its tag and 32-bit length.
+ */
+export function itemTagHeader(tag: number, length: number, littleEndian = true): Uint8Array {
+  const h = new Uint8Array(8);
+  const dv = new DataView(h.buffer);
+  dv.setUint16(0, tag >>> 16, littleEndian);
+  dv.setUint16(2, tag & 0xffff, littleEndian);
+  dv.setUint32(4, length, littleEndian);
+  return h;
+}
+
+const ITEM_UNDEFINED_LE = itemTagHeader(Tag.Item, UNDEFINED_LENGTH);
+const ITEM_DELIM_LE = itemTagHeader(Tag.ItemDelimitationItem, 0);
+const SEQ_DELIM_LE = itemTagHeader(Tag.SequenceDelimitationItem, 0);
 
 /** Byte widths to swap when a value moves between little and big endian (AT is a pair of 16-bit words). */
 function swapWidth(vr: Vr): number | undefined {
@@ -170,12 +182,7 @@ class Writer {
 
 function itemHeader(len: number, enc: Encoding): Uint8Array {
   if (len === UNDEFINED_LENGTH && enc.littleEndian) return ITEM_UNDEFINED_LE;
-  const h = new Uint8Array(8);
-  const dv = new DataView(h.buffer);
-  dv.setUint16(0, 0xfffe, enc.littleEndian);
-  dv.setUint16(2, 0xe000, enc.littleEndian);
-  dv.setUint32(4, len, enc.littleEndian);
-  return h;
+  return itemTagHeader(Tag.Item, len, enc.littleEndian);
 }
 
 function delimiter(le: Uint8Array, enc: Encoding): Uint8Array {

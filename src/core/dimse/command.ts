@@ -96,6 +96,13 @@ export const CommandField = {
 
 /** Command Data Set Type value meaning "no data set" (PS3.7 E.1-1); any other value means one follows. */
 export const NO_DATASET = 0x0101;
+/** The Command Data Set Type value sent when a data set follows (any value but NO_DATASET would do). */
+export const WITH_DATASET = 0x0000;
+
+/** Response command fields are the request's with the high bit set (PS3.7 E.1-1). */
+export function isResponse(commandField: number): boolean {
+  return (commandField & 0x8000) !== 0;
+}
 
 /** A command as plain fields. Numbers for US/UL, strings for UI/AE/LO, tag numbers for AT. */
 export type Command = {

@@ -5,8 +5,11 @@ import {
   CommandField,
   decodeCommand,
   encodeCommand,
+  CommandTag,
   hasDataset,
+  isResponse,
   NO_DATASET,
+  WITH_DATASET,
 } from '../../core/dimse/command.js';
 import { Status, statusCategory } from '../../core/dimse/status.js';
 import { isLanternError, LanternError, shortComment } from '../../core/errors.js';
@@ -709,7 +712,7 @@ export class Association {
       this.abort(AbortReason.InvalidPduParameterValue, `command set cannot be read: ${(e as Error).message}`);
       return;
     }
-    if (Number(command.CommandField) & 0x8000) this.onResponse(command);
+    if (isResponse(Number(command.CommandField))) this.onResponse(command);
     else this.onRequestCommand(command, ctx);
   }
 
@@ -826,7 +829,7 @@ export class Association {
         ...base,
         ...r.fields,
         Status: r.status,
-        CommandDataSetType: r.dataset ? 0x0000 : NO_DATASET,
+        CommandDataSetType: r.dataset ? WITH_DATASET : NO_DATASET,
       };
       this.sendMessage(req.context.id, encodeCommand(fields), r.dataset);
     };
@@ -869,7 +872,7 @@ export class Association {
         }
         respond({
           status: Status.MissingAttribute,
-          fields: { ErrorComment: `${e.message} is missing`, OffendingElement: [0x00000110] },
+          fields: { ErrorComment: `${e.message} is missing`, OffendingElement: [CommandTag.MessageID] },
         });
         return;
       }

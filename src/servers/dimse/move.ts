@@ -4,6 +4,7 @@ import { parseDicom } from '../../core/dicom/parser.js';
 import { lookupTransferSyntax } from '../../core/dicom/transfer-syntax.js';
 import { getString } from '../../core/dicom/values.js';
 import { MODEL_LEVELS } from '../../core/dimse/sop-classes.js';
+import { CommandTag } from '../../core/dimse/command.js';
 import { Status } from '../../core/dimse/status.js';
 import { keysFromDataset } from '../../core/query/keys.js';
 import type { InstanceRow } from '../../ports/archive-index.js';
@@ -76,7 +77,7 @@ export function move(deps: MoveDeps): DimseHandler {
     if (refusal || !dest) {
       yield {
         status: Status.MoveDestinationUnknown,
-        fields: { ErrorComment: refusal ?? '', OffendingElement: [0x00000600] },
+        fields: { ErrorComment: refusal ?? '', OffendingElement: [CommandTag.MoveDestination] },
       };
       return;
     }

@@ -1,29 +1,22 @@
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import type { Permission } from '../../core/security/roles.js';
-import type { Logger } from 'pino';
-import type { IngestService } from '../../services/ingest.js';
 import {
   type Admission,
   Association,
   type AcceptOptions,
   type Rejection,
 } from '../../net/dimse/association.js';
-import type { CommitmentService } from '../../services/commitment.js';
-import type { SendService } from '../../services/send.js';
 import type { Party } from '../../services/clinical-audit.js';
 import { StoredPerAssociation } from './stored-log.js';
 import { ServiceRegistry } from './registry.js';
-import { SERVICE_CLASSES } from './service-classes.js';
+import { SERVICE_CLASSES, type ServiceDeps } from './service-classes.js';
 import type { AAssociateRq } from '../../core/ul/pdu.js';
-import type { RetrieveService } from '../../services/retrieve.js';
-import type { AeRecord } from '../../ports/ae-store.js';
-import type { QueryService } from '../../services/query.js';
 
-export interface DimseServerOptions {
+/** The listener's settings, and what its services are made of (each association's batch log aside). */
+export interface DimseServerOptions extends Omit<ServiceDeps, 'storedLog'> {
   readonly host: string;
   readonly port: number;
-  readonly aeTitle: string;
   /** Established associations at once; beyond, A-ASSOCIATE-RJ (transient, local limit exceeded). */
   readonly maxAssociations: number;
   /**
@@ -35,7 +28,6 @@ export interface DimseServerOptions {
   readonly maxPendingPerAddress?: number;
   readonly maxPduLength: number;
   readonly artimMs: number;
-  readonly idleMs: number;
   /** Decides whether a calling AE may associate (the AE registry). */
   readonly admitCaller: (callingAeTitle: string, address: string) => Promise<boolean>;
   /** Checks a user identity's username and passcode (PS3.7 D.3.3.7) against the accounts. */
@@ -46,26 +38,10 @@ export interface DimseServerOptions {
   ) => Promise<{ login: string; permissions: ReadonlySet<Permission> } | undefined>;
   /** Associations without a valid username/passcode identity are rejected. */
   readonly requireUserIdentity?: boolean;
-  readonly ingest: IngestService;
-  readonly query: QueryService;
-  readonly retrieve: RetrieveService;
-  readonly commitment: CommitmentService;
-  /** Sends instances to another AE (C-MOVE's sub-operations). */
-  readonly send: SendService;
   /** Records a peer admitted or refused (the AE registry's audit event). */
   readonly recordAdmission?: (peer: Party, accepted: boolean, reason?: string) => Promise<void>;
-  readonly findAe: (aeTitle: string) => Promise<AeRecord | undefined>;
-  readonly permitsMove: (callingAeTitle: string) => Promise<boolean>;
-  readonly permitsGet: (callingAeTitle: string) => Promise<boolean>;
-  /** May this calling AE query? */
-  readonly permitsFind: (callingAeTitle: string) => Promise<boolean>;
-  /** May this calling AE store? */
-  readonly permitsStore: (callingAeTitle: string) => Promise<boolean>;
-  readonly log: Logger;
   /** An error no handler expected in an association's code (it is aborted; others go on). */
   readonly onFault?: (e: Error, where: string) => void;
-  readonly implementationClassUid: string;
-  readonly implementationVersionName: string;
   /** DICOM TLS on its own port (PS3.15 B.9), when configured. */
   readonly tls?: {
     readonly port: number;

@@ -1,5 +1,6 @@
 import { peerActor } from './actor.js';
 import type { StoredPerAssociation } from './stored-log.js';
+import { CommandTag } from '../../core/dimse/command.js';
 import { Status } from '../../core/dimse/status.js';
 import type { IngestService } from '../../services/ingest.js';
 import type { AssociationInfo, DimseHandler } from '../../net/dimse/association.js';
@@ -38,7 +39,7 @@ export function store(
         status: Status.MissingAttribute,
         fields: {
           ErrorComment: 'Affected SOP Class or Instance UID missing',
-          OffendingElement: [sopClass ? 0x00001000 : 0x00000002],
+          OffendingElement: [sopClass ? CommandTag.AffectedSOPInstanceUID : CommandTag.AffectedSOPClassUID],
         },
       };
     }

@@ -127,7 +127,7 @@ export function byteRange(
     end = m[2] === '' ? size : Math.min(size, Number(m[2]) + 1);
   }
   if (start >= size || start >= end) {
-    throw Object.assign(new Error(`range ${header} is outside the ${size}-byte value`), { statusCode: 416 });
+    throw new LanternError('LNT_HTTP_RANGE', `range ${header} is outside the ${size}-byte value`);
   }
   return { start, end };
 }
@@ -165,8 +165,17 @@ export async function bulk(
       ? where.bytes.subarray(start, end)
       : app.retrieve.objectStream(row, { start: where.offset + start, end: where.offset + end });
   if (single && (!multi || ranges.indexOf(single) <= ranges.indexOf(multi))) {
-    const range = byteRange(req.headers.range, size);
-    reply.header('Accept-Ranges', 'bytes').type('application/octet-stream');
+    reply.header('Accept-Ranges', 'bytes');
+    // An unsatisfiable range is answered with the value's length (RFC 9110 15.5.17).
+    const range = (() => {
+      try {
+        return byteRange(req.headers.range, size);
+      } catch (e) {
+        reply.header('Content-Range', `bytes */${size}`);
+        throw e;
+      }
+    })();
+    reply.type('application/octet-stream');
     const { start, end } = range ?? { start: 0, end: size };
     if (range) reply.code(206).header('Content-Range', `bytes ${start}-${end - 1}/${size}`);
     reply.header('Content-Length', String(end - start));
