@@ -45,6 +45,7 @@ async function ensurePeers(needPg) {
   if (!pydicomPresent()) missing.push('python3-pydicom');
   if (needPg && !pgBinDir()) missing.push('postgresql');
   if (!existsSync('/usr/bin/chromium')) missing.push('chromium');
+  if (!has('Orthanc')) missing.push('orthanc');
   if (!has('faketime', ['-f', '+0d', 'true'])) missing.push('faketime');
   if (!missing.length) return;
   if (!isRoot || !has('apt-get', ['--version'])) {

@@ -1,3 +1,5 @@
+import type { CommitmentRef, CommitmentReport } from '../core/dimse/commitment.js';
+
 /** A DICOM peer to send instances to: an AE of the registry with its address. */
 export interface StoreDestination {
   readonly aeTitle: string;
@@ -38,4 +40,19 @@ export interface DicomSender {
     dataset: (instance: T) => Promise<AsyncIterable<Uint8Array>>,
     options: SendOptions,
   ): AsyncIterable<{ readonly instance: T; readonly status: number | undefined }>;
+  /**
+   * Asks the peer to commit to keeping instances (Storage Commitment Push Model, PS3.4 J): an N-ACTION on an
+   * association of its own, which stays open, ready for the peer's N-EVENT-REPORT, until `until` settles
+   * (the report came, here or on a new association to our listener, or the wait is over). Reports that
+   * come on this association go to `onReport`. Resolves with the N-ACTION status once the association is
+   * closed; fails with LNT_DIMSE_ASSOCIATION when none can be made or the peer does not take the SOP class.
+   */
+  requestCommitment(
+    to: StoreDestination,
+    request: { readonly transactionUid: string; readonly refs: readonly CommitmentRef[] },
+    options: SendOptions & {
+      readonly until: Promise<unknown>;
+      readonly onReport: (report: CommitmentReport) => void;
+    },
+  ): Promise<number>;
 }

@@ -1,12 +1,10 @@
+import type { CommitmentRef } from '../core/dimse/commitment.js';
 import { Status } from '../core/dimse/status.js';
 import type { ArchiveIndex, InstanceRow } from '../ports/archive-index.js';
 import type { ClinicalAudit, Party } from './clinical-audit.js';
 import type { RetrieveService } from './retrieve.js';
 
-export interface CommitmentRef {
-  readonly sopClassUid: string;
-  readonly sopInstanceUid: string;
-}
+export type { CommitmentRef } from '../core/dimse/commitment.js';
 
 export interface CommitmentResult {
   readonly committed: readonly CommitmentRef[];

@@ -12,7 +12,7 @@ import { encodeDataset } from '../../src/core/dicom/writer.js';
 import { type Command, CommandField } from '../../src/core/dimse/command.js';
 import { ServiceSopClass } from '../../src/core/dimse/sop-classes.js';
 import { Association } from '../../src/net/dimse/association.js';
-import { STORAGE_COMMITMENT_INSTANCE } from '../../src/servers/dimse/commit.js';
+import { STORAGE_COMMITMENT_INSTANCE } from '../../src/core/dimse/commitment.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { synthInstance } from '../helpers/synth.js';
 

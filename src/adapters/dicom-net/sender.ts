@@ -1,12 +1,29 @@
+import { Tag } from '../../core/dicom/dictionary.js';
+import { parseDicom } from '../../core/dicom/parser.js';
+import { lookupTransferSyntax, TransferSyntaxUid as TS } from '../../core/dicom/transfer-syntax.js';
+import { encodeDataset, encodingOf } from '../../core/dicom/writer.js';
 import { CommandField } from '../../core/dimse/command.js';
+import {
+  type CommitmentRef,
+  type CommitmentReport,
+  commitmentRequest,
+  readCommitmentReport,
+  REQUEST_COMMITMENT_ACTION,
+  STORAGE_COMMITMENT_INSTANCE,
+} from '../../core/dimse/commitment.js';
+import { ServiceSopClass } from '../../core/dimse/sop-classes.js';
+import { Status } from '../../core/dimse/status.js';
 import { AbortReason } from '../../core/ul/pdu.js';
-import { Association } from '../../net/dimse/association.js';
+import { Association, AssociationError, type DimseHandler } from '../../net/dimse/association.js';
 import type {
   DicomSender,
   OutgoingInstance,
   SendOptions,
   StoreDestination,
 } from '../../ports/dicom-sender.js';
+
+/** The largest Storage Commitment report read (about 8,000 instances). */
+const MAX_REPORT = 1024 * 1024;
 
 export interface NetworkSenderOptions {
   readonly implementationClassUid: string;
@@ -56,6 +73,90 @@ export class NetworkSender implements DicomSender {
         if (options.signal?.aborted) return;
         yield { instance, status: await this.storeOne(assoc, instance, dataset, options) };
       }
+    } finally {
+      options.signal?.removeEventListener('abort', stop);
+      await assoc.release().catch(() => assoc.abort());
+    }
+  }
+
+  async requestCommitment(
+    to: StoreDestination,
+    request: { readonly transactionUid: string; readonly refs: readonly CommitmentRef[] },
+    options: SendOptions & {
+      readonly until: Promise<unknown>;
+      readonly onReport: (report: CommitmentReport) => void;
+    },
+  ): Promise<number> {
+    // The peer may send its report on this association while it is open (PS3.4 J.3.3).
+    const report: DimseHandler = async (req) => {
+      const parts: Uint8Array[] = [];
+      let n = 0;
+      for await (const c of req.dataset ?? []) {
+        n += c.length;
+        if (n > MAX_REPORT)
+          return { status: Status.ResourceLimitation, fields: { ErrorComment: 'report too large' } };
+        parts.push(c);
+      }
+      const r = readCommitmentReport(
+        parseDicom(Buffer.concat(parts), { assumeTransferSyntax: req.context.transferSyntax }).dataset,
+      );
+      if (!r)
+        return {
+          status: Status.MissingAttribute,
+          fields: { ErrorComment: 'Transaction UID missing', OffendingElement: [Tag.TransactionUID] },
+        };
+      options.onReport(r);
+      return {
+        status: Status.Success,
+        fields: {
+          AffectedSOPClassUID: ServiceSopClass.StorageCommitmentPushModel,
+          AffectedSOPInstanceUID: STORAGE_COMMITMENT_INSTANCE,
+          EventTypeID: Number(req.command.EventTypeID),
+        },
+      };
+    };
+    const assoc = await Association.connect({
+      host: to.host,
+      port: to.port,
+      callingAeTitle: options.callingAeTitle,
+      calledAeTitle: to.aeTitle,
+      contexts: [
+        {
+          abstractSyntax: ServiceSopClass.StorageCommitmentPushModel,
+          transferSyntaxes: [TS.ExplicitVRLittleEndian, TS.ImplicitVRLittleEndian],
+        },
+      ],
+      handlers: new Map([[CommandField.N_EVENT_REPORT_RQ, report]]),
+      maxPduLength: this.o.maxPduLength,
+      implementationClassUid: this.o.implementationClassUid,
+      implementationVersionName: this.o.implementationVersionName,
+      maxResponseDatasetBytes: 64 * 1024,
+      responseTimeoutMs: options.responseTimeoutMs ?? this.o.responseTimeoutMs,
+    });
+    const stop = () => assoc.abort(AbortReason.NotSpecified, 'the commitment request was cancelled');
+    options.signal?.addEventListener('abort', stop, { once: true });
+    try {
+      const ctx = assoc.acceptedContext(ServiceSopClass.StorageCommitmentPushModel);
+      if (!ctx) throw new AssociationError(`${to.aeTitle} does not accept Storage Commitment Push Model`);
+      const bytes = encodeDataset(
+        commitmentRequest(request.transactionUid, request.refs),
+        encodingOf(lookupTransferSyntax(ctx.transferSyntax)!),
+      );
+      let status: number = Status.ProcessingFailure;
+      for await (const rsp of assoc.request(
+        ctx.id,
+        {
+          CommandField: CommandField.N_ACTION_RQ,
+          RequestedSOPClassUID: ServiceSopClass.StorageCommitmentPushModel,
+          RequestedSOPInstanceUID: STORAGE_COMMITMENT_INSTANCE,
+          ActionTypeID: REQUEST_COMMITMENT_ACTION,
+        },
+        bytes,
+      ))
+        status = Number(rsp.command.Status);
+      // Accepted: open for a report here until it has come (by either way) or the wait is over.
+      if (status === Status.Success) await Promise.race([options.until.catch(() => undefined), assoc.ended]);
+      return status;
     } finally {
       options.signal?.removeEventListener('abort', stop);
       await assoc.release().catch(() => assoc.abort());

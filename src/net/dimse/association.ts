@@ -244,6 +244,9 @@ export class Association {
   private roles: readonly { sopClassUid: string; scp: boolean }[] = [];
   private readonly running = new Set<Promise<void>>();
   private closed = false;
+  private markEnded!: () => void;
+  /** Settles (never fails) when the association has ended: released, aborted or its connection closed. */
+  readonly ended: Promise<void> = new Promise((r) => (this.markEnded = r));
   private closedError: AssociationError | undefined;
   private pausedBy = 0;
   /** When the peer last sent a PDU, or last took bytes we were blocked sending (ms since the epoch). */
@@ -1196,6 +1199,7 @@ export class Association {
   private teardown(why: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.markEnded();
     if (this.info.request) this.opts.onEnd?.(this.info);
     this.stopArtim();
     if (this.idle) clearTimeout(this.idle);

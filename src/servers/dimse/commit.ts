@@ -1,24 +1,28 @@
 import type { Logger } from 'pino';
-import { EXPLICIT_LITTLE, Dataset } from '../../core/dicom/dataset.js';
 import { Tag } from '../../core/dicom/dictionary.js';
-import { numberElement, sequenceElement, stringElement } from '../../core/dicom/encode.js';
 import { parseDicom } from '../../core/dicom/parser.js';
 import { lookupTransferSyntax } from '../../core/dicom/transfer-syntax.js';
-import { getString } from '../../core/dicom/values.js';
 import { encodeDataset, encodingOf } from '../../core/dicom/writer.js';
 import { type Command, CommandField } from '../../core/dimse/command.js';
 import { ServiceSopClass } from '../../core/dimse/sop-classes.js';
 import { Status } from '../../core/dimse/status.js';
 import type { AeRecord } from '../../ports/ae-store.js';
-import type { CommitmentRef, CommitmentService } from '../../services/commitment.js';
+import type { CommitmentService } from '../../services/commitment.js';
+import type { SendService } from '../../services/send.js';
+import {
+  type CommitmentRef,
+  commitmentEventType,
+  commitmentReportDataset,
+  readCommitmentReport,
+  readCommitmentRequest,
+  REQUEST_COMMITMENT_ACTION,
+  STORAGE_COMMITMENT_INSTANCE,
+} from '../../core/dimse/commitment.js';
 import { peerParty } from './actor.js';
 import type { AssociationInfo, DimseHandler } from '../../net/dimse/association.js';
 import { Association } from '../../net/dimse/association.js';
 import { LanternError } from '../../core/errors.js';
 import { readIdentifier } from './find.js';
-
-/** The well-known SOP Instance of the Storage Commitment Push Model (PS3.4 J.3.5). */
-export const STORAGE_COMMITMENT_INSTANCE = '1.2.840.10008.1.20.1.1';
 
 export interface CommitDeps {
   readonly commitment: CommitmentService;
@@ -30,8 +34,6 @@ export interface CommitDeps {
   /** How long the peer we send to may take to answer one request (dicom.idleSeconds). */
   readonly responseTimeoutMs?: number;
 }
-
-type Ref = CommitmentRef;
 
 /**
  * Storage Commitment Push Model SCP (PS3.4 J): N-ACTION is answered at once; then each referenced instance's
@@ -52,15 +54,14 @@ export function commit(deps: CommitDeps): DimseHandler {
         fields: { ErrorComment: 'not the Storage Commitment well-known instance' },
       };
     }
-    if (Number(cmd.ActionTypeID) !== 1) {
+    if (Number(cmd.ActionTypeID) !== REQUEST_COMMITMENT_ACTION) {
       await readIdentifier(req.dataset);
       return { status: Status.NoSuchActionType, fields: { ErrorComment: 'action type must be 1' } };
     }
     const ts = lookupTransferSyntax(req.context.transferSyntax)!;
     const ds = parseDicom(await readIdentifier(req.dataset), { assumeTransferSyntax: ts.uid }).dataset;
-    const transactionUid = getString(ds, Tag.TransactionUID);
-    const seq = ds.get(Tag.ReferencedSOPSequence);
-    if (!transactionUid || !seq?.items?.length) {
+    const { transactionUid, refs } = readCommitmentRequest(ds);
+    if (!transactionUid || !refs.length) {
       return {
         status: Status.MissingAttribute,
         fields: {
@@ -69,10 +70,6 @@ export function commit(deps: CommitDeps): DimseHandler {
         },
       };
     }
-    const refs: Ref[] = seq.items.map((it) => ({
-      sopClassUid: getString(it.dataset, Tag.ReferencedSOPClassUID) ?? '',
-      sopInstanceUid: getString(it.dataset, Tag.ReferencedSOPInstanceUID) ?? '',
-    }));
     // After the N-ACTION response is on its way.
     setImmediate(() => {
       report(deps, assoc, req.context, transactionUid, refs).catch((e: unknown) =>
@@ -87,7 +84,7 @@ export function commit(deps: CommitDeps): DimseHandler {
       fields: {
         AffectedSOPClassUID: ServiceSopClass.StorageCommitmentPushModel,
         AffectedSOPInstanceUID: STORAGE_COMMITMENT_INSTANCE,
-        ActionTypeID: 1,
+        ActionTypeID: REQUEST_COMMITMENT_ACTION,
       },
     };
   };
@@ -98,40 +95,15 @@ async function report(
   assoc: AssociationInfo,
   context: { abstractSyntax: string; transferSyntax: string },
   transactionUid: string,
-  refs: readonly Ref[],
+  refs: readonly CommitmentRef[],
 ): Promise<void> {
   const { committed, failed } = await deps.commitment.verify(refs, peerParty(assoc));
-  const item = (r: Ref, reason?: number) =>
-    new Dataset(
-      [
-        stringElement(Tag.ReferencedSOPClassUID, 'UI', [r.sopClassUid]),
-        stringElement(Tag.ReferencedSOPInstanceUID, 'UI', [r.sopInstanceUid]),
-        ...(reason === undefined ? [] : [numberElement(Tag.FailureReason, 'US', [reason])]),
-      ],
-      EXPLICIT_LITTLE,
-    );
-  let ds = new Dataset([stringElement(Tag.TransactionUID, 'UI', [transactionUid])], EXPLICIT_LITTLE).with(
-    stringElement(Tag.RetrieveAETitle, 'AE', [deps.aeTitle]),
-  );
-  if (committed.length)
-    ds = ds.with(
-      sequenceElement(
-        Tag.ReferencedSOPSequence,
-        committed.map((r) => item(r)),
-      ),
-    );
-  if (failed.length)
-    ds = ds.with(
-      sequenceElement(
-        Tag.FailedSOPSequence,
-        failed.map((r) => item(r, r.reason)),
-      ),
-    );
+  const ds = commitmentReportDataset({ transactionUid, committed, failed, retrieveAeTitle: deps.aeTitle });
   const command: Command = {
     CommandField: CommandField.N_EVENT_REPORT_RQ,
     AffectedSOPClassUID: ServiceSopClass.StorageCommitmentPushModel,
     AffectedSOPInstanceUID: STORAGE_COMMITMENT_INSTANCE,
-    EventTypeID: failed.length ? 2 : 1,
+    EventTypeID: commitmentEventType({ transactionUid, committed, failed }),
   };
   deps.log.info(
     { committed: committed.length, failed: failed.length, calling: assoc.callingAeTitle },
@@ -185,4 +157,33 @@ async function report(
   } finally {
     await client.release();
   }
+}
+
+/**
+ * Storage Commitment reports for the requests Lantern made as SCU (PS3.4 J.3.3), when the peer sends them on
+ * a new association: handed to the send service, which takes only a report from the AE it asked. The report
+ * is acknowledged either way (a peer would otherwise send it again and again).
+ */
+export function commitmentReport(send: SendService, log: Logger): DimseHandler {
+  return async (req, assoc) => {
+    const ds = parseDicom(await readIdentifier(req.dataset), {
+      assumeTransferSyntax: lookupTransferSyntax(req.context.transferSyntax)!.uid,
+    }).dataset;
+    const r = readCommitmentReport(ds);
+    if (!r)
+      return {
+        status: Status.MissingAttribute,
+        fields: { ErrorComment: 'Transaction UID missing', OffendingElement: [Tag.TransactionUID] },
+      };
+    if (!send.reported(r, assoc.callingAeTitle))
+      log.warn({ calling: assoc.callingAeTitle }, 'storage commitment report for no request waiting for one');
+    return {
+      status: Status.Success,
+      fields: {
+        AffectedSOPClassUID: ServiceSopClass.StorageCommitmentPushModel,
+        AffectedSOPInstanceUID: STORAGE_COMMITMENT_INSTANCE,
+        EventTypeID: Number(req.command.EventTypeID),
+      },
+    };
+  };
 }

@@ -13,8 +13,11 @@ export interface ServiceClass<D> {
   /** The SOP classes: a list, or a rule with the words the conformance statement uses for it. */
   readonly sopClasses: readonly { readonly uid: string; readonly name: string }[] | SopClassRule;
   readonly transferSyntaxes: ReadonlySet<string>;
-  /** The role Lantern takes (SCP for every service of this version). */
-  readonly role: 'SCP';
+  /**
+   * The roles Lantern takes: SCP, or SCP and SCU (it also requests the service of peers, and its listener
+   * takes what the service sends back to a requester, such as Storage Commitment reports).
+   */
+  readonly role: 'SCP' | 'SCP and SCU';
   /** The requestor's SCP role is accepted for these SOP classes (C-GET: it receives the instances). */
   readonly acceptsRequestorScpRole?: boolean;
   /** SOP class extended negotiation (PS3.7 D.3.3.5): our answer to the requestor's bytes. */

@@ -9,7 +9,7 @@ import type { IngestService } from '../../services/ingest.js';
 import type { QueryService } from '../../services/query.js';
 import type { RetrieveService } from '../../services/retrieve.js';
 import type { SendService } from '../../services/send.js';
-import { commit } from './commit.js';
+import { commit, commitmentReport } from './commit.js';
 import { find } from './find.js';
 import { get } from './get.js';
 import { move } from './move.js';
@@ -127,9 +127,12 @@ export const SERVICE_CLASSES: readonly ServiceClass<ServiceDeps>[] = [
     name: 'Storage Commitment Push Model',
     sopClasses: [{ uid: ServiceSopClass.StorageCommitmentPushModel, name: 'Storage Commitment Push Model' }],
     transferSyntaxes: UNCOMPRESSED,
-    role: 'SCP',
+    role: 'SCP and SCU',
+    // A peer that reports on a new association takes the SCP role of the SOP class there.
+    acceptsRequestorScpRole: true,
     handlers: (d) =>
       new Map([
+        [CommandField.N_EVENT_REPORT_RQ, commitmentReport(d.send, d.log)],
         [
           CommandField.N_ACTION_RQ,
           commit({
