@@ -1,5 +1,3 @@
-import { Tag } from '../../core/dicom/dictionary.js';
-import { parseDicom } from '../../core/dicom/parser.js';
 import { lookupTransferSyntax, TransferSyntaxUid as TS } from '../../core/dicom/transfer-syntax.js';
 import { encodeDataset, encodingOf } from '../../core/dicom/writer.js';
 import { CommandField } from '../../core/dimse/command.js';
@@ -7,23 +5,20 @@ import {
   type CommitmentRef,
   type CommitmentReport,
   commitmentRequest,
-  readCommitmentReport,
   REQUEST_COMMITMENT_ACTION,
   STORAGE_COMMITMENT_INSTANCE,
 } from '../../core/dimse/commitment.js';
 import { ServiceSopClass } from '../../core/dimse/sop-classes.js';
 import { Status } from '../../core/dimse/status.js';
 import { AbortReason } from '../../core/ul/pdu.js';
-import { Association, AssociationError, type DimseHandler } from '../../net/dimse/association.js';
+import { Association, AssociationError } from '../../net/dimse/association.js';
+import { commitmentReportHandler } from '../../net/dimse/commitment-report.js';
 import type {
   DicomSender,
   OutgoingInstance,
   SendOptions,
   StoreDestination,
 } from '../../ports/dicom-sender.js';
-
-/** The largest Storage Commitment report read (about 8,000 instances). */
-const MAX_REPORT = 1024 * 1024;
 
 export interface NetworkSenderOptions {
   readonly implementationClassUid: string;
@@ -88,33 +83,7 @@ export class NetworkSender implements DicomSender {
     },
   ): Promise<number> {
     // The peer may send its report on this association while it is open (PS3.4 J.3.3).
-    const report: DimseHandler = async (req) => {
-      const parts: Uint8Array[] = [];
-      let n = 0;
-      for await (const c of req.dataset ?? []) {
-        n += c.length;
-        if (n > MAX_REPORT)
-          return { status: Status.ResourceLimitation, fields: { ErrorComment: 'report too large' } };
-        parts.push(c);
-      }
-      const r = readCommitmentReport(
-        parseDicom(Buffer.concat(parts), { assumeTransferSyntax: req.context.transferSyntax }).dataset,
-      );
-      if (!r)
-        return {
-          status: Status.MissingAttribute,
-          fields: { ErrorComment: 'Transaction UID missing', OffendingElement: [Tag.TransactionUID] },
-        };
-      options.onReport(r);
-      return {
-        status: Status.Success,
-        fields: {
-          AffectedSOPClassUID: ServiceSopClass.StorageCommitmentPushModel,
-          AffectedSOPInstanceUID: STORAGE_COMMITMENT_INSTANCE,
-          EventTypeID: Number(req.command.EventTypeID),
-        },
-      };
-    };
+    const report = commitmentReportHandler((r) => options.onReport(r));
     const assoc = await Association.connect({
       host: to.host,
       port: to.port,

@@ -13,7 +13,6 @@ import {
   type CommitmentRef,
   commitmentEventType,
   commitmentReportDataset,
-  readCommitmentReport,
   readCommitmentRequest,
   REQUEST_COMMITMENT_ACTION,
   STORAGE_COMMITMENT_INSTANCE,
@@ -21,6 +20,7 @@ import {
 import { peerParty } from './actor.js';
 import type { AssociationInfo, DimseHandler } from '../../net/dimse/association.js';
 import { Association } from '../../net/dimse/association.js';
+import { commitmentReportHandler } from '../../net/dimse/commitment-report.js';
 import { LanternError } from '../../core/errors.js';
 import { readIdentifier } from './find.js';
 
@@ -165,25 +165,8 @@ async function report(
  * is acknowledged either way (a peer would otherwise send it again and again).
  */
 export function commitmentReport(send: SendService, log: Logger): DimseHandler {
-  return async (req, assoc) => {
-    const ds = parseDicom(await readIdentifier(req.dataset), {
-      assumeTransferSyntax: lookupTransferSyntax(req.context.transferSyntax)!.uid,
-    }).dataset;
-    const r = readCommitmentReport(ds);
-    if (!r)
-      return {
-        status: Status.MissingAttribute,
-        fields: { ErrorComment: 'Transaction UID missing', OffendingElement: [Tag.TransactionUID] },
-      };
+  return commitmentReportHandler((r, assoc) => {
     if (!send.reported(r, assoc.callingAeTitle))
       log.warn({ calling: assoc.callingAeTitle }, 'storage commitment report for no request waiting for one');
-    return {
-      status: Status.Success,
-      fields: {
-        AffectedSOPClassUID: ServiceSopClass.StorageCommitmentPushModel,
-        AffectedSOPInstanceUID: STORAGE_COMMITMENT_INSTANCE,
-        EventTypeID: Number(req.command.EventTypeID),
-      },
-    };
-  };
+  });
 }
