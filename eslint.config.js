@@ -6,6 +6,7 @@ export default tseslint.config(
   {
     ignores: [
       'dist/',
+      'web/dist/',
       'node_modules/',
       'data/',
       'coverage/',
@@ -121,6 +122,34 @@ export default tseslint.config(
             {
               group: ['**/adapters/**', '**/servers/**', '**/net/**'],
               message: 'services depend on ports, not adapters or the network',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The web app runs in the browser and reaches the server over HTTP only: of the server's code it may use
+    // the pure core (the DICOM dictionary, the JSON model), never services, ports, adapters or servers.
+    files: ['web/**/*.{ts,tsx}'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/src/services/**',
+                '**/src/ports/**',
+                '**/src/adapters/**',
+                '**/src/servers/**',
+                '**/src/net/**',
+                '**/src/main.js',
+                '**/src/app.js',
+                '**/src/config.js',
+              ],
+              message: 'the web app talks to the server over HTTP; it shares only core/',
             },
           ],
         },

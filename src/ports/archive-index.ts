@@ -122,12 +122,25 @@ export interface LevelRow {
   readonly studyFk?: number;
 }
 
+/** A sort key of a level query: an attribute the index keeps in a column at that level. */
+export interface IndexOrder {
+  readonly tag: number;
+  readonly descending: boolean;
+}
+
 export interface LevelQuery {
   readonly level: QueryLevel;
   readonly filters: readonly IndexFilter[];
-  /** Return rows with id greater than this (keyset paging). */
+  /** Return rows with id greater than this (keyset paging, without `order`). */
   readonly afterId: number;
   readonly limit: number;
+  /**
+   * Sort by these attributes (then by id), paging by `skip` rows instead of by id. An attribute the index
+   * cannot sort on at this level is a QueryError.
+   */
+  readonly order?: readonly IndexOrder[];
+  /** Rows to pass over first (with `order`). */
+  readonly skip?: number;
 }
 
 /** What the index already holds that bears on recording an instance: one read, before and inside the write. */

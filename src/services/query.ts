@@ -12,7 +12,7 @@ import {
   STUDY_KEYS,
   INSTANCE_KEYS,
 } from '../core/query/levels.js';
-import type { IndexFilter, ArchiveIndex, LevelRow } from '../ports/archive-index.js';
+import type { IndexFilter, IndexOrder, ArchiveIndex, LevelRow } from '../ports/archive-index.js';
 import type { ClinicalAudit, Party } from './clinical-audit.js';
 
 export interface QueryRequest {
@@ -27,6 +27,12 @@ export interface QueryRequest {
   readonly includeDefaults?: boolean;
   /** Skip this many matches. */
   readonly offset?: number;
+  /**
+   * Sort the matches by these attributes (an extension to PS3.18, as dcm4chee's `orderby`): attributes the
+   * index keeps in columns at the level, else a QueryError. Without it, matches come in the order the
+   * archive recorded them.
+   */
+  readonly orderBy?: readonly IndexOrder[];
   /** At most this many matches (capped by the service's own limit). */
   readonly limit?: number;
   readonly signal?: AbortSignal;
@@ -172,6 +178,7 @@ export class QueryService {
     const matchKeys = req.keys.filter((k) => !isUniversal(k));
     const plan = responsePlan(req);
     let afterId = 0;
+    let read = 0;
     let skipped = 0;
     let returned = 0;
     // Summaries (Modalities in Study, ...) are needed before matching only when a key matches on them;
@@ -187,9 +194,16 @@ export class QueryService {
       // Read a little more than is still wanted (rows may fail the exact matching), up to a page.
       const still = limit - returned + offset - skipped;
       const page = Math.min(this.pageSize, Math.max(20, still + (still >> 2) + 10));
-      const rows = await this.index.queryLevel({ level: req.level, filters, afterId, limit: page });
+      const rows = await this.index.queryLevel({
+        level: req.level,
+        filters,
+        afterId,
+        limit: page,
+        ...(req.orderBy?.length ? { order: req.orderBy, skip: read } : {}),
+      });
       if (!rows.length) return;
       afterId = rows[rows.length - 1].id;
+      read += rows.length;
       const early = wantSummaries && summariesFirst ? await summariesOf(rows) : undefined;
       const matched: { row: LevelRow; merged: JsonDataset }[] = [];
       for (const row of rows) {

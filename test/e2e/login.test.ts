@@ -55,16 +55,21 @@ describe('the sign-in page in Chromium', () => {
     await expect.poll(() => page.textContent('#message')).toMatch(/common passwords/);
     await page.fill('#change input[name=new]', 'a lantern by the harbour wall');
     await page.click('#change button');
-    await page.waitForSelector('#signed-in:not([hidden])');
-    expect(await page.textContent('#who')).toBe('admin');
-    expect(await page.textContent('#roles')).toBe('administrator');
+    // Signed in: the web app, which says who is signed in.
+    await page.waitForURL(`${base}/`);
+    await expect.poll(() => page.textContent('[data-testid=who]')).toBe('Administrator');
+    expect(await page.textContent('.roles')).toBe('(administrator)');
     // The session cookie is out of the page's reach; the page's requests carry it.
     expect(await page.evaluate('document.cookie')).toBe('');
     expect(await studies()).toBe(200);
 
-    await page.click('#logout');
+    await page.click('[data-testid=sign-out]');
+    await page.waitForURL(`${base}/login`);
     await page.waitForSelector('#login:not([hidden])');
     expect(await studies()).toBe(401);
+    // The app's pages now lead to the sign-in page again.
+    await page.goto(`${base}/`);
+    expect(page.url()).toBe(`${base}/login?next=%2F`);
     // A reload after sign-out shows the sign-in form again.
     await page.reload();
     await page.waitForSelector('#login:not([hidden])');

@@ -15,6 +15,18 @@ const lock = JSON.parse(readFileSync(resolve(root, 'package-lock.json'), 'utf8')
   packages: Record<string, { version?: string; engines?: { node?: string } | string[]; dev?: boolean }>;
 };
 
+/**
+ * Packages that only ever run in the browser, bundled into the web app by Vite: their `engines` speak of
+ * Node.js, which never runs them (npm ci warns of them, installs them, and the server never loads them).
+ * Each is named with the package of the web app that brings it.
+ */
+const BROWSER_ONLY: Readonly<Record<string, string>> = {
+  'node_modules/@cornerstonejs/codec-libjxl':
+    '@cornerstonejs/dicom-image-loader (JPEG XL codec, WebAssembly)',
+  'node_modules/@cornerstonejs/metadata/node_modules/dcmjs': '@cornerstonejs/metadata',
+  'node_modules/@cornerstonejs/utils/node_modules/dcmjs': '@cornerstonejs/utils',
+};
+
 describe('install', () => {
   it('every locked package runs on the oldest Node.js package.json accepts, and on this one', () => {
     expect((lock.packages[''] as { engines?: unknown }).engines).toEqual(pkg.engines);
@@ -23,11 +35,21 @@ describe('install', () => {
     const refused: string[] = [];
     for (const [path, p] of Object.entries(lock.packages)) {
       const range = !p.engines || Array.isArray(p.engines) ? undefined : p.engines.node;
-      if (!path || !range) continue;
+      if (!path || !range || path in BROWSER_ONLY) continue;
       for (const node of [oldest, process.version])
         if (!semver.satisfies(node, range))
           refused.push(`${path}@${p.version} needs node ${range}, not ${node}`);
     }
     expect(refused).toEqual([]);
+  });
+
+  it('the browser-only exceptions are real: each is in the lock, brought by the package named', () => {
+    const web = Object.keys((lock.packages['web'] as { dependencies?: object }).dependencies ?? {});
+    expect(web).toContain('@cornerstonejs/core');
+    for (const [path, by] of Object.entries(BROWSER_ONLY)) {
+      expect(lock.packages[path], path).toBeDefined();
+      const parent = lock.packages[`node_modules/${by.split(' ')[0]}`] as { dependencies?: object };
+      expect(Object.keys(parent.dependencies ?? {})).toContain(path.split('node_modules/').pop());
+    }
   });
 });

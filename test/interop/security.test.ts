@@ -269,9 +269,19 @@ describe('the route table', () => {
           method: r.method,
           headers: { ...headers, ...(r.method === 'GET' ? {} : { 'Content-Type': 'application/json' }) },
           body: r.method === 'GET' ? undefined : '{}',
+          redirect: 'manual',
         });
       const anonymous = await call({});
       await anonymous.arrayBuffer();
+      if (r.access === 'page') {
+        // The web app's pages: a browser without a session goes to the sign-in page, and so does a token
+        // (pages are for people signed in, tokens for scripts, which have the API).
+        for (const res of [anonymous, await call({ Authorization: `Bearer ${tokens.administrator}` })]) {
+          expect(res.status, `${r.method} ${r.url}`).toBe(302);
+          expect(res.headers.get('location'), `${r.method} ${r.url}`).toMatch(/^\/login\?next=/);
+        }
+        continue;
+      }
       if (r.access === 'public') expect(anonymous.status, `${r.method} ${r.url}`).not.toBe(401);
       else expect(anonymous.status, `${r.method} ${r.url} unauthenticated`).toBe(401);
       for (const role of ROLE_NAMES) {

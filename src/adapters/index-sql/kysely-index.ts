@@ -7,9 +7,10 @@ import type { JobQueue } from '../../ports/job-queue.js';
 import { KyselyJobQueue } from './jobs.js';
 import { CompiledQuery, type Kysely, Migrator, type SelectQueryBuilder, sql, type Transaction } from 'kysely';
 import type { JsonDataset } from '../../core/dicom/json.js';
-import { LanternError } from '../../core/errors.js';
+import { LanternError, QueryError } from '../../core/errors.js';
 import type {
   IndexFilter,
+  IndexOrder,
   ArchiveIndex,
   IndexReader,
   IndexTx,
@@ -25,7 +26,7 @@ import type {
 import type { AeStore } from '../../ports/ae-store.js';
 import type { IndexDatabase } from '../../ports/index-database.js';
 import { KyselyAeStore } from './aes.js';
-import { Tag } from '../../core/dicom/dictionary.js';
+import { formatTag, lookupTag, Tag } from '../../core/dicom/dictionary.js';
 import type { QueryLevel } from '../../core/query/levels.js';
 import { migrationProvider } from './migrations.js';
 import { nameKeys } from '../../core/query/person-name.js';
@@ -68,6 +69,50 @@ const FILTER_COLUMNS: Record<QueryLevel, ReadonlyMap<number, string>> = {
     [Tag.SOPClassUID, 'instance.sop_class_uid'],
   ]),
 };
+
+/**
+ * Columns a level query may sort on, per level and attribute: the study date sorts with its time, and what
+ * is equal sorts by id (the order in which the archive first recorded it).
+ */
+const ORDER_COLUMNS: Record<QueryLevel, ReadonlyMap<number, readonly string[]>> = {
+  PATIENT: new Map([
+    [Tag.PatientName, ['patient.name_upper']],
+    [Tag.PatientID, ['patient.patient_id']],
+    [Tag.PatientBirthDate, ['patient.birth_date']],
+  ]),
+  STUDY: new Map([
+    [Tag.PatientName, ['patient.name_upper']],
+    [Tag.PatientID, ['patient.patient_id']],
+    [Tag.PatientBirthDate, ['patient.birth_date']],
+    [Tag.StudyDate, ['study.study_date', 'study.study_time']],
+    [Tag.StudyTime, ['study.study_time']],
+    [Tag.AccessionNumber, ['study.accession_number']],
+    [Tag.StudyID, ['study.study_id']],
+    [Tag.StudyDescription, ['study.description']],
+    [Tag.ReferringPhysicianName, ['study.referring_physician']],
+    [Tag.NumberOfStudyRelatedSeries, ['study.num_series']],
+    [Tag.NumberOfStudyRelatedInstances, ['study.num_instances']],
+  ]),
+  SERIES: new Map([
+    [Tag.SeriesNumber, ['series.series_number']],
+    [Tag.Modality, ['series.modality']],
+    [Tag.SeriesDescription, ['series.description']],
+    [Tag.NumberOfSeriesRelatedInstances, ['series.num_instances']],
+  ]),
+  IMAGE: new Map([[Tag.InstanceNumber, ['instance.instance_number']]]),
+};
+
+/** The columns to sort on, or a QueryError naming the attribute the index cannot sort by. */
+function orderColumns(level: QueryLevel, order: readonly IndexOrder[]): { col: string; desc: boolean }[] {
+  return order.flatMap((o) => {
+    const cols = ORDER_COLUMNS[level].get(o.tag);
+    if (!cols) {
+      const name = lookupTag(o.tag)?.keyword ?? formatTag(o.tag);
+      throw new QueryError(`the ${level.toLowerCase()} level cannot be sorted by ${name}`);
+    }
+    return cols.map((col) => ({ col, desc: o.descending }));
+  });
+}
 
 /** The column a filter applies to at a level, or undefined when the index leaves it to the exact matching. */
 function filterColumn(level: QueryLevel, f: IndexFilter): string | undefined {
@@ -399,11 +444,14 @@ class Reader implements IndexReader {
       const col = filterColumn(q.level, f);
       if (col) qb = applyFilter(qb, col, f); // other keys are matched afterwards
     }
-    const rows = (await qb
-      .where(`${table}.id`, '>', q.afterId)
-      .orderBy(`${table}.id`)
-      .limit(q.limit)
-      .execute()) as LevelRowData[];
+    if (q.order?.length) {
+      const cols = orderColumns(q.level, q.order);
+      for (const c of cols) qb = qb.orderBy(c.col, c.desc ? 'desc' : 'asc');
+      qb = qb.orderBy(`${table}.id`, cols[0].desc ? 'desc' : 'asc').offset(q.skip ?? 0);
+    } else {
+      qb = qb.where(`${table}.id`, '>', q.afterId).orderBy(`${table}.id`);
+    }
+    const rows = (await qb.limit(q.limit).execute()) as LevelRowData[];
     const n = (v: number | undefined) => (v === undefined || v === null ? undefined : Number(v));
     return rows.map((r) => ({
       id: Number(r.id),

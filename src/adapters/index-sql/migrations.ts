@@ -308,6 +308,16 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
           .execute();
       },
     },
+    '0008_study_list_order': {
+      async up(db: Kysely<unknown>) {
+        // The study list's default order (newest first) read from an index, not sorted per page.
+        await db.schema
+          .createIndex('study_date_time_idx')
+          .on('study')
+          .columns(['study_date', 'study_time', 'id'])
+          .execute();
+      },
+    },
   };
 }
 

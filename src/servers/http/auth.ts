@@ -9,9 +9,16 @@ import { publicAccount } from '../../services/auth.js';
 
 /**
  * Who may call a route: a permission, `authenticated` (anyone logged in), `password-change` (also an
- * account that must change its password first), or `public` (no credentials: /healthz, login).
+ * account that must change its password first), `page` (a page of the web app: anyone signed in with a
+ * session, and a browser without one is sent to the sign-in page), or `public` (no credentials: /healthz,
+ * login).
  */
-export type RouteAccess = Permission | 'authenticated' | 'password-change' | 'public';
+export type RouteAccess = Permission | 'authenticated' | 'password-change' | 'page' | 'public';
+
+/** Where a page sends a browser that is not signed in: the sign-in page, coming back to the page after. */
+export function signInUrl(url: string): string {
+  return `/login?next=${encodeURIComponent(url)}`;
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -44,13 +51,23 @@ export async function authentication(server: FastifyInstance, app: App): Promise
   await server.register(fastifyCookie);
   server.decorateRequest('actor', null as never);
   server.decorateRequest('login', undefined);
-  server.addHook('onRequest', async (req) => {
+  server.addHook('onRequest', async (req, reply) => {
     const access: RouteAccess | undefined =
       req.routeOptions.config?.access ??
       (req.method === 'OPTIONS' ? 'public' : req.routeOptions.url ? undefined : 'authenticated');
     if (access === 'public') return;
     if (!app.config.security.authentication) {
       req.actor = SYSTEM;
+      return;
+    }
+    if (access === 'page') {
+      // Pages are for people in a browser: a session, or the sign-in page (also to change a one-time
+      // password first); never a token, which scripts use.
+      const secret = req.cookies[SESSION_COOKIE];
+      const s = secret ? await app.auth.session(secret) : undefined;
+      if (!s || s.account.mustChange) return reply.redirect(signInUrl(req.url), 302);
+      req.actor = s.actor;
+      req.login = { session: s.session, account: s.account };
       return;
     }
     const token = bearer(req);
@@ -174,7 +191,18 @@ export async function accountApi(server: FastifyInstance, app: App, tls: boolean
     if (a.kind !== 'user') return { login: 'lantern', roles: ['administrator'], via: 'system' };
     if (a.via === 'oidc') return { login: a.login, displayName: a.login, roles: a.roles, via: a.via };
     const account = req.login?.account ?? (await app.auth.account(a.login));
-    return { ...publicAccount(account), via: a.via, csrfToken: req.login?.session.csrf };
+    return {
+      ...publicAccount(account),
+      via: a.via,
+      csrfToken: req.login?.session.csrf,
+      // What the web app shows and enforces: a session ends after this many idle minutes, and at its end.
+      ...(req.login
+        ? {
+            idleMinutes: app.config.security.sessionIdleMinutes,
+            sessionExpiresAt: req.login.session.expiresAt,
+          }
+        : {}),
+    };
   });
   server.post('/api/auth/password', { config: { access: 'password-change' } }, async (req, reply) => {
     const b = body(req);

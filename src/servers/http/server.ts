@@ -7,6 +7,7 @@ import type { App } from '../../app.js';
 import { VERSION } from '../../version.js';
 import { auditApi } from './audit.js';
 import { loginPage } from './web/login.js';
+import { webApp } from './web/app.js';
 import { accountApi, authentication } from './auth.js';
 import { dicomweb } from './dicomweb/index.js';
 import { applyHttpLimits, type HttpLimits, nodeServerOptions } from './limits.js';
@@ -163,6 +164,7 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
   await accountApi(server, app, !!tls);
   await auditApi(server, app);
   await loginPage(server);
+  await webApp(server);
   await dicomweb(server, app);
   return server;
 }

@@ -28,6 +28,17 @@ describe('QIDO-RS query parameters (PS3.18 8.3.4)', () => {
     expect(p).toMatchObject({ includeAll: true, fuzzy: true, limit: 10, offset: 20 });
   });
 
+  it('takes orderby as dcm4chee does: keywords or tags, comma lists, - for descending', () => {
+    const p = parse('orderby=-StudyDate,PatientName&orderby=00080050&orderby=-StudyDate');
+    expect(p.orderBy).toEqual([
+      { tag: Tag.StudyDate, descending: true },
+      { tag: Tag.PatientName, descending: false },
+      { tag: Tag.AccessionNumber, descending: false },
+    ]);
+    expect(qidoRequest('STUDY', p, {}).orderBy).toEqual(p.orderBy);
+    expect(qidoRequest('STUDY', parse('PatientID=1'), {}).orderBy).toBeUndefined();
+  });
+
   it('turns a dotted path into a sequence match', () => {
     const [k] = parse('OtherPatientIDsSequence.PatientID=ABC').keys;
     expect(k).toEqual({
@@ -60,6 +71,8 @@ describe('QIDO-RS query parameters (PS3.18 8.3.4)', () => {
       ['fuzzymatching=yes', /fuzzymatching/],
       ['PatientID=a&PatientID=b', /twice/],
       ['PatientName=%E0%A4%A', /percent-encoding/],
+      ['orderby=-Nonsense', /not a known attribute/],
+      ['orderby=StudyDate,PatientName,PatientID,AccessionNumber,StudyID', /at most 4/],
     ] as const) {
       let err: unknown;
       try {

@@ -6,7 +6,10 @@ import type { Vr } from '../../../core/dicom/vr.js';
 import type { QueryRequest } from '../../../services/query.js';
 
 /** Query parameters with a meaning of their own (PS3.18 8.3.4); every other name must be an attribute. */
-const CONTROL = new Set(['includefield', 'fuzzymatching', 'limit', 'offset']);
+const CONTROL = new Set(['includefield', 'fuzzymatching', 'limit', 'offset', 'orderby']);
+
+/** At most this many sort keys in `orderby`. */
+const MAX_ORDER_KEYS = 4;
 
 /** A parsed QIDO-RS query string: the query service request, less the level and the path's UIDs. */
 export interface QidoParams {
@@ -15,6 +18,8 @@ export interface QidoParams {
   readonly fuzzy: boolean;
   readonly limit?: number;
   readonly offset: number;
+  /** `orderby` (as dcm4chee's QIDO-RS has it): attributes, `-` before one for descending order. */
+  readonly orderBy: readonly { readonly tag: number; readonly descending: boolean }[];
 }
 
 /**
@@ -71,7 +76,10 @@ function integer(name: string, value: string, min: number): number {
   return n;
 }
 
-/** PS3.18 8.3.4: matching, includefield, fuzzymatching, limit and offset. Bad input is a QueryError (400). */
+/**
+ * PS3.18 8.3.4: matching, includefield, fuzzymatching, limit and offset; and orderby (an extension).
+ * Bad input is a QueryError (400).
+ */
 export function parseQido(pairs: readonly [string, string][]): QidoParams {
   const keys: QueryKey[] = [];
   const seen = new Set<number>();
@@ -79,6 +87,7 @@ export function parseQido(pairs: readonly [string, string][]): QidoParams {
   let fuzzy = false;
   let limit: number | undefined;
   let offset = 0;
+  const orderBy: { tag: number; descending: boolean }[] = [];
   for (const [name, value] of pairs) {
     const lower = name.toLowerCase();
     if (CONTROL.has(lower)) {
@@ -105,6 +114,17 @@ export function parseQido(pairs: readonly [string, string][]): QidoParams {
         case 'offset':
           offset = integer('offset', value, 0);
           break;
+        case 'orderby':
+          for (const id of value.split(',')) {
+            if (!id) continue;
+            const descending = id.startsWith('-');
+            const { tag } = attribute(descending ? id.slice(1) : id);
+            if (orderBy.some((o) => o.tag === tag)) continue;
+            orderBy.push({ tag, descending });
+            if (orderBy.length > MAX_ORDER_KEYS)
+              throw new QueryError(`orderby takes at most ${MAX_ORDER_KEYS} attributes`);
+          }
+          break;
       }
       continue;
     }
@@ -117,7 +137,7 @@ export function parseQido(pairs: readonly [string, string][]): QidoParams {
     else keys.push(key);
     seen.add(key.tag);
   }
-  return { keys, includeAll, fuzzy, limit, offset };
+  return { keys, includeAll, fuzzy, limit, offset, orderBy };
 }
 
 /** The query service request for a QIDO-RS resource: the level, plus the UIDs its path names. */
@@ -147,5 +167,6 @@ export function qidoRequest(
     includeDefaults: true,
     limit: params.limit,
     offset: params.offset,
+    ...(params.orderBy.length ? { orderBy: params.orderBy } : {}),
   };
 }

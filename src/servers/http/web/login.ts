@@ -47,6 +47,13 @@ const JS = `'use strict';
 let csrf = '';
 let current = '';
 const $ = (id) => document.getElementById(id);
+// Where to go once signed in: the page that sent the browser here (a path on this origin only), else the app.
+function next() {
+  const n = new URLSearchParams(location.search).get('next') || '/';
+  const u = new URL(n, location.origin);
+  if (u.origin !== location.origin || u.pathname.startsWith('/login')) return '/';
+  return u.pathname + u.search + u.hash;
+}
 const say = (text) => { $('message').textContent = text; };
 async function api(method, path, body) {
   const res = await fetch(path, {
@@ -70,6 +77,10 @@ async function signedIn() {
   csrf = me.csrfToken || csrf;
   $('who').textContent = me.login;
   $('roles').textContent = (me.roles || []).join(', ');
+  if (!me.mustChangePassword && me.via === 'session') {
+    location.replace(next());
+    return;
+  }
   show(me.mustChangePassword ? 'change' : 'signed-in');
 }
 document.addEventListener('DOMContentLoaded', () => {
