@@ -117,7 +117,10 @@ async function main() {
     ['build (the CLI tests run the built command)', 'npm', ['run', 'build']],
     ['eslint', 'npx', ['eslint', '.']],
     ['prettier', 'npx', ['prettier', '--check', '.']],
-    ['tests', 'npx', ['vitest', 'run']],
+    ['tests', 'npx', ['vitest', 'run', '--exclude', 'test/e2e/**']],
+    // The browser tests one at a time: Chromium renders WebGL in software here, and two at once on two
+    // cores starve each other past their deadlines.
+    ['browser tests (Chromium)', 'npx', ['vitest', 'run', 'test/e2e', '--maxWorkers=1']],
     // The suite must not depend on the day it runs: everything but the browser tests once more with the
     // clock of every process (the tests, the CLIs and DCMTK tools they start) a year ahead.
     [

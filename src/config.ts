@@ -527,6 +527,13 @@ const SETTINGS = {
       meaning:
         'emergency only: operations go on when their audit record cannot be written (each failure is logged)',
     }),
+    accessWindowSeconds: setting({
+      check: integer(0, 86_400, '0-86400 seconds'),
+      default: 300,
+      env: 'LANTERN_AUDIT_ACCESS_WINDOW',
+      meaning:
+        'reads of one study by one person over HTTP (metadata, frames, rendered images, thumbnails: a viewer opening a study) are recorded as one Instances Accessed event per this many seconds; 0 records every read; retrievals of whole objects and DICOM transfers are always recorded each',
+    }),
     checkpointFile: setting({
       check: optional(path),
       default: undefined,

@@ -65,7 +65,10 @@ export async function createApp(
       config.audit.checkpointKey ?? join(config.dataDir, 'audit-signing.key'),
     ),
   );
-  const clinicalAudit = new ClinicalAudit(audit, index);
+  const clinicalAudit = new ClinicalAudit(audit, index, {
+    accessWindowMs: config.audit.accessWindowSeconds * 1000,
+    clock,
+  });
   const ingest = new IngestService({
     index,
     blobs,

@@ -1,5 +1,6 @@
 import { EVENT, EVENT_TYPE, OBJECT_ID, type Participant, ROLE } from '../core/audit/events.js';
 import type { Actor } from '../core/security/actor.js';
+import type { Clock } from '../ports/clock.js';
 import { type AuditService, studyObjects } from './audit.js';
 
 /**
@@ -24,11 +25,42 @@ export interface AuditedInstance {
  * and the admission of DICOM peers. The services record them (query, retrieve, ingest, commitment); the
  * transports say only who asked and when a batch ends.
  */
+/** The most (person, study) reads remembered for coalescing; the oldest are forgotten first. */
+const MAX_REMEMBERED_READS = 20_000;
+
+export interface ClinicalAuditOptions {
+  /**
+   * Reads ('accessed') of the same studies by the same person from the same address within this many
+   * milliseconds are one event: a viewer opening a study reads its metadata, thumbnails and every frame, and
+   * the trail records that the study was opened, not each request. 0: every read is an event.
+   */
+  readonly accessWindowMs?: number;
+  readonly clock?: Clock;
+}
+
 export class ClinicalAudit {
+  private readonly reads = new Map<string, number>();
+
   constructor(
     private readonly audit: AuditService,
     private readonly index: { findStudy(uid: string): Promise<{ patientId: string } | undefined> },
+    private readonly options: ClinicalAuditOptions = {},
   ) {}
+
+  /** Whether a read by `by` of these studies is new (not within the window of the same read before). */
+  private newRead(by: Party, instances: readonly AuditedInstance[]): boolean {
+    const window = this.options.accessWindowMs ?? 0;
+    if (window <= 0 || by.kind !== 'actor' || !by.actor || by.actor.kind !== 'user') return true;
+    const studies = [...new Set(instances.map((i) => i.studyUid))].sort().join('\\');
+    const key = `${by.actor.accountId}|${by.actor.via}|${by.address ?? ''}|${studies}`;
+    const now = (this.options.clock?.now() ?? new Date()).getTime();
+    const at = this.reads.get(key);
+    if (at !== undefined && now - at < window) return false;
+    this.reads.delete(key);
+    this.reads.set(key, now);
+    if (this.reads.size > MAX_REMEMBERED_READS) this.reads.delete(this.reads.keys().next().value!);
+    return true;
+  }
 
   participant(by: Party, requestor: boolean): Participant {
     switch (by.kind) {
@@ -88,6 +120,7 @@ export class ClinicalAudit {
     destination?: string,
   ): Promise<void> {
     if (!instances.length) return;
+    if (kind === 'accessed' && !this.newRead(by, instances)) return;
     const elsewhere = kind === 'transferred' && destination !== undefined && destination !== aeOf(by);
     await this.audit.record({
       eventId: kind === 'transferred' ? EVENT.instancesTransferred : EVENT.instancesAccessed,

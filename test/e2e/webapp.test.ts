@@ -150,6 +150,13 @@ describe('the web app in Chromium', () => {
     expect(await page.textContent('[data-testid=marker-right]')).toBe('L');
     expect(await page.textContent('[data-testid=marker-top]')).toBe('A');
 
+    // Opening the study read its metadata, thumbnail and frames: one Instances Accessed event for it.
+    const opened = async () =>
+      (await archive.app.audit.list({ eventId: '110103', studyUid: phantom.studyUid }, 100, 0)).filter((r) =>
+        r.event.participants.some((p) => p.userId.startsWith('reader@')),
+      );
+    await expect.poll(async () => (await opened()).length).toBe(1);
+
     // Scroll with the wheel and the keys.
     const vp = page.locator('.viewport-element').first();
     await vp.hover();
@@ -192,6 +199,37 @@ describe('the web app in Chromium', () => {
     expect(await m.textContent()).toMatch(/ mm/);
     await page.screenshot({ path: join(ARTIFACTS, 'viewer.png') });
 
+    // Saved in the archive as a TID 1500 report, which DCMTK reads.
+    await page.click('[data-testid=save-measurements]');
+    await expect
+      .poll(() => page.textContent('[data-testid=report-status]'), { timeout: 30_000 })
+      .toMatch(/^Saved to the archive \(report ([0-9.]+)\)$/);
+    const reportUid = /\(report ([0-9.]+)\)/.exec(
+      (await page.textContent('[data-testid=report-status]'))!,
+    )![1];
+    const stored = (await archive.app.index.findInstance(reportUid))!;
+    expect(stored.studyUid).toBe(phantom.studyUid);
+    // Enhanced SR, as Cornerstone's adapters and OHIF write TID 1500 (planar coordinates, no 3D).
+    expect(stored.sopClassUid).toBe('1.2.840.10008.5.1.4.1.1.88.22');
+    const dump = await runDcmtk('dsrdump', [join(archive.dir, 'storage', stored.blobKey)]);
+    expect(dump.code, dump.out).toBe(0);
+    expect(dump.out).toMatch(/Imaging Measurement Report/);
+    expect(dump.out).toMatch(/Length/);
+    expect(dump.out).toMatch(
+      new RegExp(`NUM:\\(,,"Length"\\)="${mm.toFixed(1).replace('.', '\\.')}\\d*" \\(mm,UCUM`),
+    );
+    expect(dump.out).toMatch(/"Person Observer Name"\)="reader"/);
+
+    // Reopened (a new page, nothing kept in the browser): the measurement is there again.
+    const again = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await again.context().addCookies(await page.context().cookies());
+    await again.goto(`${base}/viewer/${phantom.studyUid}`);
+    const reopened = again.locator('[data-testid=measurement][data-tool=Length]');
+    await expect.poll(() => reopened.count(), { timeout: 60_000 }).toBe(1);
+    expect(Math.abs(Number(await reopened.getAttribute('data-amount')) - mm)).toBeLessThan(0.01);
+    await again.screenshot({ path: join(ARTIFACTS, 'viewer-reopened.png') });
+    await again.close();
+
     // The prior beside it, scrolling with it (by position in the patient).
     await page.selectOption('[data-testid=prior]', prior.studyUid);
     await expect.poll(() => page.locator('.viewport').count()).toBe(2);
@@ -216,6 +254,8 @@ describe('the web app in Chromium', () => {
       .poll(() => page.locator('.viewport[data-viewport="1"] [data-testid=image-index]').textContent())
       .toBe(`Im 5/${prior.slices}`);
     await page.screenshot({ path: join(ARTIFACTS, 'viewer-prior.png') });
+    // Every frame of both stacks has been read by now, and still one event per study.
+    expect(await opened()).toHaveLength(1);
 
     expect(problems).toEqual([]);
     await page.close();

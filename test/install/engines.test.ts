@@ -25,6 +25,9 @@ const BROWSER_ONLY: Readonly<Record<string, string>> = {
     '@cornerstonejs/dicom-image-loader (JPEG XL codec, WebAssembly)',
   'node_modules/@cornerstonejs/metadata/node_modules/dcmjs': '@cornerstonejs/metadata',
   'node_modules/@cornerstonejs/utils/node_modules/dcmjs': '@cornerstonejs/utils',
+  'node_modules/@cornerstonejs/adapters/node_modules/dcmjs': '@cornerstonejs/adapters',
+  // The web app's own copy (measurement reports); the server's tests use the root's dcmjs, on Node 20.
+  'web/node_modules/dcmjs': '@lantern/web',
 };
 
 describe('install', () => {
@@ -48,7 +51,10 @@ describe('install', () => {
     expect(web).toContain('@cornerstonejs/core');
     for (const [path, by] of Object.entries(BROWSER_ONLY)) {
       expect(lock.packages[path], path).toBeDefined();
-      const parent = lock.packages[`node_modules/${by.split(' ')[0]}`] as { dependencies?: object };
+      const name = by.split(' ')[0];
+      const parent = lock.packages[name === '@lantern/web' ? 'web' : `node_modules/${name}`] as {
+        dependencies?: object;
+      };
       expect(Object.keys(parent.dependencies ?? {})).toContain(path.split('node_modules/').pop());
     }
   });

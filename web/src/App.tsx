@@ -78,7 +78,7 @@ export function App({ me }: { me: Me }) {
       </header>
       <main className="page">
         {route.page === 'studies' && <StudyList />}
-        {route.page === 'viewer' && <Viewer studyUid={route.studyUid} />}
+        {route.page === 'viewer' && <Viewer studyUid={route.studyUid} author={me.displayName || me.login} />}
       </main>
     </div>
   );

@@ -3,6 +3,7 @@
  * cookie (sent by the browser) and the session's CSRF token on every state change. An answer that says the
  * session is gone sends the browser to the sign-in page, coming back here after.
  */
+import { Tag, tagHex, type TagKeyword } from '../../src/core/dicom/dictionary.js';
 import type { JsonDataset } from './lib/dicom-json.js';
 import { returnPath } from './lib/idle.js';
 
@@ -88,7 +89,27 @@ export async function stow(part10: ArrayBuffer, studyUid?: string): Promise<void
     body,
   });
   if (res.status === 401) toSignIn();
-  if (!res.ok) throw new ApiError(res.status, 'LNT_STOW', `the archive did not store it (${res.status})`);
+  // PS3.18 10.5.3: a failed instance is listed in the Failed SOP Sequence with its reason, and one kept
+  // aside (quarantined) carries a Warning Reason, even when the status alone looks like success.
+  let failure: string | undefined;
+  try {
+    const answer = JSON.parse(await res.text()) as JsonDataset;
+    const reason = (seq: TagKeyword, why: TagKeyword) => {
+      const item = (answer[tagHex(Tag[seq])]?.Value as JsonDataset[] | undefined)?.find(
+        (i) => i[tagHex(Tag[why])],
+      );
+      const code = item?.[tagHex(Tag[why])]?.Value?.[0];
+      return code === undefined ? undefined : `${Number(code).toString(16).toUpperCase()}H`;
+    };
+    const failed = reason('FailedSOPSequence', 'FailureReason');
+    const warned = reason('ReferencedSOPSequence', 'WarningReason');
+    if (failed) failure = `refused (failure reason ${failed})`;
+    else if (warned) failure = `kept aside for review (warning reason ${warned})`;
+  } catch {
+    // No DICOM JSON answer: the status says it.
+  }
+  if (!res.ok || failure)
+    throw new ApiError(res.status, 'LNT_STOW', `the archive did not store it: ${failure ?? res.status}`);
 }
 
 /** Who is signed in, as /api/auth/me says. */

@@ -1,6 +1,7 @@
 import { eventTarget, utilities as csUtils } from '@cornerstonejs/core';
 import { annotation, Enums as ToolEnums } from '@cornerstonejs/tools';
 import { type RefObject, useEffect, useState } from 'react';
+import { triggerAnnotationRenderForViewportIds } from '@cornerstonejs/tools/utilities';
 import {
   angleOf,
   areaOf,
@@ -12,7 +13,8 @@ import {
   PROJECTION_MODALITIES,
 } from '../lib/calibration.js';
 import { num, nums, str } from '../lib/dicom-json.js';
-import { instanceOfImage, MEASUREMENT_TOOLS } from './cornerstone.js';
+import { instanceOfImage, MEASUREMENT_TOOLS, renderingEngine } from './cornerstone.js';
+import { loadMeasurements, saveMeasurements } from './report.js';
 import type { ViewportHandle } from './ViewportPanel.js';
 
 /** One measurement as the list shows it. */
@@ -86,7 +88,7 @@ export function measure(a: Ann): MeasurementRow | undefined {
 }
 
 /** Every measurement drawn on this study's images, kept in step with the tools' events. */
-export function useMeasurements(studyUid: string): MeasurementRow[] {
+export function useMeasurements(studyUid: string, version = 0): MeasurementRow[] {
   const [rows, setRows] = useState<MeasurementRow[]>([]);
   useEffect(() => {
     const update = () =>
@@ -107,21 +109,71 @@ export function useMeasurements(studyUid: string): MeasurementRow[] {
     return () => {
       for (const e of evs) eventTarget.removeEventListener(e, update);
     };
-  }, [studyUid]);
+  }, [studyUid, version]);
   return rows;
 }
 
-/** The measurement list beside the viewports. */
+/** The measurement list beside the viewports, saved to and read back from the archive. */
 export function Measurements({
   studyUid,
+  author,
+  loaded,
 }: {
   studyUid: string;
+  author: string;
+  /** Set once the study's images are known to the viewer (the stored reports refer to them). */
+  loaded: boolean;
   handles: RefObject<(ViewportHandle | null)[]>;
 }) {
-  const rows = useMeasurements(studyUid);
+  // Bumped when stored measurements have been put back (adding them raises no event of the tools).
+  const [version, setVersion] = useState(0);
+  const rows = useMeasurements(studyUid, version);
+  const [status, setStatus] = useState('');
+  const [busy, setBusy] = useState(false);
+  useEffect(() => {
+    if (!loaded) return;
+    let live = true;
+    loadMeasurements(studyUid)
+      .then((n) => {
+        if (!live) return;
+        if (n) setStatus(`${n} stored measurement(s) shown`);
+        setVersion((v) => v + 1);
+        triggerAnnotationRenderForViewportIds?.(
+          renderingEngine()
+            .getViewports()
+            .map((v) => v.id),
+        );
+      })
+      .catch((e: unknown) => live && setStatus(`Stored measurements could not be read: ${String(e)}`));
+    return () => {
+      live = false;
+    };
+  }, [studyUid, loaded]);
+  const save = async () => {
+    setBusy(true);
+    try {
+      const uid = await saveMeasurements(studyUid, author);
+      setStatus(`Saved to the archive (report ${uid})`);
+    } catch (e) {
+      setStatus(`Not saved: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      setBusy(false);
+    }
+  };
   return (
     <aside className="measurements" aria-labelledby="m-title">
       <h2 id="m-title">Measurements</h2>
+      <button
+        type="button"
+        onClick={save}
+        disabled={busy || rows.length === 0}
+        data-testid="save-measurements"
+      >
+        Save to archive
+      </button>
+      <p className="sub" role="status" data-testid="report-status">
+        {status}
+      </p>
       {rows.length === 0 ? (
         <p className="sub">None yet: choose Length, Angle, Ellipse or Rectangle and draw on the image.</p>
       ) : (

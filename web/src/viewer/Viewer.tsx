@@ -6,7 +6,7 @@ import { DEFAULT_SORT, EMPTY_SEARCH, studyQuery } from '../lib/study-query.js';
 import { initCornerstone, type LeftTool, selectLeftTool, toolGroup } from './cornerstone.js';
 import { Measurements } from './Measurements.js';
 import { TagBrowser } from './TagBrowser.js';
-import { type ViewportHandle, ViewportPanel } from './ViewportPanel.js';
+import { imagesOf, type ViewportHandle, ViewportPanel } from './ViewportPanel.js';
 import { presetsFor } from '../lib/voi.js';
 import { navigate } from '../router.js';
 import { syncViewports } from './sync.js';
@@ -54,7 +54,7 @@ const TOOL_BUTTONS: readonly { id: LeftTool; label: string; key: string }[] = [
 ];
 
 /** The diagnostic viewer of one study (and a prior of the same patient beside it). */
-export function Viewer({ studyUid }: { studyUid: string }) {
+export function Viewer({ studyUid, author }: { studyUid: string; author: string }) {
   const [study, setStudy] = useState<JsonDataset | undefined>();
   const [entries, setEntries] = useState<readonly SeriesEntry[]>([]);
   const [priors, setPriors] = useState<readonly JsonDataset[]>([]);
@@ -72,6 +72,8 @@ export function Viewer({ studyUid }: { studyUid: string }) {
   // Counts series put into viewports: linking waits for the stacks to be there.
   const [loads, setLoads] = useState(0);
   const handles = useRef<(ViewportHandle | null)[]>([]);
+  // The metadata of every image series of the study is known (stored reports are put back on them).
+  const [imagesKnown, setImagesKnown] = useState(false);
 
   useEffect(() => {
     let live = true;
@@ -102,6 +104,9 @@ export function Viewer({ studyUid }: { studyUid: string }) {
       if (!live) return;
       const list = series.map((x) => ({ studyUid, study: s, series: x, prior: false }));
       setEntries(list);
+      void Promise.all(list.filter((e) => str(e.series, 'Modality') !== 'SR').map((e) => imagesOf(e)))
+        .then(() => live && setImagesKnown(true))
+        .catch(() => undefined);
       setAssigned([list.find((e) => str(e.series, 'Modality') !== 'SR') ?? list[0]]);
       const q = studyQuery(EMPTY_SEARCH, DEFAULT_SORT, 0, 50);
       q.set('PatientID', str(s, 'PatientID'));
@@ -379,7 +384,7 @@ export function Viewer({ studyUid }: { studyUid: string }) {
               />
             ))}
         </div>
-        <Measurements studyUid={studyUid} handles={handles} />
+        <Measurements studyUid={studyUid} handles={handles} author={author} loaded={imagesKnown} />
       </div>
       {tags && <TagBrowser instance={tags} onClose={() => setTags(undefined)} />}
     </div>

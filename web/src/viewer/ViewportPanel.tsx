@@ -53,7 +53,7 @@ interface Overlay {
 
 /** The images of a series, its instances' metadata read once (WADO-RS metadata). */
 const seriesCache = new Map<string, Promise<StackImage[]>>();
-function imagesOf(entry: SeriesEntry): Promise<StackImage[]> {
+export function imagesOf(entry: SeriesEntry): Promise<StackImage[]> {
   const uid = str(entry.series, 'SeriesInstanceUID');
   let p = seriesCache.get(uid);
   if (!p) {
