@@ -220,6 +220,24 @@ describe('the web app in Chromium', () => {
     );
     expect(dump.out).toMatch(/"Person Observer Name"\)="reader"/);
 
+    // The image shown (the last) flagged as a key image: a Key Object Selection document, which DCMTK reads.
+    await page.click('[data-testid=key-toggle]');
+    await expect.poll(() => page.locator('[data-testid=key-image]').count()).toBe(1);
+    await page.click('[data-testid=key-save]');
+    await expect
+      .poll(() => page.textContent('[data-testid=key-status]'), { timeout: 30_000 })
+      .toMatch(/^Key images saved \(document [0-9.]+\)$/);
+    const kosUid = /\(document ([0-9.]+)\)/.exec((await page.textContent('[data-testid=key-status]'))!)![1];
+    const kos = (await archive.app.index.findInstance(kosUid))!;
+    expect(kos.sopClassUid).toBe('1.2.840.10008.5.1.4.1.1.88.59');
+    const kosDump = await runDcmtk('dsrdump', ['+Pc', '+Pu', join(archive.dir, 'storage', kos.blobKey)]);
+    expect(kosDump.code, kosDump.out).toBe(0);
+    expect(kosDump.out).toMatch(/Key Object Selection Document/);
+    expect(kosDump.out).toMatch(/CONTAINER:\(113000,DCM,"Of Interest"\)/);
+    expect(kosDump.out.match(/contains IMAGE:/g)).toHaveLength(1);
+    const lastSlice = (await archive.app.index.instancesByUid({ series: phantom.seriesUid })).at(-1)!;
+    expect(kosDump.out).toContain(lastSlice.sopInstanceUid);
+
     // Reopened (a new page, nothing kept in the browser): the measurement is there again.
     const again = await browser.newPage({ viewport: { width: 1280, height: 720 } });
     await again.context().addCookies(await page.context().cookies());
@@ -227,6 +245,11 @@ describe('the web app in Chromium', () => {
     const reopened = again.locator('[data-testid=measurement][data-tool=Length]');
     await expect.poll(() => reopened.count(), { timeout: 60_000 }).toBe(1);
     expect(Math.abs(Number(await reopened.getAttribute('data-amount')) - mm)).toBeLessThan(0.01);
+    // And the key image: not the first image, the last.
+    expect(await again.locator('[data-testid=key-image]').count()).toBe(0);
+    await again.locator('.viewport-element').first().focus();
+    await again.keyboard.press('End');
+    await expect.poll(() => again.locator('[data-testid=key-image]').count(), { timeout: 30_000 }).toBe(1);
     await again.screenshot({ path: join(ARTIFACTS, 'viewer-reopened.png') });
     await again.close();
 

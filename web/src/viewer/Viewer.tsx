@@ -10,6 +10,7 @@ import { imagesOf, type ViewportHandle, ViewportPanel } from './ViewportPanel.js
 import { presetsFor } from '../lib/voi.js';
 import { navigate } from '../router.js';
 import { syncViewports } from './sync.js';
+import { type KeyImage, keyOf, loadKeyImages, saveKeyImages } from './report.js';
 
 /** A series as the panel lists it, with the study it belongs to. */
 export interface SeriesEntry {
@@ -74,6 +75,50 @@ export function Viewer({ studyUid, author }: { studyUid: string; author: string 
   const handles = useRef<(ViewportHandle | null)[]>([]);
   // The metadata of every image series of the study is known (stored reports are put back on them).
   const [imagesKnown, setImagesKnown] = useState(false);
+  // Key images: those of the stored Key Object Selection documents and those flagged now.
+  const [keys, setKeys] = useState<ReadonlyMap<string, KeyImage>>(new Map());
+  const [keyStatus, setKeyStatus] = useState('');
+  useEffect(() => {
+    if (!imagesKnown) return;
+    let live = true;
+    loadKeyImages(studyUid)
+      .then((list) => live && setKeys(new Map(list.map((k) => [keyOf(k), k]))))
+      .catch((e: unknown) => live && setKeyStatus(`Stored key images could not be read: ${String(e)}`));
+    return () => {
+      live = false;
+    };
+  }, [studyUid, imagesKnown]);
+  const toggleKey = () => {
+    const img = handles.current[active]?.currentImage();
+    if (!img) return;
+    const k: KeyImage = {
+      seriesUid: str(img.instance, 'SeriesInstanceUID'),
+      sopClassUid: str(img.instance, 'SOPClassUID'),
+      sopInstanceUid: str(img.instance, 'SOPInstanceUID'),
+      frame: img.frame,
+    };
+    setKeys((m) => {
+      const next = new Map(m);
+      if (next.has(keyOf(k))) next.delete(keyOf(k));
+      else next.set(keyOf(k), k);
+      return next;
+    });
+  };
+  const saveKeys = async () => {
+    try {
+      const sample = handles.current[active]?.currentInstance();
+      if (!sample) return;
+      const uid = await saveKeyImages(
+        studyUid,
+        [...keys.values()].filter((k) => k.sopInstanceUid),
+        sample,
+        author,
+      );
+      setKeyStatus(`Key images saved (document ${uid})`);
+    } catch (e) {
+      setKeyStatus(`Not saved: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
 
   useEffect(() => {
     let live = true;
@@ -181,6 +226,7 @@ export function Viewer({ studyUid, author }: { studyUid: string; author: string 
       else if (k === 'Home') h.scrollTo(0);
       else if (k === 'End') h.scrollTo(Number.MAX_SAFE_INTEGER);
       else if (k === 'i') h.invert();
+      else if (k === 'k') toggleKey();
       else if (k === 'Escape') h.reset();
       else {
         const preset = presets.find((p) => p.key === k);
@@ -325,6 +371,22 @@ export function Viewer({ studyUid, author }: { studyUid: string; author: string 
             </select>
           </label>
         )}
+        <div role="group" aria-label="Key images">
+          <button
+            type="button"
+            onClick={toggleKey}
+            title="Flag or unflag the image shown (k)"
+            data-testid="key-toggle"
+          >
+            Key image
+          </button>
+          <button type="button" onClick={saveKeys} disabled={keys.size === 0} data-testid="key-save">
+            Save key images ({keys.size})
+          </button>
+          <span className="sub" role="status" data-testid="key-status">
+            {keyStatus}
+          </span>
+        </div>
         <button
           type="button"
           onClick={() => setTags(activeHandle()?.currentInstance())}
@@ -381,6 +443,7 @@ export function Viewer({ studyUid, author }: { studyUid: string; author: string 
                 active={i === active}
                 onActivate={() => setActive(i)}
                 onLoaded={() => setLoads((n) => n + 1)}
+                keyImages={keys}
               />
             ))}
         </div>

@@ -102,6 +102,7 @@ export function ViewportPanel({
   active,
   onActivate,
   onLoaded,
+  keyImages,
   ref,
 }: {
   index: number;
@@ -110,6 +111,8 @@ export function ViewportPanel({
   onActivate: () => void;
   /** Called when a series has been put in the viewport (its first image shown). */
   onLoaded?: () => void;
+  /** The study's key images, by keyOf(). */
+  keyImages?: ReadonlyMap<string, unknown>;
   ref: Ref<ViewportHandle | null>;
 }) {
   const el = useRef<HTMLDivElement>(null);
@@ -294,6 +297,12 @@ export function ViewportPanel({
             )}
           </div>
           <div className="br">
+            {ds &&
+              keyImages?.has(`${str(ds, 'SOPInstanceUID')}:${images.current[overlay.index]?.frame ?? 1}`) && (
+                <div data-testid="key-image" className="key">
+                  ★ Key image
+                </div>
+              )}
             {overlay.zoom !== undefined && <div>Zoom {overlay.zoom.toFixed(2)}×</div>}
             <div data-testid="calibration">{overlay.calibration}</div>
           </div>

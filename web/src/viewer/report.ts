@@ -161,3 +161,124 @@ export async function loadMeasurements(studyUid: string): Promise<number> {
   }
   return shown;
 }
+
+/** A DICOM DA and TM of now, local time. */
+function nowDateTime(): { date: string; time: string } {
+  const d = new Date();
+  const p = (n: number) => String(n).padStart(2, '0');
+  return {
+    date: `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}`,
+    time: `${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`,
+  };
+}
+
+/** A key image as a KOS refers to it. */
+export interface KeyImage {
+  readonly seriesUid: string;
+  readonly sopClassUid: string;
+  readonly sopInstanceUid: string;
+  /** For multi-frame images, the frame. */
+  readonly frame?: number;
+}
+
+/** The key of a key image (instance and frame), to compare flags. */
+export function keyOf(k: KeyImage): string {
+  return `${k.sopInstanceUid}:${k.frame ?? 1}`;
+}
+
+/**
+ * Writes the flagged images as a Key Object Selection document (PS3.3 A.35.4, TID 2010 with the title
+ * "Of Interest", 113000 DCM) and stores it; its SOP Instance UID.
+ */
+export async function saveKeyImages(
+  studyUid: string,
+  keys: readonly KeyImage[],
+  sample: JsonDataset,
+  author: string,
+): Promise<string> {
+  if (!keys.length) throw new Error('No image is flagged as a key image.');
+  const source = DicomMetaDictionary.naturalizeDataset(structuredClone(sample) as Record<string, unknown>);
+  const sop = DicomMetaDictionary.uid();
+  const { date, time } = nowDateTime();
+  const bySeries = new Map<string, KeyImage[]>();
+  for (const k of keys) bySeries.set(k.seriesUid, [...(bySeries.get(k.seriesUid) ?? []), k]);
+  const ref = (k: KeyImage) => ({
+    ReferencedSOPClassUID: k.sopClassUid,
+    ReferencedSOPInstanceUID: k.sopInstanceUid,
+    ...(k.frame && k.frame > 1 ? { ReferencedFrameNumber: k.frame } : {}),
+  });
+  const ds: Record<string, unknown> = {
+    SpecificCharacterSet: 'ISO_IR 192',
+    SOPClassUID: SR_CLASSES.keyObjectSelection,
+    SOPInstanceUID: sop,
+    Modality: 'KO',
+    SeriesInstanceUID: DicomMetaDictionary.uid(),
+    SeriesNumber: 9002,
+    SeriesDescription: 'Key images',
+    InstanceNumber: 1,
+    Manufacturer: 'Lantern',
+    ContentDate: date,
+    ContentTime: time,
+    ReferencedPerformedProcedureStepSequence: [],
+    CurrentRequestedProcedureEvidenceSequence: [
+      {
+        StudyInstanceUID: studyUid,
+        ReferencedSeriesSequence: [...bySeries].map(([seriesUid, list]) => ({
+          SeriesInstanceUID: seriesUid,
+          ReferencedSOPSequence: list.map(ref),
+        })),
+      },
+    ],
+    ValueType: 'CONTAINER',
+    ConceptNameCodeSequence: [
+      { CodeValue: '113000', CodingSchemeDesignator: 'DCM', CodeMeaning: 'Of Interest' },
+    ],
+    ContinuityOfContent: 'SEPARATE',
+    ContentTemplateSequence: [{ MappingResource: 'DCMR', TemplateIdentifier: '2010' }],
+    ContentSequence: [
+      {
+        RelationshipType: 'HAS OBS CONTEXT',
+        ValueType: 'PNAME',
+        ConceptNameCodeSequence: [
+          { CodeValue: '121008', CodingSchemeDesignator: 'DCM', CodeMeaning: 'Person Observer Name' },
+        ],
+        PersonName: author,
+      },
+      ...keys.map((k) => ({
+        RelationshipType: 'CONTAINS',
+        ValueType: 'IMAGE',
+        ReferencedSOPSequence: [ref(k)],
+      })),
+    ],
+  };
+  for (const k of PATIENT_STUDY_KEYWORDS) if (source[k] !== undefined) ds[k] = source[k];
+  ds.StudyInstanceUID = studyUid;
+  await stow(part10(ds, fileMeta(SR_CLASSES.keyObjectSelection, sop)), studyUid);
+  return sop;
+}
+
+/** The images flagged by the study's stored Key Object Selection documents. */
+export async function loadKeyImages(studyUid: string): Promise<KeyImage[]> {
+  const q = new URLSearchParams();
+  for (const k of ['SeriesInstanceUID', 'SOPInstanceUID']) q.append('includefield', k);
+  q.set('SOPClassUID', SR_CLASSES.keyObjectSelection);
+  const out: KeyImage[] = [];
+  for (const r of await dicomJson(`/dicom-web/studies/${studyUid}/instances`, q)) {
+    const buf = await fetchPart10(studyUid, str(r, 'SeriesInstanceUID'), str(r, 'SOPInstanceUID'));
+    const ds = DicomMetaDictionary.naturalizeDataset(DicomMessage.readFile(buf).dict);
+    const list = (v: unknown) => (Array.isArray(v) ? v : v ? [v] : []) as Record<string, unknown>[];
+    for (const study of list(ds.CurrentRequestedProcedureEvidenceSequence)) {
+      for (const series of list(study.ReferencedSeriesSequence)) {
+        for (const s of list(series.ReferencedSOPSequence)) {
+          out.push({
+            seriesUid: String(series.SeriesInstanceUID),
+            sopClassUid: String(s.ReferencedSOPClassUID),
+            sopInstanceUid: String(s.ReferencedSOPInstanceUID),
+            frame: s.ReferencedFrameNumber ? Number(s.ReferencedFrameNumber) : undefined,
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
