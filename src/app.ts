@@ -9,6 +9,7 @@ import type { AuditService } from './services/audit.js';
 import type { AuthService } from './services/auth.js';
 import type { CommitmentService } from './services/commitment.js';
 import type { SendService } from './services/send.js';
+import type { StatusService } from './services/status.js';
 import type { FaultMonitor } from './services/faults.js';
 import type { ImagingService } from './services/imaging.js';
 import type { IngestService } from './services/ingest.js';
@@ -33,6 +34,7 @@ export interface App {
   readonly retrieve: RetrieveService;
   readonly commitment: CommitmentService;
   readonly send: SendService;
+  readonly status: StatusService;
   readonly imaging: ImagingService;
   readonly transcode: TranscodeService;
   readonly auth: AuthService;

@@ -15,6 +15,7 @@ import { AuditService } from './services/audit.js';
 import { ClinicalAudit } from './services/clinical-audit.js';
 import { CommitmentService } from './services/commitment.js';
 import { SendService } from './services/send.js';
+import { StatusService } from './services/status.js';
 import { NetworkSender } from './adapters/dicom-net/sender.js';
 import { SyslogExporter } from './adapters/audit-syslog/exporter.js';
 import { FileCheckpointLog } from './adapters/audit-checkpoint/file.js';
@@ -142,6 +143,7 @@ export async function createApp(
     retrieve,
     commitment,
     send,
+    status: new StatusService(index, blobs),
     imaging,
     transcode,
     auth,

@@ -187,6 +187,8 @@ export interface IndexReader {
     instances: number;
     quarantined: number;
   }>;
+  /** Bytes of the stored objects and of the quarantined ones. */
+  sizes(): Promise<{ stored: number; quarantined: number }>;
 }
 
 export interface IndexTx extends IndexReader {

@@ -16,6 +16,8 @@ export interface BlobStore {
   size(key: string): Promise<number | undefined>;
   /** Removes an object; a missing one is no error. */
   delete(key: string): Promise<void>;
+  /** Free and total bytes where the objects are kept, when the store can tell. */
+  capacity(): Promise<{ freeBytes: number; totalBytes: number } | undefined>;
   /** Releases what the store holds open (nothing stored is affected). */
   close(): Promise<void>;
 }

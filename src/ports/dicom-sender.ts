@@ -47,6 +47,11 @@ export interface DicomSender {
    * come on this association go to `onReport`. Resolves with the N-ACTION status once the association is
    * closed; fails with LNT_DIMSE_ASSOCIATION when none can be made or the peer does not take the SOP class.
    */
+  /**
+   * C-ECHO (Verification, PS3.4 A): whether the peer answers at all. Resolves with its status; fails with
+   * LNT_DIMSE_ASSOCIATION when no association can be made or it does not take Verification.
+   */
+  echo(to: StoreDestination, options: SendOptions): Promise<number>;
   requestCommitment(
     to: StoreDestination,
     request: { readonly transactionUid: string; readonly refs: readonly CommitmentRef[] },

@@ -1,5 +1,5 @@
 import { EVENT, EVENT_TYPE } from '../core/audit/events.js';
-import type { Actor } from '../core/security/actor.js';
+import { type Actor, requirePermission } from '../core/security/actor.js';
 import type { AuditService } from './audit.js';
 import type { ClinicalAudit, Party } from './clinical-audit.js';
 import { lookup } from 'node:dns/promises';
@@ -67,6 +67,7 @@ export class AeRegistry {
     },
     by?: Actor | null,
   ): Promise<AeRecord> {
+    if (by) requirePermission(by, 'ae.manage');
     const aeTitle = checkAeTitle(input.aeTitle);
     if (!Number.isInteger(input.port) || input.port < 0 || input.port > 65535) {
       throw new ConfigError(`port must be 0-65535, got ${input.port}`);
@@ -93,6 +94,7 @@ export class AeRegistry {
   }
 
   async remove(aeTitle: string, by?: Actor): Promise<boolean> {
+    if (by) requirePermission(by, 'ae.manage');
     const removed = await this.store.removeAe(aeTitle.trim());
     if (removed) await this.changed(by, `AE ${aeTitle.trim()} removed`);
     return removed;

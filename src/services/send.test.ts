@@ -37,6 +37,9 @@ function sender(
     send: () => {
       throw new Error('not used here');
     },
+    echo: () => {
+      throw new Error('not used here');
+    },
     requestCommitment: async (_to, req, options) => {
       if (status === Status.Success) {
         then(req, options.onReport);

@@ -46,6 +46,19 @@ export class SendService {
     private readonly retrieve: RetrieveService,
   ) {}
 
+  /**
+   * C-ECHO to a peer: its status and how long the association, echo and release took (the registry's "test
+   * connection"). A peer that cannot be reached fails with LNT_DIMSE_ASSOCIATION, saying why.
+   */
+  async echo(
+    to: StoreDestination,
+    options: SendOptions & { readonly clock: { now(): Date } },
+  ): Promise<{ status: number; ms: number }> {
+    const t0 = options.clock.now().getTime();
+    const status = await this.sender.echo(to, options);
+    return { status, ms: options.clock.now().getTime() - t0 };
+  }
+
   async *send(
     to: StoreDestination,
     instances: readonly InstanceRow[],

@@ -126,6 +126,9 @@ export function archiveContract(name: string, backend: Backend): void {
       });
       const study = await index.findStudy(studyA);
       expect(study?.patientId).toBe('P1');
+      // The bytes kept: every stored instance's size, nothing quarantined yet.
+      const rows = await index.listInstances(0, 100);
+      expect(await index.sizes()).toEqual({ stored: rows.reduce((n, r) => n + r.size, 0), quarantined: 0 });
     });
 
     it('stores an identical object once: same SOP Instance UID and digest is a success without a copy', async () => {

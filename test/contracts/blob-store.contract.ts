@@ -66,6 +66,14 @@ export function blobStoreContract(name: string, backend: BlobStoreBackend): void
       await backend.cleanup();
     });
 
+    it('tells how much room is left where the objects are kept, when it can', async () => {
+      const c = await store.capacity();
+      if (c === undefined) return;
+      expect(c.totalBytes).toBeGreaterThan(0);
+      expect(c.freeBytes).toBeGreaterThanOrEqual(0);
+      expect(c.freeBytes).toBeLessThanOrEqual(c.totalBytes);
+    });
+
     it('writes an object in chunks and commits it under a key: read back whole, by range, and its size', async () => {
       const data = randomBytes(1_300_000); // more than one read chunk
       const t = await store.createTemp();

@@ -4,6 +4,7 @@ import { formatRemaining, idleRemaining } from './lib/idle.js';
 import { navigate, useRoute } from './router.js';
 import { StudyList } from './studies/StudyList.js';
 import { Viewer } from './viewer/Viewer.js';
+import { Admin, allowedSections } from './admin/Admin.js';
 
 /** What counts as the person doing something (not the app's own requests). */
 const ACTIVITY = ['pointerdown', 'keydown', 'wheel', 'pointermove', 'touchstart'] as const;
@@ -64,6 +65,15 @@ export function App({ me }: { me: Me }) {
           <a href="/" onClick={link('/')} aria-current={route.page === 'studies' ? 'page' : undefined}>
             Studies
           </a>
+          {allowedSections(me).length > 0 && (
+            <a
+              href="/admin"
+              onClick={link('/admin')}
+              aria-current={route.page === 'admin' ? 'page' : undefined}
+            >
+              Administration
+            </a>
+          )}
         </nav>
         <div className="who">
           {me.idleMinutes ? <IdleClock idleMinutes={me.idleMinutes} /> : null}
@@ -79,6 +89,7 @@ export function App({ me }: { me: Me }) {
       <main className="page">
         {route.page === 'studies' && <StudyList />}
         {route.page === 'viewer' && <Viewer studyUid={route.studyUid} author={me.displayName || me.login} />}
+        {route.page === 'admin' && <Admin section={route.section} me={me} />}
       </main>
     </div>
   );

@@ -117,6 +117,7 @@ export interface Me {
   readonly login: string;
   readonly displayName?: string;
   readonly roles: readonly string[];
+  readonly permissions?: readonly string[];
   readonly via: string;
   readonly csrfToken?: string;
   readonly idleMinutes?: number;

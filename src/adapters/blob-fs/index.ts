@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, open, type FileHandle, readdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, open, type FileHandle, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { LanternError } from '../../core/errors.js';
 import { isNodeId } from '../../core/node/node-id.js';
@@ -47,6 +47,11 @@ export class FsBlobStore implements BlobStore {
    * Clears temporary files left by a crash: all of this node's (incomplete by definition), and other nodes'
    * only when older than the safe age (a younger one may be an object another node is receiving now).
    */
+  async capacity(): Promise<{ freeBytes: number; totalBytes: number }> {
+    const s = await statfs(this.root);
+    return { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+  }
+
   async init(): Promise<void> {
     await rm(this.tmpDir, { recursive: true, force: true });
     await mkdir(this.tmpDir, { recursive: true });

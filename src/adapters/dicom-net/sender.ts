@@ -74,6 +74,42 @@ export class NetworkSender implements DicomSender {
     }
   }
 
+  async echo(to: StoreDestination, options: SendOptions): Promise<number> {
+    const assoc = await Association.connect({
+      host: to.host,
+      port: to.port,
+      callingAeTitle: options.callingAeTitle,
+      calledAeTitle: to.aeTitle,
+      contexts: [
+        {
+          abstractSyntax: ServiceSopClass.Verification,
+          transferSyntaxes: [TS.ExplicitVRLittleEndian, TS.ImplicitVRLittleEndian],
+        },
+      ],
+      maxPduLength: this.o.maxPduLength,
+      implementationClassUid: this.o.implementationClassUid,
+      implementationVersionName: this.o.implementationVersionName,
+      maxResponseDatasetBytes: 1024,
+      responseTimeoutMs: options.responseTimeoutMs ?? this.o.responseTimeoutMs,
+    });
+    const stop = () => assoc.abort(AbortReason.NotSpecified, 'the echo was cancelled');
+    options.signal?.addEventListener('abort', stop, { once: true });
+    try {
+      const ctx = assoc.acceptedContext(ServiceSopClass.Verification);
+      if (!ctx) throw new AssociationError(`${to.aeTitle} does not accept Verification`);
+      let status: number = Status.ProcessingFailure;
+      for await (const rsp of assoc.request(ctx.id, {
+        CommandField: CommandField.C_ECHO_RQ,
+        AffectedSOPClassUID: ServiceSopClass.Verification,
+      }))
+        status = Number(rsp.command.Status);
+      return status;
+    } finally {
+      options.signal?.removeEventListener('abort', stop);
+      await assoc.release().catch(() => assoc.abort());
+    }
+  }
+
   async requestCommitment(
     to: StoreDestination,
     request: { readonly transactionUid: string; readonly refs: readonly CommitmentRef[] },

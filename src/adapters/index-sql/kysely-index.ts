@@ -356,6 +356,19 @@ class Reader implements IndexReader {
     };
   }
 
+  async sizes() {
+    const sum = async (t: 'instance' | 'quarantine') =>
+      Number(
+        (
+          await this.db
+            .selectFrom(t)
+            .select((eb) => eb.fn.coalesce(eb.fn.sum<number>('size'), eb.lit(0)).as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    return { stored: await sum('instance'), quarantined: await sum('quarantine') };
+  }
+
   async studySummaries(studyIds: readonly number[]) {
     const out = new Map<number, { modalities: string[]; sopClasses: string[] }>();
     if (!studyIds.length) return out;

@@ -23,6 +23,8 @@ export const PERMISSIONS = [
   'users.manage',
   /** Change the configuration. */
   'config.manage',
+  /** See the archive's state: counts, storage use, the quarantine list. */
+  'system.read',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -38,6 +40,7 @@ export const ROLES: Readonly<Record<string, readonly Permission[]>> = {
     'study.export',
     'ae.manage',
     'audit.read',
+    'system.read',
   ],
   radiographer: ['study.read', 'study.store', 'study.modify'],
   radiologist: ['study.read', 'study.store'],

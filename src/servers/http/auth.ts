@@ -194,6 +194,8 @@ export async function accountApi(server: FastifyInstance, app: App, tls: boolean
     return {
       ...publicAccount(account),
       via: a.via,
+      // What the web app offers (the routes check again).
+      permissions: [...a.permissions],
       csrfToken: req.login?.session.csrf,
       // What the web app shows and enforces: a session ends after this many idle minutes, and at its end.
       ...(req.login

@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { ConfigError, ERROR_CATALOGUE, isLanternError } from '../../core/errors.js';
 import type { App } from '../../app.js';
 import { VERSION } from '../../version.js';
+import { adminApi } from './admin.js';
 import { auditApi } from './audit.js';
 import { loginPage } from './web/login.js';
 import { webApp } from './web/app.js';
@@ -163,6 +164,7 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
   });
   await accountApi(server, app, !!tls);
   await auditApi(server, app);
+  await adminApi(server, app);
   await loginPage(server);
   await webApp(server);
   await dicomweb(server, app);

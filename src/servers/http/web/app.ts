@@ -17,8 +17,8 @@ export const APP_CSP =
   "img-src 'self' data: blob:; font-src 'self'; connect-src 'self'; form-action 'self'; " +
   "frame-ancestors 'none'; base-uri 'none'";
 
-/** The app's pages: the study list at / and the viewer (each answered with the app's shell). */
-export const APP_PAGES = ['/', '/viewer/*'] as const;
+/** The app's pages: the study list at /, the viewer, administration (each answered with the app's shell). */
+export const APP_PAGES = ['/', '/viewer/*', '/admin', '/admin/*'] as const;
 
 /** Where the install builds the app (web/dist in the package), found from this module's place in it. */
 export function builtAppDir(): string {
@@ -27,7 +27,7 @@ export function builtAppDir(): string {
 }
 
 /**
- * The web app (study list and viewer), built into `dir` by the install: the shell for every
+ * The web app (study list, viewer, administration), built into `dir` by the install: the shell for every
  * page of the app, to people signed in (others go to the sign-in page first), and its assets under /app/,
  * public (they hold no data) and cached for a year (their names carry a hash of their content).
  */
