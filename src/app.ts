@@ -35,6 +35,8 @@ export interface App {
   readonly commitment: CommitmentService;
   readonly send: SendService;
   readonly status: StatusService;
+  /** Optional viewers installed in the data folder (`lantern viewer install`): the folder of each. */
+  readonly viewers: { readonly ohif?: string };
   readonly imaging: ImagingService;
   readonly transcode: TranscodeService;
   readonly auth: AuthService;

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { FsBlobStore } from './adapters/blob-fs/index.js';
@@ -16,6 +16,7 @@ import { ClinicalAudit } from './services/clinical-audit.js';
 import { CommitmentService } from './services/commitment.js';
 import { SendService } from './services/send.js';
 import { StatusService } from './services/status.js';
+import { viewerDir } from './adapters/viewer-install/ohif.js';
 import { NetworkSender } from './adapters/dicom-net/sender.js';
 import { SyslogExporter } from './adapters/audit-syslog/exporter.js';
 import { FileCheckpointLog } from './adapters/audit-checkpoint/file.js';
@@ -144,6 +145,7 @@ export async function createApp(
     commitment,
     send,
     status: new StatusService(index, blobs),
+    viewers: installedViewers(config.dataDir),
     imaging,
     transcode,
     auth,
@@ -157,6 +159,12 @@ export async function createApp(
       await db.close();
     },
   };
+}
+
+/** The viewers installed in the data folder, by the folder each is served from. */
+function installedViewers(dataDir: string): { ohif?: string } {
+  const ohif = viewerDir(dataDir, 'ohif');
+  return existsSync(join(ohif, 'index.html')) ? { ohif } : {};
 }
 
 /** The common passwords new passwords are checked against (zxcvbn-ts's list, lower case). */

@@ -11,6 +11,7 @@ import { serveCommand } from './serve-command.js';
 import { tokenCommands } from './token-commands.js';
 import { userCommands } from './user-commands.js';
 import { verifyCommand } from './verify-command.js';
+import { viewerCommands } from './viewer-commands.js';
 
 /** The `lantern` program: each command group registers itself, in the order `--help` lists them. */
 export function buildCli(): Command {
@@ -30,6 +31,7 @@ export function buildCli(): Command {
     tokenCommands,
     auditCommands,
     certCommands,
+    viewerCommands,
   ])
     register(program);
   return program;

@@ -9,6 +9,7 @@ import { adminApi } from './admin.js';
 import { auditApi } from './audit.js';
 import { loginPage } from './web/login.js';
 import { webApp } from './web/app.js';
+import { ohifViewer } from './web/ohif.js';
 import { accountApi, authentication } from './auth.js';
 import { dicomweb } from './dicomweb/index.js';
 import { applyHttpLimits, type HttpLimits, nodeServerOptions } from './limits.js';
@@ -167,6 +168,10 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
   await adminApi(server, app);
   await loginPage(server);
   await webApp(server);
+  if (app.viewers.ohif) await ohifViewer(server, app.viewers.ohif);
+  server.get('/api/viewers', { config: { access: 'authenticated' } }, async () => ({
+    ohif: !!app.viewers.ohif,
+  }));
   await dicomweb(server, app);
   return server;
 }

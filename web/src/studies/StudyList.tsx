@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { ApiError, dicomJson } from '../api.js';
+import { api, ApiError, dicomJson } from '../api.js';
 import {
   DATE_PRESETS,
   type DatePreset,
@@ -63,6 +63,23 @@ const COLUMNS: readonly { key: SortKey | undefined; label: string }[] = [
   { key: 'NumberOfStudyRelatedInstances', label: 'Images' },
 ];
 
+/** Whether OHIF is installed (`lantern viewer install ohif`): the list then offers it beside our viewer. */
+let ohif: Promise<boolean> | undefined;
+function useOhif(): boolean {
+  const [on, setOn] = useState(false);
+  useEffect(() => {
+    ohif ??= api<{ ohif: boolean }>('GET', '/api/viewers')
+      .then((v) => v.ohif)
+      .catch(() => false);
+    let live = true;
+    void ohif.then((v) => live && setOn(v));
+    return () => {
+      live = false;
+    };
+  }, []);
+  return on;
+}
+
 function StudyRows({
   rows,
   selected,
@@ -72,6 +89,7 @@ function StudyRows({
   selected?: string;
   onSelect?: (ds: JsonDataset) => void;
 }) {
+  const withOhif = useOhif();
   return (
     <>
       {rows.map((ds) => {
@@ -121,6 +139,14 @@ function StudyRows({
               >
                 Open
               </a>
+              {withOhif && (
+                <>
+                  {' '}
+                  <a href={`/ohif/viewer?StudyInstanceUIDs=${uid}`} data-testid="open-ohif">
+                    OHIF
+                  </a>
+                </>
+              )}
             </td>
           </tr>
         );
