@@ -202,6 +202,8 @@ export function StudyList() {
   const [busy, setBusy] = useState(false);
   const [selected, setSelected] = useState<JsonDataset | undefined>();
   const [elapsed, setElapsed] = useState<number | undefined>();
+  // Pages shown so far (the benchmark waits on it).
+  const [loaded, setLoaded] = useState(0);
   const seq = useRef(0);
 
   useEffect(() => {
@@ -214,6 +216,7 @@ export function StudyList() {
         setResult(pageOf(rows, size));
         setError('');
         setElapsed(performance.now() - t0);
+        setLoaded((n) => n + 1);
       })
       .catch((e: unknown) => {
         if (mine !== seq.current) return;
@@ -340,7 +343,7 @@ export function StudyList() {
           {error}
         </p>
       )}
-      <div className="results" aria-busy={busy}>
+      <div className="results" aria-busy={busy} data-loaded={loaded}>
         <table className="studies" aria-label="Studies">
           <thead>
             <tr>
