@@ -3,12 +3,12 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHttpServer } from '../../src/servers/http/server.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { freePort, startDcmtkServer } from '../helpers/dcmtk.js';
-import { CHROMIUM } from '../helpers/ohif.js';
+import { launchChromium } from '../helpers/browser.js';
 import { synthInstance } from '../helpers/synth.js';
 
 const ARTIFACTS = join(process.cwd(), '.cache', 'artifacts');
@@ -62,7 +62,7 @@ beforeAll(async () => {
   http = await buildHttpServer(archive.app);
   await http.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(http.server.address() as { port: number }).port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHttpServer } from '../../src/servers/http/server.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
-import { CHROMIUM } from '../helpers/ohif.js';
+import { launchChromium } from '../helpers/browser.js';
 
 let archive: TestArchive;
 let http: FastifyInstance;
@@ -15,7 +15,7 @@ beforeAll(async () => {
   http = await buildHttpServer(archive.app);
   await http.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(http.server.address() as { port: number }).port}`;
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  browser = await launchChromium();
 }, 120_000);
 afterAll(async () => {
   await browser?.close();

@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
-import { type Browser, chromium } from 'playwright-core';
-import sharp from 'sharp';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { viewerDir } from '../../src/adapters/viewer-install/ohif.js';
 import { buildHttpServer } from '../../src/servers/http/server.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { pydicomDataDir } from '../helpers/corpus.js';
-import { CHROMIUM, ohifTarball } from '../helpers/ohif.js';
+import { contrast, launchChromium } from '../helpers/browser.js';
+import { ohifTarball } from '../helpers/ohif.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/lantern.js');
 const PASSWORD = 'a lantern by the harbour wall';
@@ -35,15 +35,7 @@ beforeAll(async () => {
   await archive.app.auth.createAccount({ login: 'reader', roles: ['radiologist'] }, PASSWORD);
   const ct = readFileSync(join(pydicomDataDir(), 'test_files', 'CT_small.dcm'));
   expect((await archive.app.ingest.ingest({ chunks: [ct], source: 'TEST' })).status).toBe('stored');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--use-angle=swiftshader',
-      '--enable-unsafe-swiftshader',
-      '--ignore-gpu-blocklist',
-    ],
-  });
+  browser = await launchChromium({ webgl: true });
 }, 300_000);
 
 afterAll(async () => {
@@ -100,26 +92,8 @@ describe('lantern viewer install ohif', () => {
     await expect.poll(() => link.count(), { timeout: 20_000 }).toBe(1);
     await link.click();
     await page.waitForURL(`${base}/ohif/viewer?StudyInstanceUIDs=${studyUid}`);
-    const canvas = page.locator('canvas.cornerstone-canvas').first();
     await expect
-      .poll(
-        async () => {
-          if (!(await canvas.count())) return 0;
-          const { data } = await sharp(await canvas.screenshot())
-            .greyscale()
-            .raw()
-            .toBuffer({ resolveWithObject: true });
-          let sum = 0;
-          let sq = 0;
-          for (const v of data) {
-            sum += v;
-            sq += v * v;
-          }
-          const mean = sum / data.length;
-          return Math.sqrt(sq / data.length - mean * mean);
-        },
-        { timeout: 90_000, interval: 1000 },
-      )
+      .poll(() => contrast(page, 'canvas.cornerstone-canvas'), { timeout: 90_000, interval: 1000 })
       .toBeGreaterThan(10);
     expect(failed).toEqual([]);
     expect(violations).toEqual([]);

@@ -3,14 +3,14 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { type Browser, chromium } from 'playwright-core';
-import sharp from 'sharp';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHttpServer } from '../../src/servers/http/server.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { pydicomDataDir } from '../helpers/corpus.js';
 import { runDcmtk } from '../helpers/dcmtk.js';
-import { CHROMIUM, ohifViewerDir } from '../helpers/ohif.js';
+import { contrast, launchChromium } from '../helpers/browser.js';
+import { ohifViewerDir } from '../helpers/ohif.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html',
@@ -83,15 +83,7 @@ beforeAll(async () => {
       'stored',
     );
   }
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--use-angle=swiftshader',
-      '--enable-unsafe-swiftshader',
-      '--ignore-gpu-blocklist',
-    ],
-  });
+  browser = await launchChromium({ webgl: true });
 }, 300_000);
 
 afterAll(async () => {
@@ -130,24 +122,7 @@ describe('OHIF Viewer v3 with Lantern as its DICOMweb data source', () => {
     await page.goto(`${origin}/viewer?StudyInstanceUIDs=${studyUid}`);
     const canvas = page.locator('canvas.cornerstone-canvas').first();
     await expect
-      .poll(
-        async () => {
-          if (!(await canvas.count())) return 0;
-          const { data } = await sharp(await canvas.screenshot())
-            .greyscale()
-            .raw()
-            .toBuffer({ resolveWithObject: true });
-          let sum = 0;
-          let sq = 0;
-          for (const v of data) {
-            sum += v;
-            sq += v * v;
-          }
-          const mean = sum / data.length;
-          return Math.sqrt(sq / data.length - mean * mean);
-        },
-        { timeout: 90_000, interval: 1000 },
-      )
+      .poll(() => contrast(page, 'canvas.cornerstone-canvas'), { timeout: 90_000, interval: 1000 })
       .toBeGreaterThan(20);
     // Scroll to the second image (the JPEG-LS one) and let it load.
     await canvas.hover();

@@ -2,13 +2,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import sharp from 'sharp';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHttpServer } from '../../src/servers/http/server.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { runDcmtk } from '../helpers/dcmtk.js';
-import { CHROMIUM } from '../helpers/ohif.js';
+import { contrast, launchChromium } from '../helpers/browser.js';
 import { ctPhantom, type Phantom } from '../helpers/phantom.js';
 
 /** Screenshots of the study list and the viewer, kept as the test's artifacts. */
@@ -44,24 +43,6 @@ async function storescu(files: Buffer[], name: string): Promise<void> {
   expect(r.code, r.out).toBe(0);
 }
 
-/** The spread of grey values in a screenshot of an element: 0 for a blank canvas. */
-async function contrast(page: Page, selector: string): Promise<number> {
-  const loc = page.locator(selector).first();
-  if (!(await loc.count())) return 0;
-  const { data } = await sharp(await loc.screenshot())
-    .greyscale()
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  let sum = 0;
-  let sq = 0;
-  for (const v of data) {
-    sum += v;
-    sq += v * v;
-  }
-  const mean = sum / data.length;
-  return Math.sqrt(Math.max(0, sq / data.length - mean * mean));
-}
-
 async function signIn(page: Page, login: string, password: string): Promise<void> {
   await page.fill('#login input[name=login]', login);
   await page.fill('#login input[name=password]', password);
@@ -91,15 +72,7 @@ beforeAll(async () => {
   });
   prior = older.phantom;
   await storescu(older.files, 'prior');
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--use-angle=swiftshader',
-      '--enable-unsafe-swiftshader',
-      '--ignore-gpu-blocklist',
-    ],
-  });
+  browser = await launchChromium({ webgl: true });
 }, 180_000);
 
 afterAll(async () => {

@@ -51,6 +51,3 @@ export function ohifViewerDir(): string {
   if (!readdirSync(dir).includes('index.html')) throw new Error('the OHIF package holds no built viewer');
   return dir;
 }
-
-/** Debian's Chromium, which the test command installs when it is missing. */
-export const CHROMIUM = '/usr/bin/chromium';

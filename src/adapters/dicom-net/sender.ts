@@ -11,7 +11,7 @@ import {
 import { ServiceSopClass } from '../../core/dimse/sop-classes.js';
 import { Status } from '../../core/dimse/status.js';
 import { AbortReason } from '../../core/ul/pdu.js';
-import { Association, AssociationError } from '../../net/dimse/association.js';
+import { Association, AssociationError, type DimseHandler } from '../../net/dimse/association.js';
 import { commitmentReportHandler } from '../../net/dimse/commitment-report.js';
 import type {
   DicomSender,
@@ -47,19 +47,7 @@ export class NetworkSender implements DicomSender {
         abstractSyntax: i.sopClassUid,
         transferSyntaxes: [i.transferSyntaxUid],
       });
-    const assoc = await Association.connect({
-      host: to.host,
-      port: to.port,
-      callingAeTitle: options.callingAeTitle,
-      calledAeTitle: to.aeTitle,
-      contexts: [...pairs.values()].slice(0, 128),
-      maxPduLength: this.o.maxPduLength,
-      implementationClassUid: this.o.implementationClassUid,
-      implementationVersionName: this.o.implementationVersionName,
-      // C-STORE responses carry no data set.
-      maxResponseDatasetBytes: 64 * 1024,
-      responseTimeoutMs: options.responseTimeoutMs ?? this.o.responseTimeoutMs,
-    });
+    const assoc = await this.connect(to, [...pairs.values()].slice(0, 128), options);
     // Cancelled, or the requester went away: the store under way stops too.
     const stop = () => assoc.abort(AbortReason.NotSpecified, 'the send was cancelled');
     options.signal?.addEventListener('abort', stop, { once: true });
@@ -74,24 +62,42 @@ export class NetworkSender implements DicomSender {
     }
   }
 
-  async echo(to: StoreDestination, options: SendOptions): Promise<number> {
-    const assoc = await Association.connect({
+  /**
+   * A requestor association to the peer with these contexts, our identity and limits. The answers it waits
+   * for (C-STORE, C-ECHO, N-ACTION responses) carry small data sets at most.
+   */
+  private connect(
+    to: StoreDestination,
+    contexts: { abstractSyntax: string; transferSyntaxes: string[] }[],
+    options: SendOptions,
+    handlers?: ReadonlyMap<number, DimseHandler>,
+  ): Promise<Association> {
+    return Association.connect({
       host: to.host,
       port: to.port,
       callingAeTitle: options.callingAeTitle,
       calledAeTitle: to.aeTitle,
-      contexts: [
+      contexts,
+      ...(handlers ? { handlers } : {}),
+      maxPduLength: this.o.maxPduLength,
+      implementationClassUid: this.o.implementationClassUid,
+      implementationVersionName: this.o.implementationVersionName,
+      maxResponseDatasetBytes: 64 * 1024,
+      responseTimeoutMs: options.responseTimeoutMs ?? this.o.responseTimeoutMs,
+    });
+  }
+
+  async echo(to: StoreDestination, options: SendOptions): Promise<number> {
+    const assoc = await this.connect(
+      to,
+      [
         {
           abstractSyntax: ServiceSopClass.Verification,
           transferSyntaxes: [TS.ExplicitVRLittleEndian, TS.ImplicitVRLittleEndian],
         },
       ],
-      maxPduLength: this.o.maxPduLength,
-      implementationClassUid: this.o.implementationClassUid,
-      implementationVersionName: this.o.implementationVersionName,
-      maxResponseDatasetBytes: 1024,
-      responseTimeoutMs: options.responseTimeoutMs ?? this.o.responseTimeoutMs,
-    });
+      options,
+    );
     const stop = () => assoc.abort(AbortReason.NotSpecified, 'the echo was cancelled');
     options.signal?.addEventListener('abort', stop, { once: true });
     try {
@@ -120,24 +126,17 @@ export class NetworkSender implements DicomSender {
   ): Promise<number> {
     // The peer may send its report on this association while it is open (PS3.4 J.3.3).
     const report = commitmentReportHandler((r) => options.onReport(r));
-    const assoc = await Association.connect({
-      host: to.host,
-      port: to.port,
-      callingAeTitle: options.callingAeTitle,
-      calledAeTitle: to.aeTitle,
-      contexts: [
+    const assoc = await this.connect(
+      to,
+      [
         {
           abstractSyntax: ServiceSopClass.StorageCommitmentPushModel,
           transferSyntaxes: [TS.ExplicitVRLittleEndian, TS.ImplicitVRLittleEndian],
         },
       ],
-      handlers: new Map([[CommandField.N_EVENT_REPORT_RQ, report]]),
-      maxPduLength: this.o.maxPduLength,
-      implementationClassUid: this.o.implementationClassUid,
-      implementationVersionName: this.o.implementationVersionName,
-      maxResponseDatasetBytes: 64 * 1024,
-      responseTimeoutMs: options.responseTimeoutMs ?? this.o.responseTimeoutMs,
-    });
+      options,
+      new Map([[CommandField.N_EVENT_REPORT_RQ, report]]),
+    );
     const stop = () => assoc.abort(AbortReason.NotSpecified, 'the commitment request was cancelled');
     options.signal?.addEventListener('abort', stop, { once: true });
     try {

@@ -1,15 +1,9 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { LanternError, NotFoundError } from '../../core/errors.js';
 import { statusCategory } from '../../core/dimse/status.js';
 import type { App } from '../../app.js';
 import { VERSION } from '../../version.js';
-
-function body(req: FastifyRequest): Record<string, unknown> {
-  const b = req.body;
-  if (!b || typeof b !== 'object' || Array.isArray(b))
-    throw new LanternError('LNT_HTTP_BAD_REQUEST', 'the body is a JSON object');
-  return b as Record<string, unknown>;
-}
+import { body, sessionView, tokenView } from './auth.js';
 
 function int(v: unknown, name: string, min: number, max: number, fallback: number): number {
   if (v === undefined) return fallback;
@@ -103,14 +97,7 @@ export async function adminApi(server: FastifyInstance, app: App): Promise<void>
     { config: { access: 'users.manage' } },
     async (req) => {
       const account = await app.auth.account(req.params.login);
-      return (await app.auth.sessionsOf(account.id)).map((s) => ({
-        id: s.idHash.slice(0, 16),
-        createdAt: s.createdAt,
-        lastSeenAt: s.lastSeenAt,
-        expiresAt: s.expiresAt,
-        address: s.address,
-        userAgent: s.userAgent,
-      }));
+      return (await app.auth.sessionsOf(account.id)).map(sessionView);
     },
   );
   server.delete<{ Params: { login: string; id: string } }>(
@@ -127,14 +114,7 @@ export async function adminApi(server: FastifyInstance, app: App): Promise<void>
     { config: { access: 'users.manage' } },
     async (req) => {
       const account = await app.auth.account(req.params.login);
-      return (await app.auth.tokensOf(account.id)).map((t) => ({
-        id: t.id,
-        name: t.name,
-        createdAt: t.createdAt,
-        expiresAt: t.expiresAt,
-        revokedAt: t.revokedAt,
-        lastUsedAt: t.lastUsedAt,
-      }));
+      return (await app.auth.tokensOf(account.id)).map(tokenView);
     },
   );
   server.delete<{ Params: { login: string; id: string } }>(

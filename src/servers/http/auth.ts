@@ -101,7 +101,8 @@ export async function authentication(server: FastifyInstance, app: App): Promise
   });
 }
 
-function body(req: FastifyRequest): Record<string, unknown> {
+/** The request's JSON object body, or LNT_HTTP_BAD_REQUEST. */
+export function body(req: FastifyRequest): Record<string, unknown> {
   const b = req.body;
   if (!b || typeof b !== 'object' || Array.isArray(b))
     throw new LanternError('LNT_HTTP_BAD_REQUEST', 'the body is a JSON object');
@@ -140,7 +141,20 @@ function self(req: FastifyRequest): number {
   return req.actor.accountId;
 }
 
-function tokenView(t: {
+/** A session as the API shows it: named by the start of its hash, never by its secret. */
+export function sessionView(s: SessionRecord) {
+  return {
+    id: s.idHash.slice(0, 16),
+    createdAt: s.createdAt,
+    lastSeenAt: s.lastSeenAt,
+    expiresAt: s.expiresAt,
+    address: s.address,
+    userAgent: s.userAgent,
+  };
+}
+
+/** An API token as the API shows it (never its secret). */
+export function tokenView(t: {
   id: number;
   name: string;
   createdAt: string;
@@ -213,15 +227,7 @@ export async function accountApi(server: FastifyInstance, app: App, tls: boolean
   });
   server.get('/api/auth/sessions', { config: { access: 'authenticated' } }, async (req) => {
     const sessions = await app.auth.sessionsOf(self(req));
-    return sessions.map((s) => ({
-      id: s.idHash.slice(0, 16),
-      createdAt: s.createdAt,
-      lastSeenAt: s.lastSeenAt,
-      expiresAt: s.expiresAt,
-      address: s.address,
-      userAgent: s.userAgent,
-      current: s.idHash === req.login?.session.idHash,
-    }));
+    return sessions.map((s) => ({ ...sessionView(s), current: s.idHash === req.login?.session.idHash }));
   });
   server.delete<{ Params: { id: string } }>(
     '/api/auth/sessions/:id',

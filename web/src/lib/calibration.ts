@@ -1,3 +1,5 @@
+import { type JsonDataset, num, nums, str } from './dicom-json.js';
+
 /**
  * How distances in an image relate to millimetres (PS3.3 10.7.1.3, "Pixel Spacing Attributes"): what a
  * measurement may claim, and the arithmetic of lengths and areas in pixel and patient units.
@@ -59,6 +61,18 @@ function pair(v: readonly number[] | undefined): [number, number] | undefined {
   if (!v || v.length < 2) return undefined;
   const [r, c] = v;
   return Number.isFinite(r) && Number.isFinite(c) && r > 0 && c > 0 ? [r, c] : undefined;
+}
+
+/** The calibration of an image from its data set (DICOM JSON), by the standard's rules. */
+export function calibrationOfDataset(ds: JsonDataset | undefined): Calibration {
+  return calibrationOf({
+    pixelSpacing: nums(ds, 'PixelSpacing'),
+    imagerPixelSpacing: nums(ds, 'ImagerPixelSpacing'),
+    estimatedRadiographicMagnificationFactor: num(ds, 'EstimatedRadiographicMagnificationFactor'),
+    pixelSpacingCalibrationType: str(ds, 'PixelSpacingCalibrationType'),
+    pixelSpacingCalibrationDescription: str(ds, 'PixelSpacingCalibrationDescription'),
+    projection: PROJECTION_MODALITIES.has(str(ds, 'Modality')),
+  });
 }
 
 /** The calibration of an image, by the standard's rules. */

@@ -6,13 +6,11 @@ import {
   angleOf,
   areaOf,
   type Calibration,
-  calibrationOf,
+  calibrationOfDataset,
   formatLength,
   type ImagePoint,
   lengthOf,
-  PROJECTION_MODALITIES,
 } from '../lib/calibration.js';
-import { num, nums, str } from '../lib/dicom-json.js';
 import { instanceOfImage, MEASUREMENT_TOOLS, renderingEngine } from './cornerstone.js';
 import { loadMeasurements, saveMeasurements } from './report.js';
 import type { ViewportHandle } from './ViewportPanel.js';
@@ -31,15 +29,7 @@ export interface MeasurementRow {
 }
 
 export function calibrationOfImage(imageId: string): Calibration {
-  const ds = instanceOfImage.get(imageId)?.instance;
-  return calibrationOf({
-    pixelSpacing: nums(ds, 'PixelSpacing'),
-    imagerPixelSpacing: nums(ds, 'ImagerPixelSpacing'),
-    estimatedRadiographicMagnificationFactor: num(ds, 'EstimatedRadiographicMagnificationFactor'),
-    pixelSpacingCalibrationType: str(ds, 'PixelSpacingCalibrationType'),
-    pixelSpacingCalibrationDescription: str(ds, 'PixelSpacingCalibrationDescription'),
-    projection: PROJECTION_MODALITIES.has(str(ds, 'Modality')),
-  });
+  return calibrationOfDataset(instanceOfImage.get(imageId)?.instance);
 }
 
 type Ann = ReturnType<typeof annotation.state.getAllAnnotations>[number];

@@ -1,7 +1,7 @@
 import { type Types, utilities as csUtils } from '@cornerstonejs/core';
 import { utilities as toolUtils } from '@cornerstonejs/tools';
 import { type Ref, useEffect, useImperativeHandle, useRef, useState } from 'react';
-import { calibrationOf, PROJECTION_MODALITIES } from '../lib/calibration.js';
+import { calibrationOfDataset } from '../lib/calibration.js';
 import { formatDate } from '../lib/dates.js';
 import { dicomJson } from '../api.js';
 import { type JsonDataset, num, nums, personName, str, strs } from '../lib/dicom-json.js';
@@ -82,14 +82,7 @@ function markersOf(vp: Types.IStackViewport, ds: JsonDataset | undefined): Marke
 
 function calibrationText(ds: JsonDataset | undefined): string {
   if (!ds) return '';
-  const c = calibrationOf({
-    pixelSpacing: nums(ds, 'PixelSpacing'),
-    imagerPixelSpacing: nums(ds, 'ImagerPixelSpacing'),
-    estimatedRadiographicMagnificationFactor: num(ds, 'EstimatedRadiographicMagnificationFactor'),
-    pixelSpacingCalibrationType: str(ds, 'PixelSpacingCalibrationType'),
-    pixelSpacingCalibrationDescription: str(ds, 'PixelSpacingCalibrationDescription'),
-    projection: PROJECTION_MODALITIES.has(str(ds, 'Modality')),
-  });
+  const c = calibrationOfDataset(ds);
   return c.unit === 'px'
     ? 'Uncalibrated (px)'
     : `${c.columnSpacing.toFixed(3)} mm/px${c.caveat ? `, ${c.caveat}` : ''}`;

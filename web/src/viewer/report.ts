@@ -8,6 +8,7 @@ import { adaptersSR } from '@cornerstonejs/adapters';
 import { metaData } from '@cornerstonejs/core';
 import { annotation } from '@cornerstonejs/tools';
 import dcmjs from 'dcmjs';
+import { IMPLEMENTATION_CLASS_UID } from '../../../src/version.js';
 import { dicomJson, stow } from '../api.js';
 import { type JsonDataset, str } from '../lib/dicom-json.js';
 import { instanceOfImage, MEASUREMENT_TOOLS } from './cornerstone.js';
@@ -65,7 +66,7 @@ function fileMeta(sopClassUid: string, sopInstanceUid: string): Record<string, u
     MediaStorageSOPClassUID: sopClassUid,
     MediaStorageSOPInstanceUID: sopInstanceUid,
     TransferSyntaxUID: '1.2.840.10008.1.2.1',
-    ImplementationClassUID: '2.25.196582671211553486936946622043397729514',
+    ImplementationClassUID: IMPLEMENTATION_CLASS_UID,
     ImplementationVersionName: 'LANTERN_WEB',
   };
 }
