@@ -425,6 +425,13 @@ const SETTINGS = {
       defaultText: '`storage`', // storageRoot()
       meaning: 'folder for stored objects; relative paths are inside `dataDir`',
     }),
+    studyStableSeconds: setting({
+      check: integer(1, 86_400, '1-86400 seconds'),
+      default: 60,
+      env: 'LANTERN_STUDY_STABLE_SECONDS',
+      meaning:
+        'a study that received an instance within this many seconds is shown as still receiving (its transfer may not be over)',
+    }),
   },
   query: {
     maxResults: setting({

@@ -144,7 +144,11 @@ export async function createApp(
     retrieve,
     commitment,
     send,
-    status: new StatusService(index, blobs),
+    status: new StatusService(index, blobs, {
+      clock,
+      stableSeconds: config.storage.studyStableSeconds,
+      audit: clinicalAudit,
+    }),
     viewers: installedViewers(config.dataDir),
     imaging,
     transcode,

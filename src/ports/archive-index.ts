@@ -86,6 +86,17 @@ export interface QuarantineRecord {
   readonly sourceAet: string;
 }
 
+/** What the index knows of a study's transfers, for its state in the study list. */
+export interface StudyTransferRow {
+  /** When an instance was last added to the study (ISO 8601, UTC). */
+  readonly lastReceivedAt: string;
+  /** Why the last transfer into the study did not complete ('' when it did). */
+  readonly transferProblem: string;
+  readonly transferProblemAt: string;
+  /** Objects of this study held in quarantine. */
+  readonly quarantined: number;
+}
+
 /**
  * A filter the index can apply to narrow a query, on an attribute (a tag) of the level or its parents. It
  * may return more rows than match (a superset): the query service applies the exact PS3.4 matching
@@ -180,6 +191,8 @@ export interface IndexReader {
    */
   instancesByUid(uids: { study?: string; series?: string; instance?: string }): Promise<InstanceRow[]>;
   listQuarantine(afterId: number, limit: number): Promise<(QuarantineRecord & { id: number })[]>;
+  /** The transfer state of the given studies (those the index holds or quarantines objects of). */
+  studyTransfers(studyUids: readonly string[]): Promise<Map<string, StudyTransferRow>>;
   counts(): Promise<{
     patients: number;
     studies: number;
@@ -198,6 +211,11 @@ export interface IndexTx extends IndexReader {
    */
   insertInstance(rec: InstanceRecord, facts: IngestFacts): Promise<void>;
   addQuarantine(rec: QuarantineRecord): Promise<void>;
+  /**
+   * Records how the last transfer into these studies ended: `problem` says why it did not complete, ''
+   * that it did (clearing an earlier problem).
+   */
+  setTransferProblem(studyUids: readonly string[], problem: string, at: string): Promise<void>;
 }
 
 /**

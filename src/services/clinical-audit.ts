@@ -1,4 +1,12 @@
-import { EVENT, EVENT_TYPE, OBJECT_ID, type Participant, ROLE } from '../core/audit/events.js';
+import {
+  EVENT,
+  EVENT_TYPE,
+  OBJECT_ID,
+  type Participant,
+  patientObject,
+  ROLE,
+  studyObject,
+} from '../core/audit/events.js';
 import type { Actor } from '../core/security/actor.js';
 import type { Clock } from '../ports/clock.js';
 import { type AuditService, studyObjects } from './audit.js';
@@ -151,6 +159,27 @@ export class ClinicalAudit {
         { ...this.audit.self(), roles: [ROLE.destination] },
       ],
       objects: await studyObjects(this.index, stored),
+    });
+  }
+
+  /**
+   * The quarantine list read (DICOM Instances Accessed, PS3.15 A.5.3.3): its records name the patients and
+   * studies of objects held back, so reading them is recorded like any read of them.
+   */
+  async quarantineRead(
+    by: Party,
+    records: readonly { readonly studyUid: string; readonly patientId: string }[],
+  ): Promise<void> {
+    if (!records.length) return;
+    const patients = [...new Set(records.map((r) => r.patientId))];
+    const studies = [...new Set(records.map((r) => r.studyUid))];
+    await this.audit.record({
+      eventId: EVENT.instancesAccessed,
+      action: 'R',
+      outcome: 0,
+      outcomeDescription: `quarantine list: ${records.length} record(s)`,
+      participants: [this.participant(by, true), this.audit.self()],
+      objects: [...patients.map((p) => patientObject(p)), ...studies.map((u) => studyObject(u))],
     });
   }
 

@@ -12,6 +12,7 @@ import type { BlobStore, TempBlob } from '../ports/blob-store.js';
 import type { Clock } from '../ports/clock.js';
 import type { ArchiveIndex, IngestFacts, InstanceRecord } from '../ports/archive-index.js';
 import type { AuditedInstance, ClinicalAudit, Party } from './clinical-audit.js';
+import { isUid } from '../core/dicom/uid.js';
 
 export interface IngestDeps {
   readonly index: ArchiveIndex;
@@ -61,7 +62,6 @@ export type IngestOutcome =
 /** Values below this size stay in the index's JSON copy of the dataset; larger bulk values do not. */
 const INLINE_BULK_LIMIT = 1024;
 const MAX_HELD = 1024 * 1024;
-const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
 
 function blobKey(prefix: 'objects' | 'quarantine'): string {
   const id = randomUUID();
@@ -93,8 +93,33 @@ export class IngestService {
    * Records a transfer into the archive once it ends (PS3.15 DICOM Instances Transferred, create): the
    * instances `by` stored and how many failed. C-STORE records per association, STOW-RS per request.
    */
-  async recordReceived(by: Party, stored: readonly AuditedInstance[], failed: number): Promise<void> {
+  async recordReceived(
+    by: Party,
+    stored: readonly AuditedInstance[],
+    failed: number,
+    interrupted?: string,
+  ): Promise<void> {
     await this.deps.audit?.received(by, stored, failed);
+    await this.recordTransferEnd(stored, failed, interrupted);
+  }
+
+  /**
+   * Marks the studies a transfer stored into as incomplete when it failed objects or ended abnormally (the
+   * study list shows it, so a radiographer knows to resend), or clears that mark when a transfer completes.
+   * The reason names counts and how the transfer ended, never a value of the data.
+   */
+  private async recordTransferEnd(
+    stored: readonly AuditedInstance[],
+    failed: number,
+    interrupted: string | undefined,
+  ): Promise<void> {
+    const studies = [...new Set(stored.map((s) => s.studyUid))];
+    if (!studies.length) return;
+    const problem = [interrupted, failed ? `${failed} object(s) of the transfer not stored` : undefined]
+      .filter(Boolean)
+      .join('; ');
+    const at = this.deps.clock.now().toISOString();
+    await this.deps.index.write((tx) => tx.setTransferProblem(studies, problem, at));
   }
 
   /** Records an import from files (PS3.15 Import): who, from which paths, what was stored and rejected. */
@@ -313,8 +338,7 @@ export class IngestService {
     };
     const uid = (tag: number, name: string): string => {
       const v = need(tag, name);
-      if (v.length > 64 || !UID.test(v))
-        throw new DicomFormatError('LNT_DICOM_INVALID_UID', `${name} is not a valid UID`);
+      if (!isUid(v)) throw new DicomFormatError('LNT_DICOM_INVALID_UID', `${name} is not a valid UID`);
       return v;
     };
     const sopClassUid = uid(Tag.SOPClassUID, 'SOP Class UID');

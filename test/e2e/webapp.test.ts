@@ -8,6 +8,7 @@ import { buildHttpServer } from '../../src/servers/http/server.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { runDcmtk } from '../helpers/dcmtk.js';
 import { contrast, launchChromium } from '../helpers/browser.js';
+import { synthInstance } from '../helpers/synth.js';
 import { ctPhantom, type Phantom } from '../helpers/phantom.js';
 
 /** Screenshots of the study list and the viewer, kept as the test's artifacts. */
@@ -72,6 +73,11 @@ beforeAll(async () => {
   });
   prior = older.phantom;
   await storescu(older.files, 'prior');
+  // One more object for the prior under the same Patient ID with another name: held back in quarantine.
+  await storescu(
+    [synthInstance({ studyUid: prior.studyUid, patientId: phantom.patientId, patientName: 'Other^Name' }).bytes],
+    'conflict',
+  );
   browser = await launchChromium({ webgl: true });
 }, 180_000);
 
@@ -112,6 +118,10 @@ describe('the web app in Chromium', () => {
     const rows = page.locator('table.studies[aria-label=Studies] tbody tr');
     await expect.poll(() => rows.count(), { timeout: 20_000 }).toBe(2);
     expect(await rows.first().textContent()).toContain('Müller, Jürgen');
+    // Each row's state: the prior has an object in quarantine; nothing failed in either transfer.
+    const state = (uid: string) => page.locator(`tr[data-study="${uid}"] td.state`).textContent();
+    await expect.poll(() => state(prior.studyUid)).toContain('1 quarantined');
+    expect(await state(phantom.studyUid)).toMatch(/^(Receiving|Received)$/);
     await page.screenshot({ path: join(ARTIFACTS, 'study-list.png') });
 
     // Open the current study.

@@ -21,6 +21,7 @@ import type {
   LevelRow,
   PatientRow,
   QuarantineRecord,
+  StudyTransferRow,
   StudyRow,
 } from '../../ports/archive-index.js';
 import type { AeStore } from '../../ports/ae-store.js';
@@ -335,6 +336,41 @@ class Reader implements IndexReader {
       receivedAt: r.received_at,
       sourceAet: r.source_aet,
     }));
+  }
+
+  async studyTransfers(studyUids: readonly string[]): Promise<Map<string, StudyTransferRow>> {
+    const out = new Map<string, StudyTransferRow>();
+    if (!studyUids.length) return out;
+    const uids = [...new Set(studyUids)];
+    const studies = await this.db
+      .selectFrom('study')
+      .select(['study_uid', 'updated_at', 'transfer_problem', 'transfer_problem_at'])
+      .where('study_uid', 'in', uids)
+      .execute();
+    for (const r of studies) {
+      out.set(r.study_uid, {
+        lastReceivedAt: r.updated_at,
+        transferProblem: r.transfer_problem,
+        transferProblemAt: r.transfer_problem_at,
+        quarantined: 0,
+      });
+    }
+    const held = await this.db
+      .selectFrom('quarantine')
+      .select((eb) => ['study_uid', eb.fn.countAll<number>().as('n')])
+      .where('study_uid', 'in', uids)
+      .groupBy('study_uid')
+      .execute();
+    for (const q of held) {
+      const row = out.get(q.study_uid);
+      out.set(q.study_uid, {
+        lastReceivedAt: row?.lastReceivedAt ?? '',
+        transferProblem: row?.transferProblem ?? '',
+        transferProblemAt: row?.transferProblemAt ?? '',
+        quarantined: Number(q.n),
+      });
+    }
+    return out;
   }
 
   async counts() {
@@ -677,6 +713,17 @@ class Tx extends Reader implements IndexTx {
         source_aet: rec.sourceAet,
       })
       .execute();
+  }
+
+  async setTransferProblem(studyUids: readonly string[], problem: string, at: string): Promise<void> {
+    if (!studyUids.length) return;
+    let q = this.tx
+      .updateTable('study')
+      .set({ transfer_problem: problem, transfer_problem_at: problem ? at : '' })
+      .where('study_uid', 'in', [...new Set(studyUids)]);
+    // Clearing touches only the studies that had a problem: a completed transfer writes nothing else.
+    if (!problem) q = q.where('transfer_problem', '<>', '');
+    await q.execute();
   }
 }
 

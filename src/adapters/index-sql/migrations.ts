@@ -318,6 +318,20 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
           .execute();
       },
     },
+    '0009_study_transfer_state': {
+      async up(db: Kysely<unknown>) {
+        // How the last transfer into a study ended, and its quarantined objects, for the study list's state.
+        await db.schema
+          .alterTable('study')
+          .addColumn('transfer_problem', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+        await db.schema
+          .alterTable('study')
+          .addColumn('transfer_problem_at', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+        await db.schema.createIndex('quarantine_study_idx').on('quarantine').column('study_uid').execute();
+      },
+    },
   };
 }
 

@@ -30,6 +30,8 @@ export interface StudyTable {
   attrs: string;
   num_series: number;
   num_instances: number;
+  transfer_problem: Generated<string>;
+  transfer_problem_at: Generated<string>;
   created_at: string;
   updated_at: string;
 }

@@ -7,3 +7,10 @@ export function uidFromUuid(uuid: string): string {
   if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new RangeError(`not a UUID: ${uuid}`);
   return `2.25.${BigInt(`0x${hex}`).toString()}`;
 }
+
+const UID_FORM = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
+
+/** Whether `s` is a UID as PS3.5 9.1 has it: dot-separated numbers without leading zeros, 1 to 64 characters. */
+export function isUid(s: string): boolean {
+  return s.length > 0 && s.length <= 64 && UID_FORM.test(s);
+}

@@ -3,6 +3,7 @@ import { formatTag, lookupTag, Tag } from '../dicom/dictionary.js';
 import { rawString } from '../dicom/values.js';
 import { isStringVr, type Vr } from '../dicom/vr.js';
 import { QueryError } from '../errors.js';
+import { isUid } from '../dicom/uid.js';
 
 /**
  * One matching key of a query (PS3.4 C.2.2.2): the attribute and the value as the requester wrote it
@@ -19,7 +20,6 @@ export interface QueryKey {
 const DATE = /^\d{8}$/;
 const TIME = /^\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?$/;
 const DATETIME = /^\d{4}(\d{2}(\d{2}(\d{2}(\d{2}(\d{2}(\.\d{1,6})?)?)?)?)?)?([+-]\d{4})?$/;
-const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
 
 function validDate(s: string): boolean {
   if (!DATE.test(s)) return false;
@@ -74,8 +74,7 @@ export function validateKey(tag: number, vr: Vr, value: string): void {
       return;
     }
     case 'UI':
-      for (const u of value.split('\\'))
-        if (!UID.test(u) || u.length > 64) bad(`"${u.slice(0, 70)}" is not a valid UID`);
+      for (const u of value.split('\\')) if (!isUid(u)) bad(`"${u.slice(0, 70)}" is not a valid UID`);
       return;
     case 'US':
     case 'SS':

@@ -5,6 +5,7 @@
  */
 
 import { LanternError } from '../errors.js';
+import { isUid } from '../dicom/uid.js';
 
 export const PduType = {
   AAssociateRq: 0x01,
@@ -192,9 +193,8 @@ function uidText(s: string): string {
   return s.replace(/\0+$/, '');
 }
 
-const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
 function checkUid(uid: string, what: string): string {
-  if (uid.length === 0 || uid.length > 64 || !UID.test(uid)) {
+  if (!isUid(uid)) {
     throw new PduError(`${what} is not a valid UID`, AbortReason.InvalidPduParameterValue);
   }
   return uid;

@@ -141,8 +141,11 @@ export interface AcceptOptions extends CommonOptions {
   readonly onRequest?: () => void;
   /** Called when the association is accepted (established, Sta6). */
   readonly onEstablished?: () => void;
-  /** Called once when an accepted association ends (released, aborted or dropped). */
-  readonly onEnd?: (info: AssociationInfo) => void;
+  /**
+   * Called once when an accepted association ends: `how` is 'released' after an orderly release, otherwise
+   * what ended it (aborted by either side, the connection closed or timed out).
+   */
+  readonly onEnd?: (info: AssociationInfo, how: string) => void;
 }
 
 export interface ProposedContext {
@@ -255,6 +258,8 @@ export class Association {
   private awaitingResponse = 0;
   private settle: { resolve: () => void; reject: (e: Error) => void } | undefined;
   private released: (() => void) | undefined;
+  /** The release was asked and answered (A-RELEASE-RP sent or received): whatever closes next, it ended well. */
+  private orderly = false;
   private readonly opts: CommonOptions &
     Partial<AcceptOptions> & { artimMs: number; idleMs: number; log: Logger };
   private proposed: readonly ProposedContext[] = [];
@@ -479,10 +484,12 @@ export class Association {
       case 'AR-3':
         // Our release answered.
         this.state = nextState(action);
+        this.orderly = true;
         this.released?.();
         this.teardown('released');
         return;
       case 'AR-4':
+        this.orderly = true;
         this.send(encodePdu({ type: 'A-RELEASE-RP' }));
         this.state = nextState(action);
         this.startArtim();
@@ -1200,7 +1207,7 @@ export class Association {
     if (this.closed) return;
     this.closed = true;
     this.markEnded();
-    if (this.info.request) this.opts.onEnd?.(this.info);
+    if (this.info.request) this.opts.onEnd?.(this.info, this.orderly ? 'released' : why);
     this.stopArtim();
     if (this.idle) clearTimeout(this.idle);
     this.failInflight(incomplete(`the association ended (${why}) before the data set did`));

@@ -84,9 +84,9 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
     onFault: o.onFault,
     implementationClassUid: o.implementationClassUid,
     implementationVersionName: o.implementationVersionName,
-    onEnd: (info) => {
+    onEnd: (info, how) => {
       storedLog
-        .ended(info)
+        .ended(info, how)
         .catch((e: unknown) =>
           o.log.error({ err: { message: (e as Error).message } }, 'audit of stored instances failed'),
         );

@@ -3,7 +3,12 @@ import type { StoredPerAssociation } from './stored-log.js';
 import { CommandTag } from '../../core/dimse/command.js';
 import { Status } from '../../core/dimse/status.js';
 import type { IngestService } from '../../services/ingest.js';
-import type { AssociationInfo, DimseHandler } from '../../net/dimse/association.js';
+import type {
+  AssociationInfo,
+  DimseHandler,
+  DimseRequest,
+  DimseResponse,
+} from '../../net/dimse/association.js';
 
 /**
  * C-STORE (PS3.4 B): the data set streams into the ingest service as it arrives, with the SOP class and
@@ -18,6 +23,20 @@ export function store(
 ): DimseHandler {
   const decided = new WeakMap<AssociationInfo, Promise<boolean>>();
   return async (req, assoc) => {
+    let response: DimseResponse;
+    try {
+      response = await storeOne(req, assoc);
+    } catch (e) {
+      log?.failed(assoc);
+      throw e;
+    }
+    if (response.status !== Status.Success && response.status !== Status.CoercionOfDataElements) {
+      log?.failed(assoc);
+    }
+    return response;
+  };
+
+  async function storeOne(req: DimseRequest, assoc: AssociationInfo): Promise<DimseResponse> {
     const cmd = req.command;
     let allowed = decided.get(assoc);
     if (!allowed) {
@@ -57,17 +76,15 @@ export function store(
       expectSopInstanceUid: sopInstance,
       actor: peerActor(assoc, ['study.store']),
     });
-    if (outcome.status !== 'quarantined') {
-      log?.stored(assoc, { studyUid: outcome.studyUid, sopClassUid: outcome.sopClassUid });
-    }
     if (outcome.status === 'quarantined') {
       return {
         status: Status.CoercionOfDataElements,
         fields: { ErrorComment: `quarantined: ${outcome.reason}`.slice(0, 64) },
       };
     }
+    log?.stored(assoc, { studyUid: outcome.studyUid, sopClassUid: outcome.sopClassUid });
     return { status: Status.Success };
-  };
+  }
 }
 
 async function drain(data: AsyncIterable<Uint8Array> | undefined): Promise<void> {

@@ -9,21 +9,34 @@ import type { AssociationInfo } from '../../net/dimse/association.js';
  * A.5.3.4 describes the event per transfer, not per object.
  */
 export class StoredPerAssociation {
-  private readonly stores = new WeakMap<AssociationInfo, AuditedInstance[]>();
+  private readonly stores = new WeakMap<AssociationInfo, { stored: AuditedInstance[]; failed: number }>();
 
   constructor(private readonly ingest: IngestService) {}
 
-  stored(assoc: AssociationInfo, instance: AuditedInstance): void {
-    const list = this.stores.get(assoc) ?? [];
-    list.push(instance);
-    this.stores.set(assoc, list);
+  private of(assoc: AssociationInfo): { stored: AuditedInstance[]; failed: number } {
+    let log = this.stores.get(assoc);
+    if (!log) this.stores.set(assoc, (log = { stored: [], failed: 0 }));
+    return log;
   }
 
-  /** At the end of an association: the instances it stored. */
-  async ended(assoc: AssociationInfo): Promise<void> {
-    const list = this.stores.get(assoc);
-    if (!list?.length) return;
+  stored(assoc: AssociationInfo, instance: AuditedInstance): void {
+    this.of(assoc).stored.push(instance);
+  }
+
+  /** A C-STORE on the association that did not store its object. */
+  failed(assoc: AssociationInfo): void {
+    this.of(assoc).failed++;
+  }
+
+  /**
+   * At the end of an association (`how`: 'released', or what ended it): the instances it stored, how many
+   * failed, and whether it ended before its sender said it was done.
+   */
+  async ended(assoc: AssociationInfo, how = 'released'): Promise<void> {
+    const log = this.stores.get(assoc);
+    if (!log || (!log.stored.length && !log.failed)) return;
     this.stores.delete(assoc);
-    await this.ingest.recordReceived(peerParty(assoc), list, 0);
+    const interrupted = how === 'released' ? undefined : `the association ended before its release (${how})`;
+    await this.ingest.recordReceived(peerParty(assoc), log.stored, log.failed, interrupted);
   }
 }

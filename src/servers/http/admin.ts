@@ -4,6 +4,8 @@ import { statusCategory } from '../../core/dimse/status.js';
 import type { App } from '../../app.js';
 import { VERSION } from '../../version.js';
 import { body, sessionView, tokenView } from './auth.js';
+import { isUid } from '../../core/dicom/uid.js';
+import { partyOf } from './dicomweb/audit.js';
 
 function int(v: unknown, name: string, min: number, max: number, fallback: number): number {
   if (v === undefined) return fallback;
@@ -74,6 +76,19 @@ export async function adminApi(server: FastifyInstance, app: App): Promise<void>
     },
   );
 
+  // The state of the studies a study list page shows (receiving, incomplete, quarantined objects).
+  server.get<{ Querystring: { study?: string | string[] } }>(
+    '/api/studies/state',
+    { config: { access: 'study.read' } },
+    async (req) => {
+      const q = req.query.study;
+      const uids = (Array.isArray(q) ? q : q === undefined ? [] : [q]).flatMap((v) => v.split(','));
+      for (const u of uids)
+        if (!isUid(u)) throw new LanternError('LNT_HTTP_BAD_REQUEST', 'study must be Study Instance UIDs');
+      return app.status.studyStates(req.actor, uids);
+    },
+  );
+
   server.get('/api/status', { config: { access: 'system.read' } }, async (req) => ({
     version: VERSION,
     node: app.config.node.id,
@@ -86,7 +101,7 @@ export async function adminApi(server: FastifyInstance, app: App): Promise<void>
     { config: { access: 'system.read' } },
     async (req) =>
       app.status.quarantine(
-        req.actor,
+        partyOf(req),
         int(req.query.after, 'after', 0, Number.MAX_SAFE_INTEGER, 0),
         int(req.query.limit, 'limit', 1, 500, 100),
       ),

@@ -61,7 +61,87 @@ const COLUMNS: readonly { key: SortKey | undefined; label: string }[] = [
   { key: 'StudyDescription', label: 'Description' },
   { key: undefined, label: 'Referring physician' },
   { key: 'NumberOfStudyRelatedInstances', label: 'Images' },
+  { key: undefined, label: 'State' },
 ];
+
+/** A study's state as GET /api/studies/state answers it (services/status.ts). */
+interface StudyState {
+  readonly studyUid: string;
+  readonly receiving: boolean;
+  readonly incomplete?: { readonly reason: string; readonly at: string };
+  readonly quarantined: number;
+}
+
+/** How often the states are asked again while a study on the page is still receiving. */
+const RECEIVING_POLL_MS = 10_000;
+
+/**
+ * The states of the studies on the page: asked once the rows are shown, and again while one of them is
+ * still receiving (so "receiving" turns into its outcome without reloading the list).
+ */
+function useStudyStates(uids: readonly string[]): ReadonlyMap<string, StudyState> | undefined {
+  const [states, setStates] = useState<ReadonlyMap<string, StudyState> | undefined>();
+  const key = uids.join(',');
+  useEffect(() => {
+    if (!key) return;
+    let live = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const ask = () => {
+      const q = new URLSearchParams({ study: key });
+      api<StudyState[]>('GET', `/api/studies/state?${q}`)
+        .then((list) => {
+          if (!live) return;
+          setStates(new Map(list.map((s) => [s.studyUid, s])));
+          if (list.some((s) => s.receiving)) timer = setTimeout(ask, RECEIVING_POLL_MS);
+        })
+        .catch(() => live && setStates(new Map()));
+    };
+    ask();
+    return () => {
+      live = false;
+      if (timer) clearTimeout(timer);
+    };
+  }, [key]);
+  return states;
+}
+
+/** What a radiographer checks after a transfer: still arriving, arrived with failures, objects held back. */
+function StateCell({ state }: { state: StudyState | undefined }) {
+  if (!state) return <td className="state" />;
+  const flags: React.ReactNode[] = [];
+  if (state.receiving)
+    flags.push(
+      <span
+        key="r"
+        className="badge receiving"
+        title="an instance arrived moments ago: the transfer may go on"
+      >
+        Receiving
+      </span>,
+    );
+  if (state.incomplete)
+    flags.push(
+      <span
+        key="i"
+        className="badge incomplete"
+        title={`${state.incomplete.reason} (${new Date(state.incomplete.at).toLocaleString()}): send the study again`}
+      >
+        Incomplete transfer
+        <span className="visually-hidden">: {state.incomplete.reason}</span>
+      </span>,
+    );
+  if (state.quarantined)
+    flags.push(
+      <span key="q" className="badge quarantined" title="objects held back in quarantine: see Administration">
+        {state.quarantined} quarantined
+      </span>,
+    );
+  return (
+    <td className="state" data-state={flags.length ? 'attention' : 'ok'}>
+      {flags.length ? flags : <span className="sub">Received</span>}
+    </td>
+  );
+}
 
 /** Whether OHIF is installed (`lantern viewer install ohif`): the list then offers it beside our viewer. */
 let ohif: Promise<boolean> | undefined;
@@ -90,6 +170,7 @@ function StudyRows({
   onSelect?: (ds: JsonDataset) => void;
 }) {
   const withOhif = useOhif();
+  const states = useStudyStates(rows.map((ds) => str(ds, 'StudyInstanceUID')));
   return (
     <>
       {rows.map((ds) => {
@@ -129,6 +210,7 @@ function StudyRows({
               {num(ds, 'NumberOfStudyRelatedInstances') ?? ''}
               <span className="sub"> / {num(ds, 'NumberOfStudyRelatedSeries') ?? ''} series</span>
             </td>
+            <StateCell state={states?.get(uid)} />
             <td>
               <a
                 href={`/viewer/${uid}`}

@@ -94,38 +94,59 @@ export async function stow(
   const base = baseUrl(app, req);
   const items: Item[] = [];
   const body = req.body as AsyncIterable<Uint8Array>;
-  for await (const part of readParts(
-    guarded(body, max, app.config.http.bodyIdleSeconds * 1000),
-    params.boundary,
-  )) {
-    const ct = parseMediaType(part.headers['content-type'] ?? partType);
-    if (ct.type !== 'application/dicom') {
-      items.push({ failure: Status.SopClassNotSupported });
-      continue; // its body is skipped by the reader
+  const storedOf = () =>
+    items.filter(
+      (s): s is Item & { studyUid: string; sopClassUid: string } =>
+        s.failure === undefined && !!s.studyUid && !!s.sopClassUid,
+    );
+  try {
+    for await (const part of readParts(
+      guarded(body, max, app.config.http.bodyIdleSeconds * 1000),
+      params.boundary,
+    )) {
+      const ct = parseMediaType(part.headers['content-type'] ?? partType);
+      if (ct.type !== 'application/dicom') {
+        items.push({ failure: Status.SopClassNotSupported });
+        continue; // its body is skipped by the reader
+      }
+      try {
+        const outcome = await app.ingest.ingest({
+          chunks: part.body,
+          source: 'STOW-RS',
+          expectStudyUid: study,
+          actor: req.actor,
+        });
+        items.push({
+          sopInstanceUid: outcome.sopInstanceUid,
+          sopClassUid: outcome.sopClassUid,
+          seriesUid: outcome.seriesUid,
+          studyUid: outcome.studyUid,
+          warning: outcome.status === 'quarantined' ? Status.CoercionOfDataElements : undefined,
+        });
+      } catch (e) {
+        // The whole body failing (too large, malformed multipart) ends the request; a bad part fails alone.
+        const whole: readonly string[] = ['LNT_HTTP_TOO_LARGE', 'LNT_HTTP_BAD_REQUEST', 'LNT_HTTP_TIMEOUT'];
+        if (e instanceof LanternError && whole.includes(e.code)) throw e;
+        if (!(e instanceof LanternError)) throw e;
+        items.push({ failure: e.dimseStatus });
+        // Drain what is left of the failed part so the next one can be read.
+        for await (const _ of part.body) void _;
+      }
     }
-    try {
-      const outcome = await app.ingest.ingest({
-        chunks: part.body,
-        source: 'STOW-RS',
-        expectStudyUid: study,
-        actor: req.actor,
-      });
-      items.push({
-        sopInstanceUid: outcome.sopInstanceUid,
-        sopClassUid: outcome.sopClassUid,
-        seriesUid: outcome.seriesUid,
-        studyUid: outcome.studyUid,
-        warning: outcome.status === 'quarantined' ? Status.CoercionOfDataElements : undefined,
-      });
-    } catch (e) {
-      // The whole body failing (too large, malformed multipart) ends the request; a bad part fails alone.
-      const whole: readonly string[] = ['LNT_HTTP_TOO_LARGE', 'LNT_HTTP_BAD_REQUEST', 'LNT_HTTP_TIMEOUT'];
-      if (e instanceof LanternError && whole.includes(e.code)) throw e;
-      if (!(e instanceof LanternError)) throw e;
-      items.push({ failure: e.dimseStatus });
-      // Drain what is left of the failed part so the next one can be read.
-      for await (const _ of part.body) void _;
-    }
+  } catch (e) {
+    // The body ended badly after some parts were stored: they are recorded, and their studies incomplete.
+    const code = e instanceof LanternError ? e.code : 'error';
+    await app.ingest
+      .recordReceived(
+        partyOf(req),
+        storedOf(),
+        items.length - storedOf().length,
+        `the request ended before its body did (${code})`,
+      )
+      .catch((err: unknown) =>
+        req.log.error({ err: { message: (err as Error).message } }, 'recording a broken STOW-RS failed'),
+      );
+    throw e;
   }
   if (!items.length) throw new LanternError('LNT_HTTP_BAD_REQUEST', 'the multipart body holds no part');
 
@@ -156,13 +177,7 @@ export async function stow(
       ),
     };
   }
-  await app.ingest.recordReceived(
-    partyOf(req),
-    stored.filter(
-      (s): s is Item & { studyUid: string; sopClassUid: string } => !!s.studyUid && !!s.sopClassUid,
-    ),
-    failed.length,
-  );
+  await app.ingest.recordReceived(partyOf(req), storedOf(), failed.length);
   const status = !stored.length ? 409 : failed.length || stored.some((i) => i.warning) ? 202 : 200;
   return reply.code(status).type('application/dicom+json').send(response);
 }

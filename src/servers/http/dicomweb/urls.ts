@@ -3,6 +3,7 @@ import { Tag } from '../../../core/dicom/dictionary.js';
 import { QueryError } from '../../../core/errors.js';
 import type { QueryKey } from '../../../core/query/keys.js';
 import type { App } from '../../../app.js';
+import { isUid } from '../../../core/dicom/uid.js';
 
 /** The DICOMweb root URL as clients reach it (RetrieveURL, BulkDataURI): configured, else from the request. */
 export function baseUrl(app: App, req: FastifyRequest): string {
@@ -18,8 +19,6 @@ export function resourceUrl(base: string, study: string, series?: string, instan
   if (instance) url += `/instances/${instance}`;
   return url;
 }
-
-const UID = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$/;
 
 /** The UIDs a resource path names. */
 export interface PathUids {
@@ -37,8 +36,7 @@ export function pathKeys(p: PathUids): QueryKey[] {
     [Tag.SOPInstanceUID, p.instance, 'SOP instance'],
   ] as const) {
     if (uid === undefined) continue;
-    if (uid.length > 64 || !UID.test(uid))
-      throw new QueryError(`the ${what} UID in the path is not a valid UID`);
+    if (!isUid(uid)) throw new QueryError(`the ${what} UID in the path is not a valid UID`);
     keys.push({ tag, vr: 'UI', value: uid });
   }
   return keys;
