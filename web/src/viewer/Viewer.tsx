@@ -6,7 +6,7 @@ import { DEFAULT_SORT, EMPTY_SEARCH, studyQuery } from '../lib/study-query.js';
 import { initCornerstone, type LeftTool, selectLeftTool, toolGroup } from './cornerstone.js';
 import { Measurements } from './Measurements.js';
 import { TagBrowser } from './TagBrowser.js';
-import { imagesOf, type ViewportHandle, ViewportPanel } from './ViewportPanel.js';
+import { firstImageOf, imagesOf, type ViewportHandle, ViewportPanel } from './ViewportPanel.js';
 import { presetsFor } from '../lib/voi.js';
 import { navigate } from '../router.js';
 import { syncViewports } from './sync.js';
@@ -120,38 +120,24 @@ export function Viewer({ studyUid, author }: { studyUid: string; author: string 
     }
   };
 
-  useEffect(() => {
-    let live = true;
-    initCornerstone()
-      .then(() => {
-        toolGroup();
-        if (live) setReady(true);
-      })
-      .catch((e: unknown) => live && setError(`The viewer could not start: ${String(e)}`));
-    return () => {
-      live = false;
-    };
-  }, []);
-
   // The study, its series, and the patient's other studies (for comparison).
   useEffect(() => {
     let live = true;
     setError('');
     (async () => {
-      const s = await studyOf(studyUid);
+      // The study and its series asked at once, and the first image series' first image right after:
+      // the requests are out before Cornerstone's start-up takes the page's thread.
+      const [s, series] = await Promise.all([studyOf(studyUid), seriesOf(studyUid)]);
       if (!live) return;
       if (!s) {
         setError('This study is not in the archive (or not visible to you).');
         return;
       }
       setStudy(s);
-      const series = await seriesOf(studyUid);
-      if (!live) return;
       const list = series.map((x) => ({ studyUid, study: s, series: x, prior: false }));
+      const shownFirst = list.find((e) => str(e.series, 'Modality') !== 'SR');
+      if (shownFirst) void firstImageOf(shownFirst).catch(() => undefined);
       setEntries(list);
-      void Promise.all(list.filter((e) => str(e.series, 'Modality') !== 'SR').map((e) => imagesOf(e)))
-        .then(() => live && setImagesKnown(true))
-        .catch(() => undefined);
       setAssigned([list.find((e) => str(e.series, 'Modality') !== 'SR') ?? list[0]]);
       const q = studyQuery(EMPTY_SEARCH, DEFAULT_SORT, 0, 50);
       q.set('PatientID', str(s, 'PatientID'));
@@ -166,6 +152,35 @@ export function Viewer({ studyUid, author }: { studyUid: string; author: string 
       live = false;
     };
   }, [studyUid]);
+
+  // Cornerstone started after the study's requests are out (its start-up holds the page's thread).
+  useEffect(() => {
+    let live = true;
+    initCornerstone()
+      .then(() => {
+        toolGroup();
+        if (live) setReady(true);
+      })
+      .catch((e: unknown) => live && setError(`The viewer could not start: ${String(e)}`));
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  // Once the first image is on screen: the metadata of every image series of the study (for the stored
+  // reports and key images), not before, so that it does not compete with the first image.
+  const shownOnce = loads > 0;
+  useEffect(() => {
+    if (!shownOnce) return;
+    let live = true;
+    const current = entries.filter((e) => !e.prior && str(e.series, 'Modality') !== 'SR');
+    void Promise.all(current.map((e) => imagesOf(e)))
+      .then(() => live && setImagesKnown(true))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [shownOnce, entries]);
 
   // A prior chosen: its series join the panel and its first goes beside the current one.
   useEffect(() => {

@@ -53,15 +53,45 @@ interface Overlay {
 
 /** The images of a series, its instances' metadata read once (WADO-RS metadata). */
 const seriesCache = new Map<string, Promise<StackImage[]>>();
+/** The series whose metadata has arrived. */
+const seriesKnown = new Set<string>();
 export function imagesOf(entry: SeriesEntry): Promise<StackImage[]> {
   const uid = str(entry.series, 'SeriesInstanceUID');
   let p = seriesCache.get(uid);
   if (!p) {
-    p = dicomJson(`/dicom-web/studies/${entry.studyUid}/series/${uid}/metadata`).then((m) =>
-      stackOf(entry.studyUid, m),
-    );
+    p = dicomJson(`/dicom-web/studies/${entry.studyUid}/series/${uid}/metadata`).then((m) => {
+      seriesKnown.add(uid);
+      return stackOf(entry.studyUid, m);
+    });
     p.catch(() => seriesCache.delete(uid));
     seriesCache.set(uid, p);
+  }
+  return p;
+}
+
+/**
+ * A series' first image (lowest Instance Number) alone, from that one instance's metadata: shown while the
+ * whole series' metadata (megabytes for a long CT) is still on its way, so the first image does not wait
+ * for it.
+ */
+const firstCache = new Map<string, Promise<StackImage | undefined>>();
+export function firstImageOf(entry: SeriesEntry): Promise<StackImage | undefined> {
+  const uid = str(entry.series, 'SeriesInstanceUID');
+  let p = firstCache.get(uid);
+  if (!p) {
+    const series = `/dicom-web/studies/${entry.studyUid}/series/${uid}`;
+    const q = new URLSearchParams({ orderby: 'InstanceNumber', limit: '1' });
+    p = dicomJson(`${series}/instances`, q)
+      .then(async ([first]) => {
+        const sop = first && str(first, 'SOPInstanceUID');
+        if (!sop) return undefined;
+        return stackOf(entry.studyUid, await dicomJson(`${series}/instances/${sop}/metadata`))[0];
+      })
+      .catch((e: unknown) => {
+        firstCache.delete(uid);
+        throw e;
+      });
+    firstCache.set(uid, p);
   }
   return p;
 }
@@ -153,27 +183,49 @@ export function ViewportPanel({
     };
   }, [viewportId]);
 
-  // The series shown: its first image as soon as it arrives, the rest fetched behind it.
+  // The series shown: its first image as soon as that one instance's metadata is here, then the whole
+  // stack (at the image on screen) once the series' metadata is, the rest fetched behind it.
   useEffect(() => {
     if (!entry) return;
     let live = true;
-    setError('');
-    setOverlay((o) => ({ ...o, loading: true }));
-    imagesOf(entry)
-      .then(async (stack) => {
-        if (!live) return;
-        images.current = stack;
+    let whole = false;
+    // One setStack at a time, in order.
+    let shown: Promise<unknown> = Promise.resolve();
+    const show = (stack: StackImage[], at: () => number) => {
+      shown = shown.then(async () => {
         const v = vp();
-        if (!v || !stack.length) return;
+        if (!live || !v || !stack.length) return;
+        images.current = stack;
         await v.setStack(
           stack.map((s) => s.imageId),
-          0,
+          at(),
         );
         if (!live) return;
         v.render();
-        toolUtils.stackPrefetch.enable(el.current!);
         refresh();
         onLoaded?.();
+      });
+      return shown;
+    };
+    setError('');
+    setOverlay((o) => ({ ...o, loading: true }));
+    // The first image before the whole series' metadata is asked for: reading that (megabytes) on the
+    // page's one thread would hold the first image back.
+    const first = seriesKnown.has(str(entry.series, 'SeriesInstanceUID'))
+      ? Promise.resolve()
+      : firstImageOf(entry)
+          .then((img) => (img && !whole ? show([img], () => 0) : undefined))
+          .catch(() => undefined); // the whole series' metadata says what went wrong
+    first
+      .then(() => imagesOf(entry))
+      .then(async (stack) => {
+        whole = true;
+        await show(stack, () => {
+          // Stay on the image on screen (the first image may not sort first among equal numbers).
+          const on = vp()?.getCurrentImageId();
+          return Math.max(0, on ? stack.findIndex((s) => s.imageId === on) : 0);
+        });
+        if (live && el.current) toolUtils.stackPrefetch.enable(el.current);
       })
       .catch((e: unknown) => live && setError(`Could not load the series: ${String(e)}`));
     return () => {
