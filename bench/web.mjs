@@ -97,10 +97,12 @@ async function viewer(browser) {
       const at = {};
       const trace = [];
       page.on('request', (req) => {
-        if (process.env.BENCH_TRACE && trace.length < 40) trace.push(`${Date.now()} > ${req.url().slice(-90)}`);
+        if (process.env.BENCH_TRACE && trace.length < 40)
+          trace.push(`${Date.now()} > ${req.url().slice(-90)}`);
       });
       page.on('console', (m) => {
-        if (process.env.BENCH_TRACE && trace.length < 40) trace.push(`${Date.now()} console ${m.text().slice(0, 200)}`);
+        if (process.env.BENCH_TRACE && trace.length < 40)
+          trace.push(`${Date.now()} console ${m.text().slice(0, 200)}`);
       });
       page.on('response', (res) => {
         const u = res.url();

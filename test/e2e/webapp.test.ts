@@ -75,7 +75,10 @@ beforeAll(async () => {
   await storescu(older.files, 'prior');
   // One more object for the prior under the same Patient ID with another name: held back in quarantine.
   await storescu(
-    [synthInstance({ studyUid: prior.studyUid, patientId: phantom.patientId, patientName: 'Other^Name' }).bytes],
+    [
+      synthInstance({ studyUid: prior.studyUid, patientId: phantom.patientId, patientName: 'Other^Name' })
+        .bytes,
+    ],
     'conflict',
   );
   browser = await launchChromium({ webgl: true });
