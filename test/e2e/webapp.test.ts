@@ -183,6 +183,11 @@ describe('the web app in Chromium', () => {
     const mm = Number(await m.getAttribute('data-amount'));
     expect(Math.abs(mm - phantom.markerDistanceMm)).toBeLessThan(0.5);
     expect(await m.textContent()).toMatch(/ mm/);
+    // The label on the image says what the list says (our calibration, not the tool's own figure).
+    const listed = /(\d+(?:\.\d+)?) mm/.exec((await m.textContent())!)![0];
+    await expect
+      .poll(async () => (await page.locator('.viewport svg text').allTextContents()).join(' | '))
+      .toContain(listed);
     await page.screenshot({ path: join(ARTIFACTS, 'viewer.png') });
 
     // Saved in the archive as a TID 1500 report, which DCMTK reads.

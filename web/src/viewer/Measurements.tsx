@@ -11,7 +11,7 @@ import {
   type ImagePoint,
   lengthOf,
 } from '../lib/calibration.js';
-import { instanceOfImage, MEASUREMENT_TOOLS, renderingEngine } from './cornerstone.js';
+import { instanceOfImage, MEASUREMENT_TOOLS, renderingEngine, setMeasurementText } from './cornerstone.js';
 import { loadMeasurements, saveMeasurements } from './report.js';
 import type { ViewportHandle } from './ViewportPanel.js';
 
@@ -76,6 +76,16 @@ export function measure(a: Ann): MeasurementRow | undefined {
   }
   return undefined;
 }
+
+// The tools' labels on the image: the value and, for regions, the statistics, as the list shows them.
+setMeasurementText((toolName, data, imageId) => {
+  const row = measure({
+    annotationUID: 'label',
+    metadata: { toolName, referencedImageId: imageId },
+    data,
+  } as unknown as Ann);
+  return row ? [row.value, ...(row.stats ? [row.stats] : [])] : undefined;
+});
 
 /** Every measurement drawn on this study's images, kept in step with the tools' events. */
 export function useMeasurements(studyUid: string, version = 0): MeasurementRow[] {

@@ -75,12 +75,32 @@ export const MEASUREMENT_TOOLS: ReadonlySet<string> = new Set([
 
 export const TOOL_GROUP_ID = 'lantern-viewer';
 
+/**
+ * The text a measurement tool draws beside its annotation: set by the measurement list (Measurements.tsx)
+ * so that the label on the image says what the list says, by our calibration rules and with their caveat
+ * (at the detector, estimated at the isocentre, uncalibrated), not Cornerstone's own figure.
+ */
+type TextLines = (toolName: string, data: unknown, imageId: string) => string[] | undefined;
+let textLines: TextLines | undefined;
+export function setMeasurementText(fn: TextLines): void {
+  textLines = fn;
+}
+
 /** The viewer's one tool group (every viewport in it), created on first use. */
 export function toolGroup() {
   let g = ToolGroupManager.getToolGroup(TOOL_GROUP_ID);
   if (g) return g;
   g = ToolGroupManager.createToolGroup(TOOL_GROUP_ID)!;
-  for (const name of [...Object.values(LEFT_TOOLS), StackScrollTool.toolName]) g.addTool(name);
+  for (const name of [...Object.values(LEFT_TOOLS), StackScrollTool.toolName]) {
+    if (!MEASUREMENT_TOOLS.has(name)) {
+      g.addTool(name);
+      continue;
+    }
+    g.addTool(name, {
+      getTextLines: (data: unknown, targetId: string) =>
+        textLines?.(name, data, targetId.replace(/^[a-zA-Z]+:/, '')),
+    });
+  }
   const { MouseBindings } = ToolEnums;
   g.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
   g.setToolActive(ZoomTool.toolName, { bindings: [{ mouseButton: MouseBindings.Secondary }] });
