@@ -78,28 +78,32 @@ function correlation(a: readonly number[], b: readonly number[]): number {
  * The viewport's image (the area of the canvas it fills, fitted and centred) and the reference PNG, each
  * drawn at 32x32: RGB samples of both.
  */
+const IN_PAGE_SAMPLES = `async ({ url, cols, rows }) => {
+  const c = document.querySelector('.viewport canvas');
+  const s = Math.min(c.width / cols, c.height / rows);
+  const [w, h] = [cols * s, rows * s];
+  const g = document.createElement('canvas');
+  g.width = 32;
+  g.height = 32;
+  const x = g.getContext('2d', { willReadFrequently: true });
+  const rgb = (d) => [...d].filter((_, i) => i % 4 !== 3);
+  x.drawImage(c, (c.width - w) / 2, (c.height - h) / 2, w, h, 0, 0, 32, 32);
+  const shown = rgb(x.getImageData(0, 0, 32, 32).data);
+  const img = new Image();
+  img.src = url;
+  await img.decode();
+  x.clearRect(0, 0, 32, 32);
+  x.drawImage(img, 0, 0, 32, 32);
+  return { shown, reference: rgb(x.getImageData(0, 0, 32, 32).data) };
+}`;
+
 async function samplesOf(page: Page, png: Buffer, cols: number, rows: number) {
-  return page.evaluate(
-    async ({ url, cols, rows }) => {
-      const c = document.querySelector('.viewport canvas') as HTMLCanvasElement;
-      const s = Math.min(c.width / cols, c.height / rows);
-      const [w, h] = [cols * s, rows * s];
-      const g = document.createElement('canvas');
-      g.width = 32;
-      g.height = 32;
-      const x = g.getContext('2d', { willReadFrequently: true })!;
-      const rgb = (d: Uint8ClampedArray) => [...d].filter((_, i) => i % 4 !== 3);
-      x.drawImage(c, (c.width - w) / 2, (c.height - h) / 2, w, h, 0, 0, 32, 32);
-      const shown = rgb(x.getImageData(0, 0, 32, 32).data);
-      const img = new Image();
-      img.src = url;
-      await img.decode();
-      x.clearRect(0, 0, 32, 32);
-      x.drawImage(img, 0, 0, 32, 32);
-      return { shown, reference: rgb(x.getImageData(0, 0, 32, 32).data) };
-    },
-    { url: `data:image/png;base64,${png.toString('base64')}`, cols, rows },
-  );
+  // Run in the page (the DOM's types are not this program's: the function is sent as text).
+  const args = { url: `data:image/png;base64,${png.toString('base64')}`, cols, rows };
+  return (await page.evaluate(`(${IN_PAGE_SAMPLES})(${JSON.stringify(args)})`)) as {
+    shown: number[];
+    reference: number[];
+  };
 }
 
 /** dcmj2pnm's PNG of one frame of `file`, at the window the viewer shows (for grayscale). */

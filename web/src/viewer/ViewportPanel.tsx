@@ -169,6 +169,8 @@ export function ViewportPanel({
     const element = el.current!;
     const engine = renderingEngine();
     engine.enableElement({ viewportId, type: ViewportType.STACK, element });
+    // Cornerstone takes the element out of the tab order (tabindex -1): keyboard users reach it again.
+    element.tabIndex = 0;
     toolGroup().addViewport(viewportId, ENGINE_ID);
     const on = () => refresh();
     const evs = [Events.STACK_NEW_IMAGE, Events.VOI_MODIFIED, Events.CAMERA_MODIFIED, Events.IMAGE_RENDERED];
