@@ -90,6 +90,12 @@ export function indexFilters(keys: readonly QueryKey[], fuzzy = false): IndexFil
     }
     // Other person names match per component group: no single column value stands for them.
     if (k.vr === 'PN') continue;
+    // Any of the values, as any of the study's modalities (the index looks at its series); wildcards are
+    // left to the exact matching.
+    if (tag === Tag.ModalitiesInStudy) {
+      if (!hasWildcard(v)) out.push({ tag, op: 'in', values: v.split('\\') });
+      continue;
+    }
     if (k.vr === 'UI') out.push({ tag, op: 'in', values: v.split('\\') });
     else if (k.vr === 'DA') {
       const dash = v.indexOf('-');

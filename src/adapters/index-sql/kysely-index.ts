@@ -490,6 +490,15 @@ class Reader implements IndexReader {
     }
     const table = { PATIENT: 'patient', STUDY: 'study', SERIES: 'series', IMAGE: 'instance' }[q.level];
     for (const f of q.filters) {
+      if (q.level === 'STUDY' && f.tag === Tag.ModalitiesInStudy && (f.op === 'eq' || f.op === 'in')) {
+        // Modalities in Study from the series' own column (index series_modality_study_idx), not by reading
+        // every study and its summary.
+        const values = f.op === 'eq' ? [f.value] : f.values;
+        qb = qb.where(
+          sql<boolean>`exists (select 1 from series m where m.study_fk = study.id and m.modality in (${sql.join(values.map((v) => sql`${v}`))}))`,
+        );
+        continue;
+      }
       const col = filterColumn(q.level, f);
       if (col) qb = applyFilter(qb, col, f); // other keys are matched afterwards
     }

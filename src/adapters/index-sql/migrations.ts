@@ -332,6 +332,18 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
         await db.schema.createIndex('quarantine_study_idx').on('quarantine').column('study_uid').execute();
       },
     },
+    '0010_modalities_in_study': {
+      async up(db: Kysely<unknown>) {
+        // Study queries by Modalities in Study find the studies through their series' modality (the index
+        // holds the study too, so the lookup needs no series row); it serves series queries by modality too.
+        await db.schema
+          .createIndex('series_modality_study_idx')
+          .on('series')
+          .columns(['modality', 'study_fk'])
+          .execute();
+        await db.schema.dropIndex('series_modality_idx').execute();
+      },
+    },
   };
 }
 

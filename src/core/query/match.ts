@@ -1,4 +1,4 @@
-import { tagHex } from '../dicom/dictionary.js';
+import { Tag, tagHex } from '../dicom/dictionary.js';
 import type { JsonAttribute, JsonDataset } from '../dicom/json.js';
 import type { QueryKey } from './keys.js';
 import { fuzzyNameMatch } from './person-name.js';
@@ -124,6 +124,11 @@ export function matchKey(
     return items.some((item) => key.items!.every((k) => matchKey(k, item[tagHex(k.tag)], options)));
   }
   const values = storedStrings(attr);
+  // Modalities in Study takes a list (CT\MR): a study matches when any of its modalities is any of them.
+  if (key.tag === Tag.ModalitiesInStudy && key.value.includes('\\')) {
+    const wanted = key.value.split('\\');
+    return wanted.some((w) => values.some((v) => matchOne({ ...key, value: w }, v, options)));
+  }
   return values.some((v) => matchOne(key, v, options));
 }
 
