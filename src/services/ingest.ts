@@ -118,6 +118,11 @@ export class IngestService {
     const problem = [interrupted, failed ? `${failed} object(s) of the transfer not stored` : undefined]
       .filter(Boolean)
       .join('; ');
+    if (!problem) {
+      // A completed transfer clears an earlier mark; most studies have none, and a read costs no log sync.
+      const marked = await this.deps.index.studyTransfers(studies);
+      if (![...marked.values()].some((s) => s.transferProblem)) return;
+    }
     const at = this.deps.clock.now().toISOString();
     await this.deps.index.write((tx) => tx.setTransferProblem(studies, problem, at));
   }

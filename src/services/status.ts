@@ -1,5 +1,5 @@
 import { requirePermission, type Actor } from '../core/security/actor.js';
-import { LanternError } from '../core/errors.js';
+import { QueryError } from '../core/errors.js';
 import type { ArchiveIndex, QuarantineRecord } from '../ports/archive-index.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { Clock } from '../ports/clock.js';
@@ -56,10 +56,7 @@ export class StatusService {
   async studyStates(actor: Actor | undefined, studyUids: readonly string[]): Promise<StudyState[]> {
     requirePermission(actor, 'study.read');
     if (studyUids.length > MAX_STATE_STUDIES)
-      throw new LanternError(
-        'LNT_HTTP_BAD_REQUEST',
-        `at most ${MAX_STATE_STUDIES} studies per request, not ${studyUids.length}`,
-      );
+      throw new QueryError(`at most ${MAX_STATE_STUDIES} studies per request, not ${studyUids.length}`);
     const rows = await this.index.studyTransfers(studyUids);
     const now = this.options.clock.now().getTime();
     const out: StudyState[] = [];

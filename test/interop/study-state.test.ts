@@ -234,21 +234,7 @@ describe('a study state follows its transfers', () => {
     const study = uid();
     await storescu(study, 'STATE-Q', 2, 'Quarantine^First');
     // Same Patient ID, another name: held back in quarantine (acknowledged with a warning).
-    const f = join(work, 'conflict.dcm');
-    writeFileSync(
-      f,
-      synthInstance({ studyUid: study, patientId: 'STATE-Q', patientName: 'Quarantine^Other' }).bytes,
-    );
-    const r = await runDcmtk('storescu', [
-      '-aet',
-      'STORESCU',
-      '-aec',
-      'LANTERN',
-      '127.0.0.1',
-      String(archive.port),
-      f,
-    ]);
-    expect(r.code, r.out).toBe(0);
+    await storescu(study, 'STATE-Q', 1, 'Quarantine^Other');
     const s = (
       await eventually(
         () => states(study),
@@ -258,24 +244,7 @@ describe('a study state follows its transfers', () => {
     expect(s).toMatchObject({ quarantined: 1 });
     // A study only quarantine knows of is listed too (nothing of it in the index).
     const lonely = uid();
-    const g = join(work, 'lonely.dcm');
-    writeFileSync(
-      g,
-      synthInstance({ studyUid: lonely, patientId: 'STATE-Q', patientName: 'Quarantine^Other' }).bytes,
-    );
-    expect(
-      (
-        await runDcmtk('storescu', [
-          '-aet',
-          'STORESCU',
-          '-aec',
-          'LANTERN',
-          '127.0.0.1',
-          String(archive.port),
-          g,
-        ])
-      ).code,
-    ).toBe(0);
+    await storescu(lonely, 'STATE-Q', 1, 'Quarantine^Other');
     const only = (await states(lonely)).get(lonely)!;
     expect(only).toMatchObject({ quarantined: 1, receiving: false });
     expect(only.lastReceivedAt).toBeUndefined();

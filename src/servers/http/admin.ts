@@ -17,8 +17,8 @@ function int(v: unknown, name: string, min: number, max: number, fallback: numbe
 
 /**
  * The administration API under /api: the DICOM peers of the AE registry (with a C-ECHO test), the archive's
- * state and quarantine, and the sessions and tokens of other accounts. Each route names its permission; the
- * services check it again.
+ * state and quarantine (and the study list's study states), and the sessions and tokens of other accounts.
+ * Each route names its permission; the services check it again.
  */
 export async function adminApi(server: FastifyInstance, app: App): Promise<void> {
   server.get('/api/aes', { config: { access: 'ae.manage' } }, async () => app.aes.list());
