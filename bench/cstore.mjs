@@ -1,12 +1,16 @@
-// C-STORE ingest against DCMTK's storescp on the same corpus, in the same run: 2,000 CT instances of about
-// 130 KB sent by DCMTK's storescu (TCP_NODELAY=1), over one association and over four in parallel.
-// storescp writes files without fsync and keeps no index; Lantern fsyncs every file and records it. Without
-// --fork storescp serves the four associations one after another; the --fork figure is given beside it.
+// C-STORE ingest on the same corpus, in the same run: 2,000 CT instances of about 130 KB sent by DCMTK's
+// storescu (TCP_NODELAY=1), over one association and over four in parallel, to Lantern and to three
+// references: Orthanc (Debian's, defaults: SQLite index, every file synced), the durable reference of
+// durable.mjs (the same bytes written with fsync of file and folder and nothing else: what the disk
+// allows) and DCMTK's storescp (files written without fsync, no index). Without --fork storescp serves the
+// four associations one after another; the --fork figure is given beside it.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ctFile } from './corpus.mjs';
+import { sendDurable, startDurableReceiver } from './durable.mjs';
+import { ensureOrthanc, startOrthanc } from './orthanc.mjs';
 
 const COUNT = Number(process.env.BENCH_FILES ?? 2000);
 const env = { ...process.env, TCP_NODELAY: '1' };
@@ -61,7 +65,19 @@ export async function runCstore() {
     }
     // The machine is shared and timings wander: rounds alternate reference and Lantern, medians reported.
     const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-    const runs = { refOne: [], refFour: [], refFourFork: [], oursOne: [], oursFour: [] };
+    const withOrthanc = ensureOrthanc();
+    if (!withOrthanc) console.log('Orthanc is not installed and cannot be (not root): left out');
+    const runs = {
+      refOne: [],
+      refFour: [],
+      refFourFork: [],
+      oursOne: [],
+      oursFour: [],
+      orthancOne: [],
+      orthancFour: [],
+      durableOne: [],
+      durableFour: [],
+    };
     const bin = resolve('bin/lantern.js');
     let port = 30000 + Math.floor(Math.random() * 10000);
     for (let r = 0; r < rounds; r++) {
@@ -81,6 +97,19 @@ export async function runCstore() {
       runs.refFourFork.push(await sendAll(port, 'ANY', four));
       forked.kill();
       rmSync(rx, { recursive: true, force: true });
+      // The durable reference, into a fresh folder.
+      mkdirSync(rx);
+      const durable = await startDurableReceiver(rx);
+      runs.durableOne.push(await sendDurable(durable.port, [one]));
+      runs.durableFour.push(await sendDurable(durable.port, four));
+      await durable.stop();
+      rmSync(rx, { recursive: true, force: true });
+      if (withOrthanc) {
+        const orthanc = await startOrthanc();
+        runs.orthancOne.push(await sendAll(orthanc.dicomPort, orthanc.aeTitle, [one]));
+        runs.orthancFour.push(await sendAll(orthanc.dicomPort, orthanc.aeTitle, four));
+        await orthanc.stop();
+      }
       // Lantern, on a fresh archive each round (a second round must not meet duplicates).
       const data = join(work, `data${r}`);
       await run('node', [bin, 'ae', 'add', 'BENCHSCU', '--allow', 'store', '--data', data]);
@@ -96,17 +125,27 @@ export async function runCstore() {
       rmSync(data, { recursive: true, force: true });
     }
     const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    const results = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)]));
-    const rate = (s) => (COUNT / s).toFixed(0).padStart(6);
+    const results = Object.fromEntries(
+      Object.entries(runs).map(([k, v]) => [k, v.length ? median(v) : undefined]),
+    );
+    const rate = (s) => (COUNT / s).toFixed(0);
     const each = (xs) => xs.map((s) => (COUNT / s).toFixed(0)).join('/');
+    // Ratios are Lantern's rate over the reference's (above 1: Lantern is faster).
+    const ratio = (ours, ref) => (ref === undefined ? 'n/a' : (ref / ours).toFixed(2));
+    for (const [label, k] of [
+      ['one association', 'One'],
+      ['four associations', 'Four'],
+    ]) {
+      const ours = results[`ours${k}`];
+      console.log(
+        `${label}: lantern ${rate(ours)} files/s (rounds ${each(runs[`ours${k}`])}); ` +
+          `/ orthanc ${ratio(ours, results[`orthanc${k}`])} (${results[`orthanc${k}`] ? rate(results[`orthanc${k}`]) : 'n/a'} files/s, target >= 1.3), ` +
+          `/ durable reference ${ratio(ours, results[`durable${k}`])} (${rate(results[`durable${k}`])} files/s, target >= ${k === 'One' ? '0.8' : '0.9'}), ` +
+          `/ storescp ${ratio(ours, results[`ref${k}`])} (${rate(results[`ref${k}`])} files/s)`,
+      );
+    }
     console.log(
-      `one association:   lantern ${rate(results.oursOne)} files/s, storescp ${rate(results.refOne)} files/s, ratio ${(results.refOne / results.oursOne).toFixed(2)} (target >= 0.6; rounds ${each(runs.oursOne)} vs ${each(runs.refOne)})`,
-    );
-    console.log(
-      `four associations: lantern ${rate(results.oursFour)} files/s, storescp ${rate(results.refFour)} files/s, ratio ${(results.refFour / results.oursFour).toFixed(2)} (target >= 0.8; rounds ${each(runs.oursFour)} vs ${each(runs.refFour)})`,
-    );
-    console.log(
-      `four associations: storescp --fork ${rate(results.refFourFork)} files/s, ratio ${(results.refFourFork / results.oursFour).toFixed(2)} (rounds ${each(runs.refFourFork)})`,
+      `four associations: storescp --fork ${rate(results.refFourFork)} files/s, lantern / it ${ratio(results.oursFour, results.refFourFork)} (rounds ${each(runs.refFourFork)})`,
     );
     return results;
   } finally {

@@ -78,7 +78,24 @@ export async function createApp(
     implementationClassUid: IMPLEMENTATION_CLASS_UID,
     implementationVersionName: IMPLEMENTATION_VERSION_NAME,
     audit: clinicalAudit,
+    nodeId: config.node.id,
+    pid: process.pid,
+    alive: processAlive,
   });
+  // Before anything is served: rows whose files did not survive a crash go (docs/architecture.md).
+  try {
+    const recovered = await ingest.recover();
+    if (recovered.removed.length) {
+      log.warn(
+        { checked: recovered.checked, removed: recovered.removed },
+        'start-up recovery removed objects whose files did not survive a crash (never acknowledged)',
+      );
+    }
+  } catch (e) {
+    await blobs.close();
+    await db.close();
+    throw e;
+  }
   const query = new QueryService(index, { maxResults: config.query.maxResults, audit: clinicalAudit });
   const verify = new VerifyService(index, blobs);
   const retrieve = new RetrieveService(index, blobs, query, clinicalAudit);
@@ -159,10 +176,21 @@ export async function createApp(
     close: async () => {
       await auditExport?.stop();
       await imaging.close();
+      await ingest.close();
       await blobs.close();
       await db.close();
     },
   };
+}
+
+/** A process of this machine is running (one of another user counts). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** The viewers installed in the data folder, by the folder each is served from. */

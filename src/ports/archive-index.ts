@@ -202,6 +202,23 @@ export interface IndexReader {
   }>;
   /** Bytes of the stored objects and of the quarantined ones. */
   sizes(): Promise<{ stored: number; quarantined: number }>;
+  /** The ingest sessions of a node (docs/architecture.md, "Crash safety"), oldest first. */
+  ingestSessions(nodeId: string): Promise<IngestSession[]>;
+}
+
+/**
+ * One process's ingest since it started: the rows it may have recorded without their files being durable
+ * yet are those after the confirmed ids. After a power loss, the start-up recovery checks them.
+ */
+export interface IngestSession {
+  readonly id: number;
+  readonly nodeId: string;
+  /** The operating system's process id, to tell a session whose process is gone. */
+  readonly pid: number;
+  /** Every instance and quarantine row up to these ids that this session recorded is durable with its file. */
+  readonly confirmedInstanceId: number;
+  readonly confirmedQuarantineId: number;
+  readonly updatedAt: string;
 }
 
 export interface IndexTx extends IndexReader {
@@ -209,8 +226,31 @@ export interface IndexTx extends IndexReader {
    * Records an instance, creating its patient, study and series when `facts` (read in this same unit of
    * work) says they do not exist yet.
    */
-  insertInstance(rec: InstanceRecord, facts: IngestFacts): Promise<void>;
-  addQuarantine(rec: QuarantineRecord): Promise<void>;
+  /** Returns the new instance row's id. */
+  insertInstance(rec: InstanceRecord, facts: IngestFacts): Promise<number>;
+  /** Returns the new quarantine row's id. */
+  addQuarantine(rec: QuarantineRecord): Promise<number>;
+  /**
+   * Removes an instance row, with the counts of its series, study and patient, and those rows when it was
+   * their last instance. The stored file is the caller's. False when there was no such row.
+   */
+  removeInstance(id: number): Promise<boolean>;
+  /** Removes a quarantine row; false when there was none. */
+  removeQuarantine(id: number): Promise<boolean>;
+  /**
+   * Starts an ingest session: its confirmed ids are the highest instance and quarantine ids now (what
+   * exists was recorded before it). Returns it.
+   */
+  openIngestSession(nodeId: string, pid: number, at: string): Promise<IngestSession>;
+  /** Records that the session's rows up to these ids are durable; the session is recreated if it was removed. */
+  confirmIngestSession(
+    session: IngestSession,
+    instanceId: number,
+    quarantineId: number,
+    at: string,
+  ): Promise<void>;
+  /** Ends a session (all of its rows durable, or checked by recovery). */
+  closeIngestSession(id: number): Promise<void>;
   /**
    * Records how the last transfer into these studies ended: `problem` says why it did not complete, ''
    * that it did (clearing an earlier problem).
@@ -224,11 +264,10 @@ export interface IndexTx extends IndexReader {
  */
 export interface ArchiveIndex extends IndexReader {
   /**
-   * One unit of work: every change inside `fn` commits together or not at all. With `after`, the unit's
-   * changes commit only once `after` has resolved (e.g. the file they refer to is durable), and not at all
-   * if it rejects: the statements run meanwhile.
+   * One unit of work: every change inside `fn` commits together or not at all, and the promise resolves
+   * once the commit is durable.
    */
-  write<T>(fn: (tx: IndexTx) => Promise<T>, options?: { after?: Promise<unknown> }): Promise<T>;
+  write<T>(fn: (tx: IndexTx) => Promise<T>): Promise<T>;
   /** Where the index lives, for diagnostics. */
   readonly dialect: 'sqlite' | 'postgres';
 }

@@ -23,14 +23,22 @@ export interface BlobStore {
 }
 
 export interface TempBlob {
+  /** Adds bytes; the store may hold them in memory for a while and write them in larger pieces. */
   write(chunk: Uint8Array): Promise<void>;
   /**
-   * Makes the object durable under `key`: data synced, renamed, directory synced. Nothing is visible under
-   * `key` before commit is called, the whole object once it resolves, and nothing when it fails (the object
-   * may appear while commit runs: only its resolving makes it durable, so only then may anything refer to it).
+   * Puts the whole object under `key`, where it can be read at once, without waiting for the disk: after a
+   * process crash the object is there whole; after a power loss it may be missing or incomplete until
+   * `sync` has resolved. Nothing is visible under `key` before; a failure leaves nothing there.
    */
+  place(key: string): Promise<void>;
+  /**
+   * Makes a placed object durable (data and its folder entry). Concurrent callers share flushes. A
+   * failure leaves the object in place: the caller decides whether anything may refer to it.
+   */
+  sync(): Promise<void>;
+  /** `place` then `sync`; on failure nothing stays under `key`. */
   commit(key: string): Promise<void>;
-  /** Throws away the temporary object. Safe to call after commit (does nothing). */
+  /** Throws away the temporary object. Safe to call after place or commit (does nothing). */
   abort(): Promise<void>;
   /** Bytes written so far. */
   readonly length: number;

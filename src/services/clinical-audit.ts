@@ -163,6 +163,23 @@ export class ClinicalAudit {
   }
 
   /**
+   * Objects the start-up recovery removed (PS3.15 A.5.3.3 DICOM Instances Accessed, action D): their index
+   * rows survived a crash but their files did not, and they were never acknowledged. Recorded by Lantern
+   * itself, before the rows go (the patient is read from them).
+   */
+  async recovered(removed: readonly AuditedInstance[]): Promise<void> {
+    if (!removed.length) return;
+    await this.audit.record({
+      eventId: EVENT.instancesAccessed,
+      action: 'D',
+      outcome: 0,
+      outcomeDescription: `start-up recovery: ${removed.length} object(s) whose file did not survive a crash removed (never acknowledged)`,
+      participants: [this.audit.self(true)],
+      objects: await studyObjects(this.index, removed),
+    });
+  }
+
+  /**
    * The quarantine list read (DICOM Instances Accessed, PS3.15 A.5.3.3): its records name the patients and
    * studies of objects held back, so reading them is recorded like any read of them.
    */

@@ -10,7 +10,8 @@ import { PATIENT_KEYS, SERIES_KEYS, STUDY_KEYS } from '../core/query/levels.js';
 import { type Actor, requirePermission } from '../core/security/actor.js';
 import type { BlobStore, TempBlob } from '../ports/blob-store.js';
 import type { Clock } from '../ports/clock.js';
-import type { ArchiveIndex, IngestFacts, InstanceRecord } from '../ports/archive-index.js';
+import type { ArchiveIndex, IngestFacts, IngestSession, InstanceRecord } from '../ports/archive-index.js';
+import { type Confirmed, DurabilityWindow } from './ingest-window.js';
 import type { AuditedInstance, ClinicalAudit, Party } from './clinical-audit.js';
 import { isUid } from '../core/dicom/uid.js';
 
@@ -23,7 +24,26 @@ export interface IngestDeps {
   readonly implementationVersionName: string;
   /** Where received and imported instances are recorded. */
   readonly audit?: ClinicalAudit;
+  /** This node's name: its ingest sessions are its own to recover (docs/architecture.md, "Crash safety"). */
+  readonly nodeId: string;
+  /** This process's id, recorded with its session (default 0). */
+  readonly pid?: number;
+  /** Whether a process of this node is still running; absent, sessions of others are never ended early. */
+  readonly alive?: (pid: number) => boolean;
 }
+
+/** What the start-up recovery found. */
+export interface RecoveryReport {
+  /** Index rows whose files were checked. */
+  readonly checked: number;
+  /** Rows removed because their file was missing or not whole: their objects were never acknowledged. */
+  readonly removed: readonly { readonly blobKey: string; readonly kind: 'instance' | 'quarantine' }[];
+}
+
+/** How often the confirmed ids of the session are written, at most. */
+const CONFIRM_MS = 1000;
+/** A session not confirmed for this long belongs to no running process that still has work in flight. */
+const SESSION_STALE_MS = 24 * 60 * 60 * 1000;
 
 export interface IngestRequest {
   /** The object's bytes: a Part 10 file, or a bare dataset when `transferSyntaxUid` is given. */
@@ -87,7 +107,199 @@ function harmlessPreamble(p: Uint8Array): boolean {
  * Nothing is acknowledged before it is durable; nothing partial reaches the index.
  */
 export class IngestService {
+  private window = new DurabilityWindow({ instance: 0, quarantine: 0 });
+  private session: Promise<IngestSession> | undefined;
+  private confirmTimer: ReturnType<typeof setTimeout> | undefined;
+  private confirming: Promise<void> = Promise.resolve();
+  private written: Confirmed | undefined;
+
   constructor(private readonly deps: IngestDeps) {}
+
+  /** This process's session, opened (and durable) before its first object is recorded. */
+  private openSession(): Promise<IngestSession> {
+    this.session ??= (async () => {
+      const { index, clock, nodeId } = this.deps;
+      const s = await index.write((tx) =>
+        tx.openIngestSession(nodeId, this.deps.pid ?? 0, clock.now().toISOString()),
+      );
+      this.window = new DurabilityWindow({
+        instance: s.confirmedInstanceId,
+        quarantine: s.confirmedQuarantineId,
+      });
+      this.written = { instance: s.confirmedInstanceId, quarantine: s.confirmedQuarantineId };
+      return s;
+    })();
+    this.session.catch(() => (this.session = undefined));
+    return this.session;
+  }
+
+  /** Writes the confirmed ids soon (at most once a second): until then, a recovery checks a little more. */
+  private confirmSoon(): void {
+    if (this.confirmTimer) return;
+    this.confirmTimer = setTimeout(() => {
+      this.confirmTimer = undefined;
+      void this.confirm();
+    }, CONFIRM_MS);
+    this.confirmTimer.unref?.();
+  }
+
+  private confirm(): Promise<void> {
+    this.confirming = this.confirming.then(async () => {
+      const session = await this.session?.catch(() => undefined);
+      if (!session) return;
+      const c = this.window.confirmed();
+      if (this.written && c.instance === this.written.instance && c.quarantine === this.written.quarantine) {
+        return;
+      }
+      const at = this.deps.clock.now().toISOString();
+      // A failure costs nothing but a longer check at the next start.
+      await this.deps.index
+        .write((tx) => tx.confirmIngestSession(session, c.instance, c.quarantine, at))
+        .then(() => (this.written = c))
+        .catch(() => undefined);
+    });
+    return this.confirming;
+  }
+
+  /**
+   * Ends this process's session once every object under way is durable (at most `waitMs`); if some are
+   * still under way, their window stays for the next start to check.
+   */
+  async close(waitMs = 10_000): Promise<void> {
+    if (this.confirmTimer) clearTimeout(this.confirmTimer);
+    this.confirmTimer = undefined;
+    const session = await this.session?.catch(() => undefined);
+    if (!session) return;
+    for (const end = Date.now() + waitMs; this.window.size && Date.now() < end;) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await this.confirming;
+    if (this.window.size) {
+      await this.confirm();
+      return;
+    }
+    await this.deps.index.write((tx) => tx.closeIngestSession(session.id)).catch(() => undefined);
+  }
+
+  /**
+   * The start-up recovery (docs/architecture.md, "Crash safety"). An index row can be committed while its
+   * file's sync is still under way; after a power loss the row may be there and the file missing or not
+   * whole. Such an object was never acknowledged (the acknowledgement waits for both), so its row is removed
+   * (audited) and the file with it. Only rows after the confirmed ids of this node's sessions are checked:
+   * size and SHA-256 against the row. Sessions whose process is gone are then ended.
+   */
+  async recover(): Promise<RecoveryReport> {
+    const { index, blobs, clock, nodeId } = this.deps;
+    const sessions = await index.ingestSessions(nodeId);
+    if (!sessions.length) return { checked: 0, removed: [] };
+    const fromInstance = Math.min(...sessions.map((s) => s.confirmedInstanceId));
+    const fromQuarantine = Math.min(...sessions.map((s) => s.confirmedQuarantineId));
+    let checked = 0;
+    const bad: {
+      id: number;
+      blobKey: string;
+      kind: 'instance' | 'quarantine';
+      studyUid: string;
+      sopClassUid: string;
+    }[] = [];
+    for (let after = fromInstance; ;) {
+      const rows = await index.listInstances(after, 200);
+      if (!rows.length) break;
+      for (const r of rows) {
+        checked++;
+        if (!(await this.intact(r.blobKey, r.size, r.sha256))) {
+          bad.push({
+            id: r.id,
+            blobKey: r.blobKey,
+            kind: 'instance',
+            studyUid: r.studyUid,
+            sopClassUid: r.sopClassUid,
+          });
+        }
+      }
+      after = rows[rows.length - 1].id;
+    }
+    for (let after = fromQuarantine; ;) {
+      const rows = await index.listQuarantine(after, 200);
+      if (!rows.length) break;
+      for (const r of rows) {
+        checked++;
+        if (!(await this.intact(r.blobKey, r.size, r.sha256))) {
+          bad.push({
+            id: r.id,
+            blobKey: r.blobKey,
+            kind: 'quarantine',
+            studyUid: r.studyUid,
+            sopClassUid: '',
+          });
+        }
+      }
+      after = rows[rows.length - 1].id;
+    }
+    const instances = bad.filter((b) => b.kind === 'instance');
+    await this.deps.audit?.recovered(instances);
+    for (const b of bad) {
+      await index.write((tx) =>
+        b.kind === 'instance' ? tx.removeInstance(b.id) : tx.removeQuarantine(b.id),
+      );
+      await blobs.delete(b.blobKey);
+    }
+    // Sessions of processes that are gone (or silent for a day) have been checked: they end here.
+    const now = clock.now().getTime();
+    for (const s of sessions) {
+      const gone =
+        (s.pid !== (this.deps.pid ?? 0) && this.deps.alive !== undefined && !this.deps.alive(s.pid)) ||
+        now - Date.parse(s.updatedAt) > SESSION_STALE_MS;
+      if (gone) await index.write((tx) => tx.closeIngestSession(s.id));
+    }
+    return { checked, removed: bad.map((b) => ({ blobKey: b.blobKey, kind: b.kind })) };
+  }
+
+  /** The stored object is there, whole: its size and SHA-256 are the row's. */
+  private async intact(key: string, size: number, sha256: string): Promise<boolean> {
+    const { blobs } = this.deps;
+    if ((await blobs.size(key)) !== size) return false;
+    const hash = createHash('sha256');
+    try {
+      for await (const chunk of blobs.read(key)) hash.update(chunk);
+    } catch (e) {
+      if (e instanceof LanternError && e.code === 'LNT_NOT_FOUND') return false;
+      throw e;
+    }
+    return hash.digest('hex') === sha256;
+  }
+
+  /**
+   * Puts right what a failed object left: a unit of work that failed recorded nothing, so its file goes;
+   * a row committed for a file that could not be made durable is removed with it. Where that cannot be
+   * done (the index's own log sync failed, or the removal failed), the object stays in the window, which
+   * the next start's recovery checks.
+   */
+  private async undo(
+    key: string,
+    written: PromiseSettledResult<{ status: 'stored' | 'quarantined' | 'duplicate'; id?: number }>,
+    synced: PromiseSettledResult<void>,
+    token: number,
+  ): Promise<void> {
+    const { index, blobs } = this.deps;
+    if (written.status === 'rejected') {
+      const e: unknown = written.reason;
+      if (e instanceof LanternError && e.code === 'LNT_STORAGE_FAILED') return;
+      await blobs.delete(key).catch(() => undefined);
+      this.window.settled(token);
+      return;
+    }
+    void synced;
+    const row = written.value;
+    try {
+      if (row.status === 'stored') await index.write((tx) => tx.removeInstance(row.id!));
+      if (row.status === 'quarantined') await index.write((tx) => tx.removeQuarantine(row.id!));
+      await blobs.delete(key);
+      this.window.settled(token);
+    } catch {
+      // Left to the recovery pass.
+    }
+  }
 
   /**
    * Records a transfer into the archive once it ends (PS3.15 DICOM Instances Transferred, create): the
@@ -268,54 +480,54 @@ export class IngestService {
     };
     if (pre === 'duplicate') return { status: 'duplicate', ...ids };
     const key = blobKey(pre ? 'quarantine' : 'objects');
-    // The file becomes durable while the index runs its statements; the index commits only after it is.
-    const durable = temp.commit(key);
-    durable.catch(() => undefined); // awaited through the index unit; this only marks it handled
-    const outcome = await index
-      .write(
-        async (tx) => {
-          const facts = await tx.ingestFacts(keys);
-          const conflict = conflictOf(facts, rec);
-          if (conflict === 'duplicate') return { status: 'duplicate' as const };
-          if (conflict) {
-            await tx.addQuarantine({
-              blobKey: key,
-              reasonCode: 'LNT_INGEST_CONFLICT',
-              reason: conflict,
-              sopInstanceUid: sop,
-              studyUid,
-              patientId: rec.patient.patientId,
-              size: temp.length,
-              sha256,
-              receivedAt: rec.instance.receivedAt,
-              sourceAet: rec.instance.sourceAet,
-            });
-            return { status: 'quarantined' as const, reason: conflict };
-          }
-          await tx.insertInstance({ ...rec, instance: { ...rec.instance, blobKey: key } }, facts);
-          return { status: 'stored' as const };
-        },
-        { after: durable },
-      )
-      .catch(async (e: unknown) => {
-        // A failed unit of work recorded nothing, so its file goes (once its own commit has settled; a failed
-        // commit removes the file itself). LNT_STORAGE_FAILED from the index means the commit happened but
-        // its sync failed: the index may hold the file, so it stays.
-        const fileFailed = await durable.then(
-          () => false,
-          () => true,
-        );
-        if (!fileFailed && !(e instanceof LanternError && e.code === 'LNT_STORAGE_FAILED')) {
-          await this.deps.blobs.delete(key).catch(() => undefined);
-        }
-        throw e instanceof LanternError
-          ? e
-          : new LanternError(
-              'LNT_INDEX_FAILED',
-              `index could not record the object: ${(e as Error).message}`,
-              { cause: e },
-            );
-      });
+    // One flush per object, shared with the others arriving at the same time: the file is placed (whole,
+    // under its name), then its sync and the index's commit with its log sync run together, and the object
+    // is acknowledged once both are done. A power loss between the two can leave an index row whose file
+    // is not durable; the start-up recovery pass (`recover`) checks every row of the window not yet
+    // confirmed and removes those, which were never acknowledged.
+    await this.openSession();
+    await temp.place(key);
+    const window = this.window.open();
+    const durable = temp.sync();
+    durable.catch(() => undefined); // awaited below; this only marks it handled
+    const writing = index.write(async (tx) => {
+      const facts = await tx.ingestFacts(keys);
+      const conflict = conflictOf(facts, rec);
+      if (conflict === 'duplicate') return { status: 'duplicate' as const };
+      if (conflict) {
+        const id = await tx.addQuarantine({
+          blobKey: key,
+          reasonCode: 'LNT_INGEST_CONFLICT',
+          reason: conflict,
+          sopInstanceUid: sop,
+          studyUid,
+          patientId: rec.patient.patientId,
+          size: temp.length,
+          sha256,
+          receivedAt: rec.instance.receivedAt,
+          sourceAet: rec.instance.sourceAet,
+        });
+        this.window.allocated(window, 'quarantine', id);
+        return { status: 'quarantined' as const, reason: conflict, id };
+      }
+      const id = await tx.insertInstance({ ...rec, instance: { ...rec.instance, blobKey: key } }, facts);
+      this.window.allocated(window, 'instance', id);
+      return { status: 'stored' as const, id };
+    });
+    const [written, synced] = await Promise.allSettled([writing, durable]);
+    if (written.status === 'rejected' || synced.status === 'rejected') {
+      await this.undo(key, written, synced, window);
+      const e: unknown =
+        written.status === 'rejected' ? written.reason : (synced as PromiseRejectedResult).reason;
+      throw e instanceof LanternError
+        ? e
+        : new LanternError('LNT_INDEX_FAILED', `index could not record the object: ${(e as Error).message}`, {
+            cause: e,
+          });
+    }
+    const outcome = written.value;
+    this.window.settled(window);
+    this.confirmSoon();
     if (outcome.status === 'duplicate') {
       await this.deps.blobs.delete(key);
       return { status: 'duplicate', ...ids };

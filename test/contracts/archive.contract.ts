@@ -72,6 +72,7 @@ export function archiveContract(name: string, backend: Backend): void {
         clock: systemClock,
         implementationClassUid: '1.2.826.0.1.3680043.10.1137.1',
         implementationVersionName: 'LANTERN_TEST',
+        nodeId: 'contract',
       });
       query = new QueryService(index, { maxResults: 1000, pageSize: 3 });
       const put = async (o: Parameters<typeof synthInstance>[0]) => {
@@ -256,6 +257,72 @@ export function archiveContract(name: string, backend: Backend): void {
       expect(await index.counts()).toEqual(before);
     });
 
+    it('start-up recovery: rows whose files a power loss took are removed with their counts, whole ones stay', async () => {
+      const service = (pid: number, alive?: (pid: number) => boolean) =>
+        new IngestService({
+          index,
+          blobs,
+          clock: systemClock,
+          implementationClassUid: '1.2.826.0.1.3680043.10.1137.1',
+          implementationVersionName: 'LANTERN_TEST',
+          nodeId: 'power-loss',
+          pid,
+          alive,
+        });
+      const crashed = service(424242);
+      const before = await index.counts();
+      const studyUid = uid();
+      const [s1, s2] = [uid(), uid()];
+      const put = async (o: Parameters<typeof synthInstance>[0]) => {
+        const inst = synthInstance({ patientId: 'PL', patientName: 'Power^Loss', studyUid, ...o });
+        return { inst, out: await crashed.ingest({ chunks: chunks(inst.bytes) }) };
+      };
+      const kept = await put({ seriesUid: s1 });
+      const truncated = await put({ seriesUid: s1 });
+      const lost = await put({ seriesUid: s2 });
+      const held = await put({ seriesUid: s2, patientId: 'PL2' });
+      expect([kept, truncated, lost].map((x) => x.out.status)).toEqual(['stored', 'stored', 'stored']);
+      expect(held.out.status).toBe('quarantined');
+      // The process dies before it confirmed anything: its session still names the ids it started at.
+      const [session] = await index.ingestSessions('power-loss');
+      await crashed.close(0);
+      await index.write((tx) =>
+        tx.confirmIngestSession(
+          session,
+          session.confirmedInstanceId,
+          session.confirmedQuarantineId,
+          session.updatedAt,
+        ),
+      );
+      const { truncateSync, unlinkSync } = await import('node:fs');
+      const row = async (sop: string) => (await index.findInstance(sop))!;
+      truncateSync(blobs.path((await row(truncated.inst.sopUid)).blobKey), 1000);
+      unlinkSync(blobs.path((await row(lost.inst.sopUid)).blobKey));
+      const q = (await index.listQuarantine(0, 1000)).find((r) => r.sopInstanceUid === held.inst.sopUid)!;
+      truncateSync(blobs.path(q.blobKey), 10);
+
+      // A process still running keeps its session; one that is gone has its session ended.
+      const report = await service(1, (pid) => pid !== 424242).recover();
+      expect(report.checked).toBe(4);
+      expect(report.removed.map((r) => r.kind).sort()).toEqual(['instance', 'instance', 'quarantine']);
+      expect(await index.findInstance(kept.inst.sopUid)).toBeDefined();
+      expect(await index.findInstance(truncated.inst.sopUid)).toBeUndefined();
+      expect(await index.findInstance(lost.inst.sopUid)).toBeUndefined();
+      expect(await index.findSeries(s2)).toBeUndefined(); // its only instance went
+      expect(await index.findSeries(s1)).toBeDefined();
+      const after = await index.counts();
+      expect(after).toEqual({
+        patients: before.patients + 1,
+        studies: before.studies + 1,
+        series: before.series + 1,
+        instances: before.instances + 1,
+        quarantined: before.quarantined,
+      });
+      expect(await blobs.size((await row(kept.inst.sopUid)).blobKey)).toBeGreaterThan(0);
+      expect(await index.ingestSessions('power-loss')).toEqual([]);
+      expect((await service(1).recover()).checked).toBe(0);
+    });
+
     describe('query service (PS3.4 C.2.2.2 matching)', () => {
       it('single value, universal and UID list matching at study level, with computed attributes', async () => {
         const r = await all(
@@ -424,6 +491,7 @@ export function archiveContract(name: string, backend: Backend): void {
 
       it('an archive made before the name index gets its keys when it is upgraded', async () => {
         // Back to the schema before 0005: every later migration undone too (a new one is added here).
+        await backend.raw('drop table ingest_session');
         await backend.raw('drop index series_modality_study_idx');
         await backend.raw('create index series_modality_idx on series (modality)');
         await backend.raw('drop index quarantine_study_idx');

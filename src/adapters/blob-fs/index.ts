@@ -33,7 +33,8 @@ export class FsBlobStore implements BlobStore {
   /** This node's temporary folder, `tmp/<nodeId>`. */
   private readonly tmpDir: string;
   private readonly tempMaxAgeMs: number;
-  private readonly knownDirs = new Set<string>();
+  /** Folders made or found by this process; the promise: their entry in the parent is durable. */
+  private readonly knownDirs = new Map<string, Promise<void>>();
   private readonly dirSyncs = new Map<string, { sync: CoalescedSync; release: () => Promise<void> }>();
 
   constructor(root: string, options: FsBlobStoreOptions) {
@@ -128,13 +129,20 @@ export class FsBlobStore implements BlobStore {
     );
   }
 
-  /** Creates a folder for objects (and syncs its parent) once per process. */
-  async ensureDir(dir: string): Promise<void> {
-    if (this.knownDirs.has(dir)) return;
-    await mkdir(dir, { recursive: true });
-    // The new folder's own entry must be durable too.
-    await this.syncDir(dirname(dir));
-    this.knownDirs.add(dir);
+  /**
+   * Creates a folder for objects once per process. Resolves when it exists; `durable` settles when its own
+   * entry in the parent is durable too (a sync an object's sync waits for alongside
+   * its own, not before it).
+   */
+  async ensureDir(dir: string): Promise<{ durable: Promise<void> }> {
+    let entry = this.knownDirs.get(dir);
+    if (!entry) {
+      await mkdir(dir, { recursive: true });
+      entry = this.syncDir(dirname(dir));
+      entry.catch(() => this.knownDirs.delete(dir)); // tried again by the next object
+      this.knownDirs.set(dir, entry);
+    }
+    return { durable: entry };
   }
 
   /**
@@ -217,71 +225,139 @@ export class FsBlobStore implements BlobStore {
   }
 }
 
+/**
+ * Bytes gathered before a write is issued. Writes run behind the producer (a C-STORE's next PDVs arrive
+ * meanwhile); at most WRITE_AHEAD bytes may wait for the disk before `write` waits too.
+ */
+const WRITE_BATCH = 64 * 1024;
+const WRITE_AHEAD = 4 * 1024 * 1024;
+
+/** Writes every byte of `bufs` in order, going on after short writes. */
+async function writeAll(fh: FileHandle, bufs: Uint8Array[]): Promise<void> {
+  while (bufs.length) {
+    let { bytesWritten } = await fh.writev(bufs);
+    let k = 0;
+    while (k < bufs.length && bytesWritten >= bufs[k].length) bytesWritten -= bufs[k++].length;
+    bufs = bufs.slice(k);
+    if (bytesWritten && bufs.length) bufs[0] = bufs[0].subarray(bytesWritten);
+  }
+}
+
 class TempFile implements TempBlob {
   private fh: FileHandle | undefined;
   private done = false;
+  /** Where the object was placed, once it was. */
+  private placedAt: string | undefined;
+  /** The placed object's folder entry in its parent is durable. */
+  private folderDurable: Promise<void> | undefined;
+  /** Bytes not yet handed to the file. */
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  /** The writes issued so far, in order; the first failure stays here. */
+  private writing: Promise<void> = Promise.resolve();
+  private inFlight = 0;
   length = 0;
 
   constructor(
     private readonly tmpPath: string,
     fh: FileHandle,
     private readonly pathOf: (key: string) => string,
-    private readonly ensureDir: (dir: string) => Promise<void>,
+    private readonly ensureDir: (dir: string) => Promise<{ durable: Promise<void> }>,
     private readonly syncDir: (dir: string) => Promise<void>,
   ) {
     this.fh = fh;
   }
 
   async write(chunk: Uint8Array): Promise<void> {
-    if (!this.fh) throw new Error('write after commit or abort');
-    let off = 0;
-    while (off < chunk.length) {
-      const { bytesWritten } = await this.fh.write(chunk, off, chunk.length - off);
-      off += bytesWritten;
-    }
+    if (!this.fh || this.placedAt) throw new Error('write after commit or abort');
+    // Copied: a chunk may be a view of a buffer its producer reuses once this resolves.
+    this.pending.push(Buffer.from(chunk));
+    this.pendingBytes += chunk.length;
+    // The first bytes go to the file at once, so that an object in flight (or left by a crash) is seen
+    // in the temporary folder; the rest is gathered into larger writes.
+    const first = this.length === 0;
     this.length += chunk.length;
+    if (first || this.pendingBytes >= WRITE_BATCH) this.issue();
+    if (this.inFlight > WRITE_AHEAD) await this.writing;
+    if (first) await this.writing;
   }
 
-  async commit(key: string): Promise<void> {
-    if (!this.fh) throw new Error('commit after commit or abort');
+  /** Hands the gathered bytes to the file, after the writes before them. */
+  private issue(): void {
+    const bufs = this.pending;
+    const bytes = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.inFlight += bytes;
+    const fh = this.fh!;
+    this.writing = this.writing.then(async () => {
+      await writeAll(fh, bufs);
+      this.inFlight -= bytes;
+    });
+    this.writing.catch(() => undefined); // surfaces at the next write that waits, or at place
+  }
+
+  async place(key: string): Promise<void> {
+    if (!this.fh || this.placedAt) throw new Error('commit after commit or abort');
     const finalPath = this.pathOf(key);
-    const dir = dirname(finalPath);
-    let renamed = false;
     try {
-      await this.ensureDir(dir);
-      // Rename first, then sync the data and the folder entry at the same time: one wait instead of two.
-      // Until the index records the key, nothing refers to the file; after a crash in between, it is an
-      // unreferenced file, never a referenced partial one.
+      if (this.pendingBytes) this.issue();
+      await this.writing;
+      this.folderDurable = (await this.ensureDir(dirname(finalPath))).durable;
+      // Every byte is written before the rename: a reader, or the index after a process crash, never sees
+      // part of the object under its name.
       await rename(this.tmpPath, finalPath);
-      renamed = true;
-      await Promise.all([this.fh.sync(), this.syncDir(dir)]);
-      // Durable now; closing the descriptor need not hold up the caller.
-      const fh = this.fh;
-      this.fh = undefined;
-      this.done = true;
-      fh.close().catch(() => undefined);
+      this.placedAt = finalPath;
     } catch (e) {
-      if (renamed) {
-        this.done = true;
-        await this.fh?.close().catch(() => undefined);
-        this.fh = undefined;
-        await rm(finalPath, { force: true });
-      }
+      throw new LanternError(
+        'LNT_STORAGE_FAILED',
+        `storage could not write the object: ${(e as Error).message}`,
+        { cause: e },
+      );
+    }
+  }
+
+  async sync(): Promise<void> {
+    const fh = this.fh;
+    if (!fh || !this.placedAt) throw new Error('sync before place');
+    try {
+      // The data and the folder entry at the same time: one wait instead of two.
+      // fdatasync: the data and what reading it needs (its size), not the times.
+      await Promise.all([fh.datasync(), this.syncDir(dirname(this.placedAt)), this.folderDurable]);
+    } catch (e) {
       throw new LanternError(
         'LNT_STORAGE_FAILED',
         `storage could not make the object durable: ${(e as Error).message}`,
-        {
-          cause: e,
-        },
+        { cause: e },
       );
+    }
+    // Durable now; closing the descriptor need not hold up the caller.
+    this.fh = undefined;
+    this.done = true;
+    fh.close().catch(() => undefined);
+  }
+
+  async commit(key: string): Promise<void> {
+    await this.place(key);
+    try {
+      await this.sync();
+    } catch (e) {
+      this.done = true;
+      await this.fh?.close().catch(() => undefined);
+      this.fh = undefined;
+      await rm(this.placedAt!, { force: true });
+      throw e;
     }
   }
 
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
+    this.pending = [];
+    await this.writing.catch(() => undefined);
     await this.fh?.close().catch(() => undefined);
     this.fh = undefined;
-    await rm(this.tmpPath, { force: true });
+    // A placed object belongs to its key now; its owner removes it if it must go.
+    if (!this.placedAt) await rm(this.tmpPath, { force: true });
   }
 }

@@ -15,6 +15,7 @@ import type {
   IndexReader,
   IndexTx,
   IngestFacts,
+  IngestSession,
   InstanceRecord,
   InstanceRow,
   LevelQuery,
@@ -156,7 +157,7 @@ const HOT = {
     left join patient p on p.patient_id = ? and p.issuer = ?`,
   insertInstance: `insert into instance (series_fk, sop_instance_uid, sop_class_uid, instance_number,
       transfer_syntax_uid, blob_key, size, sha256, attrs, received_at, source_aet)
-    values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
   countSeriesInstance: 'update series set num_instances = num_instances + 1, updated_at = ? where id = ?',
   countStudyInstance: 'update study set num_instances = num_instances + 1, updated_at = ? where id = ?',
   countPatientInstance: 'update patient set num_instances = num_instances + 1, updated_at = ? where id = ?',
@@ -290,6 +291,23 @@ class Reader implements IndexReader {
         'series.series_uid',
         'study.study_uid',
       ]);
+  }
+
+  async ingestSessions(nodeId: string): Promise<IngestSession[]> {
+    const rows = await this.db
+      .selectFrom('ingest_session')
+      .selectAll()
+      .where('node_id', '=', nodeId)
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      nodeId: r.node_id,
+      pid: Number(r.pid),
+      confirmedInstanceId: Number(r.confirmed_instance_id),
+      confirmedQuarantineId: Number(r.confirmed_quarantine_id),
+      updatedAt: r.updated_at,
+    }));
   }
 
   async listInstances(afterId: number, limit: number): Promise<InstanceRow[]> {
@@ -602,7 +620,7 @@ class Tx extends Reader implements IndexTx {
     super(tx, dialect);
   }
 
-  async insertInstance(rec: InstanceRecord, facts: IngestFacts): Promise<void> {
+  async insertInstance(rec: InstanceRecord, facts: IngestFacts): Promise<number> {
     const db = this.tx;
     const now = rec.instance.receivedAt;
     let patientFk = facts.study?.patientFk ?? facts.patient?.id;
@@ -688,7 +706,7 @@ class Tx extends Reader implements IndexTx {
         .execute();
     }
     const i = rec.instance;
-    await this.run(HOT.insertInstance, [
+    const [row] = await this.run<{ id: number | string }>(HOT.insertInstance, [
       seriesFk,
       i.sopInstanceUid,
       i.sopClassUid,
@@ -704,10 +722,115 @@ class Tx extends Reader implements IndexTx {
     await this.run(HOT.countSeriesInstance, [now, seriesFk]);
     await this.run(HOT.countStudyInstance, [now, studyFk]);
     await this.run(HOT.countPatientInstance, [now, patientFk]);
+    return Number(row.id);
   }
 
-  async addQuarantine(rec: QuarantineRecord): Promise<void> {
+  async removeInstance(id: number): Promise<boolean> {
+    const db = this.tx;
+    const row = await db
+      .selectFrom('instance')
+      .innerJoin('series', 'series.id', 'instance.series_fk')
+      .innerJoin('study', 'study.id', 'series.study_fk')
+      .select(['series.id as series_id', 'study.id as study_id', 'study.patient_fk as patient_id'])
+      .where('instance.id', '=', id)
+      .executeTakeFirst();
+    if (!row) return false;
+    const seriesId = Number(row.series_id);
+    const studyId = Number(row.study_id);
+    const patientId = Number(row.patient_id);
+    await db.deleteFrom('instance').where('id', '=', id).execute();
+    const less = (table: 'series' | 'study' | 'patient', key: number, series = 0, studies = 0) =>
+      db
+        .updateTable(table)
+        .set((eb) => ({
+          num_instances: eb('num_instances', '-', 1),
+          ...(series ? { num_series: eb('num_series', '-', series) } : {}),
+          ...(studies ? { num_studies: eb('num_studies', '-', studies) } : {}),
+        }))
+        .where('id', '=', key)
+        .returning('num_instances')
+        .executeTakeFirstOrThrow()
+        .then((r) => Number(r.num_instances));
+    // The last instance of a series takes the series with it, and so on up to the patient.
+    const seriesLeft = await less('series', seriesId);
+    if (seriesLeft === 0) await db.deleteFrom('series').where('id', '=', seriesId).execute();
+    const seriesGone = seriesLeft === 0 ? 1 : 0;
+    const studyLeft = await less('study', studyId, seriesGone);
+    if (studyLeft === 0) await db.deleteFrom('study').where('id', '=', studyId).execute();
+    const studyGone = studyLeft === 0 ? 1 : 0;
+    const patientLeft = await less('patient', patientId, seriesGone, studyGone);
+    if (patientLeft === 0) {
+      await db.deleteFrom('patient_name_key').where('patient_fk', '=', patientId).execute();
+      await db.deleteFrom('patient').where('id', '=', patientId).execute();
+    }
+    return true;
+  }
+
+  async removeQuarantine(id: number): Promise<boolean> {
+    const r = await this.tx.deleteFrom('quarantine').where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async openIngestSession(nodeId: string, pid: number, at: string): Promise<IngestSession> {
+    const db = this.tx;
+    const [i, q] = await Promise.all([
+      db
+        .selectFrom('instance')
+        .select((eb) => eb.fn.max('id').as('m'))
+        .executeTakeFirst(),
+      db
+        .selectFrom('quarantine')
+        .select((eb) => eb.fn.max('id').as('m'))
+        .executeTakeFirst(),
+    ]);
+    const confirmedInstanceId = Number(i?.m ?? 0);
+    const confirmedQuarantineId = Number(q?.m ?? 0);
+    const r = await db
+      .insertInto('ingest_session')
+      .values({
+        node_id: nodeId,
+        pid,
+        confirmed_instance_id: confirmedInstanceId,
+        confirmed_quarantine_id: confirmedQuarantineId,
+        updated_at: at,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return { id: Number(r.id), nodeId, pid, confirmedInstanceId, confirmedQuarantineId, updatedAt: at };
+  }
+
+  async confirmIngestSession(
+    session: IngestSession,
+    instanceId: number,
+    quarantineId: number,
+    at: string,
+  ): Promise<void> {
     await this.tx
+      .insertInto('ingest_session')
+      .values({
+        id: session.id,
+        node_id: session.nodeId,
+        pid: session.pid,
+        confirmed_instance_id: instanceId,
+        confirmed_quarantine_id: quarantineId,
+        updated_at: at,
+      })
+      .onConflict((oc) =>
+        oc.column('id').doUpdateSet({
+          confirmed_instance_id: instanceId,
+          confirmed_quarantine_id: quarantineId,
+          updated_at: at,
+        }),
+      )
+      .execute();
+  }
+
+  async closeIngestSession(id: number): Promise<void> {
+    await this.tx.deleteFrom('ingest_session').where('id', '=', id).execute();
+  }
+
+  async addQuarantine(rec: QuarantineRecord): Promise<number> {
+    const r = await this.tx
       .insertInto('quarantine')
       .values({
         blob_key: rec.blobKey,
@@ -721,7 +844,9 @@ class Tx extends Reader implements IndexTx {
         received_at: rec.receivedAt,
         source_aet: rec.sourceAet,
       })
-      .execute();
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return Number(r.id);
   }
 
   async setTransferProblem(studyUids: readonly string[], problem: string, at: string): Promise<void> {
@@ -744,7 +869,6 @@ function retryable(e: unknown): boolean {
 
 interface Unit {
   fn: (tx: IndexTx) => Promise<unknown>;
-  after?: Promise<unknown>;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -805,20 +929,17 @@ export class KyselyIndex extends Reader implements ArchiveIndex, IndexDatabase {
   }
 
   /** One unit of work; retried with jitter on transient conflicts, here and nowhere else. */
-  async write<T>(fn: (tx: IndexTx) => Promise<T>, options: { after?: Promise<unknown> } = {}): Promise<T> {
-    const { after } = options;
+  async write<T>(fn: (tx: IndexTx) => Promise<T>): Promise<T> {
     if (this.options.groupCommit) {
       return new Promise<T>((resolve, reject) => {
-        this.queue.push({ fn, after, resolve: resolve as (v: unknown) => void, reject });
+        this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
         if (!this.flushing) void this.flush();
       });
     }
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.kdb.transaction().execute(async (trx) => {
-          const value = await fn(new Tx(trx, this.dialect));
-          await after;
-          return value;
+          return fn(new Tx(trx, this.dialect));
         });
       } catch (e) {
         if (attempt >= 5 || !retryable(e)) throw e;
@@ -841,7 +962,6 @@ export class KyselyIndex extends Reader implements ArchiveIndex, IndexDatabase {
               const unit = batch[0];
               try {
                 const value = await unit.fn(new Tx(trx, this.dialect));
-                await unit.after;
                 done.push({ unit, ok: true, value });
               } catch (e) {
                 await trx.rollback().execute();
@@ -853,7 +973,6 @@ export class KyselyIndex extends Reader implements ArchiveIndex, IndexDatabase {
                 const sp = await trx.savepoint('unit').execute();
                 try {
                   const value = await unit.fn(new Tx(sp, this.dialect));
-                  await unit.after;
                   await sp.releaseSavepoint('unit').execute();
                   done.push({ unit, ok: true, value });
                 } catch (e) {

@@ -344,6 +344,26 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
         await db.schema.dropIndex('series_modality_idx').execute();
       },
     },
+    '0011_ingest_session': {
+      async up(db: Kysely<unknown>) {
+        // One row per process that ingests: the rows it recorded after its confirmed ids may not have
+        // durable files yet; after a power loss the start-up recovery checks them (docs/architecture.md).
+        await db.schema
+          .createTable('ingest_session')
+          .addColumn('id', id, pk)
+          .addColumn('node_id', 'text', (c) => c.notNull())
+          .addColumn('pid', 'integer', (c) => c.notNull())
+          .addColumn('confirmed_instance_id', bigint, (c) => c.notNull())
+          .addColumn('confirmed_quarantine_id', bigint, (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('ingest_session_node_idx')
+          .on('ingest_session')
+          .column('node_id')
+          .execute();
+      },
+    },
   };
 }
 

@@ -78,6 +78,15 @@ export interface QuarantineTable {
   source_aet: string;
 }
 
+export interface IngestSessionTable {
+  id: Generated<number>;
+  node_id: string;
+  pid: number;
+  confirmed_instance_id: number | string;
+  confirmed_quarantine_id: number | string;
+  updated_at: string;
+}
+
 export interface AeTable {
   ae_title: string;
   host: string;
@@ -192,4 +201,5 @@ export interface Database {
   series: SeriesTable;
   instance: InstanceTable;
   quarantine: QuarantineTable;
+  ingest_session: IngestSessionTable;
 }

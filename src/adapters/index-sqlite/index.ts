@@ -47,7 +47,7 @@ export function openSqliteIndex(options: SqliteIndexOptions): KyselyIndex {
   const wal = new CoalescedSync(async () => {
     walHandle ??= open(`${file}-wal`, 'r');
     try {
-      await (await walHandle).sync();
+      await (await walHandle).datasync();
     } catch (e) {
       walHandle = undefined;
       throw e;
