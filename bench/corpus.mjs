@@ -37,9 +37,9 @@ const root = `2.25.${BigInt('0x' + 'a1b2c3d4e5f60718293a4b5c6d7e8f90').toString(
 
 /**
  * A 512x512 CT file as bytes; `i` makes its UIDs unique, `study` groups files into studies; `pixels` (16-bit
- * little endian) replaces the default pattern.
+ * little endian) replaces the default pattern; `strings` sets further string elements ([tag, VR, value]).
  */
-export function ctFile(i, { study = 0, rows = 512, columns = 512, pixels: given } = {}) {
+export function ctFile(i, { study = 0, rows = 512, columns = 512, pixels: given, strings = [] } = {}) {
   template ??= parseDicom(readFileSync(join(pydicomData(), 'test_files', 'CT_small.dcm'))).dataset;
   const pixels = given ?? new Uint8Array(rows * columns * 2);
   const dv = new DataView(pixels.buffer);
@@ -54,6 +54,7 @@ export function ctFile(i, { study = 0, rows = 512, columns = 512, pixels: given 
     numberElement(Tag.Rows, 'US', [rows]),
     numberElement(Tag.Columns, 'US', [columns]),
     bytesElement(Tag.PixelData, 'OW', pixels),
+    ...strings.map(([tag, vr, value]) => stringElement(tag, vr, [value])),
   ])
     ds = ds.with(el);
   const meta = buildMeta({

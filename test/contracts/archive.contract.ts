@@ -371,6 +371,29 @@ export function archiveContract(name: string, backend: Backend): void {
         expect((await studies('S?')).map((s) => s.uid)).toContain(studyA);
       });
 
+      it('matches SOP Classes in Study through the instances, by any value of a list', async () => {
+        const ct = '1.2.840.10008.5.1.4.1.1.2';
+        const studies = async (v: string) =>
+          (
+            await all(
+              query.query({
+                level: 'STUDY',
+                keys: [k(Tag.StudyInstanceUID, 'UI'), k(Tag.SOPClassesInStudy, 'UI', v)],
+              }),
+            )
+          ).map((r) => ({
+            uid: value(r, Tag.StudyInstanceUID),
+            classes: r[tagHex(Tag.SOPClassesInStudy)]?.Value,
+          }));
+        const found = await studies(ct);
+        expect(found.map((s) => s.uid)).toContain(studyA);
+        for (const s of found) expect(s.classes).toContain(ct);
+        expect(await studies('1.2.3.4.5')).toEqual([]);
+        expect((await studies(`1.2.3.4.5\\${ct}`)).map((s) => s.uid).sort()).toEqual(
+          found.map((s) => s.uid).sort(),
+        );
+      });
+
       it('sorts by indexed attributes, both ways, paging through the sorted matches (pages of 3 rows)', async () => {
         const more: string[] = [];
         for (const [i, date] of ['20250102', '20240607', '20260715', '20250102'].entries()) {
@@ -491,6 +514,7 @@ export function archiveContract(name: string, backend: Backend): void {
 
       it('an archive made before the name index gets its keys when it is upgraded', async () => {
         // Back to the schema before 0005: every later migration undone too (a new one is added here).
+        await backend.raw('drop index instance_sop_class_idx');
         await backend.raw('drop table ingest_session');
         await backend.raw('drop index series_modality_study_idx');
         await backend.raw('create index series_modality_idx on series (modality)');

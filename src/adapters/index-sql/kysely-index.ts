@@ -508,14 +508,23 @@ class Reader implements IndexReader {
     }
     const table = { PATIENT: 'patient', STUDY: 'study', SERIES: 'series', IMAGE: 'instance' }[q.level];
     for (const f of q.filters) {
-      if (q.level === 'STUDY' && f.tag === Tag.ModalitiesInStudy && (f.op === 'eq' || f.op === 'in')) {
-        // Modalities in Study from the series' own column (index series_modality_study_idx), not by reading
-        // every study and its summary.
-        const values = f.op === 'eq' ? [f.value] : f.values;
-        qb = qb.where(
-          sql<boolean>`exists (select 1 from series m where m.study_fk = study.id and m.modality in (${sql.join(values.map((v) => sql`${v}`))}))`,
-        );
-        continue;
+      if (q.level === 'STUDY' && (f.op === 'eq' || f.op === 'in')) {
+        // Modalities and SOP Classes in Study from the series' and instances' own columns (indexes
+        // series_modality_study_idx, instance_sop_class_idx): the studies come from the index, not from
+        // reading every study and its summary.
+        const values = sql.join((f.op === 'eq' ? [f.value] : f.values).map((v) => sql`${v}`));
+        if (f.tag === Tag.ModalitiesInStudy) {
+          qb = qb.where(
+            sql<boolean>`study.id in (select m.study_fk from series m where m.modality in (${values}))`,
+          );
+          continue;
+        }
+        if (f.tag === Tag.SOPClassesInStudy) {
+          qb = qb.where(
+            sql<boolean>`study.id in (select m.study_fk from instance c join series m on m.id = c.series_fk where c.sop_class_uid in (${values}))`,
+          );
+          continue;
+        }
       }
       const col = filterColumn(q.level, f);
       if (col) qb = applyFilter(qb, col, f); // other keys are matched afterwards
