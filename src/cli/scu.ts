@@ -18,6 +18,7 @@ import { ConfigError } from '../core/errors.js';
 import { toJson } from '../core/dicom/json.js';
 import { resolveDictionaryVr } from '../core/dicom/vr.js';
 import { Association, type DimseHandler, type ProposedContext } from '../net/dimse/association.js';
+import type { NegotiatedContext } from '../core/ul/negotiation.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from '../version.js';
 import { walk } from './import.js';
 
@@ -30,13 +31,17 @@ export interface Peer {
 
 const UNCOMPRESSED = ['1.2.840.10008.1.2.1', '1.2.840.10008.1.2'];
 
-function connect(peer: Peer, contexts: ProposedContext[]): Promise<Association> {
+/** C-STOREs `lantern store` keeps outstanding, when the peer grants that window. */
+const STORE_WINDOW = 8;
+
+function connect(peer: Peer, contexts: ProposedContext[], asyncOperations?: number): Promise<Association> {
   return Association.connect({
     host: peer.host,
     port: peer.port,
     callingAeTitle: peer.aet,
     calledAeTitle: peer.aec,
     contexts,
+    ...(asyncOperations ? { asyncOperations } : {}),
     implementationClassUid: IMPLEMENTATION_CLASS_UID,
     implementationVersionName: IMPLEMENTATION_VERSION_NAME,
   });
@@ -108,36 +113,49 @@ export async function storeScu(peer: Peer, paths: string[]): Promise<number> {
   if (pairs.size > 128)
     throw new ConfigError('more than 128 SOP class and transfer syntax pairs: send them in several runs');
   if (!files.length) return failures;
-  const a = await connect(peer, [...pairs.values()]);
+  const a = await connect(peer, [...pairs.values()], STORE_WINDOW);
+  // Several C-STOREs outstanding when the peer grants a window (PS3.7 D.3.3.3); lines in the order sent.
+  const storeFile = async (f: (typeof files)[number], ctx: NegotiatedContext): Promise<string> => {
+    const data = createReadStream(f.path, {
+      start: f.offset,
+      highWaterMark: 256 * 1024,
+    }) as AsyncIterable<Uint8Array>;
+    let line = '';
+    for await (const r of a.request(
+      ctx.id,
+      {
+        CommandField: CommandField.C_STORE_RQ,
+        AffectedSOPClassUID: f.sopClass,
+        AffectedSOPInstanceUID: f.sop,
+        Priority: 0,
+      },
+      data,
+    )) {
+      const status = Number(r.command.Status);
+      const cat = statusCategory(status);
+      if (cat === 'Failure') failures++;
+      const comment = r.command.ErrorComment ? `: ${String(r.command.ErrorComment)}` : '';
+      line = `${f.path}: status ${hex(status)} (${cat})${comment}\n`;
+    }
+    return line;
+  };
   try {
+    const inFlight: Promise<string>[] = [];
     for (const f of files) {
       const ctx = a.acceptedContext(f.sopClass, f.ts);
       if (!ctx) {
         failures++;
-        process.stdout.write(`${f.path}: the peer did not accept this SOP class in this transfer syntax\n`);
-        continue;
+        inFlight.push(
+          Promise.resolve(`${f.path}: the peer did not accept this SOP class in this transfer syntax\n`),
+        );
+      } else {
+        const p = storeFile(f, ctx);
+        p.catch(() => undefined); // awaited below, in order
+        inFlight.push(p);
       }
-      const data = createReadStream(f.path, {
-        start: f.offset,
-        highWaterMark: 256 * 1024,
-      }) as AsyncIterable<Uint8Array>;
-      for await (const r of a.request(
-        ctx.id,
-        {
-          CommandField: CommandField.C_STORE_RQ,
-          AffectedSOPClassUID: f.sopClass,
-          AffectedSOPInstanceUID: f.sop,
-          Priority: 0,
-        },
-        data,
-      )) {
-        const status = Number(r.command.Status);
-        const cat = statusCategory(status);
-        if (cat === 'Failure') failures++;
-        const comment = r.command.ErrorComment ? `: ${String(r.command.ErrorComment)}` : '';
-        process.stdout.write(`${f.path}: status ${hex(status)} (${cat})${comment}\n`);
-      }
+      if (inFlight.length >= a.operationsWindow) process.stdout.write(await inFlight.shift()!);
     }
+    while (inFlight.length) process.stdout.write(await inFlight.shift()!);
   } finally {
     await a.release();
   }

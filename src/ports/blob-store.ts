@@ -23,7 +23,10 @@ export interface BlobStore {
 }
 
 export interface TempBlob {
-  /** Adds bytes; the store may hold them in memory for a while and write them in larger pieces. */
+  /**
+   * Adds bytes; the store may hold them in memory for a while and write them in larger pieces, so the
+   * caller must not change a chunk once given.
+   */
   write(chunk: Uint8Array): Promise<void>;
   /**
    * Puts the whole object under `key`, where it can be read at once, without waiting for the disk: after a

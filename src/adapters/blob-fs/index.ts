@@ -270,8 +270,8 @@ class TempFile implements TempBlob {
 
   async write(chunk: Uint8Array): Promise<void> {
     if (!this.fh || this.placedAt) throw new Error('write after commit or abort');
-    // Copied: a chunk may be a view of a buffer its producer reuses once this resolves.
-    this.pending.push(Buffer.from(chunk));
+    // Held as it is until written (the port's contract: a chunk is not changed once given).
+    this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     // The first bytes go to the file at once, so that an object in flight (or left by a crash) is seen
     // in the temporary folder; the rest is gathered into larger writes.

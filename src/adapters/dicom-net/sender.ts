@@ -20,6 +20,9 @@ import type {
   StoreDestination,
 } from '../../ports/dicom-sender.js';
 
+/** C-STOREs of one send outstanding at once, when the destination grants that window. */
+const STORE_WINDOW = 8;
+
 export interface NetworkSenderOptions {
   readonly implementationClassUid: string;
   readonly implementationVersionName: string;
@@ -30,7 +33,8 @@ export interface NetworkSenderOptions {
 
 /**
  * The DICOM sender over the network: one requestor association to the destination, proposing each SOP class
- * in each stored transfer syntax (so the bytes go as they are), a C-STORE per instance, then release.
+ * in each stored transfer syntax (so the bytes go as they are), a C-STORE per instance (several outstanding
+ * when the peer grants an asynchronous operations window), then release.
  */
 export class NetworkSender implements DicomSender {
   constructor(private readonly o: NetworkSenderOptions) {}
@@ -47,15 +51,23 @@ export class NetworkSender implements DicomSender {
         abstractSyntax: i.sopClassUid,
         transferSyntaxes: [i.transferSyntaxUid],
       });
-    const assoc = await this.connect(to, [...pairs.values()].slice(0, 128), options);
+    const assoc = await this.connect(to, [...pairs.values()].slice(0, 128), options, undefined, STORE_WINDOW);
     // Cancelled, or the requester went away: the store under way stops too.
     const stop = () => assoc.abort(AbortReason.NotSpecified, 'the send was cancelled');
     options.signal?.addEventListener('abort', stop, { once: true });
     try {
+      // Up to the window the peer granted, C-STOREs go out before the first response has come (PS3.7
+      // D.3.3.3), answered in the order sent.
+      const window = assoc.operationsWindow;
+      const inFlight: Promise<{ instance: T; status: number | undefined }>[] = [];
       for (const instance of instances) {
         if (options.signal?.aborted) return;
-        yield { instance, status: await this.storeOne(assoc, instance, dataset, options) };
+        const p = this.storeOne(assoc, instance, dataset, options).then((status) => ({ instance, status }));
+        p.catch(() => undefined); // awaited below, in order
+        inFlight.push(p);
+        if (inFlight.length >= window) yield await inFlight.shift()!;
       }
+      while (inFlight.length) yield await inFlight.shift()!;
     } finally {
       options.signal?.removeEventListener('abort', stop);
       await assoc.release().catch(() => assoc.abort());
@@ -71,6 +83,7 @@ export class NetworkSender implements DicomSender {
     contexts: { abstractSyntax: string; transferSyntaxes: string[] }[],
     options: SendOptions,
     handlers?: ReadonlyMap<number, DimseHandler>,
+    asyncOperations?: number,
   ): Promise<Association> {
     return Association.connect({
       host: to.host,
@@ -79,6 +92,7 @@ export class NetworkSender implements DicomSender {
       calledAeTitle: to.aeTitle,
       contexts,
       ...(handlers ? { handlers } : {}),
+      ...(asyncOperations ? { asyncOperations } : {}),
       maxPduLength: this.o.maxPduLength,
       implementationClassUid: this.o.implementationClassUid,
       implementationVersionName: this.o.implementationVersionName,

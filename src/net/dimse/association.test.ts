@@ -106,3 +106,111 @@ describe('the association idle rule', () => {
     link.destroy();
   });
 });
+
+describe('the asynchronous operations window (PS3.7 D.3.3.3)', () => {
+  /** An acceptor on a real socket whose C-STORE handler takes a while; it counts requests performed at once. */
+  async function acceptor() {
+    const { createServer } = await import('node:net');
+    let now = 0;
+    let most = 0;
+    const store: DimseHandler = async (req) => {
+      now++;
+      most = Math.max(most, now);
+      let bytes = 0;
+      for await (const c of req.dataset!) bytes += c.length;
+      await new Promise((r) => setTimeout(r, 30));
+      now--;
+      return { status: bytes === 20_000 ? 0 : 0xa700 };
+    };
+    const server = createServer((socket) => {
+      Association.accept(socket, {
+        aeTitle: 'LANTERN',
+        capabilities: { transferSyntaxesFor: () => new Set(['1.2.840.10008.1.2.1']) },
+        handlers: new Map([[CommandField.C_STORE_RQ, store]]),
+        admit: async () => ({}),
+        maxPduLength: 16384,
+        artimMs: 2000,
+        idleMs: 5000,
+        log: pino({ level: 'silent' }),
+        implementationClassUid: '2.25.1',
+        implementationVersionName: 'TEST',
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    return { port, most: () => most, close: () => new Promise((r) => server.close(r)) };
+  }
+
+  /** Sends `n` C-STOREs at once (more than any window) and resolves with their statuses. */
+  async function storeAtOnce(port: number, n: number, asyncOperations?: number) {
+    const a = await Association.connect({
+      host: '127.0.0.1',
+      port,
+      callingAeTitle: 'SCU',
+      calledAeTitle: 'LANTERN',
+      contexts: [{ abstractSyntax: CT, transferSyntaxes: ['1.2.840.10008.1.2.1'] }],
+      implementationClassUid: '2.25.2',
+      implementationVersionName: 'TEST',
+      ...(asyncOperations ? { asyncOperations } : {}),
+    });
+    const ctx = a.acceptedContext(CT)!;
+    const one = async (i: number) => {
+      let status = -1;
+      async function* data() {
+        yield new Uint8Array(10_000).fill(i);
+        yield new Uint8Array(10_000).fill(i);
+      }
+      for await (const r of a.request(
+        ctx.id,
+        {
+          CommandField: CommandField.C_STORE_RQ,
+          AffectedSOPClassUID: CT,
+          AffectedSOPInstanceUID: `2.25.${i}`,
+        },
+        data(),
+      ))
+        status = Number(r.command.Status);
+      return status;
+    };
+    const statuses = await Promise.all(Array.from({ length: n }, (_, i) => one(i)));
+    const window = a.operationsWindow;
+    await a.release();
+    return { statuses, window };
+  }
+
+  it('negotiated: up to the window are performed at once, each data set whole', async () => {
+    const scp = await acceptor();
+    try {
+      const { statuses, window } = await storeAtOnce(scp.port, 12, 4);
+      expect(window).toBe(4);
+      expect(statuses).toEqual(Array(12).fill(0));
+      expect(scp.most()).toBe(4);
+    } finally {
+      await scp.close();
+    }
+  });
+
+  it('not negotiated: a peer sending ahead anyway is served one operation at a time', async () => {
+    const scp = await acceptor();
+    try {
+      const { statuses, window } = await storeAtOnce(scp.port, 6);
+      expect(window).toBe(1);
+      expect(statuses).toEqual(Array(6).fill(0));
+      expect(scp.most()).toBe(1);
+    } finally {
+      await scp.close();
+    }
+  });
+
+  it('a window larger than ours is answered with ours (16)', async () => {
+    const scp = await acceptor();
+    try {
+      const { statuses, window } = await storeAtOnce(scp.port, 20, 100);
+      expect(window).toBe(16);
+      expect(statuses).toEqual(Array(20).fill(0));
+      expect(scp.most()).toBe(16);
+    } finally {
+      await scp.close();
+    }
+  });
+});

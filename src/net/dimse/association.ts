@@ -43,6 +43,9 @@ import { FramerError, PduFramer } from './pdu-framer.js';
  */
 
 /** One request the peer sent, as a service handler sees it. */
+/** The most operations a peer may have outstanding on one association (our answer to its window). */
+export const MAX_ASYNC_OPERATIONS = 16;
+
 export interface DimseRequest {
   readonly command: Command;
   readonly context: NegotiatedContext;
@@ -163,6 +166,11 @@ export interface ConnectOptions extends Omit<CommonOptions, 'artimMs' | 'idleMs'
   readonly contexts: readonly ProposedContext[];
   /** SCP/SCU role selection to propose (e.g. SCP role for storage classes, to receive C-GET results). */
   readonly roles?: readonly RoleSelection[];
+  /**
+   * Operations of ours to have outstanding at once, proposed as the asynchronous operations window (PS3.7
+   * D.3.3.3); `operationsWindow` says what the peer granted (default 1: no window proposed).
+   */
+  readonly asyncOperations?: number;
   /** How long to wait for the association to be accepted and for a release to be answered (10 s). */
   readonly artimMs?: number;
   /** Default 5 minutes. */
@@ -252,6 +260,16 @@ export class Association {
   readonly ended: Promise<void> = new Promise((r) => (this.markEnded = r));
   private closedError: AssociationError | undefined;
   private pausedBy = 0;
+  /** How many of the peer's operations may be outstanding at once (PS3.7 D.3.3.3; 1 unless negotiated). */
+  private windowIn = 1;
+  /** How many of ours the peer lets us have outstanding. */
+  private windowOut = 1;
+  /** The peer's requests beyond its window, in the order they came, waiting to be performed. */
+  private readonly waitingOps: Inflight[] = [];
+  /** The message being streamed out (a request's data set), and messages waiting for it to end. */
+  private outbox: Promise<void> = Promise.resolve();
+  private streaming = false;
+  private deferred: (() => void)[] = [];
   /** When the peer last sent a PDU, or last took bytes we were blocked sending (ms since the epoch). */
   private lastProgress = Date.now();
   /** Our requests sent whole whose response has not come. */
@@ -474,8 +492,8 @@ export class Association {
             incomplete('the peer asked to release the association before the data set ended'),
           );
         this.failWaiters(new AssociationError('the peer released the association'));
-        // Answer the release once every service in progress has sent its response.
-        void Promise.allSettled([...this.running])
+        // Answer the release once every service in progress (and waiting in the window) has responded.
+        void this.allPerformed()
           .then(() => {
             if (this.state === 'Sta8') this.event('Evt14');
           })
@@ -554,6 +572,9 @@ export class Association {
           implementationClassUid: this.opts.implementationClassUid,
           implementationVersionName: this.opts.implementationVersionName,
           ...(o.roles?.length ? { roles: o.roles } : {}),
+          ...(o.asyncOperations && o.asyncOperations > 1
+            ? { asyncOps: { invoked: o.asyncOperations, performed: 1 } }
+            : {}),
         },
       }),
     );
@@ -562,6 +583,10 @@ export class Association {
   /** Requestor: our A-ASSOCIATE-RQ was accepted (AE-3). */
   private established(ac: AAssociateAc): void {
     this.peerMaxPdu = ac.userInformation.maxPduLength ?? 0;
+    const wanted = this.connectOptions?.asyncOperations ?? 1;
+    const granted = ac.userInformation.asyncOps?.invoked;
+    // No answer means one at a time; 0 means no limit from the peer (ours still applies).
+    this.windowOut = wanted > 1 && granted !== undefined ? Math.min(granted || wanted, wanted) : 1;
     this.contexts = new Map();
     for (const pc of ac.presentationContexts) {
       if (pc.result !== 0) continue;
@@ -645,6 +670,17 @@ export class Association {
       extended: (sopClassUid) => n.extended.find((x) => x.sopClassUid === sopClassUid)?.info,
       user,
     };
+    // The asynchronous operations window (PS3.7 D.3.3.3): the requestor may have up to `invoked` of its
+    // operations outstanding (0 proposes no limit; ours is MAX_ASYNC_OPERATIONS); we perform its requests
+    // concurrently and invoke none of ours asynchronously on it.
+    const proposedOps = rq.userInformation.asyncOps;
+    const asyncOps = proposedOps
+      ? {
+          invoked: Math.min(proposedOps.invoked || MAX_ASYNC_OPERATIONS, MAX_ASYNC_OPERATIONS),
+          performed: 1,
+        }
+      : undefined;
+    this.windowIn = asyncOps?.invoked ?? 1;
     const action = transition(this.state, 'Evt7')!; // the local user accepts: AE-7
     this.send(
       encodePdu({
@@ -664,6 +700,7 @@ export class Association {
             : {}),
           ...(n.roles.length ? { roles: n.roles } : {}),
           ...(n.extended.length ? { extended: n.extended } : {}),
+          ...(asyncOps ? { asyncOps } : {}),
         },
       }),
     );
@@ -768,12 +805,26 @@ export class Association {
     this.receiving = queue ? { kind: 'request', inflight } : undefined;
     this.datasetDone = !queue;
     if (command.MessageID !== undefined) this.byMessageId.set(Number(command.MessageID), inflight);
+    // More outstanding than the window allows: this one waits to be performed (its data set queued, within
+    // the data queue's bound) until an earlier one is done.
+    if (this.running.size >= this.windowIn) this.waitingOps.push(inflight);
+    else this.performOp(inflight);
+  }
+
+  /** Resolves once no request of the peer's is being performed or waiting to be. */
+  private async allPerformed(): Promise<void> {
+    while (this.running.size) await Promise.allSettled([...this.running]);
+  }
+
+  private performOp(inflight: Inflight): void {
+    const id = Number(inflight.command.MessageID);
     const run = this.serve(inflight)
       .catch((e: unknown) => this.fault(e, 'DIMSE service'))
       .finally(() => {
         this.running.delete(run);
-        if (this.byMessageId.get(Number(command.MessageID)) === inflight)
-          this.byMessageId.delete(Number(command.MessageID));
+        if (this.byMessageId.get(id) === inflight) this.byMessageId.delete(id);
+        const next = this.closed ? undefined : this.waitingOps.shift();
+        if (next) this.performOp(next);
       });
     this.running.add(run);
   }
@@ -841,7 +892,7 @@ export class Association {
         Status: r.status,
         CommandDataSetType: r.dataset ? WITH_DATASET : NO_DATASET,
       };
-      this.sendMessage(req.context.id, encodeCommand(fields), r.dataset);
+      this.sendWhole(req.context.id, encodeCommand(fields), r.dataset);
     };
     const handler = this.opts.route?.(req.context, field) ?? this.opts.handlers?.get(field);
     try {
@@ -942,11 +993,24 @@ export class Association {
     });
     let sentWhole = false;
     try {
-      this.sendMessage(
-        contextId,
-        encodeCommand({ ...command, MessageID: messageId, CommandDataSetType: dataset ? 0 : NO_DATASET }),
-      );
-      if (dataset) await this.sendDataset(contextId, dataset instanceof Uint8Array ? [dataset] : dataset);
+      // One message at a time goes out whole: requests sent concurrently (within the window) take turns,
+      // and responses wait for a data set being streamed.
+      const turn = this.outbox;
+      let done!: () => void;
+      this.outbox = new Promise((r) => (done = r));
+      await turn;
+      this.streaming = true;
+      try {
+        this.sendMessage(
+          contextId,
+          encodeCommand({ ...command, MessageID: messageId, CommandDataSetType: dataset ? 0 : NO_DATASET }),
+        );
+        if (dataset) await this.sendDataset(contextId, dataset instanceof Uint8Array ? [dataset] : dataset);
+      } finally {
+        this.streaming = false;
+        for (const send of this.deferred.splice(0)) send();
+        done();
+      }
       if (this.closedError) throw this.closedError;
       // Only now is the peer's turn: while we were sending, it had nothing to say.
       this.awaitingResponse++;
@@ -1005,9 +1069,14 @@ export class Association {
     return last;
   }
 
+  /** How many of our requests may be outstanding at once: what the peer granted of `asyncOperations`. */
+  get operationsWindow(): number {
+    return this.windowOut;
+  }
+
   /** Sends a C-CANCEL-RQ for a request of ours in progress. */
   cancel(contextId: number, messageId: number): void {
-    this.sendMessage(
+    this.sendWhole(
       contextId,
       encodeCommand({
         CommandField: CommandField.C_CANCEL_RQ,
@@ -1071,6 +1140,13 @@ export class Association {
   }
 
   /** Sends a command (and data set) as P-DATA-TF PDUs no larger than the peer accepts. */
+  /** A message held whole (a response, a cancel): sent now, or once the data set going out has ended. */
+  private sendWhole(contextId: number, command: Uint8Array, dataset?: Uint8Array): void {
+    if (this.streaming)
+      this.deferred.push(() => this.canSendData() && this.sendMessage(contextId, command, dataset));
+    else this.sendMessage(contextId, command, dataset);
+  }
+
   private sendMessage(contextId: number, command: Uint8Array, dataset?: Uint8Array): void {
     const fragment = this.fragmentSize();
     const sendAll = (bytes: Uint8Array, isCommand: boolean) => {
@@ -1186,7 +1262,12 @@ export class Association {
           if (quiet < this.opts.idleMs) return this.armIdle(this.opts.idleMs - quiet);
           // No progress from the peer for idleMs: idle, or gone silent while we wait for it (a data set
           // half sent, a response to our request, or our sending blocked because it stopped reading).
-          if (this.running.size === 0 && this.waiters.size === 0 && !this.requestor)
+          if (
+            this.running.size === 0 &&
+            this.waitingOps.length === 0 &&
+            this.waiters.size === 0 &&
+            !this.requestor
+          )
             this.abort(AbortReason.NotSpecified, 'idle timeout');
           else if (this.waitingOnPeer())
             this.abort(AbortReason.NotSpecified, 'the peer sent nothing while we waited for it');

@@ -5,31 +5,64 @@ import { LanternError } from '../../core/errors.js';
  * (the caller aborts), so memory stays bounded by the largest PDU we accept.
  */
 export class PduFramer {
-  private buf: Uint8Array = new Uint8Array(0);
+  /** Bytes received and not yet returned, as they came (copied only to join a PDU split across reads). */
+  private parts: Uint8Array[] = [];
+  private size = 0;
 
   constructor(private maxLength: (type: number) => number) {}
 
   /** Returns the complete PDUs in `chunk` (and before it); throws when a PDU announces more than allowed. */
   push(chunk: Uint8Array): Uint8Array[] {
-    const b = this.buf.length ? concat(this.buf, chunk) : chunk;
+    if (chunk.length) {
+      this.parts.push(chunk);
+      this.size += chunk.length;
+    }
     const out: Uint8Array[] = [];
-    let o = 0;
-    while (b.length - o >= 6) {
-      const type = b[o];
-      const len = ((b[o + 2] << 24) | (b[o + 3] << 16) | (b[o + 4] << 8) | b[o + 5]) >>> 0;
+    while (this.size >= 6) {
+      const type = this.byte(0);
+      const len = ((this.byte(2) << 24) | (this.byte(3) << 16) | (this.byte(4) << 8) | this.byte(5)) >>> 0;
       const max = this.maxLength(type);
       if (len > max)
         throw new FramerError(`PDU of type 0x${type.toString(16)} announces ${len} bytes, more than ${max}`);
-      if (b.length - o < 6 + len) break;
-      out.push(b.subarray(o, o + 6 + len));
-      o += 6 + len;
+      if (this.size < 6 + len) break;
+      out.push(this.take(6 + len));
     }
-    this.buf = o === b.length ? new Uint8Array(0) : b.slice(o);
     return out;
   }
 
   get pending(): number {
-    return this.buf.length;
+    return this.size;
+  }
+
+  /** The byte at offset `i` of what is held. */
+  private byte(i: number): number {
+    for (const p of this.parts) {
+      if (i < p.length) return p[i];
+      i -= p.length;
+    }
+    return 0;
+  }
+
+  /** The first `n` bytes held, without a copy when one read holds them all. */
+  private take(n: number): Uint8Array {
+    this.size -= n;
+    const first = this.parts[0];
+    if (first.length >= n) {
+      if (first.length === n) this.parts.shift();
+      else this.parts[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = new Uint8Array(n);
+    let o = 0;
+    while (o < n) {
+      const p = this.parts[0];
+      const k = Math.min(p.length, n - o);
+      out.set(k === p.length ? p : p.subarray(0, k), o);
+      o += k;
+      if (k === p.length) this.parts.shift();
+      else this.parts[0] = p.subarray(k);
+    }
+    return out;
   }
 }
 
@@ -38,11 +71,4 @@ export class FramerError extends LanternError {
   constructor(message: string) {
     super('LNT_DIMSE_PDU', message);
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
