@@ -260,6 +260,8 @@ export class Association {
   readonly ended: Promise<void> = new Promise((r) => (this.markEnded = r));
   private closedError: AssociationError | undefined;
   private pausedBy = 0;
+  /** The socket is corked until the end of this turn of the event loop. */
+  private corked = false;
   /** How many of the peer's operations may be outstanding at once (PS3.7 D.3.3.3; 1 unless negotiated). */
   private windowIn = 1;
   /** How many of ours the peer lets us have outstanding. */
@@ -1124,8 +1126,12 @@ export class Association {
 
   private sendData(contextId: number, part: Uint8Array, last: boolean): Promise<void> {
     if (this.closed || !this.socket.writable) return Promise.resolve();
+    // The header and its part in one write.
+    this.socket.cork();
     this.socket.write(pDataHeader(contextId, false, last, part.length));
-    if (this.socket.write(part)) return Promise.resolve();
+    const more = this.socket.write(part);
+    this.socket.uncork();
+    if (more) return Promise.resolve();
     // Wait for the socket to take more, or for the connection to end (the caller then stops sending).
     return new Promise((r) => {
       const done = () => {
@@ -1225,7 +1231,18 @@ export class Association {
   }
 
   private send(bytes: Uint8Array): void {
-    if (!this.closed && this.socket.writable) this.socket.write(bytes);
+    if (this.closed || !this.socket.writable) return;
+    // What is sent in one turn of the event loop (a PDU header and its body, a run of C-FIND responses)
+    // leaves in one write, not one system call and segment each.
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(bytes);
   }
 
   private pause(): void {
