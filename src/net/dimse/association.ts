@@ -389,7 +389,7 @@ export class Association {
       try {
         this.abort(AbortReason.NotSpecified, `${where} failed`);
       } catch {
-        this.socket.destroy();
+        this.closeSocket();
       }
     }
   }
@@ -1091,13 +1091,13 @@ export class Association {
   /** A-RELEASE: waits for the peer's A-RELEASE-RP (or the connection to close, or ARTIM). */
   async release(): Promise<void> {
     if (this.closed || this.state !== 'Sta6') {
-      this.socket.destroy();
+      this.closeSocket();
       return;
     }
     const done = new Promise<void>((r) => (this.released = r));
     this.state = nextState(transition('Sta6', 'Evt11')!); // AR-1: Sta7
     this.send(encodePdu({ type: 'A-RELEASE-RQ' }));
-    const timer = setTimeout(() => this.socket.destroy(), this.opts.artimMs);
+    const timer = setTimeout(() => this.closeSocket(), this.opts.artimMs);
     await done;
     clearTimeout(timer);
   }
@@ -1179,7 +1179,7 @@ export class Association {
   abort(reason: number = AbortReason.NotSpecified, why = 'aborted'): void {
     if (this.state === 'Sta13' || this.state === 'Sta1' || this.state === 'Sta4') {
       this.fail(new AssociationError(why));
-      this.socket.destroy();
+      this.closeSocket();
       return;
     }
     this.sendAbort(this.requestor ? 0 : 2, reason, why);
@@ -1199,7 +1199,7 @@ export class Association {
     this.fail(new AssociationError(`association aborted: ${why}`));
     if (this.requestor) {
       // Ours to close: the peer owes nothing more.
-      this.socket.destroy();
+      this.closeSocket();
       return;
     }
     if (restart || !this.artim) this.startArtim();
@@ -1237,12 +1237,22 @@ export class Association {
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+      process.nextTick(() => this.uncork());
     }
     this.socket.write(bytes);
+  }
+
+  /** Lets what is corked go out now. */
+  private uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  }
+
+  /** Closes the connection once what was written (an A-ABORT, a last response) has been handed over. */
+  private closeSocket(): void {
+    this.uncork();
+    this.socket.destroy();
   }
 
   private pause(): void {
@@ -1311,7 +1321,7 @@ export class Association {
     this.failInflight(incomplete(`the association ended (${why}) before the data set did`));
     this.fail(new AssociationError(why));
     this.released?.();
-    this.socket.destroy();
+    this.closeSocket();
   }
 }
 
