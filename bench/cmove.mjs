@@ -1,0 +1,143 @@
+// C-MOVE of a whole study (500 CT instances of 132 KB) to DCMTK's storescp, asked for by DCMTK's movescu
+// (TCP_NODELAY=1), from Lantern and from Orthanc holding the same files, in rounds that alternate;
+// instances per second, medians. Target: at least 1.5x Orthanc.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ctFile } from './corpus.mjs';
+import { ensureOrthanc, startOrthanc } from './orthanc.mjs';
+
+const COUNT = Number(process.env.BENCH_MOVE_INSTANCES ?? 500);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const env = { ...process.env, TCP_NODELAY: '1' };
+const bin = resolve('bin/lantern.js');
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function exec(cmd, args) {
+  return new Promise((ok, fail) => {
+    const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    p.on('close', (code) =>
+      code === 0 ? ok(out) : fail(new Error(`${cmd} exited ${code}: ${out.slice(-400)}`)),
+    );
+  });
+}
+
+function started(p, pattern) {
+  return new Promise((ok, fail) => {
+    let out = '';
+    const seen = (d) => {
+      out += d;
+      if (pattern.test(out)) ok(p);
+    };
+    p.stdout?.on('data', seen);
+    p.stderr?.on('data', seen);
+    p.on('exit', (code) => fail(new Error(`exited ${code}: ${out.slice(-400)}`)));
+  });
+}
+
+export async function run() {
+  if (!ensureOrthanc()) {
+    console.log('Orthanc is not installed and cannot be (not root): left out');
+    return;
+  }
+  const work = mkdtempSync(join(tmpdir(), 'lantern-bench-cmove-'));
+  const procs = [];
+  let orthanc;
+  try {
+    const src = join(work, 'src');
+    mkdirSync(src);
+    for (let i = 0; i < COUNT; i++) {
+      writeFileSync(join(src, `ct${i}.dcm`), ctFile(i, { study: 42, rows: 256, columns: 256 }));
+    }
+    const studyUid = `2.25.${BigInt('0x' + 'a1b2c3d4e5f60718293a4b5c6d7e8f90').toString()}.0.43`;
+    const rx = join(work, 'rx');
+    mkdirSync(rx);
+    const destPort = 30000 + Math.floor(Math.random() * 10000);
+    // The destination writes nothing to disk (--ignore): the figure is the archives' sending.
+    const dest = spawn('storescp', ['--ignore', '-aet', 'DEST', String(destPort)], { env });
+    procs.push(dest);
+    await new Promise((r) => setTimeout(r, 400));
+
+    const data = join(work, 'lantern');
+    const cli = (...args) => execFileSync('node', [bin, ...args, '--data', data], { env, encoding: 'utf8' });
+    cli('ae', 'add', 'BENCHSCU', '--allow', 'store,find,move');
+    cli('ae', 'add', 'DEST', '--host', '127.0.0.1', '--port', String(destPort));
+    const port = destPort + 1;
+    const srv = spawn(
+      'node',
+      [bin, 'serve', '--data', data, '--dicom-port', String(port), '--http-port', '0'],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    procs.push(srv);
+    await started(srv, /lantern started/);
+    orthanc = await startOrthanc({
+      modalities: { dest: ['DEST', '127.0.0.1', destPort], bench: ['BENCHSCU', '127.0.0.1', 1] },
+    });
+    await exec('storescu', ['-aet', 'BENCHSCU', '-aec', 'LANTERN', '+sd', '127.0.0.1', String(port), src]);
+    await exec('storescu', [
+      '-aet',
+      'BENCHSCU',
+      '-aec',
+      orthanc.aeTitle,
+      '+sd',
+      '127.0.0.1',
+      String(orthanc.dicomPort),
+      src,
+    ]);
+
+    const move = async (p, aec) => {
+      const t = process.hrtime.bigint();
+      const out = await exec('movescu', [
+        '-v',
+        '-S',
+        '-aet',
+        'BENCHSCU',
+        '-aec',
+        aec,
+        '-aem',
+        'DEST',
+        '-k',
+        'QueryRetrieveLevel=STUDY',
+        '-k',
+        `StudyInstanceUID=${studyUid}`,
+        '127.0.0.1',
+        String(p),
+      ]);
+      const secs = Number(process.hrtime.bigint() - t) / 1e9;
+      // A final Success: every sub-operation completed, none failed (PS3.4 C.4.2.1.5).
+      if (!/Received Final Move Response \(Success\)/.test(out))
+        throw new Error(`${aec}: ${out.slice(-600)}`);
+      return COUNT / secs;
+    };
+    const ours = [];
+    const theirs = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      if (r % 2) {
+        theirs.push(await move(orthanc.dicomPort, orthanc.aeTitle));
+        ours.push(await move(port, 'LANTERN'));
+      } else {
+        ours.push(await move(port, 'LANTERN'));
+        theirs.push(await move(orthanc.dicomPort, orthanc.aeTitle));
+      }
+    }
+    const l = median(ours);
+    const o = median(theirs);
+    console.log(
+      `C-MOVE of a study of ${COUNT} instances to storescp: lantern ${l.toFixed(0)}/s, orthanc ${o.toFixed(0)}/s, lantern / orthanc ${(l / o).toFixed(2)} (target >= 1.5; rounds ${ours.map((x) => x.toFixed(0)).join('/')} vs ${theirs.map((x) => x.toFixed(0)).join('/')})`,
+    );
+  } finally {
+    await orthanc?.stop();
+    for (const p of procs) p.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await run();
