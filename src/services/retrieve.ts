@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Tag, tagHex } from '../core/dicom/dictionary.js';
-import { DicomParser, parseDicom } from '../core/dicom/parser.js';
+import { DicomParser, metaHeaderEnd, parseDicom } from '../core/dicom/parser.js';
+import { LanternError } from '../core/errors.js';
 import { type Actor, requirePermission } from '../core/security/actor.js';
 import type { QueryKey } from '../core/query/keys.js';
 import type { BlobStore } from '../ports/blob-store.js';
@@ -87,14 +88,45 @@ export class RetrieveService {
 
   /** The stored bytes of an instance's data set (after its meta header), streamed. */
   async datasetStream(row: InstanceRow): Promise<AsyncIterable<Uint8Array>> {
-    const head: Uint8Array[] = [];
-    let n = 0;
-    for await (const c of this.blobs.read(row.blobKey, { start: 0, end: Math.min(row.size, HEADER_PROBE) })) {
-      head.push(c);
-      n += c.length;
+    // A missing object fails here, before anything is sent for it.
+    if ((await this.blobs.size(row.blobKey)) === undefined) {
+      throw new LanternError('LNT_NOT_FOUND', `no stored object ${row.blobKey}`);
     }
-    const offset = parseDicom(Buffer.concat(head, n), { untilPixelData: true }).datasetOffset;
-    return this.blobs.read(row.blobKey, { start: offset, end: row.size });
+    const blobs = this.blobs;
+    // One read of the stored object, opened when the data set is first read: the meta header is passed over
+    // as it streams (found element by element in the first bytes), so sending it costs one open and no
+    // parse of the data set.
+    return (async function* () {
+      const source = blobs.read(row.blobKey)[Symbol.asyncIterator]();
+      try {
+        const head: Uint8Array[] = [];
+        let n = 0;
+        let offset: number | undefined;
+        while (offset === undefined && n < HEADER_PROBE) {
+          const next = await source.next();
+          if (next.done) break;
+          head.push(next.value);
+          n += next.value.length;
+          offset = metaHeaderEnd(head.length === 1 ? head[0] : Buffer.concat(head, n));
+        }
+        const first = Buffer.concat(head, n);
+        // A file whose meta header cannot be walked (ingest never stores one): the parser decides.
+        offset ??= parseDicom(first.subarray(0, Math.min(n, HEADER_PROBE)), {
+          untilPixelData: true,
+        }).datasetOffset;
+        if (offset < first.length) yield first.subarray(offset);
+        let skip = Math.max(0, offset - first.length);
+        for (;;) {
+          const next = await source.next();
+          if (next.done) return;
+          const chunk = skip ? next.value.subarray(Math.min(skip, next.value.length)) : next.value;
+          skip = Math.max(0, skip - next.value.length);
+          if (chunk.length) yield chunk;
+        }
+      } finally {
+        await source.return?.();
+      }
+    })();
   }
 
   /** The stored object whole (meta header included), as kept. */

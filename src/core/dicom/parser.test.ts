@@ -5,7 +5,7 @@ import { DicomFormatError, LanternError } from '../errors.js';
 import { pydicomDataDir, pydicomFiles } from '../../../test/helpers/corpus.js';
 import { prng } from '../../../test/helpers/mutate.js';
 import { Tag } from './dictionary.js';
-import { DicomParser, parseDicom, type ParseResult } from './parser.js';
+import { DicomParser, metaHeaderEnd, parseDicom, type ParseResult } from './parser.js';
 import { getNumber, getString } from './values.js';
 import { stringElement } from './encode.js';
 import { encodeDataset, encodePart10, encodingOf } from './writer.js';
@@ -360,5 +360,34 @@ describe('a changed dataset keeps the bytes of everything it did not touch', () 
     expect(getString(items[0].dataset, Tag.PatientID)).toBe('LONGER-ID-0001');
     expect(getString(items[1].dataset, Tag.PatientID)).toBe(getString(seq.items![1].dataset, Tag.PatientID));
     expect(out.length - bytes.length).toBe(14 - 8);
+  });
+});
+
+describe('metaHeaderEnd', () => {
+  it("finds where every sample file's data set starts, as the parser does, from the first bytes alone", () => {
+    let checked = 0;
+    for (const f of pydicomFiles()) {
+      const bytes = readFileSync(f);
+      let expected: number;
+      try {
+        const r = parseDicom(bytes, { untilPixelData: true });
+        if (!r.meta || !r.preamble) continue;
+        expected = r.datasetOffset;
+      } catch {
+        continue;
+      }
+      expect(metaHeaderEnd(bytes.subarray(0, 4096)), f).toBe(expected);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(40);
+  });
+
+  it('is undefined for a bare data set and for a head that ends inside the meta header', () => {
+    expect(metaHeaderEnd(new Uint8Array(200))).toBeUndefined();
+    const file = readFileSync(join(data, 'test_files', 'CT_small.dcm'));
+    const end = metaHeaderEnd(file)!;
+    expect(end).toBeGreaterThan(132);
+    expect(metaHeaderEnd(file.subarray(0, end - 1))).toBeUndefined();
+    expect(metaHeaderEnd(file.subarray(0, end + 8))).toBe(end);
   });
 });

@@ -946,3 +946,33 @@ export function parseDicom(bytes: Uint8Array, options?: ParseOptions): ParseResu
 }
 
 export type { BulkRef };
+
+/** VRs whose explicit-VR header has a 4-byte length after two reserved bytes (PS3.5 7.1.2). */
+const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
+
+/**
+ * Where the data set starts in a Part 10 file whose first bytes are `head`: after the preamble, `DICM` and
+ * the file meta elements (group 0002, explicit VR little endian), read element by element without trusting
+ * the group length. Undefined when `head` is not such a file or ends before the meta header does.
+ */
+export function metaHeaderEnd(head: Uint8Array): number | undefined {
+  if (
+    head.length < 132 ||
+    head[128] !== 0x44 ||
+    head[129] !== 0x49 ||
+    head[130] !== 0x43 ||
+    head[131] !== 0x4d
+  )
+    return undefined;
+  const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let o = 132;
+  for (;;) {
+    if (o + 8 > head.length) return undefined;
+    if (dv.getUint16(o, true) !== 0x0002) return o;
+    const vr = String.fromCharCode(head[o + 4], head[o + 5]);
+    if (LONG_VRS.has(vr)) {
+      if (o + 12 > head.length) return undefined;
+      o += 12 + dv.getUint32(o + 8, true);
+    } else o += 8 + dv.getUint16(o + 6, true);
+  }
+}
