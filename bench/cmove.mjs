@@ -4,40 +4,14 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ctFile } from './corpus.mjs';
+import { bin, env, exec, startLantern, storescu } from './lantern.mjs';
 import { ensureOrthanc, startOrthanc } from './orthanc.mjs';
 
 const COUNT = Number(process.env.BENCH_MOVE_INSTANCES ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const env = { ...process.env, TCP_NODELAY: '1' };
-const bin = resolve('bin/lantern.js');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-function exec(cmd, args) {
-  return new Promise((ok, fail) => {
-    const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (out += d));
-    p.on('close', (code) =>
-      code === 0 ? ok(out) : fail(new Error(`${cmd} exited ${code}: ${out.slice(-400)}`)),
-    );
-  });
-}
-
-function started(p, pattern) {
-  return new Promise((ok, fail) => {
-    let out = '';
-    const seen = (d) => {
-      out += d;
-      if (pattern.test(out)) ok(p);
-    };
-    p.stdout?.on('data', seen);
-    p.stderr?.on('data', seen);
-    p.on('exit', (code) => fail(new Error(`exited ${code}: ${out.slice(-400)}`)));
-  });
-}
 
 export async function run() {
   if (!ensureOrthanc()) {
@@ -67,30 +41,13 @@ export async function run() {
     cli('ae', 'add', 'BENCHSCU', '--allow', 'store,find,move');
     cli('ae', 'add', 'DEST', '--host', '127.0.0.1', '--port', String(destPort));
     const port = destPort + 1;
-    const srv = spawn(
-      'node',
-      [bin, 'serve', '--data', data, '--dicom-port', String(port), '--http-port', '0'],
-      {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const srv = await startLantern(data, port);
     procs.push(srv);
-    await started(srv, /lantern started/);
     orthanc = await startOrthanc({
       modalities: { dest: ['DEST', '127.0.0.1', destPort], bench: ['BENCHSCU', '127.0.0.1', 1] },
     });
-    await exec('storescu', ['-aet', 'BENCHSCU', '-aec', 'LANTERN', '+sd', '127.0.0.1', String(port), src]);
-    await exec('storescu', [
-      '-aet',
-      'BENCHSCU',
-      '-aec',
-      orthanc.aeTitle,
-      '+sd',
-      '127.0.0.1',
-      String(orthanc.dicomPort),
-      src,
-    ]);
+    await storescu(port, 'LANTERN', [src]);
+    await storescu(orthanc.dicomPort, orthanc.aeTitle, [src]);
 
     const move = async (p, aec) => {
       const t = process.hrtime.bigint();

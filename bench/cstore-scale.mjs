@@ -2,48 +2,24 @@
 // storescu over four associations (TCP_NODELAY=1), to Lantern and to Orthanc (Debian's, defaults) in the
 // same run. The archive's instance count is read every half second; the report gives the rate over the
 // first 10,000 instances and over the last 10,000. Target: Lantern's last within 10% of its first.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ctFile } from './corpus.mjs';
+import { bin, env, startLantern, storescu } from './lantern.mjs';
 import { ensureOrthanc, startOrthanc } from './orthanc.mjs';
 
 const COUNT = Number(process.env.BENCH_SCALE_INSTANCES ?? 100000);
 const SLICE = Math.min(10000, Math.floor(COUNT / 5));
-const env = { ...process.env, TCP_NODELAY: '1' };
-const bin = resolve('bin/lantern.js');
-
-function send(port, aec, dirs) {
-  return Promise.all(
-    dirs.map(
-      (d) =>
-        new Promise((ok, fail) => {
-          const p = spawn(
-            'storescu',
-            ['-aet', 'BENCHSCU', '-aec', aec, '+sd', '127.0.0.1', String(port), d],
-            {
-              env,
-              stdio: ['ignore', 'ignore', 'pipe'],
-            },
-          );
-          let err = '';
-          p.stderr.on('data', (b) => (err += b));
-          p.on('close', (code) =>
-            code === 0 ? ok() : fail(new Error(`storescu exited ${code}: ${err.slice(-300)}`)),
-          );
-        }),
-    ),
-  );
-}
 
 /** Sends while counting every half second; the seconds the first and the last SLICE instances took. */
 async function measure(label, port, aec, dirs, count) {
   const samples = [];
   const t0 = performance.now();
   let done = false;
-  const sending = send(port, aec, dirs).finally(() => (done = true));
+  const sending = storescu(port, aec, dirs).finally(() => (done = true));
   while (!done) {
     await new Promise((r) => setTimeout(r, 500));
     samples.push([(performance.now() - t0) / 1000, await count()]);
@@ -86,25 +62,8 @@ export async function run() {
     const data = join(work, 'lantern');
     execFileSync('node', [bin, 'ae', 'add', 'BENCHSCU', '--allow', 'store', '--data', data], { env });
     const port = 30000 + Math.floor(Math.random() * 10000);
-    const srv = spawn(
-      'node',
-      [bin, 'serve', '--data', data, '--dicom-port', String(port), '--http-port', '0'],
-      {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const srv = await startLantern(data, port);
     procs.push(srv);
-    await new Promise((ok, fail) => {
-      let out = '';
-      const seen = (d) => {
-        out += d;
-        if (out.includes('lantern started')) ok();
-      };
-      srv.stdout.on('data', seen);
-      srv.stderr.on('data', seen);
-      srv.on('exit', (code) => fail(new Error(`lantern exited ${code}: ${out.slice(-300)}`)));
-    });
     const db = new Database(join(data, 'index.sqlite'), { readonly: true });
     const ours = await measure('lantern', port, 'LANTERN', dirs, async () =>
       Number(db.prepare('select count(*) as n from instance').get().n),

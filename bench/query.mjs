@@ -4,22 +4,21 @@
 // of our own SCU per archive) and QIDO-RS (HTTP keep-alive) for the four searches of a worklist: exact
 // Patient ID, a name prefix, a 30-day date range, ModalitiesInStudy=PT. Queries alternate between the two
 // archives; medians and 95th percentiles. Targets: median under 5 ms, at least 5x faster than Orthanc.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Tag } from '../dist/core/dicom/dictionary.js';
 import { CommandField } from '../dist/core/dimse/command.js';
 import { identifierFrom } from '../dist/cli/scu.js';
 import { Association } from '../dist/net/dimse/association.js';
 import { ctFile } from './corpus.mjs';
+import { bin, env, startLantern, storescu } from './lantern.mjs';
 import { ensureOrthanc, startOrthanc } from './orthanc.mjs';
 
 const STUDIES = Number(process.env.BENCH_QUERY_STUDIES ?? 10000);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 200);
 const FAMILY = ['SMITH', 'JONES', 'TANAKA', 'MULLER', 'GARCIA', 'CHEN', 'KIM', 'NGUYEN', 'DUBOIS', 'ROSSI'];
-const env = { ...process.env, TCP_NODELAY: '1' };
-const bin = resolve('bin/lantern.js');
 const STUDY_ROOT_FIND = '1.2.840.10008.5.1.4.1.2.2.1';
 const rnd = (n) => Math.floor(Math.random() * n);
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))];
@@ -29,44 +28,10 @@ function dateOf(day) {
   return d.toISOString().slice(0, 10).replace(/-/g, '');
 }
 
-function exec(cmd, args) {
-  return new Promise((ok, fail) => {
-    const p = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d) => (err += d));
-    p.on('close', (code) =>
-      code === 0 ? ok() : fail(new Error(`${cmd} exited ${code}: ${err.slice(-400)}`)),
-    );
-  });
-}
-
 async function load(port, aec, dirs) {
   const t = process.hrtime.bigint();
-  await Promise.all(
-    dirs.map((d) => exec('storescu', ['-aet', 'BENCHSCU', '-aec', aec, '+sd', '127.0.0.1', String(port), d])),
-  );
+  await storescu(port, aec, dirs);
   return STUDIES / (Number(process.hrtime.bigint() - t) / 1e9);
-}
-
-function startLantern(data, dicomPort, httpPort) {
-  return new Promise((ok, fail) => {
-    const p = spawn(
-      'node',
-      [bin, 'serve', '--data', data, '--dicom-port', String(dicomPort), '--http-port', String(httpPort)],
-      {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    const seen = (d) => {
-      out += d;
-      if (out.includes('lantern started')) ok(p);
-    };
-    p.stdout.on('data', seen);
-    p.stderr.on('data', seen);
-    p.on('exit', (code) => fail(new Error(`lantern exited ${code}: ${out.slice(-400)}`)));
-  });
 }
 
 /** The four searches, as C-FIND keys and as a QIDO-RS query string. */

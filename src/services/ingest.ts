@@ -12,6 +12,7 @@ import type { BlobStore, TempBlob } from '../ports/blob-store.js';
 import type { Clock } from '../ports/clock.js';
 import type { ArchiveIndex, IngestFacts, IngestSession, InstanceRecord } from '../ports/archive-index.js';
 import { type Confirmed, DurabilityWindow } from './ingest-window.js';
+import { storedDigest } from './verify.js';
 import type { AuditedInstance, ClinicalAudit, Party } from './clinical-audit.js';
 import { isUid } from '../core/dicom/uid.js';
 
@@ -202,40 +203,44 @@ export class IngestService {
       studyUid: string;
       sopClassUid: string;
     }[] = [];
-    for (let after = fromInstance; ;) {
-      const rows = await index.listInstances(after, 200);
-      if (!rows.length) break;
-      for (const r of rows) {
-        checked++;
-        if (!(await this.intact(r.blobKey, r.size, r.sha256))) {
-          bad.push({
-            id: r.id,
-            blobKey: r.blobKey,
-            kind: 'instance',
-            studyUid: r.studyUid,
-            sopClassUid: r.sopClassUid,
-          });
+    const check = async <
+      R extends { id: number; blobKey: string; size: number; sha256: string; studyUid: string },
+    >(
+      kind: 'instance' | 'quarantine',
+      from: number,
+      page: (afterId: number, limit: number) => Promise<R[]>,
+      sopClassOf: (r: R) => string,
+    ) => {
+      for (let after = from; ;) {
+        const rows = await page(after, 200);
+        if (!rows.length) return;
+        for (const r of rows) {
+          checked++;
+          if (!(await this.intact(r.blobKey, r.size, r.sha256))) {
+            bad.push({
+              id: r.id,
+              blobKey: r.blobKey,
+              kind,
+              studyUid: r.studyUid,
+              sopClassUid: sopClassOf(r),
+            });
+          }
         }
+        after = rows[rows.length - 1].id;
       }
-      after = rows[rows.length - 1].id;
-    }
-    for (let after = fromQuarantine; ;) {
-      const rows = await index.listQuarantine(after, 200);
-      if (!rows.length) break;
-      for (const r of rows) {
-        checked++;
-        if (!(await this.intact(r.blobKey, r.size, r.sha256))) {
-          bad.push({
-            id: r.id,
-            blobKey: r.blobKey,
-            kind: 'quarantine',
-            studyUid: r.studyUid,
-            sopClassUid: '',
-          });
-        }
-      }
-      after = rows[rows.length - 1].id;
-    }
+    };
+    await check(
+      'instance',
+      fromInstance,
+      (a, n) => index.listInstances(a, n),
+      (r) => r.sopClassUid,
+    );
+    await check(
+      'quarantine',
+      fromQuarantine,
+      (a, n) => index.listQuarantine(a, n),
+      () => '',
+    );
     const instances = bad.filter((b) => b.kind === 'instance');
     await this.deps.audit?.recovered(instances);
     for (const b of bad) {
@@ -257,16 +262,13 @@ export class IngestService {
 
   /** The stored object is there, whole: its size and SHA-256 are the row's. */
   private async intact(key: string, size: number, sha256: string): Promise<boolean> {
-    const { blobs } = this.deps;
-    if ((await blobs.size(key)) !== size) return false;
-    const hash = createHash('sha256');
     try {
-      for await (const chunk of blobs.read(key)) hash.update(chunk);
+      const now = await storedDigest(this.deps.blobs, key);
+      return now?.size === size && now.sha256 === sha256;
     } catch (e) {
       if (e instanceof LanternError && e.code === 'LNT_NOT_FOUND') return false;
       throw e;
     }
-    return hash.digest('hex') === sha256;
   }
 
   /**
@@ -278,7 +280,6 @@ export class IngestService {
   private async undo(
     key: string,
     written: PromiseSettledResult<{ status: 'stored' | 'quarantined' | 'duplicate'; id?: number }>,
-    synced: PromiseSettledResult<void>,
     token: number,
   ): Promise<void> {
     const { index, blobs } = this.deps;
@@ -289,7 +290,6 @@ export class IngestService {
       this.window.settled(token);
       return;
     }
-    void synced;
     const row = written.value;
     try {
       if (row.status === 'stored') await index.write((tx) => tx.removeInstance(row.id!));
@@ -516,7 +516,7 @@ export class IngestService {
     });
     const [written, synced] = await Promise.allSettled([writing, durable]);
     if (written.status === 'rejected' || synced.status === 'rejected') {
-      await this.undo(key, written, synced, window);
+      await this.undo(key, written, window);
       const e: unknown =
         written.status === 'rejected' ? written.reason : (synced as PromiseRejectedResult).reason;
       throw e instanceof LanternError

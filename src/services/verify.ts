@@ -15,6 +15,18 @@ export interface VerifyReport {
   readonly missing: VerifyProblem[];
 }
 
+/** The size and SHA-256 of a stored object as it is now; undefined when it is missing. */
+export async function storedDigest(
+  blobs: BlobStore,
+  key: string,
+): Promise<{ size: number; sha256: string } | undefined> {
+  const size = await blobs.size(key);
+  if (size === undefined) return undefined;
+  const hash = createHash('sha256');
+  for await (const chunk of blobs.read(key)) hash.update(chunk);
+  return { size, sha256: hash.digest('hex') };
+}
+
 /** Re-hashes every stored object against the digest the index recorded when it was stored. */
 export class VerifyService {
   constructor(
@@ -36,8 +48,8 @@ export class VerifyService {
       afterId = rows[rows.length - 1].id;
       for (const row of rows) {
         report.checked++;
-        const size = await this.blobs.size(row.blobKey);
-        if (size === undefined) {
+        const now = await storedDigest(this.blobs, row.blobKey);
+        if (!now) {
           report.missing.push({
             sopInstanceUid: row.sopInstanceUid,
             blobKey: row.blobKey,
@@ -45,10 +57,8 @@ export class VerifyService {
           });
           continue;
         }
-        const hash = createHash('sha256');
-        for await (const chunk of this.blobs.read(row.blobKey)) hash.update(chunk);
+        const { size, sha256: digest } = now;
         report.bytes += size;
-        const digest = hash.digest('hex');
         if (digest !== row.sha256 || size !== row.size) {
           report.mismatched.push({
             sopInstanceUid: row.sopInstanceUid,
