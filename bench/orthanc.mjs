@@ -27,7 +27,7 @@ export function ensureOrthanc() {
   return has('Orthanc') && existsSync(PLUGIN);
 }
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

@@ -1,34 +1,38 @@
-// WADO-RS whole-study retrieval over real HTTP (multipart/related, every instance streamed from storage)
-// against the same files streamed to the socket by a plain Node server with fs.createReadStream, and against
+// WADO-RS whole-study retrieval over real HTTP (multipart/related, every instance streamed from storage) from
+// `lantern serve` in a process of its own, fetched by curl, against the same files streamed to the socket by
+// a plain Node server with fs.createReadStream, and against
 // Debian's Orthanc with its DICOMweb plugin holding the same files (installed when missing, as root), in
 // rounds whose order rotates; medians of the rates and of the paired ratios. Targets: at least 0.8x the
 // plain stream, at least 1.5x Orthanc.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createReadStream } from 'node:fs';
-import { createServer, get } from 'node:http';
+import { createServer } from 'node:http';
+import { execFile, execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig, storageRoot } from '../dist/config.js';
 import { createApp } from '../dist/main.js';
-import { buildHttpServer } from '../dist/servers/http/server.js';
 import { benchToken, ctFile } from './corpus.mjs';
-import { ensureOrthanc, startOrthanc } from './orthanc.mjs';
+import { startLantern } from './lantern.mjs';
+import { ensureOrthanc, freePort, startOrthanc } from './orthanc.mjs';
 
 const INSTANCES = Number(process.env.BENCH_WADO_INSTANCES ?? 400);
 const ROUNDS = 11;
 
-/** Downloads a URL, counting bytes; MB/s. */
+/**
+ * Downloads a URL with curl, a client in a process of its own (as a viewer is), discarding the body; bytes and
+ * MB/s as curl counts them.
+ */
 function download(url, headers) {
   return new Promise((resolve, reject) => {
-    const t = process.hrtime.bigint();
-    get(url, { headers }, (res) => {
-      if (res.statusCode !== 200) reject(new Error(`${url} answered ${res.statusCode}`));
-      let n = 0;
-      res.on('data', (c) => (n += c.length));
-      res.on('end', () => resolve({ bytes: n, mbps: n / 1e6 / (Number(process.hrtime.bigint() - t) / 1e9) }));
-      res.on('error', reject);
-    }).on('error', reject);
+    const args = ['-s', '-f', '-o', '/dev/null', '-w', '%{size_download} %{time_total}'];
+    for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}: ${v}`);
+    execFile('curl', [...args, url], (err, stdout) => {
+      if (err) return reject(new Error(`${url}: ${err.message}`));
+      const [bytes, seconds] = stdout.trim().split(' ').map(Number);
+      resolve({ bytes, mbps: bytes / 1e6 / seconds });
+    });
   });
 }
 
@@ -37,16 +41,24 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 export async function run() {
   const dir = mkdtempSync(join(tmpdir(), 'lantern-bench-wado-'));
   const config = loadConfig({ env: {}, flags: { dataDir: dir } });
-  const app = await createApp(config, pino({ level: 'silent' }));
-  const http = await buildHttpServer(app);
   let plain;
+  let server;
   try {
+    // The study is stored here, then served by `lantern serve` over the same data folder.
+    const app = await createApp(config, pino({ level: 'silent' }));
     let study;
-    for (let i = 0; i < INSTANCES; i++) {
-      const o = await app.ingest.ingest({ chunks: [ctFile(i, { study: 7 })], source: 'BENCH' });
-      study = o.studyUid;
+    let rows;
+    let token;
+    try {
+      for (let i = 0; i < INSTANCES; i++) {
+        const o = await app.ingest.ingest({ chunks: [ctFile(i, { study: 7 })], source: 'BENCH' });
+        study = o.studyUid;
+      }
+      rows = await app.retrieve.instances([{ tag: 0x0020000d, vr: 'UI', value: study }]);
+      token = await benchToken(app);
+    } finally {
+      await app.close();
     }
-    const rows = await app.retrieve.instances([{ tag: 0x0020000d, vr: 'UI', value: study }]);
     const files = rows.map((r) => join(storageRoot(config), r.blobKey));
     plain = createServer(async (_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
@@ -60,12 +72,13 @@ export async function run() {
       res.end();
     });
     await new Promise((r) => plain.listen(0, '127.0.0.1', r));
-    await http.listen({ host: '127.0.0.1', port: 0 });
-    const wadoUrl = `http://127.0.0.1:${http.server.address().port}/dicom-web/studies/${study}`;
+    const httpPort = await freePort();
+    server = await startLantern(dir, await freePort(), httpPort);
+    const wadoUrl = `http://127.0.0.1:${httpPort}/dicom-web/studies/${study}`;
     const plainUrl = `http://127.0.0.1:${plain.address().port}/`;
     const accept = {
       Accept: 'multipart/related; type="application/dicom"',
-      Authorization: await benchToken(app),
+      Authorization: token,
     };
     let orthanc;
     let orthancUrl;
@@ -76,6 +89,8 @@ export async function run() {
         await Promise.all(bodies.slice(i, i + 4).map((b) => orthanc.rest('POST', '/instances', b)));
       orthancUrl = `${orthanc.base}/dicom-web/studies/${study}`;
     }
+    // What ingest wrote reaches the disk before the rounds, so write-back does not run during them.
+    execFileSync('sync');
     const ours = [];
     const ref = [];
     const theirs = [];
@@ -122,8 +137,8 @@ export async function run() {
     );
   } finally {
     plain?.close();
-    await http.close();
-    await app.close();
+    server?.kill('SIGTERM');
+    if (server) await new Promise((r) => server.once('exit', r));
     rmSync(dir, { recursive: true, force: true });
   }
 }

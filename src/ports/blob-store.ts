@@ -1,3 +1,5 @@
+import type { ReadBuffers } from '../core/buffers/pool.js';
+
 /**
  * Where object bytes live. Keys are made by the archive from internal ids, never from received strings:
  * lowercase letters, digits and '-' in segments separated by '/', with an optional extension
@@ -9,9 +11,14 @@ export interface BlobStore {
   createTemp(): Promise<TempBlob>;
   /**
    * Streams a stored object, or a byte range of it (end exclusive; an empty range yields nothing). A missing
-   * object fails with LNT_NOT_FOUND when iterated.
+   * object fails with LNT_NOT_FOUND when iterated. With `buffers`, a store that reads into memory it allocates
+   * takes that memory from there, one buffer per chunk yielded.
    */
-  read(key: string, range?: { start: number; end: number }): AsyncIterable<Uint8Array>;
+  read(
+    key: string,
+    range?: { start: number; end: number },
+    options?: { readonly buffers?: ReadBuffers },
+  ): AsyncIterable<Uint8Array>;
   /** Size in bytes, or undefined when the object is missing. */
   size(key: string): Promise<number | undefined>;
   /** Removes an object; a missing one is no error. */

@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, type FileHandle, readdir, rename, rm, stat, statfs } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { LanternError } from '../../core/errors.js';
 import { isNodeId } from '../../core/node/node-id.js';
+import type { ReadBuffers } from '../../core/buffers/pool.js';
 import type { BlobStore, TempBlob } from '../../ports/blob-store.js';
 import { CoalescedSync, fsyncPath } from '../fs-sync/index.js';
 
 /** Folders whose descriptors stay open for syncing (objects and quarantine use 256 each). */
 const MAX_DIR_HANDLES = 1024;
+/** Bytes asked for by each read of a stored object. */
+const READ_CHUNK = 1024 * 1024;
 /** Keys are ours: lowercase letters, digits, '-' and '/' between segments. Anything else is refused. */
 const KEY = /^[a-z0-9-]+(\/[a-z0-9-]+)*(\.[a-z0-9]+)?$/;
 /** Another node's temporary files younger than this may still be written; older ones are left by a crash. */
@@ -174,23 +176,34 @@ export class FsBlobStore implements BlobStore {
     return entry.sync.request();
   }
 
-  async *read(key: string, range?: { start: number; end: number }): AsyncIterable<Uint8Array> {
+  async *read(
+    key: string,
+    range?: { start: number; end: number },
+    options?: { readonly buffers?: ReadBuffers },
+  ): AsyncIterable<Uint8Array> {
     const path = this.path(key);
+    let fh: FileHandle;
     try {
-      if (range && range.end <= range.start) {
-        // Nothing to read, but a missing object is still missing.
-        await (await open(path, 'r')).close();
-        return;
-      }
-      const stream = createReadStream(path, {
-        start: range?.start,
-        end: range ? range.end - 1 : undefined,
-        highWaterMark: 256 * 1024,
-      });
-      for await (const chunk of stream) yield chunk as Buffer;
+      fh = await open(path, 'r');
     } catch (e) {
       if (missing(e)) throw new LanternError('LNT_NOT_FOUND', `no stored object ${key}`, { cause: e });
       throw e;
+    }
+    try {
+      // Large reads straight into buffers of the right size (no stream machinery). Stored objects never
+      // change, so a read that returns less than asked for has met the end of the file.
+      let position = range?.start ?? 0;
+      const end = range ? range.end : (await fh.stat()).size;
+      while (position < end) {
+        const want = Math.min(READ_CHUNK, end - position);
+        const buf = options?.buffers?.take(want) ?? Buffer.allocUnsafe(want);
+        const { bytesRead } = await fh.read(buf, 0, want, position);
+        if (bytesRead > 0) yield bytesRead === want ? buf : buf.subarray(0, bytesRead);
+        position += bytesRead;
+        if (bytesRead < want) break;
+      }
+    } finally {
+      await fh.close();
     }
   }
 

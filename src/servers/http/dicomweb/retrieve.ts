@@ -12,7 +12,13 @@ import { fresh, notModified } from './conditional.js';
 import { firstString, negotiateDatasets, sendDatasets } from './datasets.js';
 import { closing, newBoundary, PART_TAIL, partHead } from './multipart.js';
 import { instancesOf } from './request.js';
+import { DirectBody } from '../direct-body.js';
+import { BufferPool } from '../../../core/buffers/pool.js';
+
 import { baseUrl, type PathUids, pathKeys, resourceUrl } from './urls.js';
+
+/** Read buffers of whole-object retrieval, reused once a response has sent them. */
+const readBuffers = new BufferPool();
 
 /**
  * What a retrieve request accepts, instance by instance: multipart/related application/dicom parts in the
@@ -55,23 +61,53 @@ export async function retrieve(
   // The first object is prepared before the answer starts, so that its errors still get a status code.
   const first = targets[0] ? await app.transcode.object(rows[0], targets[0]) : undefined;
   const boundary = newBoundary();
+  const heads = rows.map((row, i) => {
+    const ts = targets[i] || row.transferSyntaxUid;
+    const converted = targets[i] ? (i === 0 ? first : undefined) : undefined;
+    const headers: Record<string, string> = { 'Content-Type': `application/dicom; transfer-syntax=${ts}` };
+    const length = targets[i] ? converted?.length : row.size;
+    if (length !== undefined) headers['Content-Length'] = String(length);
+    return headers;
+  });
+  const tail = closing(boundary);
+  // Objects sent as stored have known sizes: the whole answer then has a length, and goes without chunked
+  // framing.
+  if (targets.every((t) => !t) && rows.every((r) => r.size !== undefined)) {
+    let total = tail.length;
+    for (let i = 0; i < rows.length; i++) total += partHead(boundary, heads[i]).length + rows[i].size! + 2;
+    reply.header('Content-Length', String(total));
+  }
   async function* body(): AsyncGenerator<Uint8Array> {
-    for (let i = 0; i < rows.length; i++) {
+    let i = 0;
+    for await (const stored of app.retrieve.storedObjects(
+      rows.map((r, j) => (targets[j] ? undefined : r)),
+      readBuffers,
+    )) {
       const row = rows[i];
-      const ts = targets[i] || row.transferSyntaxUid;
-      const converted = targets[i] ? (i === 0 ? first! : await app.transcode.object(row, ts)) : undefined;
-      const headers: Record<string, string> = { 'Content-Type': `application/dicom; transfer-syntax=${ts}` };
-      const length = converted ? converted.length : row.size;
-      if (length !== undefined) headers['Content-Length'] = String(length);
-      yield partHead(boundary, headers);
-      for await (const chunk of converted ? converted.body : app.retrieve.objectStream(row)) yield chunk;
+      const converted = stored ? undefined : i === 0 ? first! : await app.transcode.object(row, targets[i]);
+      if (converted && heads[i]['Content-Length'] === undefined && converted.length !== undefined)
+        heads[i]['Content-Length'] = String(converted.length);
+      yield partHead(boundary, heads[i]);
+      let sent = 0;
+      for await (const chunk of converted ? converted.body : stored!) {
+        sent += chunk.length;
+        yield chunk;
+      }
+      // A stored object whose size is not the index's would break the framing announced: the answer is cut
+      // (the client sees an incomplete body) instead of carrying wrong bytes.
+      if (stored && row.size !== undefined && sent !== row.size)
+        throw new LanternError(
+          'LNT_INTERNAL',
+          `stored object ${row.sopInstanceUid} is not the size recorded`,
+        );
       yield PART_TAIL;
+      i++;
     }
-    yield closing(boundary);
+    yield tail;
   }
   return reply
     .type(`multipart/related; type="application/dicom"; boundary=${boundary}`)
-    .send(Readable.from(body(), { objectMode: false }));
+    .send(new DirectBody(body(), (chunk) => readBuffers.give(chunk)));
 }
 
 /** Adds BulkDataURIs for the bulk values the index leaves out (top level: they can be fetched one by one). */
