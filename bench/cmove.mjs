@@ -1,6 +1,8 @@
 // C-MOVE of a whole study (500 CT instances of 132 KB) to DCMTK's storescp, asked for by DCMTK's movescu
 // (TCP_NODELAY=1), from Lantern and from Orthanc holding the same files, in rounds that alternate;
-// instances per second, medians. Target: at least 1.5x Orthanc.
+// instances per second, medians. Target: at least 1.5x Orthanc. Beside them, DCMTK's storescu sending the same
+// files to the same storescp: what the destination can take over one association (storescp answers each
+// C-STORE before the next, with no operations window), the ceiling of any archive's C-MOVE to it.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -75,7 +77,14 @@ export async function run() {
     };
     const ours = [];
     const theirs = [];
+    const ceiling = [];
+    const direct = async () => {
+      const t = process.hrtime.bigint();
+      await exec('storescu', ['-aet', 'BENCHSCU', '-aec', 'DEST', '+sd', '127.0.0.1', String(destPort), src]);
+      return COUNT / (Number(process.hrtime.bigint() - t) / 1e9);
+    };
     for (let r = 0; r < ROUNDS; r++) {
+      ceiling.push(await direct());
       if (r % 2) {
         theirs.push(await move(orthanc.dicomPort, orthanc.aeTitle));
         ours.push(await move(port, 'LANTERN'));
@@ -86,8 +95,10 @@ export async function run() {
     }
     const l = median(ours);
     const o = median(theirs);
+    const c = median(ceiling);
     console.log(
-      `C-MOVE of a study of ${COUNT} instances to storescp: lantern ${l.toFixed(0)}/s, orthanc ${o.toFixed(0)}/s, lantern / orthanc ${(l / o).toFixed(2)} (target >= 1.5; rounds ${ours.map((x) => x.toFixed(0)).join('/')} vs ${theirs.map((x) => x.toFixed(0)).join('/')})`,
+      `C-MOVE of a study of ${COUNT} instances to storescp: lantern ${l.toFixed(0)}/s, orthanc ${o.toFixed(0)}/s, lantern / orthanc ${(l / o).toFixed(2)} (target >= 1.5; rounds ${ours.map((x) => x.toFixed(0)).join('/')} vs ${theirs.map((x) => x.toFixed(0)).join('/')}); ` +
+        `storescu to the same storescp ${c.toFixed(0)}/s (the destination's ceiling): lantern ${(l / c).toFixed(2)}, orthanc ${(o / c).toFixed(2)} of it`,
     );
   } finally {
     await orthanc?.stop();

@@ -31,7 +31,17 @@ export function startLantern(data, dicomPort, httpPort = 0) {
   return new Promise((ok, fail) => {
     const p = spawn(
       'node',
-      [bin, 'serve', '--data', data, '--dicom-port', String(dicomPort), '--http-port', String(httpPort)],
+      [
+        ...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : []),
+        bin,
+        'serve',
+        '--data',
+        data,
+        '--dicom-port',
+        String(dicomPort),
+        '--http-port',
+        String(httpPort),
+      ],
       {
         env,
         stdio: ['ignore', 'pipe', 'pipe'],

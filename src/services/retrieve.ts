@@ -45,6 +45,14 @@ function uidKeys(
 const READ_AHEAD = 8;
 const READ_AHEAD_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The range that reads a stored object of the size the index recorded and one byte more: the store need not
+ * look up the size, and an object that grew is still seen to be of another size.
+ */
+function expected(row: InstanceRow): { start: number; end: number } | undefined {
+  return row.size === undefined ? undefined : { start: 0, end: row.size + 1 };
+}
+
 async function collect(source: AsyncIterable<Uint8Array>): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
   for await (const chunk of source) out.push(chunk);
@@ -97,42 +105,80 @@ export class RetrieveService {
     return out;
   }
 
+  /**
+   * `datasetStream` for instances sent one after another (C-MOVE and C-GET sub-operations): when one is
+   * asked for, the data sets of the next small ones (up to READ_AHEAD objects and READ_AHEAD_BYTES) start
+   * being read, so the next C-STORE does not wait for its file while the peer answers this one. An instance
+   * asked for out of turn, or a large one, is streamed as `datasetStream` does; errors are the same, when
+   * the instance is asked for.
+   */
+  datasetsInOrder<T extends InstanceRow>(rows: readonly T[]): (row: T) => Promise<AsyncIterable<Uint8Array>> {
+    const ahead = new Map<T, { chunks: Promise<Uint8Array[]>; bytes: number }>();
+    let held = 0;
+    let next = 0;
+    const position = new Map(rows.map((r, i) => [r, i] as const));
+    return async (row) => {
+      next = Math.max(next, (position.get(row) ?? -1) + 1);
+      const mine = ahead.get(row);
+      ahead.delete(row);
+      if (mine) held -= mine.bytes;
+      while (next < rows.length && ahead.size < READ_AHEAD) {
+        const r = rows[next];
+        const bytes = r.size ?? Infinity;
+        if (held + bytes > READ_AHEAD_BYTES) break;
+        next++;
+        const chunks = this.datasetStream(r).then(collect);
+        chunks.catch(() => undefined); // awaited when its turn comes; a send that stops early never does
+        held += bytes;
+        ahead.set(r, { chunks, bytes });
+      }
+      if (!mine) return this.datasetStream(row);
+      const chunks = await mine.chunks;
+      return (async function* () {
+        yield* chunks;
+      })();
+    };
+  }
+
   /** The stored bytes of an instance's data set (after its meta header), streamed. */
   async datasetStream(row: InstanceRow): Promise<AsyncIterable<Uint8Array>> {
-    // A missing object fails here, before anything is sent for it.
-    if ((await this.blobs.size(row.blobKey)) === undefined) {
-      throw new LanternError('LNT_NOT_FOUND', `no stored object ${row.blobKey}`);
+    // One read of the stored object: the meta header is passed over as it streams (found element by
+    // element in the first bytes), so sending it costs one open and no parse of the data set. The first
+    // chunk is read here, so that a missing object fails before anything is sent for it.
+    const source = this.blobs.read(row.blobKey, expected(row))[Symbol.asyncIterator]();
+    let first: IteratorResult<Uint8Array>;
+    try {
+      first = await source.next();
+    } catch (e) {
+      await source.return?.();
+      throw e;
     }
-    const blobs = this.blobs;
-    // One read of the stored object, opened when the data set is first read: the meta header is passed over
-    // as it streams (found element by element in the first bytes), so sending it costs one open and no
-    // parse of the data set.
     return (async function* () {
-      const source = blobs.read(row.blobKey)[Symbol.asyncIterator]();
       try {
         const head: Uint8Array[] = [];
         let n = 0;
         let offset: number | undefined;
-        while (offset === undefined && n < HEADER_PROBE) {
-          const next = await source.next();
-          if (next.done) break;
+        let next = first;
+        while (!next.done) {
           head.push(next.value);
           n += next.value.length;
           offset = metaHeaderEnd(head.length === 1 ? head[0] : Buffer.concat(head, n));
+          if (offset !== undefined || n >= HEADER_PROBE) break;
+          next = await source.next();
         }
-        const first = Buffer.concat(head, n);
+        const start = Buffer.concat(head, n);
         // A file whose meta header cannot be walked (ingest never stores one): the parser decides.
-        offset ??= parseDicom(first.subarray(0, Math.min(n, HEADER_PROBE)), {
+        offset ??= parseDicom(start.subarray(0, Math.min(n, HEADER_PROBE)), {
           untilPixelData: true,
         }).datasetOffset;
-        if (offset < first.length) yield first.subarray(offset);
-        let skip = Math.max(0, offset - first.length);
+        if (offset < start.length) yield start.subarray(offset);
+        let skip = Math.max(0, offset - start.length);
         for (;;) {
-          const next = await source.next();
-          if (next.done) return;
-          const chunk = skip ? next.value.subarray(Math.min(skip, next.value.length)) : next.value;
-          skip = Math.max(0, skip - next.value.length);
-          if (chunk.length) yield chunk;
+          const chunk = await source.next();
+          if (chunk.done) return;
+          const rest = skip ? chunk.value.subarray(Math.min(skip, chunk.value.length)) : chunk.value;
+          skip = Math.max(0, skip - chunk.value.length);
+          if (rest.length) yield rest;
         }
       } finally {
         await source.return?.();
@@ -145,7 +191,8 @@ export class RetrieveService {
    * small ones (up to READ_AHEAD objects and READ_AHEAD_BYTES) are already being read, so a study of many
    * small objects is not sent at the pace of one open-read-close after another. A large object is streamed
    * when its turn comes. An undefined row yields undefined (the caller sends something else there). Chunks
-   * are read into `buffers` when given (the caller gives them back once sent).
+   * are read into `buffers` when given (the caller gives them back once sent). An object is read to the size
+   * the index recorded and one byte beyond, so the caller can tell an object of another size by what it got.
    */
   async *storedObjects(
     rows: readonly (InstanceRow | undefined)[],
@@ -167,7 +214,7 @@ export class RetrieveService {
           ahead.push({ row, bytes: 0 });
           continue;
         }
-        const whole = collect(this.blobs.read(row.blobKey, undefined, options));
+        const whole = collect(this.blobs.read(row.blobKey, expected(row), options));
         whole.catch(() => undefined); // awaited at its turn; a consumer that stops early never does
         held += bytes;
         ahead.push({ row, whole, bytes });
@@ -182,7 +229,7 @@ export class RetrieveService {
         continue;
       }
       if (!whole) {
-        yield this.blobs.read(row.blobKey, undefined, options);
+        yield this.blobs.read(row.blobKey, expected(row), options);
         fill();
         continue;
       }

@@ -67,7 +67,8 @@ export class SendService {
     await this.retrieve.recordSent(options.by, instances, 'transferred', to.aeTitle);
     const counts = new SubOperations(instances.length);
     if (!instances.length) return;
-    for await (const r of this.sender.send(to, instances, (i) => this.retrieve.datasetStream(i), options)) {
+    const datasets = this.retrieve.datasetsInOrder(instances);
+    for await (const r of this.sender.send(to, instances, datasets, options)) {
       const outcome = storeOutcome(r.status);
       counts.record(outcome);
       yield { counts, instance: r.instance, outcome };

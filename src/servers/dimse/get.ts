@@ -32,6 +32,7 @@ export function get(deps: GetDeps): DimseHandler {
     }
     await deps.retrieve.recordSent(peerParty(assoc), selected.instances, 'transferred', assoc.callingAeTitle);
     const counts = new SubOperations(selected.instances.length);
+    const datasets = deps.retrieve.datasetsInOrder(selected.instances);
     for (const inst of selected.instances) {
       if (signal.aborted) break;
       const rsp = await assoc.request?.(
@@ -43,7 +44,7 @@ export function get(deps: GetDeps): DimseHandler {
           AffectedSOPInstanceUID: inst.sopInstanceUid,
           Priority: 0,
         },
-        await deps.retrieve.datasetStream(inst),
+        await datasets(inst),
       );
       counts.record(storeOutcome(rsp ? Number(rsp.Status) : undefined));
       if (counts.remaining > 0) yield { status: Status.Pending, fields: counts.fields() };
