@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Tag, tagHex } from '../core/dicom/dictionary.js';
 import { DicomParser, metaHeaderEnd, parseDicom } from '../core/dicom/parser.js';
-import { LanternError } from '../core/errors.js';
 import { type Actor, requirePermission } from '../core/security/actor.js';
 import type { QueryKey } from '../core/query/keys.js';
 import type { ReadBuffers } from '../core/buffers/pool.js';
