@@ -1116,23 +1116,32 @@ export class Association {
     let held: Uint8Array | undefined;
     for await (const chunk of chunks) {
       if (this.closed) return;
+      // The PDUs of one chunk leave in one write (a stored object is read in large chunks: a 500 KB image
+      // is one system call, not thirty); the next chunk waits until the socket can take more.
+      this.socket.cork();
       for (let o = 0; o < chunk.length; o += frag) {
-        if (held) await this.sendData(contextId, held, false);
+        if (held) this.writeData(contextId, held, false);
         held = chunk.subarray(o, Math.min(chunk.length, o + frag));
       }
+      this.socket.uncork();
+      await this.drained();
     }
-    await this.sendData(contextId, held ?? new Uint8Array(0), true);
+    this.writeData(contextId, held ?? new Uint8Array(0), true);
+    await this.drained();
   }
 
-  private sendData(contextId: number, part: Uint8Array, last: boolean): Promise<void> {
-    if (this.closed || !this.socket.writable) return Promise.resolve();
-    // The header and its part in one write.
+  /** One P-DATA-TF PDU of data set bytes: the header and its part in one write. */
+  private writeData(contextId: number, part: Uint8Array, last: boolean): void {
+    if (this.closed || !this.socket.writable) return;
     this.socket.cork();
     this.socket.write(pDataHeader(contextId, false, last, part.length));
-    const more = this.socket.write(part);
+    this.socket.write(part);
     this.socket.uncork();
-    if (more) return Promise.resolve();
-    // Wait for the socket to take more, or for the connection to end (the caller then stops sending).
+  }
+
+  /** Resolves when the socket can take more, or the connection has ended (the caller then stops sending). */
+  private drained(): Promise<void> {
+    if (this.closed || !this.socket.writable || !this.socket.writableNeedDrain) return Promise.resolve();
     return new Promise((r) => {
       const done = () => {
         this.socket.off('drain', done);
