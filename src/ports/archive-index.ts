@@ -179,9 +179,13 @@ export interface IndexReader {
   findSeries(seriesUid: string): Promise<{ id: number; studyUid: string } | undefined>;
   findPatient(patientId: string, issuer: string): Promise<PatientRow | undefined>;
   queryLevel(q: LevelQuery): Promise<LevelRow[]>;
-  /** Distinct modalities and SOP classes of the given studies (for ModalitiesInStudy, SOPClassesInStudy). */
+  /**
+   * Distinct modalities and SOP classes of the given studies (for ModalitiesInStudy, SOPClassesInStudy);
+   * `want` leaves out the one a query does not ask for (its list stays empty).
+   */
   studySummaries(
     studyIds: readonly number[],
+    want?: { readonly modalities: boolean; readonly sopClasses: boolean },
   ): Promise<Map<number, { modalities: string[]; sopClasses: string[] }>>;
   /** Every stored instance in id order, a page at a time. */
   listInstances(afterId: number, limit: number): Promise<InstanceRow[]>;

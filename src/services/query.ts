@@ -192,9 +192,9 @@ export class QueryService {
     const summariesFirst = matchKeys.some(
       (k) => k.tag === Tag.ModalitiesInStudy || k.tag === Tag.SOPClassesInStudy,
     );
-    const wantSummaries = needsSummaries(req);
+    const wantSummaries = neededSummaries(req);
     const summariesOf = (rows: readonly LevelRow[]) =>
-      this.index.studySummaries([...new Set(rows.map((r) => r.studyFk!).filter(Boolean))]);
+      this.index.studySummaries([...new Set(rows.map((r) => r.studyFk!).filter(Boolean))], wantSummaries);
     for (;;) {
       req.signal?.throwIfAborted();
       // Read a little more than is still wanted (rows may fail the exact matching), up to a page.
@@ -305,10 +305,16 @@ function respond(plan: ResponsePlan, merged: JsonDataset): JsonDataset {
   return out;
 }
 
-function needsSummaries(req: QueryRequest): boolean {
-  if (req.level !== 'STUDY') return false;
-  if (req.includeAll || req.includeDefaults || req.keys.length === 0) return true;
-  return req.keys.some((k) => k.tag === Tag.ModalitiesInStudy || k.tag === Tag.SOPClassesInStudy);
+/** Which study summaries the request needs, matching or returned; undefined: none. */
+function neededSummaries(req: QueryRequest): { modalities: boolean; sopClasses: boolean } | undefined {
+  if (req.level !== 'STUDY') return undefined;
+  const asks = (tag: number) => req.keys.some((k) => k.tag === tag);
+  const defaults = req.includeDefaults || req.keys.length === 0;
+  const want = {
+    modalities: req.includeAll || defaults || asks(Tag.ModalitiesInStudy),
+    sopClasses: req.includeAll || asks(Tag.SOPClassesInStudy),
+  };
+  return want.modalities || want.sopClasses ? want : undefined;
 }
 
 /** The default attributes a level returns (QIDO-RS without includefield). */

@@ -46,10 +46,20 @@ function swapWidth(vr: Vr): number | undefined {
 }
 
 class Writer {
+  /** Where headers are built when the sink copies each chunk before the next (encodeDataset). */
+  private readonly scratch?: Uint8Array;
+  private readonly scratchView?: DataView;
+
   constructor(
     private readonly enc: Encoding,
     private readonly opts: WriteOptions,
-  ) {}
+    copyingSink = false,
+  ) {
+    if (copyingSink) {
+      this.scratch = new Uint8Array(12);
+      this.scratchView = new DataView(this.scratch.buffer);
+    }
+  }
 
   /** Encoded size of a leaf element's value, or of encapsulated fragments with their delimiter. */
   valueLength(el: DataElement): number {
@@ -159,23 +169,23 @@ class Writer {
     const le = enc.littleEndian;
     const g = tag >>> 16;
     const e = tag & 0xffff;
+    const long = enc.explicitVr && (hasLongLength(vr) || len > 0xffff);
+    const size = !enc.explicitVr || !long ? 8 : 12;
+    const h = this.scratch ? this.scratch.subarray(0, size) : new Uint8Array(size);
+    const dv = this.scratchView ?? new DataView(h.buffer);
+    dv.setUint16(0, g, le);
+    dv.setUint16(2, e, le);
     if (!enc.explicitVr) {
-      const h = new Uint8Array(8);
-      const dv = new DataView(h.buffer);
-      dv.setUint16(0, g, le);
-      dv.setUint16(2, e, le);
       dv.setUint32(4, len, le);
       return h;
     }
-    const long = hasLongLength(vr) || len > 0xffff;
-    const h = new Uint8Array(long ? 12 : 8);
-    const dv = new DataView(h.buffer);
-    dv.setUint16(0, g, le);
-    dv.setUint16(2, e, le);
     h[4] = vr.charCodeAt(0);
     h[5] = vr.charCodeAt(1);
-    if (long) dv.setUint32(8, len, le);
-    else dv.setUint16(6, len, le);
+    if (long) {
+      h[6] = 0;
+      h[7] = 0;
+      dv.setUint32(8, len, le);
+    } else dv.setUint16(6, len, le);
     return h;
   }
 }
@@ -212,9 +222,19 @@ export function encodeElementHeader(tag: number, vr: Vr, length: number, enc: En
 }
 
 export function encodeDataset(ds: Dataset, enc: Encoding, options: WriteOptions = {}): Uint8Array {
-  const chunks: Uint8Array[] = [];
-  writeDataset(ds, enc, (c) => chunks.push(c), options);
-  return Buffer.concat(chunks);
+  // Each chunk copied as it comes into one growing buffer, so headers need no allocation of their own.
+  let out = Buffer.allocUnsafe(1024);
+  let n = 0;
+  new Writer(enc, options, true).writeDataset(ds, enc, (c) => {
+    if (n + c.length > out.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, n + c.length));
+      bigger.set(out.subarray(0, n));
+      out = bigger;
+    }
+    out.set(c, n);
+    n += c.length;
+  });
+  return out.subarray(0, n);
 }
 
 /** Byte length of the dataset when written in the given encoding. */

@@ -120,59 +120,67 @@ export class CommandError extends LanternError {
 
 /** Encodes a command set in implicit VR little endian, with its group length first. */
 export function encodeCommand(cmd: Command): Uint8Array {
-  const parts: [number, Uint8Array][] = [];
-  for (const [k, v] of Object.entries(cmd) as [CommandKeyword, string | number | number[]][]) {
-    if (v === undefined || k === 'CommandGroupLength') continue;
-    parts.push([CommandTag[k], encodeValue(KIND[k], v)]);
-  }
-  parts.sort((a, b) => a[0] - b[0]);
+  // Sizes first, then every value written in place: one allocation per command set (one per C-FIND match).
+  const parts: { tag: number; kind: Kind; v: string | number | number[]; size: number }[] = [];
   let groupLength = 0;
-  for (const [, v] of parts) groupLength += 8 + v.length;
+  for (const k in cmd) {
+    const v = cmd[k as CommandKeyword];
+    if (v === undefined || k === 'CommandGroupLength') continue;
+    const kind = KIND[k as CommandKeyword];
+    const size = valueSize(kind, v);
+    parts.push({ tag: CommandTag[k as CommandKeyword], kind, v, size });
+    groupLength += 8 + size;
+  }
+  parts.sort((a, b) => a.tag - b.tag);
   const out = new Uint8Array(12 + groupLength);
   const dv = new DataView(out.buffer);
   dv.setUint32(0, CommandTag.CommandGroupLength, true); // (0000,0000) as group 0000, element 0000
   dv.setUint32(4, 4, true);
   dv.setUint32(8, groupLength, true);
   let o = 12;
-  for (const [tag, v] of parts) {
-    dv.setUint16(o, tag >>> 16, true);
-    dv.setUint16(o + 2, tag & 0xffff, true);
-    dv.setUint32(o + 4, v.length, true);
-    out.set(v, o + 8);
-    o += 8 + v.length;
+  for (const p of parts) {
+    dv.setUint16(o, p.tag >>> 16, true);
+    dv.setUint16(o + 2, p.tag & 0xffff, true);
+    dv.setUint32(o + 4, p.size, true);
+    writeValue(out, dv, o + 8, p.kind, p.v);
+    o += 8 + p.size;
   }
   return out;
 }
 
-function encodeValue(kind: Kind, v: string | number | number[]): Uint8Array {
+function valueSize(kind: Kind, v: string | number | number[]): number {
+  if (kind === 'US') return 2;
+  if (kind === 'UL') return 4;
+  if (kind === 'AT') return 4 * (v as number[]).length;
+  const n = String(v).length;
+  return n + (n % 2);
+}
+
+function writeValue(
+  out: Uint8Array,
+  dv: DataView,
+  o: number,
+  kind: Kind,
+  v: string | number | number[],
+): void {
   switch (kind) {
-    case 'US': {
-      const b = new Uint8Array(2);
-      new DataView(b.buffer).setUint16(0, v as number, true);
-      return b;
-    }
-    case 'UL': {
-      const b = new Uint8Array(4);
-      new DataView(b.buffer).setUint32(0, v as number, true);
-      return b;
-    }
-    case 'AT': {
-      const tags = v as number[];
-      const b = new Uint8Array(4 * tags.length);
-      const dv = new DataView(b.buffer);
-      tags.forEach((t, i) => {
-        dv.setUint16(i * 4, t >>> 16, true);
-        dv.setUint16(i * 4 + 2, t & 0xffff, true);
+    case 'US':
+      dv.setUint16(o, v as number, true);
+      return;
+    case 'UL':
+      dv.setUint32(o, v as number, true);
+      return;
+    case 'AT':
+      (v as number[]).forEach((t, i) => {
+        dv.setUint16(o + i * 4, t >>> 16, true);
+        dv.setUint16(o + i * 4 + 2, t & 0xffff, true);
       });
-      return b;
-    }
+      return;
     default: {
       const s = String(v);
-      const pad = kind === 'UI' ? 0 : 0x20;
-      const n = s.length + (s.length % 2);
-      const b = new Uint8Array(n).fill(pad);
-      for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
-      return b;
+      for (let i = 0; i < s.length; i++) out[o + i] = s.charCodeAt(i) & 0xff;
+      // UI pads with NUL, the other strings with a space.
+      if (s.length % 2) out[o + s.length] = kind === 'UI' ? 0 : 0x20;
     }
   }
 }
