@@ -116,11 +116,7 @@ export class RetrieveService {
     let held = 0;
     let next = 0;
     const position = new Map(rows.map((r, i) => [r, i] as const));
-    return async (row) => {
-      next = Math.max(next, (position.get(row) ?? -1) + 1);
-      const mine = ahead.get(row);
-      ahead.delete(row);
-      if (mine) held -= mine.bytes;
+    const fill = () => {
       while (next < rows.length && ahead.size < READ_AHEAD) {
         const r = rows[next];
         const bytes = r.size ?? Infinity;
@@ -131,6 +127,15 @@ export class RetrieveService {
         held += bytes;
         ahead.set(r, { chunks, bytes });
       }
+    };
+    return async (row) => {
+      next = Math.max(next, (position.get(row) ?? -1) + 1);
+      const mine = ahead.get(row);
+      ahead.delete(row);
+      if (mine) held -= mine.bytes;
+      // Refilled once this object has gone out (after the writes of this turn): the reads' dispatch costs
+      // the main thread more than the next C-STORE's round trip can spare.
+      setImmediate(fill);
       if (!mine) return this.datasetStream(row);
       const chunks = await mine.chunks;
       return (async function* () {
@@ -165,7 +170,8 @@ export class RetrieveService {
           if (offset !== undefined || n >= HEADER_PROBE) break;
           next = await source.next();
         }
-        const start = Buffer.concat(head, n);
+        // Most often the first read holds the meta header: no copy of it.
+        const start = head.length === 1 ? head[0] : Buffer.concat(head, n);
         // A file whose meta header cannot be walked (ingest never stores one): the parser decides.
         offset ??= parseDicom(start.subarray(0, Math.min(n, HEADER_PROBE)), {
           untilPixelData: true,

@@ -57,17 +57,26 @@ export class NetworkSender implements DicomSender {
     options.signal?.addEventListener('abort', stop, { once: true });
     try {
       // Up to the window the peer granted, C-STOREs go out before the first response has come (PS3.7
-      // D.3.3.3), answered in the order sent.
-      const window = assoc.operationsWindow;
-      const inFlight: Promise<{ instance: T; status: number | undefined }>[] = [];
-      for (const instance of instances) {
-        if (options.signal?.aborted) return;
+      // D.3.3.3). The next goes out as soon as one is answered, not when the caller has taken the outcome
+      // (a C-MOVE's pending response to its requestor): with a window of one, as most peers grant, the
+      // destination is never kept waiting for our other work. Outcomes are given in the order sent.
+      const window = Math.max(1, assoc.operationsWindow);
+      const outcomes: Promise<{ instance: T; status: number | undefined }>[] = [];
+      let stopped = false;
+      const launch = () => {
+        if (stopped || outcomes.length >= instances.length || options.signal?.aborted) return;
+        const instance = instances[outcomes.length];
         const p = this.storeOne(assoc, instance, dataset, options).then((status) => ({ instance, status }));
-        p.catch(() => undefined); // awaited below, in order
-        inFlight.push(p);
-        if (inFlight.length >= window) yield await inFlight.shift()!;
+        outcomes.push(p);
+        void p.then(launch); // storeOne never fails: a failure is an undefined status
+      };
+      for (let k = 0; k < window; k++) launch();
+      try {
+        for (let i = 0; i < outcomes.length; i++) yield await outcomes[i];
+      } finally {
+        stopped = true;
+        await Promise.all(outcomes); // answered or failed with the association: none left running
       }
-      while (inFlight.length) yield await inFlight.shift()!;
     } finally {
       options.signal?.removeEventListener('abort', stop);
       await assoc.release().catch(() => assoc.abort());

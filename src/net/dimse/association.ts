@@ -1114,19 +1114,31 @@ export class Association {
   ): Promise<void> {
     const frag = this.fragmentSize();
     let held: Uint8Array | undefined;
-    for await (const chunk of chunks) {
-      if (this.closed) return;
-      // The PDUs of one chunk leave in one write (a stored object is read in large chunks: a 500 KB image
-      // is one system call, not thirty); the next chunk waits until the socket can take more.
-      this.socket.cork();
-      for (let o = 0; o < chunk.length; o += frag) {
-        if (held) this.writeData(contextId, held, false);
-        held = chunk.subarray(o, Math.min(chunk.length, o + frag));
+    // The PDUs of a chunk leave in one write (a stored object is read in large chunks: a 500 KB image is one
+    // system call, not thirty), held back until the next chunk has come or the data set has ended, so that
+    // the last PDU, flagged as last only then, goes with them: an object read in one chunk, as most are,
+    // leaves with its command in one write. Between chunks, the socket is given time to drain.
+    let unsent = false;
+    this.socket.cork();
+    try {
+      for await (const chunk of chunks) {
+        if (this.closed) return;
+        if (unsent) {
+          this.socket.uncork();
+          await this.drained();
+          this.socket.cork();
+          unsent = false;
+        }
+        for (let o = 0; o < chunk.length; o += frag) {
+          if (held) this.writeData(contextId, held, false);
+          held = chunk.subarray(o, Math.min(chunk.length, o + frag));
+          unsent = true;
+        }
       }
+      this.writeData(contextId, held ?? new Uint8Array(0), true);
+    } finally {
       this.socket.uncork();
-      await this.drained();
     }
-    this.writeData(contextId, held ?? new Uint8Array(0), true);
     await this.drained();
   }
 
