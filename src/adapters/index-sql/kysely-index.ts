@@ -73,10 +73,10 @@ const FILTER_COLUMNS: Record<QueryLevel, ReadonlyMap<number, string>> = {
 };
 
 /**
- * Filter columns whose index narrows a query to few rows: on SQLite a query filtering on one of them is
- * planned from that index and its matches sorted, not read in id order through the whole table (the plan
- * SQLite picks by itself when the query is paged in id order: a 30-day date range over 10,000 studies read
- * them all). Modality and SOP Class are left out: most rows share a few values.
+ * Filter columns whose index narrows a query to few rows: on SQLite a query filtering on one of its own
+ * level's is planned from that index and its matches sorted, not read in id order through the whole table
+ * (the plan SQLite picks by itself when the query is paged in id order: a 30-day date range over 10,000
+ * studies read them all). Modality and SOP Class are left out: most rows share a few values.
  */
 const SELECTIVE_COLUMNS: ReadonlySet<string> = new Set([
   'patient.patient_id',
@@ -561,7 +561,10 @@ class Reader implements IndexReader {
       const col = filterColumn(q.level, f);
       if (!col) continue; // other keys are matched afterwards
       qb = applyFilter(qb, col, f);
-      if (f.op === 'nameKeys' || (f.op !== 'like' && SELECTIVE_COLUMNS.has(col))) selective = true;
+      // Only a filter on the level's own table competes with its id order (a parent's is joined through
+      // an index that takes the id bound too).
+      if (f.op !== 'like' && f.op !== 'nameKeys' && SELECTIVE_COLUMNS.has(col) && col.startsWith(`${table}.`))
+        selective = true;
     }
     if (q.order?.length) {
       const cols = orderColumns(q.level, q.order);
