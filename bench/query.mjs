@@ -1,6 +1,6 @@
-// Study queries over the wire, Lantern against Orthanc in the same run: 10,000 studies (one small CT
-// instance each, 4,000 patients, dates over ten years, one study in 200 with Modality PT) stored into both by
-// DCMTK's storescu over four associations (the load rates are reported too), then C-FIND (one association
+// Study queries over the wire, Lantern against Orthanc in the same run: 10,000 studies of 10 small CT
+// instances each (100,000 instances; 4,000 patients, dates over ten years, one study in 200 with Modality
+// PT) stored into both by DCMTK's storescu over four associations (the load rates are reported too), then C-FIND (one association
 // of our own SCU per archive) and QIDO-RS (HTTP keep-alive) for the four searches of a worklist: exact
 // Patient ID, a name prefix, a 30-day date range, ModalitiesInStudy=PT. Queries alternate between the two
 // archives; medians and 95th percentiles. Targets: median under 5 ms, at least 5x faster than Orthanc.
@@ -17,6 +17,7 @@ import { bin, env, startLantern, storescu } from './lantern.mjs';
 import { ensureOrthanc, startOrthanc } from './orthanc.mjs';
 
 const STUDIES = Number(process.env.BENCH_QUERY_STUDIES ?? 10000);
+const PER_STUDY = Number(process.env.BENCH_QUERY_PER_STUDY ?? 10);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 200);
 const FAMILY = ['SMITH', 'JONES', 'TANAKA', 'MULLER', 'GARCIA', 'CHEN', 'KIM', 'NGUYEN', 'DUBOIS', 'ROSSI'];
 const STUDY_ROOT_FIND = '1.2.840.10008.5.1.4.1.2.2.1';
@@ -31,7 +32,7 @@ function dateOf(day) {
 async function load(port, aec, dirs) {
   const t = process.hrtime.bigint();
   await storescu(port, aec, dirs);
-  return STUDIES / (Number(process.hrtime.bigint() - t) / 1e9);
+  return (STUDIES * PER_STUDY) / (Number(process.hrtime.bigint() - t) / 1e9);
 }
 
 /** The four searches, as C-FIND keys and as a QIDO-RS query string. */
@@ -117,20 +118,23 @@ export async function run() {
     for (let i = 0; i < STUDIES; i++) {
       const p = i % 4000;
       const modality = i % 200 === 0 ? 'PT' : i % 3 ? 'CT' : 'MR';
-      const bytes = ctFile(i, {
-        study: i,
-        rows: 16,
-        columns: 16,
-        strings: [
-          [Tag.PatientID, 'LO', `P${p}`],
-          [Tag.PatientName, 'PN', `${FAMILY[p % 10]}^PAT${p}`],
-          [Tag.PatientBirthDate, 'DA', '19700101'],
-          [Tag.StudyDate, 'DA', dateOf(i % 3650)],
-          [Tag.AccessionNumber, 'SH', `A${i}`],
-          [Tag.Modality, 'CS', modality],
-        ],
-      });
-      writeFileSync(join(dirs[i % 4], `s${i}.dcm`), bytes);
+      for (let k = 0; k < PER_STUDY; k++) {
+        const n = i * PER_STUDY + k;
+        const bytes = ctFile(n, {
+          study: i,
+          rows: 16,
+          columns: 16,
+          strings: [
+            [Tag.PatientID, 'LO', `P${p}`],
+            [Tag.PatientName, 'PN', `${FAMILY[p % 10]}^PAT${p}`],
+            [Tag.PatientBirthDate, 'DA', '19700101'],
+            [Tag.StudyDate, 'DA', dateOf(i % 3650)],
+            [Tag.AccessionNumber, 'SH', `A${i}`],
+            [Tag.Modality, 'CS', modality],
+          ],
+        });
+        writeFileSync(join(dirs[n % 4], `s${n}.dcm`), bytes);
+      }
     }
     const data = join(work, 'lantern');
     const cli = (...args) => execFileSync('node', [bin, ...args, '--data', data], { env, encoding: 'utf8' });
@@ -143,7 +147,7 @@ export async function run() {
     const loadLantern = await load(dicomPort, 'LANTERN', dirs);
     const loadOrthanc = await load(orthanc.dicomPort, orthanc.aeTitle, dirs);
     console.log(
-      `load of ${STUDIES} small instances over four associations: lantern ${loadLantern.toFixed(0)}/s, orthanc ${loadOrthanc.toFixed(0)}/s, ratio ${(loadLantern / loadOrthanc).toFixed(2)}`,
+      `load of ${STUDIES * PER_STUDY} small instances (${STUDIES} studies) over four associations: lantern ${loadLantern.toFixed(0)}/s, orthanc ${loadOrthanc.toFixed(0)}/s, ratio ${(loadLantern / loadOrthanc).toFixed(2)}`,
     );
     const ours = await finder(dicomPort, 'LANTERN');
     const theirs = await finder(orthanc.dicomPort, orthanc.aeTitle);
@@ -177,7 +181,9 @@ export async function run() {
       }
       const line = (label, l, o) =>
         `  ${label}: lantern median ${pct(l, 0.5).toFixed(2)} ms (p95 ${pct(l, 0.95).toFixed(2)}), orthanc ${pct(o, 0.5).toFixed(2)} ms (p95 ${pct(o, 0.95).toFixed(2)}), orthanc / lantern ${(pct(o, 0.5) / pct(l, 0.5)).toFixed(1)}x`;
-      console.log(`${kind}, ${STUDIES} studies (targets: median < 5 ms, >= 5x faster than orthanc)`);
+      console.log(
+        `${kind}, ${STUDIES} studies of ${STUDIES * PER_STUDY} instances (targets: median < 5 ms, >= 5x faster than orthanc)`,
+      );
       console.log(line('C-FIND ', t.cfindL, t.cfindO));
       console.log(line('QIDO-RS', t.qidoL, t.qidoO));
     }
