@@ -55,6 +55,14 @@ async function sessions(): Promise<number> {
   return (await archive.app.auth.sessionsOf(account.id)).length;
 }
 
+/**
+ * The page has gone to the sign-in page by itself: its URL, polled (a navigation replaced by another to the
+ * same page fails a wait for the first with net::ERR_ABORTED).
+ */
+async function atSignIn(page: Page): Promise<void> {
+  await expect.poll(() => page.url(), { timeout: 15_000 }).toBe(signInUrl());
+}
+
 /** The study is open again: its banner names the patient. */
 async function studyOpen(page: Page): Promise<void> {
   await page.waitForURL(viewerUrl());
@@ -79,7 +87,7 @@ describe('the session in Chromium', () => {
 
     // Idle on the page: it signs out by itself and goes to the sign-in page, to come back here.
     await page.clock.fastForward(`${IDLE_MINUTES}:05`);
-    await page.waitForURL(signInUrl(), { timeout: 15_000 });
+    await atSignIn(page);
     await expect.poll(() => sessions()).toBe(0);
     await signIn(page);
     await studyOpen(page);
@@ -90,7 +98,7 @@ describe('the session in Chromium', () => {
     clock.advance(IDLE_MINUTES + 1);
     // (A request the page makes meanwhile, refused, may start the same navigation first.)
     await page.goto(viewerUrl()).catch(() => undefined);
-    await page.waitForURL(signInUrl(), { timeout: 15_000 });
+    await atSignIn(page);
     await signIn(page);
     await studyOpen(page);
 

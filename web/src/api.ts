@@ -23,8 +23,16 @@ export class ApiError extends Error {
   }
 }
 
-/** To the sign-in page, to come back to this page (its URL kept) once signed in again. */
+let leaving = false;
+
+/**
+ * To the sign-in page, to come back to this page (its URL kept) once signed in again. Once: the idle timer
+ * and a request refused at the same moment would otherwise start the navigation twice, the second aborting
+ * the first.
+ */
 export function toSignIn(): void {
+  if (leaving) return;
+  leaving = true;
   const back = returnPath(location.pathname, location.search);
   location.assign(`/login?next=${encodeURIComponent(back)}`);
 }
