@@ -372,7 +372,8 @@ export function latin1(bytes: Uint8Array): string {
   return toBuffer(bytes).toString('latin1');
 }
 
-function latin1Encode(s: string): Uint8Array {
+/** A string as ISO 8859-1, a byte per UTF-16 unit (its low byte: Uint8Array stores modulo 256). */
+export function latin1Encode(s: string): Uint8Array {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;

@@ -1130,9 +1130,11 @@ export class Association {
           unsent = false;
         }
         for (let o = 0; o < chunk.length; o += frag) {
-          if (held) this.writeData(contextId, held, false);
+          if (held) {
+            this.writeData(contextId, held, false);
+            unsent = true;
+          }
           held = chunk.subarray(o, Math.min(chunk.length, o + frag));
-          unsent = true;
         }
       }
       this.writeData(contextId, held ?? new Uint8Array(0), true);
