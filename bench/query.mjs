@@ -19,12 +19,23 @@ import { ensureOrthanc, startOrthanc } from './orthanc.mjs';
 const STUDIES = Number(process.env.BENCH_QUERY_STUDIES ?? 10000);
 const PER_STUDY = Number(process.env.BENCH_QUERY_PER_STUDY ?? 10);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 200);
-const FAMILY = ['SMITH', 'JONES', 'TANAKA', 'MULLER', 'GARCIA', 'CHEN', 'KIM', 'NGUYEN', 'DUBOIS', 'ROSSI'];
+export const FAMILY = [
+  'SMITH',
+  'JONES',
+  'TANAKA',
+  'MULLER',
+  'GARCIA',
+  'CHEN',
+  'KIM',
+  'NGUYEN',
+  'DUBOIS',
+  'ROSSI',
+];
 const STUDY_ROOT_FIND = '1.2.840.10008.5.1.4.1.2.2.1';
-const rnd = (n) => Math.floor(Math.random() * n);
-const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))];
+export const rnd = (n) => Math.floor(Math.random() * n);
+export const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.floor(p * (xs.length - 1))];
 
-function dateOf(day) {
+export function dateOf(day) {
   const d = new Date(Date.UTC(2016, 0, 1) + day * 86400000);
   return d.toISOString().slice(0, 10).replace(/-/g, '');
 }
@@ -36,7 +47,7 @@ async function load(port, aec, dirs) {
 }
 
 /** The four searches, as C-FIND keys and as a QIDO-RS query string. */
-function search(kind) {
+export function search(kind, patients = 4000) {
   const ret = [
     'StudyInstanceUID',
     'PatientName',
@@ -47,11 +58,11 @@ function search(kind) {
   ];
   const withKey = (k, v) => [`${k}=${v}`, ...ret.filter((r) => r !== k)];
   if (kind === 'patient id') {
-    const pid = `P${rnd(4000)}`;
+    const pid = `P${rnd(patients)}`;
     return { keys: withKey('PatientID', pid), qs: `PatientID=${pid}` };
   }
   if (kind === 'name prefix') {
-    const name = `${FAMILY[rnd(10)]}^PAT${rnd(400)}*`;
+    const name = `${FAMILY[rnd(10)]}^PAT${rnd(patients / 10)}*`;
     return { keys: withKey('PatientName', name), qs: `PatientName=${encodeURIComponent(name)}` };
   }
   if (kind === '30-day range') {
@@ -62,7 +73,7 @@ function search(kind) {
   return { keys: withKey('ModalitiesInStudy', 'PT'), qs: 'ModalitiesInStudy=PT' };
 }
 
-async function finder(port, aec) {
+export async function finder(port, aec) {
   const a = await Association.connect({
     host: '127.0.0.1',
     port,
@@ -94,7 +105,7 @@ async function finder(port, aec) {
   };
 }
 
-async function qido(base, qs, headers) {
+export async function qido(base, qs, headers) {
   const t = process.hrtime.bigint();
   const res = await fetch(`${base}/dicom-web/studies?${qs}`, {
     headers: { Accept: 'application/dicom+json', ...headers },

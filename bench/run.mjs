@@ -1,5 +1,5 @@
 // Runs every benchmark (after `npm run build`). Each prints its figures and the ratio to a reference run
-// in the same process; none asserts a time. Set BENCH_ONLY=header-parse,import,large-file,cstore,cstore-large,cstore-scale,cfind,qido,qido-fuzzy,query,wado,cmove,rendered,cstore-audit,web to choose.
+// in the same process; none asserts a time. Set BENCH_ONLY=header-parse,import,large-file,cstore,cstore-large,cstore-scale,cfind,qido,qido-fuzzy,query,query-scale,wado,cmove,rendered,cstore-audit,web to choose.
 const only = process.env.BENCH_ONLY?.split(',');
 const benches = [
   'header-parse',
@@ -12,6 +12,7 @@ const benches = [
   'qido',
   'qido-fuzzy',
   'query',
+  'query-scale',
   'wado',
   'cmove',
   'rendered',
