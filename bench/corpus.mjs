@@ -22,12 +22,9 @@ export function pydicomData() {
   return dataDir;
 }
 
-/** An API token of a clinician account, as a viewer would send it (authentication is on, as by default). */
+/** An API token of a clinician service account, as a viewer would send it (authentication is on, as by default). */
 export async function benchToken(app) {
-  await app.auth.createAccount(
-    { login: 'bench-viewer', roles: ['clinician'] },
-    'quiet-harbour-lighthouse-2026',
-  );
+  await app.auth.createAccount({ login: 'bench-viewer', roles: ['clinician'], kind: 'service' });
   return `Bearer ${(await app.auth.createToken('bench-viewer')).token}`;
 }
 

@@ -124,7 +124,7 @@ export async function run() {
         `${STUDIES * PER_STUDY} instances (${STUDIES} studies, ${PATIENTS} patients) stored through the ingest service: ${rate.toFixed(0)}/s`,
       );
       cli('ae', 'add', 'BENCHSCU', '--allow', 'find');
-      cli('user', 'add', 'bench-viewer', '--role', 'clinician');
+      cli('user', 'add', 'bench-viewer', '--role', 'clinician', '--service');
     }
     const token = cli('token', 'create', '--user', 'bench-viewer').trim();
     const [dicomPort, httpPort] = [30000 + rnd(10000), 40000 + rnd(10000)];

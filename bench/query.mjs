@@ -150,7 +150,7 @@ export async function run() {
     const data = join(work, 'lantern');
     const cli = (...args) => execFileSync('node', [bin, ...args, '--data', data], { env, encoding: 'utf8' });
     cli('ae', 'add', 'BENCHSCU', '--allow', 'store,find');
-    cli('user', 'add', 'bench-viewer', '--role', 'clinician');
+    cli('user', 'add', 'bench-viewer', '--role', 'clinician', '--service');
     const token = cli('token', 'create', '--user', 'bench-viewer').trim();
     const [dicomPort, httpPort] = [30000 + rnd(10000), 40000 + rnd(10000)];
     procs.push(await startLantern(data, dicomPort, httpPort));

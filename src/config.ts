@@ -478,6 +478,13 @@ const SETTINGS = {
       meaning:
         'failed logins from one address within the window before it is throttled (attempts being checked at the same time count too: past the threshold they wait for those to end)',
     }),
+    tokenMaxDays: setting({
+      check: between(1, 3650),
+      default: 90,
+      env: 'LANTERN_TOKEN_MAX_DAYS',
+      meaning:
+        'the longest life of an API token: a token asks for at most this many days (the default when it asks for none), and a token made before a lower limit ends at it too',
+    }),
     oidc: {
       issuer: setting({
         check: optional(httpUrl),

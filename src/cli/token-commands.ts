@@ -10,9 +10,12 @@ export function tokenCommands(program: Command): void {
   appOptions(
     token
       .command('create')
-      .description('create an API token for an account; prints only the token (shown once, stored hashed)')
-      .requiredOption('--user <login>', 'the account the token acts as')
-      .option('--expires <days>', 'lifetime, e.g. 30d (default: until revoked)')
+      .description(
+        'create an API token for a service account; prints only the token (shown once, stored hashed). ' +
+          'A person makes their own tokens in the web app or with POST /api/tokens, confirming their password',
+      )
+      .requiredOption('--user <login>', 'the service account the token acts as (user add --service)')
+      .option('--expires <days>', 'lifetime, e.g. 30d (default and most: security.tokenMaxDays)')
       .option('--name <name>', 'what it is for'),
   ).action(async (opts: Common & { user: string; expires?: string; name?: string }) =>
     withApp(opts, async (app) => {
@@ -35,13 +38,11 @@ export function tokenCommands(program: Command): void {
     withApp(opts, async (app) => {
       const a = await app.auth.account(opts.user);
       for (const t of await app.auth.tokensOf(a.id)) {
-        const state = t.revokedAt
-          ? `revoked ${t.revokedAt}`
-          : t.expiresAt
-            ? `expires ${t.expiresAt}`
-            : 'no expiry';
+        const end = new Date(app.auth.tokenEnd(t)).toISOString();
+        const state = t.revokedAt ? `revoked ${t.revokedAt}` : `ends ${end}`;
+        const by = t.createdBy ? `, made by ${t.createdBy}` : '';
         process.stdout.write(
-          `${String(t.id).padEnd(6)} ${(t.name || '-').padEnd(24)} created ${t.createdAt}, ${state}\n`,
+          `${String(t.id).padEnd(6)} ${(t.name || '-').padEnd(24)} created ${t.createdAt}${by}, ${state}\n`,
         );
       }
     }),

@@ -182,6 +182,12 @@ export const ERROR_CATALOGUE = {
     dimse: 0x0124,
     meaning: 'The password was set by someone else and must be changed before anything else.',
   },
+  LNT_REAUTH_FAILED: {
+    http: 403,
+    dimse: 0x0124,
+    meaning:
+      'The password given to confirm a sensitive operation (creating an API token) is missing or wrong; the session stays.',
+  },
   LNT_FORBIDDEN: {
     http: 403,
     dimse: 0x0124,
@@ -195,7 +201,8 @@ export const ERROR_CATALOGUE = {
   LNT_PASSWORD_POLICY: {
     http: 400,
     dimse: 0xc000,
-    meaning: 'The new password is too short, too common, or contains the login.',
+    meaning:
+      'The new password is too short, too common, too easy to guess (strength score below 3), or contains the login.',
   },
   LNT_CONFLICT: {
     http: 409,

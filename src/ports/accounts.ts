@@ -13,6 +13,11 @@ export interface AccountRecord {
   readonly generation: number;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /**
+   * A person logs in (password, sessions) and makes their own API tokens; a service has no password, cannot
+   * log in, and acts only through tokens an administrator makes for it.
+   */
+  readonly kind: 'person' | 'service';
 }
 
 export interface SessionRecord {
@@ -39,6 +44,8 @@ export interface TokenRecord {
   readonly expiresAt: string | undefined;
   readonly revokedAt: string | undefined;
   readonly lastUsedAt: string | undefined;
+  /** Who made it: the owner's login, an administrator's (service accounts), 'lantern' (command line). */
+  readonly createdBy: string;
 }
 
 export interface ThrottleRecord {
@@ -77,6 +84,8 @@ export interface AccountStore {
   findToken(tokenHash: string): Promise<TokenRecord | undefined>;
   listTokens(accountId: number): Promise<TokenRecord[]>;
   revokeToken(accountId: number, id: number, now: string): Promise<boolean>;
+  /** Revokes every token of the account still in force; returns how many. */
+  revokeTokensOf(accountId: number, now: string): Promise<number>;
   touchToken(id: number, now: string): Promise<void>;
 
   getThrottle(key: string): Promise<ThrottleRecord | undefined>;

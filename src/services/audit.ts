@@ -86,7 +86,10 @@ export class AuditService {
   /** Called after each record is written (the exporter wakes up). */
   onRecorded: () => void = () => undefined;
 
-  /** The participant for an actor: `login@site` for people, the AE title for peers, Lantern itself. */
+  /**
+   * The participant for an actor: `login@site` for people, the AE title for peers, Lantern itself. A person's or service's record names the credential it acted with (session
+   * or token, never a secret) and who made the token when that was someone else, then the roles.
+   */
   participant(actor: Actor | undefined, requestor: boolean, address?: string): Participant {
     const a = actor ?? { kind: 'system' as const };
     const userId =
@@ -97,7 +100,7 @@ export class AuditService {
           : this.settings.sourceId;
     return {
       userId,
-      ...(a.kind === 'user' ? { userName: a.login, altUserId: a.roles.join(',') } : {}),
+      ...(a.kind === 'user' ? { userName: a.login, altUserId: userAltId(a) } : {}),
       requestor,
       ...(address ? { networkAccessPoint: address.replace(/^::ffff:/, '') } : {}),
     };
@@ -235,4 +238,11 @@ export class AuditService {
     }
     return { checked };
   }
+}
+
+/** AlternativeUserID of an account's participant: `token 12; issued by admin; roles radiographer`. */
+function userAltId(a: Extract<Actor, { kind: 'user' }>): string {
+  const roles = a.roles.join(',');
+  if (!a.credential) return roles;
+  return [a.credential, ...(a.issuedBy ? [`issued by ${a.issuedBy}`] : []), `roles ${roles}`].join('; ');
 }

@@ -1,4 +1,5 @@
 import type { Actor } from '../core/security/actor.js';
+import type { PasswordRules } from '../core/security/password-policy.js';
 import type { Permission } from '../core/security/roles.js';
 import type { AccountRecord, AccountStore, SessionRecord, TokenRecord } from '../ports/accounts.js';
 import type { Clock } from '../ports/clock.js';
@@ -10,14 +11,14 @@ import { verifyPeerUser } from './auth/dicom-identity.js';
 import { OidcVerifier } from './auth/oidc.js';
 import { type LoginResult, SessionService } from './auth/sessions.js';
 import type { AuthSettings } from './auth/settings.js';
-import { TokenService } from './auth/tokens.js';
+import { type TokenRequest, TokenService } from './auth/tokens.js';
 
 export type { Actor } from '../core/security/actor.js';
 export { publicAccount } from './auth/accounts.js';
 export type { OidcSettings } from './auth/oidc.js';
 export type { LoginResult } from './auth/sessions.js';
 export type { AuthSettings } from './auth/settings.js';
-export { TOKEN_PREFIX } from './auth/tokens.js';
+export { TOKEN_PREFIX, type TokenRequest } from './auth/tokens.js';
 
 /**
  * Accounts, passwords, sessions, API tokens, OpenID Connect and login throttling. Everything that decides who
@@ -36,14 +37,21 @@ export class AuthService {
     store: AccountStore,
     clock: Clock,
     settings: AuthSettings,
-    commonPasswords: ReadonlySet<string>,
+    passwordRules: PasswordRules,
     audit?: AuditService,
   ) {
     this.events = new AuthEvents(audit);
-    this.accounts = new AccountService(store, clock, commonPasswords, this.events);
     this.credentials = new Credentials(store, clock, settings, this.events);
+    this.accounts = new AccountService(store, clock, passwordRules, this.events, this.credentials);
     this.sessions = new SessionService(store, clock, settings, this.credentials, this.events);
-    this.tokens = new TokenService(store, clock, this.accounts, this.events);
+    this.tokens = new TokenService(
+      store,
+      clock,
+      this.accounts,
+      this.credentials,
+      this.events,
+      settings.tokenMaxDays,
+    );
     this.oidc = new OidcVerifier(settings, clock);
   }
 
@@ -63,7 +71,7 @@ export class AuthService {
   }
 
   createAccount(
-    a: { login: string; displayName?: string; roles: readonly string[] },
+    a: { login: string; displayName?: string; roles: readonly string[]; kind?: 'person' | 'service' },
     password?: string,
     by?: Actor,
   ): Promise<{ account: AccountRecord; password: string }> {
@@ -90,8 +98,14 @@ export class AuthService {
     return this.accounts.resetPassword(login, by);
   }
 
-  changePassword(accountId: number, current: string, next: string, keepSession?: string): Promise<void> {
-    return this.accounts.changePassword(accountId, current, next, keepSession);
+  changePassword(
+    accountId: number,
+    current: string,
+    next: string,
+    keepSession?: string,
+    address?: string,
+  ): Promise<void> {
+    return this.accounts.changePassword(accountId, current, next, keepSession, address);
   }
 
   // DICOM user identity (auth/dicom-identity.ts), throttled as logins are (auth/credentials.ts).
@@ -132,7 +146,7 @@ export class AuthService {
 
   createToken(
     login: string,
-    options: { name?: string; expiresInDays?: number } = {},
+    options: TokenRequest = {},
     by?: Actor,
   ): Promise<{ token: string; record: TokenRecord }> {
     return this.tokens.createToken(login, options, by);
@@ -144,6 +158,11 @@ export class AuthService {
 
   tokensOf(accountId: number): Promise<TokenRecord[]> {
     return this.tokens.tokensOf(accountId);
+  }
+
+  /** When a token ends (its own end or the token policy's, whichever is sooner), in ms since the epoch. */
+  tokenEnd(t: TokenRecord): number {
+    return this.tokens.endOf(t);
   }
 
   revokeToken(accountId: number, id: number, by?: Actor): Promise<boolean> {

@@ -24,6 +24,7 @@ function account(login: string, over: Partial<Omit<AccountRecord, 'id'>> = {}): 
     generation: 0,
     createdAt: iso(),
     updatedAt: iso(),
+    kind: 'person',
     ...over,
   };
 }
@@ -75,8 +76,13 @@ export function accountStoreContract(name: string, backend: AccountStoreBackend)
         expect(found).toEqual({ ...given, id: expect.any(Number) });
         expect(await store.findAccountById(found!.id)).toEqual(found);
         expect(await store.countAccounts()).toBe(1);
-        // Other shapes round-trip too: no roles, disabled, no password.
-        const bare = account('svc.pacs_2@site-a', { roles: [], enabled: false, passwordHash: '' });
+        // Other shapes round-trip too: no roles, disabled, no password, a service account.
+        const bare = account('svc.pacs_2@site-a', {
+          roles: [],
+          enabled: false,
+          passwordHash: '',
+          kind: 'service',
+        });
         expect(await store.insertAccount(bare)).toBe(true);
         expect(await store.findAccount('svc.pacs_2@site-a')).toEqual({ ...bare, id: expect.any(Number) });
         expect(await store.findAccount('nobody')).toBeUndefined();
@@ -192,7 +198,13 @@ export function accountStoreContract(name: string, backend: AccountStoreBackend)
       it('inserts tokens, finds one by its hash, lists those of an account by id', async () => {
         const a = await newAccount();
         const b = await newAccount();
-        const never = { tokenHash: hex(), accountId: a.id, name: 'modality router', createdAt: iso() };
+        const never = {
+          tokenHash: hex(),
+          accountId: a.id,
+          name: 'modality router',
+          createdAt: iso(),
+          createdBy: 'admin',
+        };
         const id1 = await store.insertToken({
           ...never,
           expiresAt: undefined,
@@ -201,6 +213,7 @@ export function accountStoreContract(name: string, backend: AccountStoreBackend)
         });
         const id2 = await store.insertToken({
           tokenHash: hex(),
+          createdBy: '',
           accountId: a.id,
           name: '',
           createdAt: iso(10),
@@ -210,6 +223,7 @@ export function accountStoreContract(name: string, backend: AccountStoreBackend)
         });
         const id3 = await store.insertToken({
           tokenHash: hex(),
+          createdBy: '',
           accountId: b.id,
           name: 'other',
           createdAt: iso(),
@@ -241,6 +255,7 @@ export function accountStoreContract(name: string, backend: AccountStoreBackend)
         const hash = hex();
         const id = await store.insertToken({
           tokenHash: hash,
+          createdBy: 'pacs-script',
           accountId: a.id,
           name: 'script',
           createdAt: iso(),
@@ -262,10 +277,38 @@ export function accountStoreContract(name: string, backend: AccountStoreBackend)
         expect(await store.revokeToken(a.id, 987_654_321, iso(3000))).toBe(false);
       });
 
+      it("revokes every token of an account still in force, and no other account's", async () => {
+        const a = await newAccount();
+        const b = await newAccount();
+        const make = (accountId: number) =>
+          store.insertToken({
+            tokenHash: hex(),
+            createdBy: 'lantern',
+            accountId,
+            name: '',
+            createdAt: iso(),
+            expiresAt: undefined,
+            revokedAt: undefined,
+            lastUsedAt: undefined,
+          });
+        const [a1, a2] = [await make(a.id), await make(a.id)];
+        const b1 = await make(b.id);
+        expect(await store.revokeToken(a.id, a1, iso(1000))).toBe(true);
+        expect(await store.revokeTokensOf(a.id, iso(2000))).toBe(1);
+        const listed = await store.listTokens(a.id);
+        expect(listed.map((t) => [t.id, t.revokedAt])).toEqual([
+          [a1, iso(1000)],
+          [a2, iso(2000)],
+        ]);
+        expect((await store.listTokens(b.id)).map((t) => [t.id, t.revokedAt])).toEqual([[b1, undefined]]);
+        expect(await store.revokeTokensOf(a.id, iso(3000))).toBe(0);
+      });
+
       it('refuses a token of an account that does not exist', async () => {
         await expect(
           store.insertToken({
             tokenHash: hex(),
+            createdBy: '',
             accountId: 987_654_321,
             name: '',
             createdAt: iso(),

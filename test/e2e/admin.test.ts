@@ -101,6 +101,23 @@ describe('administration in Chromium', () => {
     await session.locator('text=End session').click();
     await expect.poll(() => session.count()).toBe(0);
     expect(await readerCan()).toBe(401);
+    // A service account: no password; the administrator makes its token here, and it works.
+    await page.fill('form.inline input >> nth=0', 'report-bot');
+    await page.selectOption('form.inline select >> nth=1', 'service');
+    await page.click('text=Add user');
+    await expect
+      .poll(() => page.textContent('[data-testid=users-message]'))
+      .toMatch(/service account report-bot/);
+    await page.click('tr[data-user=report-bot] >> text=Sessions and tokens');
+    await page.click('text=Make a token');
+    const made = page.locator('[data-testid=token-made] code');
+    await expect.poll(() => made.count()).toBe(1);
+    const botToken = (await made.textContent())!;
+    expect(botToken).toMatch(/^lnt_/);
+    const botRead = await fetch(`${base}/dicom-web/studies`, {
+      headers: { Authorization: `Bearer ${botToken}` },
+    });
+    expect(botRead.status).toBe(200);
     await page.screenshot({ path: join(ARTIFACTS, 'admin-users.png') });
 
     // DICOM peers: a real one (DCMTK's storescp) answers C-ECHO; one that is not there fails, saying so.

@@ -52,7 +52,12 @@ interface Fhir {
   action: string;
   outcome: string;
   recorded: string;
-  agent: { who: { identifier: { value: string } }; requestor: boolean; network?: { address: string } }[];
+  agent: {
+    who: { identifier: { value: string } };
+    requestor: boolean;
+    network?: { address: string };
+    altId?: string;
+  }[];
   entity?: { what: { identifier: { value: string } }; role: { code: string }; query?: string }[];
 }
 
@@ -91,11 +96,28 @@ describe('the audit trail', () => {
     const created = await fetch(`${base}/api/users`, {
       method: 'POST',
       headers: session,
-      body: JSON.stringify({ login: 'auditor1', roles: ['auditor'] }),
+      body: JSON.stringify({ login: 'auditor1', roles: ['auditor'], kind: 'service' }),
     });
     expect(created.status).toBe(201);
-    const token = (await archive.app.auth.createToken('admin')).token;
-    const auditorToken = (await archive.app.auth.createToken('auditor1')).token;
+    // The administrator's own token, made in the session with the password confirmed; the auditor's made
+    // for the service account.
+    const mine = await fetch(`${base}/api/tokens`, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({ name: 'dicomweb client', password: 'lantern-audit-passphrase-2026' }),
+    });
+    expect(mine.status).toBe(201);
+    const { token, id: tokenId } = (await mine.json()) as { token: string; id: number };
+    const forAuditor = await fetch(`${base}/api/users/auditor1/tokens`, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({ name: 'audit reader' }),
+    });
+    expect(forAuditor.status).toBe(201);
+    const { token: auditorToken, id: auditorTokenId } = (await forAuditor.json()) as {
+      token: string;
+      id: number;
+    };
     const bearer = { Authorization: `Bearer ${token}` };
     // Store by C-STORE (storescu) and STOW-RS, query, retrieve.
     const inst = synthInstance({ patientId: PID, patientName: NAME, rows: 8, columns: 8 });
@@ -246,6 +268,15 @@ describe('the audit trail', () => {
     // The patient and the study, with SOP classes and counts, on transfers.
     const stowed = events[10];
     expect(stowed.agent.find((a) => a.requestor)?.who.identifier.value).toBe('admin@test-site');
+    // Each access names the credential it was made with, and who made a token for someone else.
+    expect(stowed.agent.find((a) => a.requestor)?.altId).toBe(`token ${tokenId}; roles administrator`);
+    expect(events.at(-1)!.agent.find((a) => a.requestor)?.altId).toBe(
+      `token ${auditorTokenId}; issued by admin; roles auditor`,
+    );
+    // auditor1 created by the administrator signed in.
+    expect(events[5].agent.find((a) => a.requestor)?.altId).toMatch(
+      /^session [0-9a-f]{16}; roles administrator$/,
+    );
     const cstored = events[9];
     expect(cstored.agent.find((a) => a.requestor)?.who.identifier.value).toBe('AUDITSCU');
     expect((stowed.entity ?? []).map((x) => `${x.role.code}:${x.what.identifier.value}`)).toEqual([
@@ -311,10 +342,7 @@ describe('the audit trail', () => {
     expect((await fetch(`${base}/api/audit/reports/nonsense`, { headers: auditor })).status).toBe(400);
     // An administrator may read it; a clinician may not.
     expect((await fetch(`${base}/api/audit`, { headers: bearer })).status).toBe(200);
-    await archive.app.auth.createAccount(
-      { login: 'clin9', roles: ['clinician'] },
-      'clinician-passphrase-2026',
-    );
+    await archive.app.auth.createAccount({ login: 'clin9', roles: ['clinician'], kind: 'service' });
     const ct = (await archive.app.auth.createToken('clin9')).token;
     expect((await fetch(`${base}/api/audit`, { headers: { Authorization: `Bearer ${ct}` } })).status).toBe(
       403,

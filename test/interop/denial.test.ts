@@ -31,7 +31,8 @@ beforeAll(async () => {
   await http.listen({ host: '127.0.0.1', port: 0 });
   port = (http.server.address() as { port: number }).port;
   await archive.app.auth.createAccount({ login: 'reader', roles: ['radiologist'] }, PASSWORD);
-  token = (await archive.app.auth.createToken('reader')).token;
+  await archive.app.auth.createAccount({ login: 'reader-svc', roles: ['radiologist'], kind: 'service' });
+  token = (await archive.app.auth.createToken('reader-svc')).token;
   await archive.app.aes.add({ aeTitle: 'FINDSCU', host: '', port: 0, permissions: ['find'] });
   // Long values made of the letter a wildcard pattern keeps almost matching.
   for (let i = 0; i < 200; i++) {

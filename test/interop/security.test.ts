@@ -179,39 +179,38 @@ const lantern = (...args: string[]) =>
   });
 
 describe('API tokens', () => {
-  it('are created by the CLI (printing only the token), work as Bearer, and stop at revocation, expiry or a disabled account', async () => {
-    const add = await lantern('user', 'add', 'pacs-script', '--role', 'radiographer');
-    expect(add.stdout).toMatch(/pacs-script created \(radiographer\); one-time password: \S+/);
+  it('are made by the CLI for service accounts only (printing only the token), work as Bearer, and stop at revocation, expiry, a role change or a disabled account', async () => {
+    const add = await lantern('user', 'add', 'pacs-script', '--role', 'radiographer', '--service');
+    expect(add.stdout).toMatch(/service account pacs-script created \(radiographer\)/);
+    expect((await new Browser().login('pacs-script', '')).status).toBe(401); // it cannot sign in
     const created = await lantern('token', 'create', '--user', 'pacs-script', '--expires', '30d');
     const token = created.stdout.trim();
     expect(token).toMatch(/^lnt_[\w-]{43}$/);
     const auth = { Authorization: `Bearer ${token}` };
     expect((await fetch(`${base}/dicom-web/studies`, { headers: auth })).status).toBe(200);
-    // Bearer requests need no CSRF token.
-    const made = await fetch(`${base}/api/tokens`, {
+    // No longer than the policy allows, and not for a person's account.
+    await expect(
+      lantern('token', 'create', '--user', 'pacs-script', '--expires', '91d'),
+    ).rejects.toMatchObject({
+      stderr: expect.stringMatching(/1 to 90 days/),
+    });
+    await account('person1', ['radiologist']);
+    await expect(lantern('token', 'create', '--user', 'person1')).rejects.toMatchObject({
+      stderr: expect.stringMatching(/person's account/),
+    });
+    // A token does not make tokens (a 1-day token made one that never ended).
+    const minted = await fetch(`${base}/api/tokens`, {
       method: 'POST',
       headers: { ...auth, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ name: 'second', expiresInDays: 1 }),
+      body: JSON.stringify({ name: 'second', expiresInDays: 3650 }),
     });
-    expect(made.status).toBe(201);
-    const second = (await made.json()) as { token: string; id: number };
-    expect(
-      (await fetch(`${base}/dicom-web/studies`, { headers: { Authorization: `Bearer ${second.token}` } }))
-        .status,
-    ).toBe(200);
+    expect([minted.status, ((await minted.json()) as { code: string }).code]).toEqual([403, 'LNT_FORBIDDEN']);
     const list = (await (await fetch(`${base}/api/tokens`, { headers: auth })).json()) as {
       id: number;
-      name: string;
+      expiresAt: string;
     }[];
-    expect(list.map((t) => t.name)).toEqual(['', 'second']);
+    expect(list.length).toBe(1);
     expect(JSON.stringify(list)).not.toContain(token);
-    expect((await fetch(`${base}/api/tokens/${second.id}`, { method: 'DELETE', headers: auth })).status).toBe(
-      204,
-    );
-    expect(
-      (await fetch(`${base}/dicom-web/studies`, { headers: { Authorization: `Bearer ${second.token}` } }))
-        .status,
-    ).toBe(401);
     // Forged, alg:none JWT, and malformed headers.
     const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"admin"}').toString('base64url')}.`;
     for (const h of [
@@ -224,15 +223,111 @@ describe('API tokens', () => {
       expect(r.status, h).toBe(401);
       expect(r.headers.get('www-authenticate')).toBe('Bearer realm="lantern"');
     }
+    // Revocation.
+    const other = {
+      Authorization: `Bearer ${(await lantern('token', 'create', '--user', 'pacs-script')).stdout.trim()}`,
+    };
+    const ids = (await (await fetch(`${base}/api/tokens`, { headers: other })).json()) as { id: number }[];
+    expect((await fetch(`${base}/api/tokens/${ids[1].id}`, { method: 'DELETE', headers: auth })).status).toBe(
+      204,
+    );
+    expect((await fetch(`${base}/dicom-web/studies`, { headers: other })).status).toBe(401);
     // Expiry.
     clock.advance(31 * 24 * 60);
     expect((await fetch(`${base}/dicom-web/studies`, { headers: auth })).status).toBe(401);
-    // A disabled account's tokens stop working.
-    const fresh = await lantern('token', 'create', '--user', 'pacs-script');
-    const t2 = { Authorization: `Bearer ${fresh.stdout.trim()}` };
+    // A role change revokes the tokens; so does disabling the account.
+    const t2 = {
+      Authorization: `Bearer ${(await lantern('token', 'create', '--user', 'pacs-script')).stdout.trim()}`,
+    };
     expect((await fetch(`${base}/dicom-web/studies`, { headers: t2 })).status).toBe(200);
-    await lantern('user', 'disable', 'pacs-script');
+    await archive.app.auth.updateAccount('pacs-script', { roles: ['clinician'] });
     expect((await fetch(`${base}/dicom-web/studies`, { headers: t2 })).status).toBe(401);
+    const t3 = {
+      Authorization: `Bearer ${(await lantern('token', 'create', '--user', 'pacs-script')).stdout.trim()}`,
+    };
+    expect((await fetch(`${base}/dicom-web/studies`, { headers: t3 })).status).toBe(200);
+    await lantern('user', 'disable', 'pacs-script');
+    expect((await fetch(`${base}/dicom-web/studies`, { headers: t3 })).status).toBe(401);
+    await lantern('user', 'enable', 'pacs-script');
+    expect((await fetch(`${base}/dicom-web/studies`, { headers: t3 })).status).toBe(401);
+  });
+
+  it("are made by a person, signed in, confirming the password; never by an administrator for a person; and end with the person's password", async () => {
+    const p = await account('tok1', ['radiologist']);
+    const make = (body: Record<string, unknown>) => p.change('POST', '/api/tokens', body);
+    const noPassword = await make({ name: 'viewer' });
+    expect([noPassword.status, noPassword.json.code]).toEqual([403, 'LNT_REAUTH_FAILED']);
+    const wrong = await make({ name: 'viewer', password: 'not-my-password-at-all' });
+    expect([wrong.status, wrong.json.code]).toEqual([403, 'LNT_REAUTH_FAILED']);
+    const tooLong = await make({ name: 'viewer', password: GOOD, expiresInDays: 91 });
+    expect([tooLong.status, tooLong.json.code]).toEqual([400, 'LNT_HTTP_BAD_REQUEST']);
+    const made = await make({ name: 'viewer', password: GOOD, expiresInDays: 7 });
+    expect(made.status).toBe(201);
+    const own = { Authorization: `Bearer ${made.json.token as string}` };
+    expect((await fetch(`${base}/dicom-web/studies`, { headers: own })).status).toBe(200);
+    // The default is the policy's longest life.
+    const dflt = await make({ password: GOOD });
+    const life = Date.parse(dflt.json.expiresAt as string) - clock.now().getTime();
+    expect(life).toBeGreaterThan(90 * 86_400_000 - 60_000);
+    expect(life).toBeLessThanOrEqual(90 * 86_400_000);
+    // An administrator makes tokens for service accounts, not to act as a person.
+    const admin = await account('secadmin', ['administrator']);
+    const impersonate = await admin.change('POST', '/api/users/tok1/tokens', { name: 'as tok1' });
+    expect([impersonate.status, impersonate.json.code]).toEqual([403, 'LNT_FORBIDDEN']);
+    await archive.app.auth.createAccount({ login: 'router-svc', roles: ['radiographer'], kind: 'service' });
+    const forService = await admin.change('POST', '/api/users/router-svc/tokens', { name: 'router' });
+    expect(forService.status).toBe(201);
+    const reset = await admin.change('POST', '/api/users/router-svc/reset-password');
+    expect(reset.status).toBe(400); // a service account has no password
+    // The owner's password change revokes the tokens made before it.
+    const changed = await p.change('POST', '/api/auth/password', { current: GOOD, new: `${GOOD}-renewed` });
+    expect(changed.status).toBe(204);
+    expect((await fetch(`${base}/dicom-web/studies`, { headers: own })).status).toBe(401);
+    // So does an administrator's reset: a token used after a reset is refused.
+    const again = await make({ password: `${GOOD}-renewed` });
+    expect(again.status).toBe(201);
+    const after = { Authorization: `Bearer ${again.json.token as string}` };
+    expect((await admin.change('POST', '/api/users/tok1/reset-password')).status).toBe(200);
+    expect((await fetch(`${base}/dicom-web/studies`, { headers: after })).status).toBe(401);
+    // A one-time password blocks tokens until it is changed: none is made in such a session, nor by the CLI.
+    const fresh = new Browser();
+    const { password: once } = await archive.app.auth.createAccount({
+      login: 'tok2',
+      roles: ['radiologist'],
+    });
+    expect((await fresh.login('tok2', once)).status).toBe(200);
+    const early = await fresh.change('POST', '/api/tokens', { password: once });
+    expect([early.status, early.json.code]).toEqual([403, 'LNT_PASSWORD_CHANGE_REQUIRED']);
+    await expect(lantern('token', 'create', '--user', 'tok2')).rejects.toMatchObject({
+      stderr: expect.stringMatching(/person's account/),
+    });
+    clock.advance(16);
+  });
+
+  it('checks the current password of a password change through the login throttle, and refuses weak passwords', async () => {
+    const p = await account('pw1', ['radiologist']);
+    for (const weak of ['abcdefghijkl', 'Passw0rd!Passw0rd!', 'pw1-pw1-pw1-pw1']) {
+      const r = await p.change('POST', '/api/auth/password', { current: GOOD, new: weak });
+      expect([r.status, r.json.code], weak).toEqual([400, 'LNT_PASSWORD_POLICY']);
+    }
+    const codes: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const r = await p.change('POST', '/api/auth/password', {
+        current: `wrong-current-${i}`,
+        new: `${GOOD}-2`,
+      });
+      codes.push(r.json.code as string);
+    }
+    expect(codes.slice(0, 5)).toEqual(Array(5).fill('LNT_AUTH_FAILED'));
+    expect(codes.slice(5)).toEqual(Array(5).fill('LNT_AUTH_LOCKED'));
+    // The right one is refused while locked, then accepted.
+    const locked = await p.change('POST', '/api/auth/password', { current: GOOD, new: `${GOOD}-2` });
+    expect([locked.status, locked.json.code]).toEqual([429, 'LNT_AUTH_LOCKED']);
+    clock.advance(16);
+    expect((await p.login('pw1', GOOD)).status).toBe(200);
+    expect((await p.change('POST', '/api/auth/password', { current: GOOD, new: `${GOOD}-2` })).status).toBe(
+      204,
+    );
   });
 });
 
@@ -255,10 +350,7 @@ describe('the route table', () => {
     expect(routes.length).toBeGreaterThan(30);
     const tokens: Record<string, string> = {};
     for (const role of ROLE_NAMES) {
-      await archive.app.auth.createAccount(
-        { login: `walk-${role}`, roles: [role] },
-        `${role}-walk-passphrase-2026`,
-      );
+      await archive.app.auth.createAccount({ login: `walk-${role}`, roles: [role], kind: 'service' });
       tokens[role] = (await archive.app.auth.createToken(`walk-${role}`)).token;
     }
     for (const r of routes) {
@@ -279,6 +371,15 @@ describe('the route table', () => {
         for (const res of [anonymous, await call({ Authorization: `Bearer ${tokens.administrator}` })]) {
           expect(res.status, `${r.method} ${r.url}`).toBe(302);
           expect(res.headers.get('location'), `${r.method} ${r.url}`).toMatch(/^\/login\?next=/);
+        }
+        continue;
+      }
+      if (r.access === 'session') {
+        // Done signed in, never with a token (a token does not make tokens).
+        expect(anonymous.status, `${r.method} ${r.url} unauthenticated`).toBe(401);
+        for (const role of ROLE_NAMES) {
+          const res = await call({ Authorization: `Bearer ${tokens[role]}` });
+          expect(res.status, `${r.method} ${r.url} as ${role}`).toBe(403);
         }
         continue;
       }

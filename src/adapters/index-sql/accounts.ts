@@ -20,6 +20,7 @@ function toAccount(r: Selectable<AccountTable>): AccountRecord {
     generation: Number(r.generation),
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    kind: r.kind === 'service' ? 'service' : 'person',
   };
 }
 
@@ -47,6 +48,7 @@ function toToken(r: Selectable<ApiTokenTable>): TokenRecord {
     expiresAt: r.expires_at ?? undefined,
     revokedAt: r.revoked_at ?? undefined,
     lastUsedAt: r.last_used_at ?? undefined,
+    createdBy: r.created_by,
   };
 }
 
@@ -89,6 +91,7 @@ export class KyselyAccountStore implements AccountStore {
         generation: a.generation,
         created_at: a.createdAt,
         updated_at: a.updatedAt,
+        kind: a.kind,
       })
       .onConflict((oc) => oc.column('login').doNothing())
       .executeTakeFirst();
@@ -186,6 +189,7 @@ export class KyselyAccountStore implements AccountStore {
         expires_at: t.expiresAt ?? null,
         revoked_at: null,
         last_used_at: null,
+        created_by: t.createdBy,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -220,6 +224,16 @@ export class KyselyAccountStore implements AccountStore {
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
+  }
+
+  async revokeTokensOf(accountId: number, now: string): Promise<number> {
+    const r = await this.db
+      .updateTable('api_token')
+      .set({ revoked_at: now })
+      .where('account_fk', '=', accountId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
   }
 
   async touchToken(id: number, now: string): Promise<void> {

@@ -364,6 +364,25 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
           .execute();
       },
     },
+    '0012_service_accounts': {
+      async up(db: Kysely<unknown>) {
+        // Accounts are people or services (services have no password and act through tokens only); a
+        // token records who made it, so that a token made for a service names its maker in the trail.
+        await db.schema
+          .alterTable('account')
+          .addColumn('kind', 'text', (c) =>
+            c
+              .notNull()
+              .defaultTo('person')
+              .check(sql`kind in ('person', 'service')`),
+          )
+          .execute();
+        await db.schema
+          .alterTable('api_token')
+          .addColumn('created_by', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+      },
+    },
   };
 }
 

@@ -108,6 +108,8 @@ export interface AccountTable {
   generation: number;
   created_at: string;
   updated_at: string;
+  /** 'person' or 'service' (no password, no login; acts through API tokens only). */
+  kind: Generated<string>;
 }
 
 export interface SessionTable {
@@ -131,6 +133,8 @@ export interface ApiTokenTable {
   expires_at: string | null;
   revoked_at: string | null;
   last_used_at: string | null;
+  /** Who made it (a login, or 'lantern' for the command line); '' for tokens from before this was kept. */
+  created_by: Generated<string>;
 }
 
 export interface LoginThrottleTable {

@@ -11,6 +11,13 @@ export type Actor =
       readonly permissions: ReadonlySet<Permission>;
       /** How the request proved who it is. */
       readonly via: 'session' | 'token' | 'oidc';
+      /**
+       * The credential, as the audit trail names it: `session <first 16 hex of its hash>`, `token <id>`
+       * (never a secret).
+       */
+      readonly credential?: string;
+      /** Who made the token, when it was not the account itself (a service account's administrator). */
+      readonly issuedBy?: string;
     }
   | { readonly kind: 'ae'; readonly aeTitle: string; readonly permissions: ReadonlySet<Permission> }
   | { readonly kind: 'system' };

@@ -13,7 +13,12 @@ import { publicAccount } from '../../services/auth.js';
  * session, and a browser without one is sent to the sign-in page), or `public` (no credentials: /healthz,
  * login).
  */
-export type RouteAccess = Permission | 'authenticated' | 'password-change' | 'page' | 'public';
+/**
+ * Who may call a route: a permission, anyone authenticated, anyone authenticated even with a one-time
+ * password still to change, a person signed in (a session, not a token: making tokens), a web app page,
+ * or everyone.
+ */
+export type RouteAccess = Permission | 'authenticated' | 'password-change' | 'session' | 'page' | 'public';
 
 /** Where a page sends a browser that is not signed in: the sign-in page, coming back to the page after. */
 export function signInUrl(url: string): string {
@@ -79,6 +84,12 @@ export async function authentication(server: FastifyInstance, app: App): Promise
           'the API token is not valid (unknown, expired or revoked)',
         );
       req.actor = actor;
+      if (access === 'session') {
+        throw new LanternError(
+          'LNT_FORBIDDEN',
+          'this is done signed in (a session), not with an API token: a token does not make tokens',
+        );
+      }
     } else {
       const secret = req.cookies[SESSION_COOKIE];
       const s = secret ? await app.auth.session(secret) : undefined;
@@ -97,7 +108,8 @@ export async function authentication(server: FastifyInstance, app: App): Promise
       }
     }
     if (access === undefined) throw new LanternError('LNT_FORBIDDEN', 'this route is open to no one');
-    if (access !== 'authenticated' && access !== 'password-change') requirePermission(req.actor, access);
+    if (access !== 'authenticated' && access !== 'password-change' && access !== 'session')
+      requirePermission(req.actor, access);
   });
 }
 
@@ -131,6 +143,14 @@ function days(b: Record<string, unknown>): number | undefined {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 3650) {
     throw new LanternError('LNT_HTTP_BAD_REQUEST', 'expiresInDays is a whole number of days, 1 to 3650');
   }
+  return v;
+}
+
+function kind(b: Record<string, unknown>): 'person' | 'service' | undefined {
+  const v = b.kind;
+  if (v === undefined) return undefined;
+  if (v !== 'person' && v !== 'service')
+    throw new LanternError('LNT_HTTP_BAD_REQUEST', 'kind is "person" or "service"');
   return v;
 }
 
@@ -222,7 +242,13 @@ export async function accountApi(server: FastifyInstance, app: App, tls: boolean
   });
   server.post('/api/auth/password', { config: { access: 'password-change' } }, async (req, reply) => {
     const b = body(req);
-    await app.auth.changePassword(self(req), str(b, 'current')!, str(b, 'new')!, req.login?.session.idHash);
+    await app.auth.changePassword(
+      self(req),
+      str(b, 'current')!,
+      str(b, 'new')!,
+      req.login?.session.idHash,
+      req.ip,
+    );
     return reply.code(204).send();
   });
   server.get('/api/auth/sessions', { config: { access: 'authenticated' } }, async (req) => {
@@ -242,13 +268,20 @@ export async function accountApi(server: FastifyInstance, app: App, tls: boolean
   server.get('/api/tokens', { config: { access: 'authenticated' } }, async (req) =>
     (await app.auth.tokensOf(self(req))).map(tokenView),
   );
-  server.post('/api/tokens', { config: { access: 'authenticated' } }, async (req, reply) => {
+  server.post('/api/tokens', { config: { access: 'session' } }, async (req, reply) => {
     const b = body(req);
     const login = (req.actor as { login: string }).login;
     self(req);
+    // A person's own token: made in a signed-in session, the password confirmed again (the service refuses
+    // a token made with a token, and counts a wrong password as a failed login).
+    const password = str(b, 'password', true);
     const t = await app.auth.createToken(
       login,
-      { name: str(b, 'name', true), expiresInDays: days(b) },
+      {
+        name: str(b, 'name', true),
+        expiresInDays: days(b),
+        reauth: password === undefined ? undefined : { password, address: req.ip },
+      },
       req.actor,
     );
     return reply.code(201).send({ token: t.token, ...tokenView(t.record) });
@@ -273,6 +306,7 @@ export async function accountApi(server: FastifyInstance, app: App, tls: boolean
         login: str(b, 'login')!,
         displayName: str(b, 'displayName', true),
         roles: roles(b) ?? [],
+        kind: kind(b),
       },
       undefined,
       req.actor,

@@ -68,7 +68,11 @@ export class SessionService {
     }
     // Activity is recorded at most every 15 seconds (a viewer makes many requests a second).
     if (now - Date.parse(s.lastSeenAt) > 15_000) await this.store.touchSession(idHash, isoAfter(this.clock));
-    return { actor: userActor(a, 'session'), session: s, account: a };
+    return {
+      actor: userActor(a, 'session', { credential: `session ${idHash.slice(0, 16)}` }),
+      session: s,
+      account: a,
+    };
   }
 
   async logout(sessionSecret: string, login?: string, address = ''): Promise<boolean> {

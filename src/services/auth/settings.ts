@@ -8,5 +8,7 @@ export interface AuthSettings {
   readonly lockoutMinutes: number;
   /** Failed logins from one address within the window before it is throttled. */
   readonly addressThreshold: number;
+  /** The longest life of an API token, in days; tokens made before a lower limit end at it too. */
+  readonly tokenMaxDays: number;
   readonly oidc?: OidcSettings;
 }

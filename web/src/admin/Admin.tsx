@@ -57,6 +57,7 @@ interface Account {
   roles: string[];
   enabled: boolean;
   mustChangePassword: boolean;
+  kind: 'person' | 'service';
 }
 const ROLE_NAMES = [
   'administrator',
@@ -68,7 +69,7 @@ const ROLE_NAMES = [
   'auditor',
 ];
 
-function AccountDetail({ login }: { login: string }) {
+function AccountDetail({ login, service }: { login: string; service: boolean }) {
   const sessions = useApi<
     { id: string; createdAt: string; lastSeenAt: string; address: string; userAgent: string }[]
   >(`/api/users/${encodeURIComponent(login)}/sessions`);
@@ -76,6 +77,7 @@ function AccountDetail({ login }: { login: string }) {
     { id: number; name: string; createdAt: string; expiresAt?: string; revokedAt?: string }[]
   >(`/api/users/${encodeURIComponent(login)}/tokens`);
   const [error, setError] = useState('');
+  const [made, setMade] = useState('');
   const act = async (f: () => Promise<unknown>, reload: () => void) => {
     try {
       await f();
@@ -145,7 +147,7 @@ function AccountDetail({ login }: { login: string }) {
             <tr key={t.id}>
               <td>{t.name}</td>
               <td>{when(t.createdAt)}</td>
-              <td>{t.expiresAt ? when(t.expiresAt) : 'never'}</td>
+              <td>{t.expiresAt ? when(t.expiresAt) : '-'}</td>
               <td>{t.revokedAt ? `revoked ${when(t.revokedAt)}` : 'active'}</td>
               <td>
                 {!t.revokedAt && (
@@ -167,6 +169,35 @@ function AccountDetail({ login }: { login: string }) {
         </tbody>
       </table>
       {tokens.data?.length === 0 && <p className="sub">No token.</p>}
+      {service && (
+        <p>
+          <button
+            type="button"
+            onClick={() =>
+              act(async () => {
+                const r = await api<{ token: string }>(
+                  'POST',
+                  `/api/users/${encodeURIComponent(login)}/tokens`,
+                  { name: 'web app' },
+                );
+                setMade(r.token);
+              }, tokens.reload)
+            }
+          >
+            Make a token
+          </button>
+        </p>
+      )}
+      {made && (
+        <p role="status" data-testid="token-made">
+          Token for {login} (shown once): <code>{made}</code>
+        </p>
+      )}
+      {!service && (
+        <p className="sub">
+          A person makes their own tokens; an administrator makes tokens only for service accounts.
+        </p>
+      )}
     </div>
   );
 }
@@ -176,6 +207,7 @@ function Users() {
   const [login, setLogin] = useState('');
   const [displayName, setDisplayName] = useState('');
   const [role, setRole] = useState('radiographer');
+  const [kind, setKind] = useState<'person' | 'service'>('person');
   const [message, setMessage] = useState('');
   const [error, setError] = useState('');
   const [open, setOpen] = useState<string | undefined>();
@@ -201,10 +233,13 @@ function Users() {
               login,
               displayName: displayName || undefined,
               roles: [role],
+              kind,
             });
             setLogin('');
             setDisplayName('');
-            return `Created ${login}. One-time password (shown once): ${r.oneTimePassword}`;
+            return kind === 'service'
+              ? `Created the service account ${login}; make its tokens under Sessions and tokens.`
+              : `Created ${login}. One-time password (shown once): ${r.oneTimePassword}`;
           });
         }}
       >
@@ -220,6 +255,13 @@ function Users() {
             {ROLE_NAMES.map((r) => (
               <option key={r}>{r}</option>
             ))}
+          </select>
+        </label>
+        <label>
+          Kind
+          <select value={kind} onChange={(e) => setKind(e.target.value as 'person' | 'service')}>
+            <option value="person">person</option>
+            <option value="service">service (tokens only)</option>
           </select>
         </label>
         <button type="submit">Add user</button>
@@ -266,6 +308,7 @@ function Users() {
                 </select>
               </td>
               <td>
+                {u.kind === 'service' ? 'service, ' : ''}
                 {u.enabled ? 'enabled' : 'disabled'}
                 {u.mustChangePassword ? ', must change password' : ''}
               </td>
@@ -285,6 +328,7 @@ function Users() {
                 </button>
                 <button
                   type="button"
+                  hidden={u.kind === 'service'}
                   onClick={() =>
                     run(async () => {
                       const r = await api<{ oneTimePassword: string }>(
@@ -309,7 +353,13 @@ function Users() {
           ))}
         </tbody>
       </table>
-      {open && <AccountDetail login={open} key={open} />}
+      {open && (
+        <AccountDetail
+          login={open}
+          key={open}
+          service={users.data?.find((u) => u.login === open)?.kind === 'service'}
+        />
+      )}
     </section>
   );
 }
