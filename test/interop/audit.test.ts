@@ -349,6 +349,57 @@ describe('the audit trail', () => {
     );
   });
 
+  it('neutralises spreadsheet formulas in CSV and matches patient filters literally, never as wildcards', async () => {
+    await archive.app.auth.createAccount({ login: 'csv-admin', roles: ['administrator'], kind: 'service' });
+    const auth = { Authorization: `Bearer ${(await archive.app.auth.createToken('csv-admin')).token}` };
+    for (const patientId of ['=2+3', 'PCT%1', 'P_X']) {
+      const x = synthInstance({ patientId, rows: 8, columns: 8 });
+      const b = 'csv-boundary';
+      const stow = await fetch(`${base}/dicom-web/studies`, {
+        method: 'POST',
+        headers: { ...auth, 'Content-Type': `multipart/related; type="application/dicom"; boundary=${b}` },
+        body: Buffer.concat([
+          Buffer.from(`--${b}\r\nContent-Type: application/dicom\r\n\r\n`),
+          x.bytes,
+          Buffer.from(`\r\n--${b}--\r\n`),
+        ]),
+      });
+      expect(stow.status).toBe(200);
+    }
+    const entries = async (patient: string) => {
+      const r = await fetch(`${base}/api/audit?patient=${encodeURIComponent(patient)}`, { headers: auth });
+      expect(r.status, patient).toBe(200);
+      return ((await r.json()) as { entry: unknown[] }).entry.length;
+    };
+    expect(await entries('PCT%1')).toBe(1);
+    expect(await entries('%')).toBe(0);
+    expect(await entries('P_X')).toBe(1);
+    expect(await entries('P_')).toBe(0);
+    expect(await entries('_')).toBe(0);
+    const report = await fetch(`${base}/api/audit/reports/patient-access?patient=%25`, { headers: auth });
+    expect(((await report.json()) as { rows: unknown[] }).rows).toEqual([]);
+    const across = await fetch(`${base}/api/audit?patient=${encodeURIComponent('PCT%1|P_X')}`, {
+      headers: auth,
+    });
+    expect(across.status).toBe(400);
+    // A cell a spreadsheet would run as a formula starts with a quote.
+    const csv = await (
+      await fetch(`${base}/api/audit?patient=${encodeURIComponent('=2+3')}&format=csv`, { headers: auth })
+    ).text();
+    const cells = csv.split('\r\n')[1].split(',');
+    expect(cells[cells.length - 2]).toBe("'=2+3");
+    const reportCsv = await (
+      await fetch(
+        `${base}/api/audit/reports/patient-access?patient=${encodeURIComponent('=2+3')}&format=csv`,
+        {
+          headers: auth,
+        },
+      )
+    ).text();
+    expect(reportCsv).toContain(",'=2+3,");
+    expect(reportCsv).not.toMatch(/(^|,)=2\+3/m);
+  });
+
   it('keeps patient data out of the operational log', () => {
     const all = logLines.join('');
     expect(all.length).toBeGreaterThan(0);

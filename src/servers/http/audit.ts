@@ -6,7 +6,15 @@ import type { App } from '../../app.js';
 import type { AuditFilter } from '../../ports/audit.js';
 import { AuditReports } from '../../services/audit-reports.js';
 
-const csvCell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+/**
+ * One CSV cell: quoted when it holds a quote, comma or line break, and neutralised when a spreadsheet would
+ * take it for a formula (it starts with = + - @, a tab or a carriage return: prefixed with '), since patient
+ * names, IDs and user names in the trail come from outside (OWASP CSV injection).
+ */
+export function csvCell(value: string): string {
+  const v = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
 
 function filterOf(q: Record<string, string | undefined>): AuditFilter {
   const time = (name: string) => {
@@ -19,6 +27,11 @@ function filterOf(q: Record<string, string | undefined>): AuditFilter {
   const outcome = q.outcome === undefined ? undefined : Number(q.outcome);
   if (outcome !== undefined && ![0, 4, 8, 12].includes(outcome))
     throw new QueryError('outcome is 0, 4, 8 or 12');
+  // Matched literally (no wildcards); the index keeps an event's IDs between '|', so an ID given here may not
+  // hold one (it would match across two IDs of one event).
+  for (const name of ['patient', 'study'] as const) {
+    if (q[name]?.includes('|')) throw new QueryError(`${name} is one ID, without '|'`);
+  }
   return {
     from: time('from'),
     to: time('to'),
@@ -71,7 +84,7 @@ export async function auditApi(server: FastifyInstance, app: App): Promise<void>
       reply,
     ) => {
       const q = req.query;
-      const range = filterOf({ from: q.from, to: q.to });
+      const range = filterOf({ from: q.from, to: q.to, patient: q.patient });
       await auditLogUsed(app, req, `audit/reports/${req.params.name}`);
       const rows = await reports.run(req.params.name, { ...q, from: range.from, to: range.to });
       if (q.format === 'csv') {
