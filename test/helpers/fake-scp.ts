@@ -4,7 +4,7 @@ import { decodePdu, encodePdu, type Pdu } from '../../src/core/ul/pdu.js';
 /**
  * A storage SCP that misbehaves on purpose, for the cases no real peer produces on demand: it accepts every
  * association, and answers each request's complete data set as `answer` says: with a command set that
- * cannot be decoded ('garbage'), or never ('silent').
+ * cannot be decoded ('garbage'), or never ('silent'); it announces `maxPduLength` as its maximum PDU length.
  */
 export interface FakeScp {
   readonly port: number;
@@ -13,7 +13,7 @@ export interface FakeScp {
   close(): Promise<void>;
 }
 
-export async function fakeScp(answer: 'garbage' | 'silent'): Promise<FakeScp> {
+export async function fakeScp(answer: 'garbage' | 'silent', maxPduLength = 16384): Promise<FakeScp> {
   let received = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((s) => {
@@ -45,7 +45,7 @@ export async function fakeScp(answer: 'garbage' | 'silent'): Promise<FakeScp> {
             result: 0 as const,
             transferSyntax: pc.transferSyntaxes[0],
           })),
-          userInformation: { maxPduLength: 16384, implementationClassUid: '2.25.2' },
+          userInformation: { maxPduLength, implementationClassUid: '2.25.2' },
         }),
       );
     } else if (pdu.type === 'P-DATA-TF') {

@@ -116,11 +116,11 @@ function request(transactionUid: string): Uint8Array {
   return encodeDataset(ds, EXPLICIT_LITTLE);
 }
 
-async function connect(onReport?: (c: Command, d: Dataset) => void) {
+async function connect(onReport?: (c: Command, d: Dataset) => void, callingAeTitle = 'COMMITSCU') {
   return Association.connect({
     host: '127.0.0.1',
     port: archive.port,
-    callingAeTitle: 'COMMITSCU',
+    callingAeTitle,
     calledAeTitle: 'LANTERN',
     contexts: [
       {
@@ -191,6 +191,19 @@ describe('Storage Commitment Push Model SCP', () => {
     expect(audited.event.outcomeDescription).toMatch(/^storage commitment: 1 committed, \d+ failed$/);
     // Let our N-EVENT-REPORT response leave before the release.
     await new Promise((r) => setTimeout(r, 50));
+    await a.release();
+  });
+
+  it('refuses a request from an AE that may not store here (it may only query)', async () => {
+    await archive.app.aes.add({ aeTitle: 'FINDONLY', host: '', port: 0, permissions: ['find'] });
+    let reported = false;
+    const a = await connect(() => (reported = true), 'FINDONLY');
+    const ctx = a.acceptedContext(ServiceSopClass.StorageCommitmentPushModel)!;
+    const responses = [];
+    for await (const r of a.request(ctx.id, nAction('2.25.4343'), request('2.25.4343'))) responses.push(r);
+    expect(responses.map((r) => r.command.Status)).toEqual([0x0124]);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(reported).toBe(false);
     await a.release();
   });
 

@@ -7,6 +7,7 @@ import { SopClass } from '../../src/core/dicom/dictionary.js';
 import { parseDicom } from '../../src/core/dicom/parser.js';
 import { CommandField, decodeCommand, encodeCommand } from '../../src/core/dimse/command.js';
 import { encodePdu, type Pdu } from '../../src/core/ul/pdu.js';
+import { Association } from '../../src/net/dimse/association.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { DCMTK_ENV, runDcmtk } from '../helpers/dcmtk.js';
 import { fakeScp } from '../helpers/fake-scp.js';
@@ -229,6 +230,48 @@ describe('peers that go quiet, release too early or answer garbage', () => {
     await quick?.close();
   });
   const quickStorage = () => join(quick.dir, 'storage');
+
+  it('a peer announcing a maximum PDU length below 1 KiB is refused at association, not served in fragments', async () => {
+    for (const [max, accepted] of [
+      [2, false],
+      [1023, false],
+      [1024, true],
+      [0, true], // no limit
+    ] as const) {
+      const p = await RawPeer.open(quick.port);
+      const rq = associateRq();
+      p.write(encodePdu({ ...rq, userInformation: { ...rq.userInformation, maxPduLength: max } }));
+      const answer = await p.next();
+      p.destroy();
+      if (accepted) expect(answer?.type, String(max)).toBe('A-ASSOCIATE-AC');
+      else
+        expect(answer, String(max)).toMatchObject({
+          type: 'A-ASSOCIATE-RJ',
+          result: 1,
+          source: 1,
+          reason: 1,
+        });
+    }
+  });
+
+  it('an SCP answering with a maximum PDU length below 1 KiB is aborted by our requestor', async () => {
+    const scp = await fakeScp('silent', 16);
+    try {
+      await expect(
+        Association.connect({
+          host: '127.0.0.1',
+          port: scp.port,
+          callingAeTitle: 'LANTERN',
+          calledAeTitle: 'TINYPDU',
+          contexts: [{ abstractSyntax: '1.2.840.10008.1.1', transferSyntaxes: ['1.2.840.10008.1.2'] }],
+          implementationClassUid: '2.25.1',
+          implementationVersionName: 'TEST',
+        }),
+      ).rejects.toThrow(/maximum PDU length \(16\) is below 1024/);
+    } finally {
+      await scp.close();
+    }
+  });
 
   it('a peer that stops in the middle of a data set is aborted once it has been silent for the idle time', async () => {
     const p = await RawPeer.associated(quick.port, storeRq());

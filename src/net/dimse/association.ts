@@ -214,6 +214,13 @@ const MAX_COMMAND = 64 * 1024;
  * identity (a SAML assertion or JWT) fit well within; it bounds what a connection not yet associated holds.
  */
 const MAX_CONTROL_PDU = 256 * 1024;
+/**
+ * The smallest maximum PDU length a peer may announce (PS3.8 D.1 sets none; 0 means no limit): below it,
+ * every data set would go out in fragments of a few bytes, a PDU header per handful of bytes, which costs
+ * the archive far more than the peer (an amplification). Such an association is refused (by us as
+ * acceptor) or aborted (as requestor).
+ */
+export const MIN_PEER_MAX_PDU = 1024;
 const DATA_HIGH_WATER = 8 * 1024 * 1024;
 
 /** A request of the peer's in progress. */
@@ -585,6 +592,14 @@ export class Association {
   /** Requestor: our A-ASSOCIATE-RQ was accepted (AE-3). */
   private established(ac: AAssociateAc): void {
     this.peerMaxPdu = ac.userInformation.maxPduLength ?? 0;
+    if (this.peerMaxPdu > 0 && this.peerMaxPdu < MIN_PEER_MAX_PDU) {
+      this.state = nextState('AE-3');
+      this.abort(
+        AbortReason.InvalidPduParameterValue,
+        `the peer's maximum PDU length (${this.peerMaxPdu}) is below ${MIN_PEER_MAX_PDU}`,
+      );
+      return;
+    }
     const wanted = this.connectOptions?.asyncOperations ?? 1;
     const granted = ac.userInformation.asyncOps?.invoked;
     // No answer means one at a time; 0 means no limit from the peer (ours still applies).
@@ -645,6 +660,8 @@ export class Association {
     if ((rq.protocolVersion & 1) === 0) return { result: 1, source: 2, reason: 2 }; // protocol version not supported
     if (rq.applicationContext !== DICOM_APPLICATION_CONTEXT) return { result: 1, source: 1, reason: 2 };
     if (rq.calledAeTitle !== this.opts.aeTitle) return { result: 1, source: 1, reason: 7 }; // called AE not recognized
+    const max = rq.userInformation.maxPduLength ?? 0;
+    if (max > 0 && max < MIN_PEER_MAX_PDU) return { result: 1, source: 1, reason: 1 }; // no reason given
     return undefined;
   }
 

@@ -28,6 +28,8 @@ export interface CommitDeps {
   readonly commitment: CommitmentService;
   readonly aeTitle: string;
   readonly findAe: (aeTitle: string) => Promise<AeRecord | undefined>;
+  /** Whether the calling AE may store here: commitment is asked for what one stored (PS3.4 J.3). */
+  readonly permitsStore: (callingAeTitle: string) => Promise<boolean>;
   readonly log: Logger;
   readonly implementationClassUid: string;
   readonly implementationVersionName: string;
@@ -39,7 +41,8 @@ export interface CommitDeps {
  * Storage Commitment Push Model SCP (PS3.4 J): N-ACTION is answered at once; then each referenced instance's
  * digest is recomputed from storage, and an N-EVENT-REPORT lists the committed instances and the failures
  * with their reason (0112H not stored, 0119H SOP class differs, 0110H its bytes no longer match). The report
- * goes on the same association while it is open, else on a new association to the requester.
+ * goes on the same association while it is open, else on a new association to the requester. Only an AE
+ * the registry lets store may ask (a peer that may only query learns nothing of what the archive holds).
  */
 export function commit(deps: CommitDeps): DimseHandler {
   return async (req, assoc) => {
@@ -52,6 +55,14 @@ export function commit(deps: CommitDeps): DimseHandler {
       return {
         status: Status.NoSuchSopInstance,
         fields: { ErrorComment: 'not the Storage Commitment well-known instance' },
+      };
+    }
+    if (!(await deps.permitsStore(assoc.callingAeTitle))) {
+      await readIdentifier(req.dataset);
+      deps.log.warn({ calling: assoc.callingAeTitle }, 'storage commitment refused: the AE may not store here');
+      return {
+        status: Status.NotAuthorized,
+        fields: { ErrorComment: 'this AE may not store here, so it may not ask for commitment' },
       };
     }
     if (Number(cmd.ActionTypeID) !== REQUEST_COMMITMENT_ACTION) {

@@ -139,6 +139,7 @@ export const SERVICE_CLASSES: readonly ServiceClass<ServiceDeps>[] = [
             commitment: d.commitment,
             aeTitle: d.aeTitle,
             findAe: d.findAe,
+            permitsStore: d.permitsStore,
             log: d.log,
             implementationClassUid: d.implementationClassUid,
             implementationVersionName: d.implementationVersionName,
