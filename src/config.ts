@@ -139,6 +139,33 @@ export function checkAeTitle(v: unknown, from: Source): string {
 }
 
 /** Origins: a list, or comma-separated in a string (the environment). */
+/** A comma-separated list (environment) or an array (file) of strings each matching `pattern`. */
+function listOf(pattern: RegExp, what: string) {
+  return (v: unknown, name: string, from: Source): readonly string[] => {
+    const list =
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((x) => x.trim())
+            .filter(Boolean)
+        : v;
+    if (!Array.isArray(list) || !list.every((o) => typeof o === 'string' && pattern.test(o)))
+      throw new ConfigError(`${name} must list ${what} (from ${from})`);
+    return list as string[];
+  };
+}
+
+/** IPv4 or IPv6 addresses, optionally with a CIDR prefix length. */
+const proxyAddresses = listOf(
+  /^(?:\d{1,3}(?:\.\d{1,3}){3}(?:\/\d{1,2})?|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*(?:\/\d{1,3})?)$/,
+  'IP addresses or CIDR ranges, like 10.0.0.5 or 10.0.0.0/24',
+);
+/** Host names or addresses as the Host header carries them, without the port; `*.` allows subdomains. */
+const hostNames = listOf(
+  /^(?:\*\.)?[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[[0-9a-fA-F:.]+\]$/,
+  'host names like pacs.example.org (or *.example.org, or [::1])',
+);
+
 function origins(v: unknown, name: string, from: Source): readonly string[] {
   const list =
     typeof v === 'string'
@@ -353,6 +380,20 @@ const SETTINGS = {
       env: 'LANTERN_HTTP_TLS_KEY',
       fallback: 'dicom.tlsKey',
       meaning: 'its private key (PEM); `dicom.tlsCert`/`dicom.tlsKey` default to these when unset',
+    }),
+    trustProxy: setting({
+      check: proxyAddresses,
+      default: [],
+      env: 'LANTERN_HTTP_TRUST_PROXY',
+      meaning:
+        'addresses (or CIDR ranges) of reverse proxies in front of Lantern: from them, `X-Forwarded-For` gives the client address (the login throttle and the audit trail use it) and `X-Forwarded-Proto` the scheme (`https` makes the session cookie `Secure` and `__Host-`); empty: the connection is the client',
+    }),
+    allowedHosts: setting({
+      check: hostNames,
+      default: [],
+      env: 'LANTERN_HTTP_ALLOWED_HOSTS',
+      meaning:
+        "host names the `Host` header may carry (`pacs.example.org`, `*.example.org`); other requests get 421. Empty: while HTTP listens on loopback only loopback names (`localhost`, `127.0.0.1`, `[::1]`), else any (set it: RetrieveURLs are built from the Host header unless `http.publicUrl` is set). `http.publicUrl`'s host is always allowed",
     }),
     publicUrl: setting({
       check: optional(httpUrl),

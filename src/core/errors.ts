@@ -146,6 +146,12 @@ export const ERROR_CATALOGUE = {
     dimse: 0xa700,
     meaning: 'The client holds http.maxConnectionsPerAddress connections already; the new one was closed.',
   },
+  LNT_HTTP_HOST_NOT_ALLOWED: {
+    http: 421,
+    dimse: 0xc000,
+    meaning:
+      'The Host header names a host this server does not answer for (http.allowedHosts): a misdirected or DNS-rebinding request.',
+  },
   LNT_IMAGE_INVALID: {
     http: 422,
     dimse: 0xc000,

@@ -114,4 +114,10 @@ export interface AccountStore {
   /** Locks `key` until `until`, unless a later lock is already in force. */
   lockThrottle(key: string, until: string): Promise<void>;
   clearThrottle(key: string): Promise<void>;
+  /**
+   * Forgets the throttles whose window began before `windowStartedBefore` and that hold no lock in force at
+   * `now` and no attempt in progress (an attempt in progress in a window begun before `abandonedBefore` was
+   * cut off by a stop and counts as none); returns how many.
+   */
+  purgeThrottles(windowStartedBefore: string, now: string, abandonedBefore: string): Promise<number>;
 }

@@ -411,6 +411,25 @@ export function accountStoreContract(name: string, backend: AccountStoreBackend)
         expect(await store.getThrottle(key)).toBeUndefined();
       });
 
+      it('purges throttles of ended windows, keeping locks in force and attempts in progress (a day at most)', async () => {
+        const row = async (start: number, fail: boolean) => {
+          const key = newKey();
+          await store.beginAttempt(key, iso(start), iso(start - 900_000));
+          if (fail) await store.endAttempt(key, true);
+          return key;
+        };
+        const old = await row(-7_200_000, true);
+        const locked = await row(-7_200_000, true);
+        await store.lockThrottle(locked, iso(3_600_000));
+        const running = await row(-7_200_000, false);
+        const abandoned = await row(-2 * 86_400_000, false);
+        const fresh = await row(0, true);
+        expect(await store.purgeThrottles(iso(-900_000), iso(0), iso(-86_400_000))).toBeGreaterThanOrEqual(2);
+        expect(await store.getThrottle(old)).toBeUndefined();
+        expect(await store.getThrottle(abandoned)).toBeUndefined();
+        for (const k of [locked, running, fresh]) expect(await store.getThrottle(k), k).toBeDefined();
+      });
+
       it('counts login attempts atomically: fifty at once each see the others, failures apart', async () => {
         const key = 'login:race';
         const begun = await Promise.all(

@@ -54,6 +54,7 @@ function https(
   method: string,
   path: string,
   body?: string,
+  extra: Record<string, string> = {},
 ): Promise<{ status: number; headers: Record<string, unknown>; text: string }> {
   return new Promise((done, fail) => {
     const req = request(
@@ -64,7 +65,7 @@ function https(
         method,
         ca,
         servername: 'localhost',
-        headers: body ? { 'Content-Type': 'application/json' } : {},
+        headers: { ...(body ? { 'Content-Type': 'application/json' } : {}), ...extra },
       },
       (res) => {
         let text = '';
@@ -85,7 +86,15 @@ describe('TLS', () => {
     const once = await archive.app.auth.bootstrap();
     const login = await https('POST', '/api/auth/login', JSON.stringify({ login: 'admin', password: once }));
     expect(login.status).toBe(200);
-    expect(String(login.headers['set-cookie'])).toMatch(/; Secure/);
+    const set = String(login.headers['set-cookie']);
+    expect(set).toMatch(
+      /^__Host-lantern_session=[\w-]+; Max-Age=\d+; Path=\/; HttpOnly; Secure; SameSite=Strict$/,
+    );
+    const me = await https('GET', '/api/auth/me', undefined, { Cookie: set.split(';')[0] });
+    expect(me.status).toBe(200);
+    // The plain name is not read over HTTPS (a cookie set without Secure cannot stand in for it).
+    const plain = set.split(';')[0].replace('__Host-', '');
+    expect((await https('GET', '/api/auth/me', undefined, { Cookie: plain })).status).toBe(401);
     // A client that does not trust the certificate cannot connect.
     await expect(
       new Promise((done, fail) => get({ host: '127.0.0.1', port, path: '/healthz' }, done).on('error', fail)),

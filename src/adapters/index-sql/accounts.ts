@@ -331,4 +331,14 @@ export class KyselyAccountStore implements AccountStore {
   async clearThrottle(key: string): Promise<void> {
     await this.db.deleteFrom('login_throttle').where('key', '=', key).execute();
   }
+
+  async purgeThrottles(windowStartedBefore: string, now: string, abandonedBefore: string): Promise<number> {
+    const r = await this.db
+      .deleteFrom('login_throttle')
+      .where('window_start', '<', windowStartedBefore)
+      .where((eb) => eb.or([eb('locked_until', 'is', null), eb('locked_until', '<=', now)]))
+      .where((eb) => eb.or([eb('in_progress', '=', 0), eb('window_start', '<', abandonedBefore)]))
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
 }

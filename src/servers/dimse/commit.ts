@@ -59,7 +59,10 @@ export function commit(deps: CommitDeps): DimseHandler {
     }
     if (!(await deps.permitsStore(assoc.callingAeTitle))) {
       await readIdentifier(req.dataset);
-      deps.log.warn({ calling: assoc.callingAeTitle }, 'storage commitment refused: the AE may not store here');
+      deps.log.warn(
+        { calling: assoc.callingAeTitle },
+        'storage commitment refused: the AE may not store here',
+      );
       return {
         status: Status.NotAuthorized,
         fields: { ErrorComment: 'this AE may not store here, so it may not ask for commitment' },

@@ -36,6 +36,19 @@ declare module 'fastify' {
 }
 
 export const SESSION_COOKIE = 'lantern_session';
+/** The session cookie's name over HTTPS: `__Host-` makes browsers keep it only Secure, host-only, Path=/. */
+export const SECURE_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
+
+/**
+ * Whether the client reached us over HTTPS: TLS here, or a trusted proxy's X-Forwarded-Proto
+ * (`http.trustProxy`).
+ */
+const overHttps = (req: FastifyRequest): boolean => req.protocol === 'https';
+
+/** The session secret the request's cookie carries (under the name its scheme uses). */
+export function sessionSecret(req: FastifyRequest): string | undefined {
+  return req.cookies[overHttps(req) ? SECURE_SESSION_COOKIE : SESSION_COOKIE];
+}
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function bearer(req: FastifyRequest): string | undefined {
@@ -68,7 +81,7 @@ export async function authentication(server: FastifyInstance, app: App): Promise
     if (access === 'page') {
       // Pages are for people in a browser: a session, or the sign-in page (also to change a one-time
       // password first); never a token, which scripts use.
-      const secret = req.cookies[SESSION_COOKIE];
+      const secret = sessionSecret(req);
       const s = secret ? await app.auth.session(secret) : undefined;
       if (!s || s.account.mustChange) return reply.redirect(signInUrl(req.url), 302);
       req.actor = s.actor;
@@ -91,7 +104,7 @@ export async function authentication(server: FastifyInstance, app: App): Promise
         );
       }
     } else {
-      const secret = req.cookies[SESSION_COOKIE];
+      const secret = sessionSecret(req);
       const s = secret ? await app.auth.session(secret) : undefined;
       if (!s)
         throw new LanternError('LNT_AUTH_REQUIRED', 'log in (POST /api/auth/login) or send an API token');
@@ -193,12 +206,12 @@ export function tokenView(t: {
 }
 
 /** The account API under /api: login, logout, own sessions and tokens, and account management. */
-export async function accountApi(server: FastifyInstance, app: App, tls: boolean): Promise<void> {
-  const cookie = (reply: FastifyReply, value: string, maxAge: number) =>
-    reply.setCookie(SESSION_COOKIE, value, {
+export async function accountApi(server: FastifyInstance, app: App): Promise<void> {
+  const cookie = (req: FastifyRequest, reply: FastifyReply, value: string, maxAge: number) =>
+    reply.setCookie(overHttps(req) ? SECURE_SESSION_COOKIE : SESSION_COOKIE, value, {
       httpOnly: true,
       sameSite: 'strict',
-      secure: tls,
+      secure: overHttps(req),
       path: '/',
       maxAge,
     });
@@ -211,13 +224,16 @@ export async function accountApi(server: FastifyInstance, app: App, tls: boolean
       req.ip,
       req.headers['user-agent'] ?? '',
     );
-    cookie(reply, r.secret, app.config.security.sessionMaxHours * 3600);
+    cookie(req, reply, r.secret, app.config.security.sessionMaxHours * 3600);
     return reply.send({ account: publicAccount(r.account), csrfToken: r.csrf, expiresAt: r.expiresAt });
   });
   server.post('/api/auth/logout', { config: { access: 'password-change' } }, async (req, reply) => {
-    const secret = req.cookies[SESSION_COOKIE];
+    const secret = sessionSecret(req);
     if (req.login && secret) await app.auth.logout(secret, req.login.account.login, req.ip);
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    reply.clearCookie(overHttps(req) ? SECURE_SESSION_COOKIE : SESSION_COOKIE, {
+      path: '/',
+      secure: overHttps(req),
+    });
     return reply.code(204).send();
   });
   server.get('/api/auth/me', { config: { access: 'password-change' } }, async (req) => {

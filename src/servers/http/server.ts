@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import fastifyCompress from '@fastify/compress';
 import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { ConfigError, ERROR_CATALOGUE, isLanternError } from '../../core/errors.js';
+import { ConfigError, ERROR_CATALOGUE, isLanternError, LanternError } from '../../core/errors.js';
 import type { App } from '../../app.js';
 import { VERSION } from '../../version.js';
 import { adminApi } from './admin.js';
@@ -30,6 +30,30 @@ export function assertSafeBinding(app: App, host: string): void {
         'or bind http.host to 127.0.0.1',
     );
   }
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/**
+ * Which Host header values are answered: `http.allowedHosts` (and `*.domain` for its subdomains), the host
+ * of `http.publicUrl`; with no list, loopback names only while HTTP listens on loopback (a page on another
+ * site cannot reach a loopback Lantern through a name it controls: DNS rebinding), else any.
+ */
+export function hostFilter(app: App): ((hostname: string) => boolean) | undefined {
+  const h = app.config.http;
+  const names = new Set(h.allowedHosts.map((x) => x.toLowerCase()));
+  if (h.publicUrl) names.add(new URL(h.publicUrl).hostname.toLowerCase());
+  const host = h.host;
+  const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost' || host.startsWith('127.');
+  if (!h.allowedHosts.length) {
+    if (!loopback) return undefined;
+    for (const n of LOOPBACK_NAMES) names.add(n);
+  }
+  const suffixes = [...names].filter((n) => n.startsWith('*.')).map((n) => n.slice(1));
+  return (hostname) => {
+    const name = hostname.toLowerCase();
+    return names.has(name) || suffixes.some((s) => name.endsWith(s) && name.length > s.length);
+  };
 }
 
 /** HTTPS from http.tlsCert and http.tlsKey (TLS 1.2 at least), or undefined for plain HTTP. */
@@ -72,6 +96,8 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
   const node = nodeServerOptions(limits);
   const common = {
     logger: false,
+    // Behind a reverse proxy: the client's address and scheme from X-Forwarded-For/-Proto, from these only.
+    trustProxy: h.trustProxy.length ? [...h.trustProxy] : false,
     bodyLimit: 1024 * 1024,
     requestTimeout: 0,
     connectionTimeout: limits.idleMs,
@@ -107,6 +133,17 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
     app.log.error({ err: { message: err.message, stack: err.stack } }, 'unhandled HTTP error');
     return reply.code(500).send({ code: 'LNT_INTERNAL', message: 'internal error' });
   });
+  const allowed = hostFilter(app);
+  if (allowed) {
+    server.addHook('onRequest', async (req) => {
+      if (!allowed(req.hostname)) {
+        throw new LanternError(
+          'LNT_HTTP_HOST_NOT_ALLOWED',
+          'this server does not answer for that host name (http.allowedHosts)',
+        );
+      }
+    });
+  }
   await authentication(server, app);
   // Security headers on every answer (the JSON API and DICOMweb; the web app adds its own policy).
   server.addHook('onSend', async (_req, reply) => {
@@ -163,7 +200,7 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
     threshold: 1024,
     customTypes: /^application\/(dicom\+)?json/,
   });
-  await accountApi(server, app, !!tls);
+  await accountApi(server, app);
   await auditApi(server, app);
   await adminApi(server, app);
   await loginPage(server);

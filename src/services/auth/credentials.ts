@@ -4,13 +4,23 @@ import type { AccountRecord, AccountStore } from '../../ports/accounts.js';
 import type { Clock } from '../../ports/clock.js';
 import type { AuthEvents } from './auth-events.js';
 import type { AuthSettings } from './settings.js';
-import { ARGON, isoAfter, secret } from './secrets.js';
+import { ARGON, isoAfter, secret, sha256 } from './secrets.js';
 
 /** How long a login attempt waits for the attempts in progress before it (at once) to end. */
 const ATTEMPT_WAIT_MS = 10_000;
 
 /** The throttle key of a login name (the same whether the account exists or not). */
-export const loginKey = (login: string): string => `login:${login.toLowerCase()}`;
+/**
+ * The throttle key of a login name: the name itself, or its digest when longer than any login can be (a
+ * guess of a megabyte is throttled like any other, and keeps a row of a few dozen bytes).
+ */
+export const loginKey = (login: string): string => {
+  const lower = login.toLowerCase();
+  return lower.length <= 64 ? `login:${lower}` : `login:sha256:${sha256(lower)}`;
+};
+
+/** How often old throttle rows are forgotten (checked when a login begins). */
+const PURGE_EVERY_MS = 60_000;
 
 /**
  * Login names and passwords checked against the accounts, with login throttling: every attempt is counted
@@ -19,6 +29,7 @@ export const loginKey = (login: string): string => `login:${login.toLowerCase()}
 export class Credentials {
   /** A hash to verify against when the login is unknown, so both answers take the same time. */
   private dummyHash: Promise<string> | undefined;
+  private lastPurge = 0;
 
   constructor(
     private readonly store: AccountStore,
@@ -56,6 +67,23 @@ export class Credentials {
     }
   }
 
+  /**
+   * Forgets, at most once a minute, the throttles of windows that ended with no lock in force (logins tried
+   * once and never again would otherwise stay forever); one stuck with an attempt in progress from a stop
+   * goes after a day.
+   */
+  private async purge(): Promise<void> {
+    const now = this.clock.now().getTime();
+    if (now - this.lastPurge < PURGE_EVERY_MS) return;
+    this.lastPurge = now;
+    const windowMs = this.settings.lockoutMinutes * 60_000;
+    await this.store.purgeThrottles(
+      new Date(now - windowMs).toISOString(),
+      new Date(now).toISOString(),
+      new Date(now - 86_400_000).toISOString(),
+    );
+  }
+
   /** Ends an attempt; a failure that reaches the threshold locks `key` for lockoutMinutes. */
   private async end(key: string, failed: boolean, threshold: number): Promise<void> {
     const failures = await this.store.endAttempt(key, failed);
@@ -69,7 +97,8 @@ export class Credentials {
    */
   async check(login: string, password: string, address: string): Promise<AccountRecord> {
     const loginThrottle = loginKey(login);
-    const addressThrottle = `address:${address}`;
+    const addressThrottle = `address:${address.slice(0, 64)}`;
+    await this.purge();
     const { lockoutThreshold, addressThreshold } = this.settings;
     // The address first: a throttled address counts nothing against the logins it tries.
     let refusal = await this.begin(addressThrottle, addressThreshold);
