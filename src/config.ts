@@ -640,6 +640,13 @@ const SETTINGS = {
       env: 'LANTERN_LOG_LEVEL',
       meaning: `operational log level: ${LEVELS.join(', ')}`,
     }),
+    access: setting({
+      check: optional((v, name, from) => (v === 'stdout' ? 'stdout' : path(v, name, from))),
+      default: undefined,
+      env: 'LANTERN_LOG_ACCESS',
+      meaning:
+        'the HTTP access log: a file (JSON lines, appended) or `stdout`; one line per request with the method, the route as declared (`/dicom-web/studies/:study`, never its values or the query), status, milliseconds, user and client address. Unset: none',
+    }),
   },
 };
 

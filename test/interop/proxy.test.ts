@@ -1,4 +1,7 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildHttpServer } from '../../src/servers/http/server.js';
@@ -63,10 +66,15 @@ function call(
   });
 }
 
+const logs = mkdtempSync(join(tmpdir(), 'lantern-access-'));
+const accessLog = join(logs, 'access.log');
+afterAll(() => rmSync(logs, { recursive: true, force: true }));
+
 describe('behind a trusted reverse proxy, with allowed hosts', () => {
   let s: Served;
   beforeAll(async () => {
     s = await serve({
+      'log.access': accessLog,
       'http.trustProxy': ['127.0.0.1'],
       'http.allowedHosts': ['pacs.example.org', '*.imaging.example.org'],
       'security.lockoutThreshold': 5,
@@ -140,6 +148,45 @@ describe('behind a trusted reverse proxy, with allowed hosts', () => {
     expect(failed.map((f) => f.event.participants.find((p) => p.requestor)?.networkAccessPoint)).toContain(
       '10.1.1.1',
     );
+  });
+});
+
+describe('the HTTP access log', () => {
+  it('has a line per request: method, route as declared, status, time, user, address; never the values', async () => {
+    const s = await serve({ 'log.access': join(logs, 'second.log') });
+    await s.archive.app.auth.createAccount({ login: 'bot1', roles: ['clinician'], kind: 'service' });
+    const token = (await s.archive.app.auth.createToken('bot1')).token;
+    const host = { Host: '127.0.0.1' };
+    await call(s.port, 'GET', '/dicom-web/studies?PatientID=SECRET-PID-4711', host);
+    await call(s.port, 'GET', '/dicom-web/studies?PatientName=Secret%5EPatient', {
+      ...host,
+      Authorization: `Bearer ${token}`,
+    });
+    await call(s.port, 'GET', '/dicom-web/studies/1.2.826.0.1.3680043.8.498.777/metadata', {
+      ...host,
+      Authorization: `Bearer ${token}`,
+    });
+    await call(s.port, 'GET', '/no/such/route', host);
+    await s.http.close();
+    await s.archive.close();
+    const lines = readFileSync(join(logs, 'second.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => `${l.method} ${l.route} ${l.status} ${l.user}`)).toEqual([
+      'GET /dicom-web/studies 401 -',
+      'GET /dicom-web/studies 200 bot1',
+      'GET /dicom-web/studies/:study/metadata 404 bot1',
+      'GET (no route) 401 -',
+    ]);
+    for (const l of lines) {
+      expect(typeof l.ms).toBe('number');
+      expect(l.address).toBe('127.0.0.1');
+      expect(l.time).toMatch(/^\d{4}-\d\d-\d\dT/);
+    }
+    const text = readFileSync(join(logs, 'second.log'), 'utf8');
+    for (const secret of ['SECRET-PID-4711', 'Secret', '1.2.826.0.1.3680043.8.498.777', 'lnt_'])
+      expect(text).not.toContain(secret);
   });
 });
 

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import fastifyCompress from '@fastify/compress';
 import fastifyCors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { actorName } from '../../core/security/actor.js';
 import { ConfigError, ERROR_CATALOGUE, isLanternError, LanternError } from '../../core/errors.js';
 import type { App } from '../../app.js';
 import { VERSION } from '../../version.js';
@@ -30,6 +32,35 @@ export function assertSafeBinding(app: App, host: string): void {
         'or bind http.host to 127.0.0.1',
     );
   }
+}
+
+/**
+ * The HTTP access log (`log.access`), apart from the operational log: what was asked (the route as declared,
+ * so no UID, name or query value, which may be patient data), the answer, how long it took and who asked.
+ */
+function accessLog(server: FastifyInstance, app: App): void {
+  const dest = app.config.log.access;
+  if (!dest) return;
+  const out = pino(
+    { base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' },
+    dest === 'stdout'
+      ? pino.destination({ dest: 1, sync: false })
+      : pino.destination({ dest, mkdir: true, append: true, sync: false }),
+  );
+  server.addHook('onResponse', async (req, reply) => {
+    out.info({
+      method: req.method,
+      route: req.routeOptions.url ?? '(no route)',
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 10) / 10,
+      user: req.actor ? actorName(req.actor) : '-',
+      via: req.actor?.kind === 'user' ? req.actor.via : undefined,
+      address: req.ip,
+    });
+  });
+  server.addHook('onClose', async () => {
+    await new Promise<void>((done) => out.flush(() => done()));
+  });
 }
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -133,6 +164,7 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
     app.log.error({ err: { message: err.message, stack: err.stack } }, 'unhandled HTTP error');
     return reply.code(500).send({ code: 'LNT_INTERNAL', message: 'internal error' });
   });
+  accessLog(server, app);
   const allowed = hostFilter(app);
   if (allowed) {
     server.addHook('onRequest', async (req) => {
