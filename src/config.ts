@@ -599,7 +599,21 @@ const SETTINGS = {
       check: optional(path),
       default: undefined,
       defaultText: '`<data>/audit-signing.key`',
-      meaning: 'the Ed25519 key that signs them (made on first use)',
+      meaning:
+        'the Ed25519 key that signs them (made on first use); best outside the data folder, readable by Lantern alone (`lantern audit key` prints its public half for an external witness)',
+    }),
+    checkpointEvery: setting({
+      check: integer(1, 100_000, '1-100000 records'),
+      default: 100,
+      env: 'LANTERN_AUDIT_CHECKPOINT_EVERY',
+      meaning: 'a signed checkpoint after at most this many audit records',
+    }),
+    checkpointMinutes: setting({
+      check: integer(1, 1440, '1-1440 minutes'),
+      default: 5,
+      env: 'LANTERN_AUDIT_CHECKPOINT_MINUTES',
+      meaning:
+        'and at most this many minutes after a record (and at stop); `audit verify` fails on records older than this (plus 2 minutes) that no checkpoint covers',
     }),
     syslog: {
       host: setting({

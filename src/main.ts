@@ -61,7 +61,13 @@ export async function createApp(
   const audit = new AuditService(
     db.audit,
     clock,
-    { sourceId: config.dicom.aeTitle, site: config.audit.site, failOpen: config.audit.failOpen },
+    {
+      sourceId: config.dicom.aeTitle,
+      site: config.audit.site,
+      failOpen: config.audit.failOpen,
+      checkpointEvery: config.audit.checkpointEvery,
+      checkpointMinutes: config.audit.checkpointMinutes,
+    },
     (e) => log.error({ err: { message: e.message } }, 'audit record not written'),
     new FileCheckpointLog(
       config.audit.checkpointFile ?? join(config.dataDir, 'audit-checkpoints.jsonl'),
@@ -330,6 +336,7 @@ export async function startServers(
   try {
     await app.audit.applicationActivity('start', process.env.USER ?? 'lantern');
     await app.audit.recording('started');
+    await app.audit.resume();
     app.auditExport?.start();
     dimse = await startDicom(app, overrides.dicom);
   } catch (e) {
@@ -348,12 +355,22 @@ export async function startServers(
     },
     'lantern started',
   );
+  // A checkpoint every checkpointMinutes when records came (record() checks too, but only as records come).
+  const checkpoints = setInterval(() => {
+    app.audit
+      .checkpointIfMoved()
+      .catch((e: unknown) =>
+        app.log.error({ err: { message: (e as Error).message } }, 'audit checkpoint failed'),
+      );
+  }, app.audit.checkpointMinutes * 60_000);
+  checkpoints.unref();
   let stopped: Promise<void> | undefined;
   return {
     http,
     dimse,
     stop: () =>
       (stopped ??= (async () => {
+        clearInterval(checkpoints);
         await app.audit.recording('stopped').catch(() => undefined);
         await app.audit.applicationActivity('stop', process.env.USER ?? 'lantern').catch(() => undefined);
         await app.audit.checkpoint().catch(() => undefined);

@@ -10,5 +10,12 @@ export interface Checkpoint {
 /** Where signed checkpoints are kept: apart from the database, so that rewriting the chain shows. */
 export interface CheckpointLog {
   write(id: number, hash: string, at: string): Promise<void>;
-  read(): Promise<Checkpoint[]>;
+  /**
+   * The checkpoints in the order written, each with whether its signature verifies: with the signing key's
+   * own public half, or with `publicKeyPem` (a copy an external witness keeps, so that a replaced key and
+   * re-signed checkpoints show).
+   */
+  read(publicKeyPem?: string): Promise<Checkpoint[]>;
+  /** The public key that verifies the checkpoints (PEM), for an external witness to keep. */
+  publicKey(): string;
 }

@@ -22,6 +22,16 @@ export interface AuditSettings {
   readonly site: string;
   /** Emergency: let operations go on when their record cannot be written (each failure is logged). */
   readonly failOpen: boolean;
+  /** A signed checkpoint after this many records at most (default 100). */
+  readonly checkpointEvery?: number;
+  /** ... and this many minutes at most while records come (default 5; `serve` also checks on a timer). */
+  readonly checkpointMinutes?: number;
+}
+
+/** How `verify` checks: the witness's public key, and the time it runs at. */
+export interface VerifyOptions {
+  /** A copy of the checkpoint public key kept apart (PEM); else the signing key's own. */
+  readonly publicKeyPem?: string;
 }
 
 /**
@@ -59,6 +69,8 @@ export interface VerifyReport {
   readonly checked: number;
   /** The first record whose chain does not hold, and why. */
   readonly broken?: { readonly id: number; readonly reason: string };
+  /** Records after the last checkpoint, within its interval (a running archive's latest). */
+  readonly unwitnessed?: number;
 }
 
 /**
@@ -75,12 +87,58 @@ export class AuditService {
   ) {}
 
   private sinceCheckpoint = 0;
+  private lastCheckpointMs = 0;
+  private lastCheckpointId = -1;
 
-  /** Writes a signed checkpoint of the chain's head (also every 100 records, and when `serve` stops). */
+  private get everyRecords(): number {
+    return this.settings.checkpointEvery ?? 100;
+  }
+
+  /** Minutes between checkpoints at most while records come in. */
+  get checkpointMinutes(): number {
+    return this.settings.checkpointMinutes ?? 5;
+  }
+
+  /**
+   * Writes a signed checkpoint of the chain's head (also every `checkpointEvery` records and every
+   * `checkpointMinutes` minutes while records come, and when `serve` stops).
+   */
   async checkpoint(): Promise<void> {
     const head = await this.store.head();
     if (head && head.id > 0) await this.checkpoints?.write(head.id, head.hash, auditTime(this.clock.now()));
     this.sinceCheckpoint = 0;
+    this.lastCheckpointMs = this.clock.now().getTime();
+    this.lastCheckpointId = head?.id ?? 0;
+  }
+
+  /** A checkpoint when records were written since the last one (the timer of `serve`). */
+  async checkpointIfMoved(): Promise<void> {
+    const head = await this.store.head();
+    if (head && head.id > 0 && head.id !== this.lastCheckpointId) await this.checkpoint();
+  }
+
+  /**
+   * At start: the records written after the last checkpoint by a process that stopped without writing one
+   * (killed, power lost) are vouched for by no signature; that is recorded (a Security Alert naming them)
+   * before a checkpoint covers the chain again, so the gap stays visible in the trail.
+   */
+  async resume(): Promise<void> {
+    if (!this.checkpoints) return;
+    const head = await this.store.head();
+    if (!head || head.id === 0) return;
+    const last = (await this.checkpoints.read()).at(-1);
+    const from = last && last.id > 0 ? last.id + 1 : 1;
+    if (from <= head.id) {
+      await this.record({
+        eventId: EVENT.securityAlert,
+        action: 'E',
+        outcome: 4,
+        outcomeDescription: `audit records ${from} to ${head.id} were written after the last checkpoint by a process that stopped without one: no signature vouches for them`,
+        types: [EVENT_TYPE.securityConfiguration],
+        participants: [{ ...this.self(true), roles: [ROLE.application] }],
+      });
+    }
+    await this.checkpoint();
   }
 
   /** Called after each record is written (the exporter wakes up). */
@@ -153,23 +211,17 @@ export class AuditService {
       source: { id: this.settings.sourceId, site: this.settings.site },
     };
     const canonical = canonicalJson(event);
-    const objects = event.objects ?? [];
     try {
-      await this.store.append(
-        {
-          at: event.at,
-          eventId: event.eventId.code,
-          action: event.action,
-          outcome: event.outcome,
-          userId: event.participants.find((p) => p.requestor)?.userId ?? '',
-          patientIds: objects.filter((o) => o.typeCode === 1 && o.role === 1).map((o) => o.id),
-          studyUids: objects.filter((o) => o.idType.code === '110180').map((o) => o.id),
-          event: canonical,
-        },
-        (prev, id) => chainHash(prev, id, canonical),
+      await this.store.append({ ...columnsOf(event), event: canonical }, (prev, id) =>
+        chainHash(prev, id, canonical),
       );
       this.onRecorded();
-      if (this.checkpoints && ++this.sinceCheckpoint >= 100) await this.checkpoint();
+      if (
+        this.checkpoints &&
+        (++this.sinceCheckpoint >= this.everyRecords ||
+          this.clock.now().getTime() - this.lastCheckpointMs >= this.checkpointMinutes * 60_000)
+      )
+        await this.checkpoint();
     } catch (err) {
       this.onFailure(err as Error);
       if (this.settings.failOpen) return;
@@ -186,8 +238,14 @@ export class AuditService {
     return rows.map((r) => ({ id: r.id, event: JSON.parse(r.event) as AuditEvent }));
   }
 
-  /** Recomputes the whole chain; names the first record that does not hold. */
-  async verify(): Promise<VerifyReport> {
+  /**
+   * Recomputes the whole chain and checks every record's indexed columns (the time, event, outcome, action,
+   * user, patients and studies the reports and filters read) against its hashed event; then the signed
+   * checkpoints: at least one when there are records, each signed, each still matching the chain, the last
+   * not beyond the head, and no record after the last one older than the checkpoint interval allows. Names
+   * the first record that does not hold.
+   */
+  async verify(options: VerifyOptions = {}): Promise<VerifyReport> {
     let prev = GENESIS;
     let expectId = 1;
     let checked = 0;
@@ -211,11 +269,15 @@ export class AuditService {
         }
         // The indexed columns must say what the event says.
         const e = JSON.parse(r.event) as AuditEvent;
+        const c = columnsOf(e);
         if (
-          e.eventId.code !== r.eventId ||
-          e.at !== r.at ||
-          e.outcome !== r.outcome ||
-          e.action !== r.action
+          c.eventId !== r.eventId ||
+          c.at !== r.at ||
+          c.outcome !== r.outcome ||
+          c.action !== r.action ||
+          c.userId !== r.userId ||
+          c.patientIds.join('|') !== r.patientIds.join('|') ||
+          c.studyUids.join('|') !== r.studyUids.join('|')
         ) {
           return { checked, broken: { id: r.id, reason: 'its columns differ from its event' } };
         }
@@ -227,17 +289,73 @@ export class AuditService {
     if (head && (head.id !== expectId - 1 || head.hash !== prev)) {
       return { checked, broken: { id: expectId, reason: `records after ${expectId - 1} were removed` } };
     }
+    if (!this.checkpoints) return { checked };
     // Signed checkpoints: each must verify, and the chain must still have the hash it vouched for.
-    for (const c of (await this.checkpoints?.read()) ?? []) {
+    const checkpoints = await this.checkpoints.read(options.publicKeyPem);
+    if (checked > 0 && !checkpoints.length) {
+      return {
+        checked,
+        broken: {
+          id: 1,
+          reason: 'no signed checkpoint vouches for the chain (the checkpoint file is missing or empty)',
+        },
+      };
+    }
+    for (const c of checkpoints) {
       if (!c.signed)
         return { checked, broken: { id: c.id, reason: 'a checkpoint signature does not verify' } };
+      if (c.id > checked) {
+        return {
+          checked,
+          broken: {
+            id: checked + 1,
+            reason: `records after ${checked} were removed (a checkpoint of ${c.at} vouches for record ${c.id})`,
+          },
+        };
+      }
       const [r] = await this.store.scan(c.id - 1, 1);
       if (!r || r.id !== c.id || r.hash !== c.hash) {
         return { checked, broken: { id: c.id, reason: `it differs from the signed checkpoint of ${c.at}` } };
       }
     }
+    // Records after the last checkpoint: a running archive checkpoints within the interval, a stopping one
+    // at its stop, a restarted one records the gap; an older tail means checkpoints were lost or removed.
+    const last = checkpoints.at(-1)!;
+    if (last && last.id < checked) {
+      const [first] = await this.store.scan(last.id, 1);
+      const limit = this.clock.now().getTime() - (this.checkpointMinutes + 2) * 60_000;
+      if (first && Date.parse(first.at) < limit) {
+        return {
+          checked,
+          broken: {
+            id: first.id,
+            reason: `records ${first.id} to ${checked} are covered by no checkpoint though written at ${first.at} and after (checkpoints lost or removed, or a stop that wrote none not yet followed by a start)`,
+          },
+        };
+      }
+      return { checked, unwitnessed: checked - last.id };
+    }
     return { checked };
   }
+
+  /** The checkpoint public key (PEM), for an external witness. */
+  publicKey(): string | undefined {
+    return this.checkpoints?.publicKey();
+  }
+}
+
+/** What the index keeps of an event in its own columns, for filters and reports (verify compares them). */
+function columnsOf(event: AuditEvent) {
+  const objects = event.objects ?? [];
+  return {
+    at: event.at,
+    eventId: event.eventId.code,
+    action: event.action,
+    outcome: event.outcome,
+    userId: event.participants.find((p) => p.requestor)?.userId ?? '',
+    patientIds: objects.filter((o) => o.typeCode === 1 && o.role === 1).map((o) => o.id),
+    studyUids: objects.filter((o) => o.idType.code === '110180').map((o) => o.id),
+  };
 }
 
 /** AlternativeUserID of an account's participant: `token 12; issued by admin; roles radiographer`. */

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -470,5 +470,107 @@ describe('the audit trail', () => {
     };
     expect(forged.code).toBe(1);
     expect(forged.stdout).toMatch(/differs from the signed checkpoint/);
+  });
+});
+
+describe('tamper evidence of the whole trail', () => {
+  it('catches a record re-attributed to another user, records removed after a checkpoint, a missing checkpoint file and re-signed checkpoints; records a gap left by an unclean stop', async () => {
+    const a = await startTestArchive();
+    const run = promisify(execFile);
+    const lantern = (...args: string[]) =>
+      run('node', [bin, ...args, '--data', a.dir], { env: { ...process.env, ...a.env } });
+    const verify = async (...args: string[]) => {
+      const r = (await lantern('audit', 'verify', ...args).catch((e: unknown) => e)) as {
+        code?: number;
+        stdout: string;
+      };
+      return { code: r.code ?? 0, stdout: r.stdout };
+    };
+    const dropGuards = async (db: ReturnType<typeof openIndexDatabase>) => {
+      for (const t of a.app.index.dialect === 'postgres'
+        ? ['drop trigger audit_record_append_only on audit_record']
+        : ['drop trigger audit_record_no_update', 'drop trigger audit_record_no_delete'])
+        await sql.raw(t).execute(db);
+    };
+    try {
+      for (let i = 0; i < 6; i++)
+        await a.app.aes.add({ aeTitle: `PEER${i}`, host: '', port: 0, permissions: ['find'] });
+      // A clean stop writes a checkpoint of the head.
+      await a.app.audit.checkpoint();
+      const intact = /^(\d+) audit records, chain intact\n$/;
+      const n = Number(intact.exec((await verify()).stdout)?.[1]);
+      expect(n).toBeGreaterThanOrEqual(6);
+      // Records after the last checkpoint, left by a stop that wrote none, are named at the next start.
+      await a.app.aes.add({ aeTitle: 'LATE1', host: '', port: 0, permissions: ['find'] });
+      await a.app.aes.add({ aeTitle: 'LATE2', host: '', port: 0, permissions: ['find'] });
+      expect((await verify()).stdout).toMatch(/the last 2 written within the checkpoint interval/);
+      await a.app.audit.resume();
+      const [gap] = await a.app.audit.list({ eventId: '110113', outcome: 4 }, 1, 0);
+      expect(gap.event.outcomeDescription).toMatch(
+        new RegExp(`^audit records ${n + 1} to ${n + 2} were written after the last checkpoint`),
+      );
+      expect((await verify()).stdout).toBe(`${n + 3} audit records, chain intact\n`);
+      // The public key, for a witness to keep.
+      const key = (await lantern('audit', 'key')).stdout;
+      expect(key).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+-----END PUBLIC KEY-----\n$/);
+      const witness = join(work, 'witness.pem');
+      writeFileSync(witness, key);
+      expect((await verify('--public-key', witness)).code).toBe(0);
+
+      const db = openIndexDatabase(a.app.config);
+      try {
+        await dropGuards(db);
+        // Re-attributed in the column the reports and filters read (the event itself untouched).
+        const was = await db
+          .selectFrom('audit_record')
+          .select('user_id')
+          .where('id', '=', 3)
+          .executeTakeFirstOrThrow();
+        await db
+          .updateTable('audit_record')
+          .set({ user_id: 'someone-else@site' })
+          .where('id', '=', 3)
+          .execute();
+        const moved = await verify();
+        expect(moved.code).toBe(1);
+        expect(moved.stdout).toMatch(/audit record 3 is broken: its columns differ from its event/);
+        await db.updateTable('audit_record').set({ user_id: was.user_id }).where('id', '=', 3).execute();
+        expect((await verify()).code).toBe(0);
+        // The last two records deleted and the head set back to match: the stop's checkpoint vouches for more.
+        const keep = n + 1;
+        const head = await db
+          .selectFrom('audit_record')
+          .select(['id', 'hash'])
+          .where('id', '=', keep)
+          .executeTakeFirstOrThrow();
+        await db.deleteFrom('audit_record').where('id', '>', keep).execute();
+        await db
+          .updateTable('audit_head')
+          .set({ last_id: keep, last_hash: head.hash })
+          .where('id', '=', 1)
+          .execute();
+        const cut = await verify();
+        expect(cut.code).toBe(1);
+        expect(cut.stdout).toContain(
+          `audit record ${keep + 1} is broken: records after ${keep} were removed`,
+        );
+      } finally {
+        await db.destroy();
+      }
+      // Without the checkpoint file, nothing vouches for the chain.
+      rmSync(join(a.dir, 'audit-checkpoints.jsonl'));
+      const none = await verify();
+      expect(none.code).toBe(1);
+      expect(none.stdout).toMatch(/no signed checkpoint vouches for the chain/);
+      // A forger with a new key signs new checkpoints: the witness's copy of the public key refuses them.
+      rmSync(join(a.dir, 'audit-signing.key'));
+      await lantern('audit', 'checkpoint');
+      expect((await verify()).code).toBe(0);
+      const resigned = await verify('--public-key', witness);
+      expect(resigned.code).toBe(1);
+      expect(resigned.stdout).toMatch(/a checkpoint signature does not verify/);
+    } finally {
+      await a.close();
+    }
   });
 });

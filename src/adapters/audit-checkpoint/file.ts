@@ -56,8 +56,13 @@ export class FileCheckpointLog implements CheckpointLog {
     }
   }
 
-  async read(): Promise<Checkpoint[]> {
+  publicKey(): string {
+    return this.keys().pub.export({ type: 'spki', format: 'pem' }).toString();
+  }
+
+  async read(publicKeyPem?: string): Promise<Checkpoint[]> {
     if (!existsSync(this.file)) return [];
+    const pub = publicKeyPem ? createPublicKey(publicKeyPem) : this.keys().pub;
     const out: Checkpoint[] = [];
     for (const line of readFileSync(this.file, 'utf8').split('\n')) {
       if (!line.trim()) continue;
@@ -66,7 +71,7 @@ export class FileCheckpointLog implements CheckpointLog {
         const signed = verify(
           null,
           Buffer.from(`${c.id}|${c.hash}|${c.at}`),
-          this.keys().pub,
+          pub,
           Buffer.from(c.sig, 'base64'),
         );
         out.push({ id: c.id, hash: c.hash, at: c.at, signed });
