@@ -6,6 +6,7 @@ import type { Clock } from './ports/clock.js';
 import type { ArchiveIndex } from './ports/archive-index.js';
 import type { AeRegistry } from './services/ae-registry.js';
 import type { AuditService } from './services/audit.js';
+import type { SecurityAlerts } from './services/security-alerts.js';
 import type { AuthService } from './services/auth.js';
 import type { CommitmentService } from './services/commitment.js';
 import type { SendService } from './services/send.js';
@@ -41,6 +42,8 @@ export interface App {
   readonly transcode: TranscodeService;
   readonly auth: AuthService;
   readonly audit: AuditService;
+  /** Security failures (refused requests, re-authentication, associations, commitment) as rate-limited alerts. */
+  readonly alerts: SecurityAlerts;
   /** Sends the trail to an audit record repository, when one is configured (started with the servers). */
   readonly auditExport: BackgroundTask | undefined;
   readonly clock: Clock;

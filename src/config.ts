@@ -589,6 +589,13 @@ const SETTINGS = {
       meaning:
         'reads of one study by one person over HTTP (metadata, frames, rendered images, thumbnails: a viewer opening a study) are recorded as one Instances Accessed event per this many seconds; 0 records every read; retrievals of whole objects and DICOM transfers are always recorded each',
     }),
+    alertWindowSeconds: setting({
+      check: integer(1, 86_400, '1-86400 seconds'),
+      default: 60,
+      env: 'LANTERN_AUDIT_ALERT_WINDOW',
+      meaning:
+        'refusals (HTTP 401 and 403, failed re-authentication, rejected associations, refused commitment) are recorded as Security Alerts at most once per source and kind in this many seconds; the next record counts the rest',
+    }),
     checkpointFile: setting({
       check: optional(path),
       default: undefined,

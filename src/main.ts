@@ -21,6 +21,7 @@ import { viewerDir } from './adapters/viewer-install/ohif.js';
 import { NetworkSender } from './adapters/dicom-net/sender.js';
 import { SyslogExporter } from './adapters/audit-syslog/exporter.js';
 import { FileCheckpointLog } from './adapters/audit-checkpoint/file.js';
+import { SecurityAlerts } from './services/security-alerts.js';
 import { AeRegistry } from './services/ae-registry.js';
 import { IngestService } from './services/ingest.js';
 import { QueryService } from './services/query.js';
@@ -74,8 +75,10 @@ export async function createApp(
       config.audit.checkpointKey ?? join(config.dataDir, 'audit-signing.key'),
     ),
   );
+  const alerts = new SecurityAlerts(audit, clock, { windowMs: config.audit.alertWindowSeconds * 1000 });
   const clinicalAudit = new ClinicalAudit(audit, index, {
     accessWindowMs: config.audit.accessWindowSeconds * 1000,
+    alerts,
     clock,
   });
   const ingest = new IngestService({
@@ -178,6 +181,7 @@ export async function createApp(
     transcode,
     auth,
     audit,
+    alerts,
     auditExport,
     clock,
     close: async () => {

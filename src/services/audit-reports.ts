@@ -42,6 +42,7 @@ export const REPORTS = [
   'exports',
   'deletions',
   'daily-transfers',
+  'security-alerts',
 ] as const;
 export type ReportName = (typeof REPORTS)[number];
 
@@ -82,6 +83,12 @@ export class AuditReports {
         return (await this.events({ ...range, userId: q.user })).map(line);
       case 'failed-logins':
         return (await this.events({ ...range, eventId: EVENT.userAuthentication.code }))
+          .filter((e) => e.outcome !== 0)
+          .map(line);
+      case 'security-alerts':
+        // Refusals (requests, re-authentication, associations, commitment), lockouts and gaps in the
+        // checkpoints: every Security Alert that did not report a success.
+        return (await this.events({ ...range, eventId: EVENT.securityAlert.code }))
           .filter((e) => e.outcome !== 0)
           .map(line);
       case 'exports':

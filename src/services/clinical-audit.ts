@@ -10,6 +10,7 @@ import {
 import type { Actor } from '../core/security/actor.js';
 import type { Clock } from '../ports/clock.js';
 import { type AuditService, studyObjects } from './audit.js';
+import type { RefusalKind, SecurityAlerts } from './security-alerts.js';
 
 /**
  * Who takes part in an audited operation, whatever the transport: an actor (a person by account, Lantern
@@ -43,6 +44,8 @@ export interface ClinicalAuditOptions {
    * the trail records that the study was opened, not each request. 0: every read is an event.
    */
   readonly accessWindowMs?: number;
+  /** Where refusals go (rate-limited Security Alerts); without it they are recorded each. */
+  readonly alerts?: SecurityAlerts;
   readonly clock?: Clock;
 }
 
@@ -86,13 +89,28 @@ export class ClinicalAudit {
     }
   }
 
-  /** A DICOM peer admitted or refused (Security Alert, node authentication). */
-  association(peer: Party, accepted: boolean, reason?: string): Promise<void> {
+  /** Something refused for security (an association, a commitment request): a rate-limited Security Alert. */
+  async refused(by: Party, kind: RefusalKind, what: string): Promise<void> {
+    const alerts = this.options.alerts;
+    if (alerts) return alerts.refused({ kind, by: this.participant(by, true), what });
+    await this.audit.record({
+      eventId: EVENT.securityAlert,
+      action: 'E',
+      outcome: 4,
+      outcomeDescription: `${kind} refused: ${what}`,
+      types: [kind === 'association' ? EVENT_TYPE.nodeAuthentication : EVENT_TYPE.useOfRestrictedFunction],
+      participants: [this.participant(by, true), this.audit.self()],
+    });
+  }
+
+  /** A DICOM peer admitted or refused (Security Alert, node authentication; refusals rate-limited). */
+  async association(peer: Party, accepted: boolean, reason?: string): Promise<void> {
+    if (!accepted) return this.refused(peer, 'association', `association rejected: ${reason ?? ''}`);
     return this.audit.record({
       eventId: EVENT.securityAlert,
       action: 'E',
-      outcome: accepted ? 0 : 4,
-      outcomeDescription: accepted ? 'association accepted' : `association rejected: ${reason ?? ''}`,
+      outcome: 0,
+      outcomeDescription: 'association accepted',
       types: [EVENT_TYPE.nodeAuthentication],
       participants: [this.participant(peer, true), this.audit.self()],
     });

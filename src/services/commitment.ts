@@ -24,6 +24,11 @@ export class CommitmentService {
     private readonly audit?: ClinicalAudit,
   ) {}
 
+  /** A request refused before any check (the caller may not ask): recorded as a Security Alert. */
+  async refused(by: Party, why: string): Promise<void> {
+    await this.audit?.refused(by, 'commitment', why);
+  }
+
   async verify(refs: readonly CommitmentRef[], by: Party): Promise<CommitmentResult> {
     const committed: CommitmentRef[] = [];
     const rows: InstanceRow[] = [];

@@ -204,6 +204,9 @@ describe('Storage Commitment Push Model SCP', () => {
     expect(responses.map((r) => r.command.Status)).toEqual([0x0124]);
     await new Promise((r) => setTimeout(r, 200));
     expect(reported).toBe(false);
+    const [alert] = await archive.app.audit.list({ eventId: '110113', outcome: 4 }, 1, 0);
+    expect(alert.event.outcomeDescription).toBe('commitment refused: the AE may not store here');
+    expect(alert.event.participants.find((p) => p.requestor)?.userId).toBe('FINDONLY');
     await a.release();
   });
 

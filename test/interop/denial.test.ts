@@ -195,7 +195,7 @@ describe('slow clients hold nothing for long', () => {
     await c.connected;
     const body = JSON.stringify({ login: 'reader', password: 'x'.repeat(40) });
     c.s.write(
-      `POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+      `POST /api/auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
     );
     let sent = 0;
     const timer = setInterval(() => c.s.write(body.slice(sent, ++sent)), 300);
@@ -213,7 +213,7 @@ describe('slow clients hold nothing for long', () => {
     const trickle = rawClient();
     const silent = rawClient();
     await Promise.all([trickle.connected, silent.connected]);
-    const head = 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Padding: ' + 'p'.repeat(200) + '\r\n\r\n';
+    const head = 'GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Padding: ' + 'p'.repeat(200) + '\r\n\r\n';
     let sent = 0;
     const timer = setInterval(() => trickle.s.write(head.slice(sent, ++sent)), 100);
     try {
@@ -252,7 +252,7 @@ describe('connections per address', () => {
     // Another address is not affected.
     const other = rawClient(cport, '127.0.0.2');
     await other.connected;
-    other.s.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    other.s.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
     await closedWithin(other, 2000);
     expect(other.data()).toMatch(/^HTTP\/1.1 200/);
     // Once one closes, the address may connect again.
@@ -260,7 +260,7 @@ describe('connections per address', () => {
     await held[0].closed;
     const again = rawClient(cport);
     await again.connected;
-    again.s.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    again.s.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
     await closedWithin(again, 2000);
     expect(again.data()).toMatch(/^HTTP\/1.1 200/);
     held.forEach((c) => c.s.destroy());

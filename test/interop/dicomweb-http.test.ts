@@ -268,7 +268,7 @@ describe('STOW-RS bodies that stall or lie', () => {
       Buffer.from('\r\n'),
     ]);
   const head = (length: number) =>
-    `POST /dicom-web/studies HTTP/1.1\r\nHost: x\r\nAccept: application/dicom+json\r\n` +
+    `POST /dicom-web/studies HTTP/1.1\r\nHost: localhost\r\nAccept: application/dicom+json\r\n` +
     `Content-Type: multipart/related; type="application/dicom"; boundary=${boundary}\r\nContent-Length: ${length}\r\n\r\n`;
 
   it('answers 408 to a body that stops arriving, stores nothing and leaves no temporary file', async () => {

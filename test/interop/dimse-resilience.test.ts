@@ -254,6 +254,22 @@ describe('peers that go quiet, release too early or answer garbage', () => {
     }
   });
 
+  it('a flood of refused associations yields bounded Security Alerts', async () => {
+    const refusedAlerts = async () =>
+      (await quick.app.audit.list({ eventId: '110113', outcome: 4 }, 1000, 0)).filter((r) =>
+        (r.event.outcomeDescription ?? '').startsWith('association refused:'),
+      ).length;
+    const before = await refusedAlerts();
+    for (let i = 0; i < 40; i++) {
+      const p = await RawPeer.open(quick.port);
+      p.write(encodePdu(associateRq(`NOBODY${i % 4}`)));
+      expect((await p.next())?.type).toBe('A-ASSOCIATE-RJ');
+      p.destroy();
+    }
+    // One source address, one kind: one record in the window (the rest counted into the next).
+    expect((await refusedAlerts()) - before).toBeLessThanOrEqual(1);
+  });
+
   it('an SCP answering with a maximum PDU length below 1 KiB is aborted by our requestor', async () => {
     const scp = await fakeScp('silent', 16);
     try {

@@ -331,6 +331,62 @@ describe('API tokens', () => {
   });
 });
 
+describe('security alerts', () => {
+  it('records refused requests as Security Alerts, at most one per source and minute however many come', async () => {
+    await archive.app.auth.createAccount({ login: 'flood-clin', roles: ['clinician'], kind: 'service' });
+    const token = (await archive.app.auth.createToken('flood-clin')).token;
+    // Start a fresh window for this source.
+    clock.advance(2);
+    const alertsNow = async () =>
+      (await archive.app.audit.list({ eventId: '110113', outcome: 4 }, 1000, 0)).filter((r) =>
+        /^access refused: (401|403) /.test(r.event.outcomeDescription ?? ''),
+      );
+    const before = (await alertsNow()).length;
+    // 200 requests with a valid credential used for the wrong thing, and 100 with none, ten at a time (more
+    // at once would meet the connections-per-address limit first).
+    const burst = async (n: number, url: string, headers: Record<string, string>) => {
+      const statuses = new Set<number>();
+      for (let i = 0; i < n; i += 10) {
+        const got = await Promise.all(
+          Array.from({ length: 10 }, () => fetch(url, { headers }).then((r) => r.status)),
+        );
+        got.forEach((g) => statuses.add(g));
+      }
+      return statuses;
+    };
+    expect(await burst(200, `${base}/api/users`, { Authorization: `Bearer ${token}` })).toEqual(
+      new Set([403]),
+    );
+    expect(await burst(100, `${base}/api/audit`, {})).toEqual(new Set([401]));
+    const during = (await alertsNow()).slice(0, (await alertsNow()).length - before);
+    expect(during.length).toBe(1); // one source (127.0.0.1), one kind, one window
+    const first = during[0].event;
+    expect(first.outcomeDescription).toMatch(
+      /^access refused: (403 LNT_FORBIDDEN GET \/api\/users|401 LNT_AUTH_REQUIRED GET \/api\/audit)( \(and \d+ more |$)/,
+    );
+    expect(first.participants.find((p) => p.requestor)?.networkAccessPoint).toBe('127.0.0.1');
+    // After the window, the next refusal is recorded with the count of those not recorded one by one.
+    clock.advance(2);
+    expect((await fetch(`${base}/api/users`, { headers: { Authorization: `Bearer ${token}` } })).status).toBe(
+      403,
+    );
+    const [next] = await alertsNow();
+    expect(next.event.outcomeDescription).toMatch(/\(and 299 more refused from this source since /);
+    expect(next.event.participants.find((p) => p.requestor)?.userId).toMatch(/^flood-clin@/);
+    // The auditor's report shows them.
+    await archive.app.auth.createAccount({ login: 'alert-auditor', roles: ['auditor'], kind: 'service' });
+    const auditor = {
+      Authorization: `Bearer ${(await archive.app.auth.createToken('alert-auditor')).token}`,
+    };
+    const report = (await (
+      await fetch(`${base}/api/audit/reports/security-alerts`, { headers: auditor })
+    ).json()) as {
+      rows: { detail: string }[];
+    };
+    expect(report.rows.some((r) => r.detail.includes('and 299 more refused'))).toBe(true);
+  });
+});
+
 /** Values to put into route parameters so that every route can be called. */
 function fill(url: string): string {
   return url

@@ -63,6 +63,7 @@ export function commit(deps: CommitDeps): DimseHandler {
         { calling: assoc.callingAeTitle },
         'storage commitment refused: the AE may not store here',
       );
+      await deps.commitment.refused(peerParty(assoc), 'the AE may not store here');
       return {
         status: Status.NotAuthorized,
         fields: { ErrorComment: 'this AE may not store here, so it may not ask for commitment' },

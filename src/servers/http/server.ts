@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fastifyCompress from '@fastify/compress';
 import fastifyCors from '@fastify/cors';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import pino from 'pino';
 import { actorName } from '../../core/security/actor.js';
 import { ConfigError, ERROR_CATALOGUE, isLanternError, LanternError } from '../../core/errors.js';
@@ -61,6 +61,32 @@ function accessLog(server: FastifyInstance, app: App): void {
   server.addHook('onClose', async () => {
     await new Promise<void>((done) => out.flush(() => done()));
   });
+}
+
+/** Refusals that become Security Alerts (a wrong login has its own User Authentication event). */
+const REFUSALS: ReadonlySet<string> = new Set([
+  'LNT_AUTH_REQUIRED',
+  'LNT_FORBIDDEN',
+  'LNT_CSRF',
+  'LNT_REAUTH_FAILED',
+  'LNT_PASSWORD_CHANGE_REQUIRED',
+  'LNT_HTTP_HOST_NOT_ALLOWED',
+]);
+
+/** A refused request as a (rate-limited) Security Alert: who, from where, which route; never its values. */
+async function alertRefusal(app: App, req: FastifyRequest, status: number, code: string): Promise<void> {
+  const by = req.actor
+    ? app.audit.participant(req.actor, true, req.ip)
+    : { userId: 'unauthenticated', requestor: true, networkAccessPoint: req.ip.replace(/^::ffff:/, '') };
+  await app.alerts
+    .refused({
+      kind: code === 'LNT_REAUTH_FAILED' ? 'reauthentication' : 'access',
+      by,
+      what: `${status} ${code} ${req.method} ${req.routeOptions.url ?? '(no route)'}`,
+    })
+    .catch((e: unknown) =>
+      app.log.error({ err: { message: (e as Error).message } }, 'security alert not recorded'),
+    );
 }
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
@@ -146,16 +172,18 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
       table.push(() => ({ method, url: r.url ?? r.path, access: r.config?.access }));
     }
   });
-  server.setErrorHandler((error, _req, reply) => {
+  server.setErrorHandler(async (error, req, reply) => {
     if (isLanternError(error)) {
       const err = error;
+      const status = ERROR_CATALOGUE[err.code].http;
+      if (REFUSALS.has(err.code)) await alertRefusal(app, req, status, err.code);
       if (err.code === 'LNT_AUTH_REQUIRED' || err.code === 'LNT_AUTH_FAILED') {
         reply.header('WWW-Authenticate', 'Bearer realm="lantern"');
       }
       // The rest of a refused body is not read: the connection closes after the answer.
       if (err.code === 'LNT_HTTP_TIMEOUT' || err.code === 'LNT_HTTP_TOO_LARGE')
         reply.header('Connection', 'close');
-      return reply.code(ERROR_CATALOGUE[err.code].http).send({ code: err.code, message: err.message });
+      return reply.code(status).send({ code: err.code, message: err.message });
     }
     const err = error as Error & { statusCode?: number };
     const status = err.statusCode;
