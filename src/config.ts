@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ConfigError } from './core/errors.js';
 import { isNodeId, nodeIdOf } from './core/node/node-id.js';
+import { ROLE_NAMES } from './core/security/roles.js';
 
 // Every setting is one entry of SETTINGS below: how its value is checked, its default, its environment variable
 // and command-line flag, and its row of docs/configuration.md (scripts/gen-docs.mjs writes that table).
@@ -154,6 +155,9 @@ function listOf(pattern: RegExp, what: string) {
     return list as string[];
   };
 }
+
+/** Role names (built in), comma-separated in the environment. */
+const roleList = listOf(new RegExp(`^(?:${ROLE_NAMES.join('|')})$`), `roles (${ROLE_NAMES.join(', ')})`);
 
 /** IPv4 or IPv6 addresses, optionally with a CIDR prefix length. */
 const proxyAddresses = listOf(
@@ -518,6 +522,13 @@ const SETTINGS = {
       default: 20,
       meaning:
         'failed logins from one address within the window before it is throttled (attempts being checked at the same time count too: past the threshold they wait for those to end)',
+    }),
+    mfaRoles: setting({
+      check: roleList,
+      default: ['administrator', 'informaticist'],
+      env: 'LANTERN_MFA_ROLES',
+      meaning:
+        'roles whose people log in with a second factor (TOTP, RFC 6238, with recovery codes; comma-separated in the environment, empty for none): until they have enrolled one, a signed-in session of theirs can only enrol',
     }),
     tokenMaxDays: setting({
       check: between(1, 3650),

@@ -57,6 +57,20 @@ export function userCommands(program: Command): void {
       process.stdout.write(`one-time password for ${login}: ${await app.auth.resetPassword(login)}\n`);
     }),
   );
+  appOptions(
+    user
+      .command('reset-mfa')
+      .description(
+        "remove a person's second factor (a lost phone); their sessions end and they enrol again at the next login",
+      )
+      .argument('<login>'),
+  ).action(async (login: string, opts: Common) =>
+    withApp(opts, async (app) => {
+      const done = await app.auth.resetMfa(login);
+      process.stdout.write(done ? `second factor of ${login} removed\n` : `${login} has no second factor\n`);
+      process.exitCode = done ? 0 : 1;
+    }),
+  );
   for (const [name, enabled] of [
     ['disable', false],
     ['enable', true],

@@ -188,6 +188,23 @@ export const ERROR_CATALOGUE = {
     dimse: 0x0124,
     meaning: 'The password was set by someone else and must be changed before anything else.',
   },
+  LNT_MFA_REQUIRED: {
+    http: 401,
+    dimse: 0x0124,
+    meaning:
+      'The account logs in with a second factor: send the code from its authenticator app (or a recovery code) with the password.',
+  },
+  LNT_MFA_FAILED: {
+    http: 401,
+    dimse: 0x0124,
+    meaning: 'The second-factor code is wrong, too old or used already; it counts as a failed login.',
+  },
+  LNT_MFA_SETUP_REQUIRED: {
+    http: 403,
+    dimse: 0x0124,
+    meaning:
+      "The account's role requires a second factor (security.mfaRoles): enrol one (POST /api/auth/mfa) before anything else.",
+  },
   LNT_REAUTH_FAILED: {
     http: 403,
     dimse: 0x0124,

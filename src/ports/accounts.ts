@@ -20,6 +20,19 @@ export interface AccountRecord {
   readonly kind: 'person' | 'service';
 }
 
+/** A person's second factor: a TOTP secret (RFC 6238) and recovery codes. */
+export interface MfaRecord {
+  readonly accountId: number;
+  /** Base32. */
+  readonly secret: string;
+  /** When a first code confirmed it; undefined while enrolment is pending. */
+  readonly enabledAt: string | undefined;
+  /** The last time step accepted. */
+  readonly lastStep: number;
+  /** SHA-256 hex of the recovery codes not yet used. */
+  readonly recovery: readonly string[];
+}
+
 export interface SessionRecord {
   /** SHA-256 of the session secret (the cookie holds the secret; the store never does). */
   readonly idHash: string;
@@ -87,6 +100,17 @@ export interface AccountStore {
   /** Revokes every token of the account still in force; returns how many. */
   revokeTokensOf(accountId: number, now: string): Promise<number>;
   touchToken(id: number, now: string): Promise<void>;
+
+  findMfa(accountId: number): Promise<MfaRecord | undefined>;
+  /** Starts (or restarts) an enrolment: a pending secret, replacing one not yet confirmed; false if enabled. */
+  beginMfa(accountId: number, secret: string): Promise<boolean>;
+  /** Confirms the pending secret with the step of its first code and the recovery codes' hashes. */
+  enableMfa(accountId: number, at: string, step: number, recovery: readonly string[]): Promise<boolean>;
+  /** Takes a time step if it is later than the last one taken, in one statement (a code is good once). */
+  takeMfaStep(accountId: number, step: number): Promise<boolean>;
+  /** Takes a recovery code (its hash) if it is still unused, in one statement; true when it was. */
+  takeRecoveryCode(accountId: number, hash: string): Promise<boolean>;
+  deleteMfa(accountId: number): Promise<boolean>;
 
   getThrottle(key: string): Promise<ThrottleRecord | undefined>;
   /**

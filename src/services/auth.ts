@@ -12,6 +12,8 @@ import { OidcVerifier } from './auth/oidc.js';
 import { type LoginResult, SessionService } from './auth/sessions.js';
 import type { AuthSettings } from './auth/settings.js';
 import { type TokenRequest, TokenService } from './auth/tokens.js';
+import { type MfaEnrolment, MfaService } from './auth/mfa.js';
+import { LanternError } from '../core/errors.js';
 
 export type { Actor } from '../core/security/actor.js';
 export { publicAccount } from './auth/accounts.js';
@@ -32,9 +34,10 @@ export class AuthService {
   private readonly tokens: TokenService;
   private readonly oidc: OidcVerifier;
   private readonly events: AuthEvents;
+  private readonly mfa: MfaService;
 
   constructor(
-    store: AccountStore,
+    private readonly store: AccountStore,
     clock: Clock,
     settings: AuthSettings,
     passwordRules: PasswordRules,
@@ -43,7 +46,8 @@ export class AuthService {
     this.events = new AuthEvents(audit);
     this.credentials = new Credentials(store, clock, settings, this.events);
     this.accounts = new AccountService(store, clock, passwordRules, this.events, this.credentials);
-    this.sessions = new SessionService(store, clock, settings, this.credentials, this.events);
+    this.mfa = new MfaService(store, clock, settings.mfaRoles ?? [], this.events);
+    this.sessions = new SessionService(store, clock, settings, this.credentials, this.events, this.mfa);
     this.tokens = new TokenService(
       store,
       clock,
@@ -115,19 +119,65 @@ export class AuthService {
     passcode: string,
     address: string,
   ): Promise<{ login: string; permissions: ReadonlySet<Permission> } | undefined> {
-    return verifyPeerUser(this.credentials, this.events, login, passcode, address);
+    return verifyPeerUser(this.credentials, this.events, login, passcode, address, (a) =>
+      this.mfa.required(a),
+    );
   }
 
   // Sessions (auth/sessions.ts).
 
-  login(login: string, password: string, address: string, userAgent: string): Promise<LoginResult> {
-    return this.sessions.login(login, password, address, userAgent);
+  login(
+    login: string,
+    password: string,
+    address: string,
+    userAgent: string,
+    code?: string,
+  ): Promise<LoginResult> {
+    return this.sessions.login(login, password, address, userAgent, code);
   }
 
   session(
     sessionSecret: string,
-  ): Promise<{ actor: Actor; session: SessionRecord; account: AccountRecord } | undefined> {
+  ): Promise<
+    { actor: Actor; session: SessionRecord; account: AccountRecord; mfaSetupRequired: boolean } | undefined
+  > {
     return this.sessions.session(sessionSecret);
+  }
+
+  // The second factor (auth/mfa.ts).
+
+  /** Whether the account has a second factor, and whether its roles require one. */
+  async mfaState(a: AccountRecord): Promise<{ required: boolean; enabled: boolean; recoveryLeft: number }> {
+    return {
+      required: this.mfa.required(a),
+      enabled: await this.mfa.enabled(a),
+      recoveryLeft: await this.mfa.recoveryLeft(a),
+    };
+  }
+
+  /** Starts enrolment, the password confirmed again through the login throttle. */
+  async beginMfa(a: AccountRecord, password: string, address: string): Promise<MfaEnrolment> {
+    if (a.kind !== 'person') throw new LanternError('LNT_QUERY_INVALID', 'a service account does not log in');
+    try {
+      await this.credentials.check(a.login, password, address);
+    } catch (e) {
+      if (e instanceof LanternError && e.code === 'LNT_AUTH_FAILED')
+        throw new LanternError('LNT_REAUTH_FAILED', 'the password is wrong; nothing was enrolled');
+      throw e;
+    }
+    return this.mfa.begin(a);
+  }
+
+  confirmMfa(a: AccountRecord, code: string, by?: Actor): Promise<string[]> {
+    return this.mfa.confirm(a, code, by);
+  }
+
+  /** Removes an account's second factor (a lost phone); its sessions end, and it enrols at the next login. */
+  async resetMfa(login: string, by?: Actor): Promise<boolean> {
+    const a = await this.accounts.account(login);
+    const done = await this.mfa.reset(a, by);
+    if (done) await this.store.deleteSessionsOf(a.id);
+    return done;
   }
 
   logout(sessionSecret: string, login?: string, address = ''): Promise<boolean> {

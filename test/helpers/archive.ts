@@ -63,6 +63,8 @@ export async function startTestArchive(
         env: {},
         flags: {
           'security.authentication': false,
+          // No role needs a second factor unless a test asks (test/interop/mfa.test.ts, the sign-in page).
+          'security.mfaRoles': [],
           ...(index.url ? { 'index.url': index.url } : {}),
           ...overrides.settings,
           dataDir: dir,

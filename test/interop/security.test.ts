@@ -430,7 +430,7 @@ describe('the route table', () => {
         }
         continue;
       }
-      if (r.access === 'session') {
+      if (r.access === 'session' || r.access === 'enrol') {
         // Done signed in, never with a token (a token does not make tokens).
         expect(anonymous.status, `${r.method} ${r.url} unauthenticated`).toBe(401);
         for (const role of ROLE_NAMES) {

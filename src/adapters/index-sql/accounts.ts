@@ -5,6 +5,7 @@ import type {
   SessionRecord,
   ThrottleRecord,
   TokenRecord,
+  MfaRecord,
 } from '../../ports/accounts.js';
 import type { AccountTable, ApiTokenTable, Database, SessionTable } from './schema.js';
 
@@ -238,6 +239,83 @@ export class KyselyAccountStore implements AccountStore {
 
   async touchToken(id: number, now: string): Promise<void> {
     await this.db.updateTable('api_token').set({ last_used_at: now }).where('id', '=', id).execute();
+  }
+
+  async findMfa(accountId: number): Promise<MfaRecord | undefined> {
+    const r = await this.db
+      .selectFrom('account_mfa')
+      .selectAll()
+      .where('account_fk', '=', accountId)
+      .executeTakeFirst();
+    return r
+      ? {
+          accountId,
+          secret: r.secret,
+          enabledAt: r.enabled_at ?? undefined,
+          lastStep: Number(r.last_step),
+          recovery: r.recovery ? r.recovery.split(',') : [],
+        }
+      : undefined;
+  }
+
+  async beginMfa(accountId: number, secret: string): Promise<boolean> {
+    const r = await this.db
+      .insertInto('account_mfa')
+      .values({ account_fk: accountId, secret, enabled_at: null })
+      .onConflict((oc) =>
+        oc
+          .column('account_fk')
+          .doUpdateSet({ secret, last_step: 0, recovery: '' })
+          .where('account_mfa.enabled_at', 'is', null),
+      )
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async enableMfa(
+    accountId: number,
+    at: string,
+    step: number,
+    recovery: readonly string[],
+  ): Promise<boolean> {
+    const r = await this.db
+      .updateTable('account_mfa')
+      .set({ enabled_at: at, last_step: step, recovery: recovery.join(',') })
+      .where('account_fk', '=', accountId)
+      .where('enabled_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async takeMfaStep(accountId: number, step: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable('account_mfa')
+      .set({ last_step: step })
+      .where('account_fk', '=', accountId)
+      .where('enabled_at', 'is not', null)
+      .where('last_step', '<', step)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async takeRecoveryCode(accountId: number, hash: string): Promise<boolean> {
+    for (;;) {
+      const m = await this.findMfa(accountId);
+      if (!m?.enabledAt || !m.recovery.includes(hash)) return false;
+      // Compare and set on the whole list: two uses of one code at once take it once.
+      const r = await this.db
+        .updateTable('account_mfa')
+        .set({ recovery: m.recovery.filter((h) => h !== hash).join(',') })
+        .where('account_fk', '=', accountId)
+        .where('recovery', '=', m.recovery.join(','))
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) > 0) return true;
+    }
+  }
+
+  async deleteMfa(accountId: number): Promise<boolean> {
+    const r = await this.db.deleteFrom('account_mfa').where('account_fk', '=', accountId).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
   }
 
   async getThrottle(key: string): Promise<ThrottleRecord | undefined> {

@@ -383,6 +383,22 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
           .execute();
       },
     },
+    '0013_mfa': {
+      async up(db: Kysely<unknown>) {
+        // A person's second factor (TOTP, RFC 6238): the secret (pending until a first code confirms it),
+        // the last time step used (a code is good once), and the SHA-256 of the unused recovery codes.
+        await db.schema
+          .createTable('account_mfa')
+          .addColumn('account_fk', 'integer', (c) =>
+            c.primaryKey().references('account.id').onDelete('cascade'),
+          )
+          .addColumn('secret', 'text', (c) => c.notNull())
+          .addColumn('enabled_at', 'text')
+          .addColumn('last_step', 'bigint', (c) => c.notNull().defaultTo(0))
+          .addColumn('recovery', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+      },
+    },
   };
 }
 

@@ -137,6 +137,18 @@ export interface ApiTokenTable {
   created_by: Generated<string>;
 }
 
+export interface AccountMfaTable {
+  account_fk: number;
+  /** Base32 TOTP secret. */
+  secret: string;
+  /** Set once a first code confirmed the secret; null while enrolment is pending. */
+  enabled_at: string | null;
+  /** The last TOTP time step accepted (a code is good once). */
+  last_step: Generated<number | string>;
+  /** SHA-256 hex of the unused recovery codes, comma-separated. */
+  recovery: Generated<string>;
+}
+
 export interface LoginThrottleTable {
   key: string;
   failures: number;
@@ -197,6 +209,7 @@ export interface Database {
   account: AccountTable;
   session: SessionTable;
   api_token: ApiTokenTable;
+  account_mfa: AccountMfaTable;
   login_throttle: LoginThrottleTable;
   ae: AeTable;
   patient: PatientTable;

@@ -8,17 +8,13 @@ import type { AccountRecord, SessionRecord } from '../../ports/accounts.js';
 import { publicAccount } from '../../services/auth.js';
 
 /**
- * Who may call a route: a permission, `authenticated` (anyone logged in), `password-change` (also an
- * account that must change its password first), `page` (a page of the web app: anyone signed in with a
- * session, and a browser without one is sent to the sign-in page), or `public` (no credentials: /healthz,
- * login).
+ * Who may call a route: a permission; `authenticated` (anyone logged in); `password-change` (also an account
+ * that must change its password first); `session` (a person signed in, not a token: making tokens); `enrol`
+ * (a person signed in who may still have a second factor to enrol); `page` (a page of the web app: a
+ * browser without a session is sent to the sign-in page); or `public` (no credentials: /healthz, login).
  */
-/**
- * Who may call a route: a permission, anyone authenticated, anyone authenticated even with a one-time
- * password still to change, a person signed in (a session, not a token: making tokens), a web app page,
- * or everyone.
- */
-export type RouteAccess = Permission | 'authenticated' | 'password-change' | 'session' | 'page' | 'public';
+export type RouteAccess =
+  Permission | 'authenticated' | 'password-change' | 'session' | 'enrol' | 'page' | 'public';
 
 /** Where a page sends a browser that is not signed in: the sign-in page, coming back to the page after. */
 export function signInUrl(url: string): string {
@@ -83,7 +79,7 @@ export async function authentication(server: FastifyInstance, app: App): Promise
       // password first); never a token, which scripts use.
       const secret = sessionSecret(req);
       const s = secret ? await app.auth.session(secret) : undefined;
-      if (!s || s.account.mustChange) return reply.redirect(signInUrl(req.url), 302);
+      if (!s || s.account.mustChange || s.mfaSetupRequired) return reply.redirect(signInUrl(req.url), 302);
       req.actor = s.actor;
       req.login = { session: s.session, account: s.account };
       return;
@@ -97,7 +93,7 @@ export async function authentication(server: FastifyInstance, app: App): Promise
           'the API token is not valid (unknown, expired or revoked)',
         );
       req.actor = actor;
-      if (access === 'session') {
+      if (access === 'session' || access === 'enrol') {
         throw new LanternError(
           'LNT_FORBIDDEN',
           'this is done signed in (a session), not with an API token: a token does not make tokens',
@@ -116,13 +112,19 @@ export async function authentication(server: FastifyInstance, app: App): Promise
           'change the one-time password first (POST /api/auth/password)',
         );
       }
+      if (s.mfaSetupRequired && access !== 'password-change' && access !== 'enrol') {
+        throw new LanternError(
+          'LNT_MFA_SETUP_REQUIRED',
+          'your role logs in with a second factor: enrol one first (POST /api/auth/mfa)',
+        );
+      }
       if (!SAFE_METHODS.has(req.method) && req.headers['x-csrf-token'] !== s.session.csrf) {
         throw new LanternError('LNT_CSRF', "send the session's CSRF token in the X-CSRF-Token header");
       }
     }
     if (access === undefined) throw new LanternError('LNT_FORBIDDEN', 'this route is open to no one');
-    if (access !== 'authenticated' && access !== 'password-change' && access !== 'session')
-      requirePermission(req.actor, access);
+    if (!['authenticated', 'password-change', 'session', 'enrol'].includes(access))
+      requirePermission(req.actor, access as Permission);
   });
 }
 
@@ -165,6 +167,12 @@ function kind(b: Record<string, unknown>): 'person' | 'service' | undefined {
   if (v !== 'person' && v !== 'service')
     throw new LanternError('LNT_HTTP_BAD_REQUEST', 'kind is "person" or "service"');
   return v;
+}
+
+/** The signed-in person's own account (a session's). */
+function ownAccount(req: FastifyRequest) {
+  if (!req.login) throw new LanternError('LNT_FORBIDDEN', 'this is done signed in (a session)');
+  return req.login.account;
 }
 
 function self(req: FastifyRequest): number {
@@ -223,6 +231,7 @@ export async function accountApi(server: FastifyInstance, app: App): Promise<voi
       str(b, 'password')!,
       req.ip,
       req.headers['user-agent'] ?? '',
+      str(b, 'code', true),
     );
     cookie(req, reply, r.secret, app.config.security.sessionMaxHours * 3600);
     return reply.send({ account: publicAccount(r.account), csrfToken: r.csrf, expiresAt: r.expiresAt });
@@ -244,6 +253,7 @@ export async function accountApi(server: FastifyInstance, app: App): Promise<voi
     return {
       ...publicAccount(account),
       via: a.via,
+      mfa: await app.auth.mfaState(account),
       // What the web app offers (the routes check again).
       permissions: [...a.permissions],
       csrfToken: req.login?.session.csrf,
@@ -266,6 +276,23 @@ export async function accountApi(server: FastifyInstance, app: App): Promise<voi
       req.ip,
     );
     return reply.code(204).send();
+  });
+  // The second factor: enrol with the password (a secret, its otpauth URI and QR code, shown once), then
+  // confirm with a first
+  // code (the recovery codes come back, shown once). Open to a session that must enrol before anything else.
+  server.post('/api/auth/mfa', { config: { access: 'enrol' } }, async (req, reply) => {
+    const account = ownAccount(req);
+    const e = await app.auth.beginMfa(account, str(body(req), 'password')!, req.ip);
+    return reply.code(201).send({
+      secret: e.secret,
+      uri: e.uri,
+      qr: `data:image/svg+xml;base64,${Buffer.from(e.qrSvg).toString('base64')}`,
+    });
+  });
+  server.post('/api/auth/mfa/confirm', { config: { access: 'enrol' } }, async (req) => {
+    const b = body(req);
+    const account = ownAccount(req);
+    return { recoveryCodes: await app.auth.confirmMfa(account, str(b, 'code')!, req.actor) };
   });
   server.get('/api/auth/sessions', { config: { access: 'authenticated' } }, async (req) => {
     const sessions = await app.auth.sessionsOf(self(req));
@@ -348,6 +375,15 @@ export async function accountApi(server: FastifyInstance, app: App): Promise<voi
           req.actor,
         ),
       );
+    },
+  );
+  server.delete<{ Params: { login: string } }>(
+    '/api/users/:login/mfa',
+    { config: { access: 'users.manage' } },
+    async (req, reply) => {
+      if (!(await app.auth.resetMfa(req.params.login, req.actor)))
+        throw new NotFoundError('the account has no second factor');
+      return reply.code(204).send();
     },
   );
   server.post<{ Params: { login: string } }>(

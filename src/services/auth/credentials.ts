@@ -95,7 +95,12 @@ export class Credentials {
    * Checks a login and password: unknown login and wrong password get the same error and take the same time;
    * repeated failures lock the login name (whether it exists or not) and throttle the address.
    */
-  async check(login: string, password: string, address: string): Promise<AccountRecord> {
+  async check(
+    login: string,
+    password: string,
+    address: string,
+    second?: (a: AccountRecord) => Promise<'ok' | 'missing' | 'wrong'>,
+  ): Promise<AccountRecord> {
     const loginThrottle = loginKey(login);
     const addressThrottle = `address:${address.slice(0, 64)}`;
     await this.purge();
@@ -133,6 +138,23 @@ export class Credentials {
       await this.end(addressThrottle, true, addressThreshold);
       await this.events.authEvent('login', login.slice(0, 64), address, 4, 'wrong login or password');
       throw new LanternError('LNT_AUTH_FAILED', 'the login or the password is wrong');
+    }
+    // The second factor, within the same attempt: a wrong code is a failed login like a wrong password; a
+    // missing one ends the attempt uncounted (the client asks for the code and comes back).
+    const factor = second ? await second(a) : 'ok';
+    if (factor === 'missing') {
+      await this.store.endAttempt(loginThrottle, false);
+      await this.end(addressThrottle, false, addressThreshold);
+      throw new LanternError(
+        'LNT_MFA_REQUIRED',
+        'enter the code from your authenticator app (or a recovery code)',
+      );
+    }
+    if (factor === 'wrong') {
+      await this.end(loginThrottle, true, lockoutThreshold);
+      await this.end(addressThrottle, true, addressThreshold);
+      await this.events.authEvent('login', a.login, address, 4, 'wrong second-factor code');
+      throw new LanternError('LNT_MFA_FAILED', 'the code is wrong, too old or used already');
     }
     // A success clears the login's failures; the address keeps its failures (one success does not excuse
     // guesses at other logins) and takes back this attempt only.

@@ -4,6 +4,7 @@ import type { Clock } from '../../ports/clock.js';
 import { userActor } from './accounts.js';
 import type { AuthEvents } from './auth-events.js';
 import type { Credentials } from './credentials.js';
+import type { MfaService } from './mfa.js';
 import type { AuthSettings } from './settings.js';
 import { isoAfter, secret, sha256 } from './secrets.js';
 
@@ -23,14 +24,25 @@ export class SessionService {
     private readonly settings: AuthSettings,
     private readonly credentials: Credentials,
     private readonly events: AuthEvents,
+    private readonly mfa: MfaService,
   ) {}
 
   /**
    * Logs in with a login and password. Unknown login and wrong password get the same error and take the same
    * time; repeated failures lock the login name (whether it exists or not) and throttle the address.
    */
-  async login(login: string, password: string, address: string, userAgent: string): Promise<LoginResult> {
-    const a = await this.credentials.check(login, password, address);
+  async login(
+    login: string,
+    password: string,
+    address: string,
+    userAgent: string,
+    code?: string,
+  ): Promise<LoginResult> {
+    const a = await this.credentials.check(login, password, address, async (account) => {
+      if (!(await this.mfa.enabled(account))) return 'ok';
+      if (!code) return 'missing';
+      return (await this.mfa.check(account, code)) ? 'ok' : 'wrong';
+    });
     await this.events.authEvent('login', a.login, address, 0);
     const sessionSecret = secret();
     const csrf = secret(24);
@@ -55,7 +67,9 @@ export class SessionService {
    */
   async session(
     sessionSecret: string,
-  ): Promise<{ actor: Actor; session: SessionRecord; account: AccountRecord } | undefined> {
+  ): Promise<
+    { actor: Actor; session: SessionRecord; account: AccountRecord; mfaSetupRequired: boolean } | undefined
+  > {
     const idHash = sha256(sessionSecret);
     const s = await this.store.findSession(idHash);
     if (!s) return undefined;
@@ -72,6 +86,8 @@ export class SessionService {
       actor: userActor(a, 'session', { credential: `session ${idHash.slice(0, 16)}` }),
       session: s,
       account: a,
+      // Signed in with the password only, though the role needs a second factor: enrolling is all it may do.
+      mfaSetupRequired: await this.mfa.setupRequired(a),
     };
   }
 

@@ -10,5 +10,7 @@ export interface AuthSettings {
   readonly addressThreshold: number;
   /** The longest life of an API token, in days; tokens made before a lower limit end at it too. */
   readonly tokenMaxDays: number;
+  /** Roles whose people must log in with a second factor (TOTP). */
+  readonly mfaRoles?: readonly string[];
   readonly oidc?: OidcSettings;
 }

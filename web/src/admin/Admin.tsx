@@ -343,6 +343,18 @@ function Users() {
                 </button>
                 <button
                   type="button"
+                  hidden={u.kind === 'service'}
+                  onClick={() =>
+                    run(async () => {
+                      await api('DELETE', `/api/users/${encodeURIComponent(u.login)}/mfa`);
+                      return `${u.login}'s second factor was removed; they enrol again at their next sign-in`;
+                    })
+                  }
+                >
+                  Reset second factor
+                </button>
+                <button
+                  type="button"
                   aria-expanded={open === u.login}
                   onClick={() => setOpen((o) => (o === u.login ? undefined : u.login))}
                 >
