@@ -47,6 +47,10 @@ export interface ConfiguredAe {
   readonly tls: boolean;
   /** Unset: the registry's default (store, find, get, move, and destination when a port is given). */
   readonly allow: readonly string[] | undefined;
+  /** `device` or `people`; unset: people when it may query or retrieve. */
+  readonly mode: string | undefined;
+  /** SHA-256 of its TLS client certificate, to bind it to the title. */
+  readonly certSha256: string | undefined;
 }
 
 // ---- Checks ----
@@ -204,6 +208,9 @@ function configuredAes(v: unknown, name: string, from: Source): readonly Configu
       port: o.port === undefined ? 0 : port(o.port, `${name}[${i}].port`, from),
       tls: o.tls === undefined ? false : bool(o.tls, `${name}[${i}].tls`, from),
       allow: allow as string[] | undefined,
+      mode: o.mode === undefined ? undefined : str(o.mode, `${name}[${i}].mode`, from),
+      certSha256:
+        o.certSha256 === undefined ? undefined : str(o.certSha256, `${name}[${i}].certSha256`, from),
     };
   });
 }
@@ -338,6 +345,13 @@ const SETTINGS = {
       default: false,
       env: 'LANTERN_DICOM_TLS_REQUIRE_CLIENT_CERT',
       meaning: 'a client certificate is mandatory',
+    }),
+    plainPort: setting({
+      check: bool,
+      default: true,
+      env: 'LANTERN_DICOM_PLAIN_PORT',
+      meaning:
+        'whether `dicom.port` (clear text) listens; false leaves DICOM TLS alone (recommended once every peer speaks TLS; needs `dicom.tlsCert`)',
     }),
     requireUserIdentity: setting({
       check: bool,

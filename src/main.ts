@@ -151,7 +151,15 @@ export async function createApp(
   for (const ae of config.dicom.aes) {
     // Peers from the configuration file are registered at every start; that is not a change to record.
     await aes.add(
-      { aeTitle: ae.aeTitle, host: ae.host, port: ae.port, tls: ae.tls, permissions: ae.allow },
+      {
+        aeTitle: ae.aeTitle,
+        host: ae.host,
+        port: ae.port,
+        tls: ae.tls,
+        permissions: ae.allow,
+        mode: ae.mode,
+        certSha256: ae.certSha256,
+      },
       null,
     );
   }
@@ -273,10 +281,11 @@ export function startDicom(app: App, overrides: Partial<DimseServerOptions> = {}
     maxPduLength: c.maxPduLength,
     artimMs: c.artimSeconds * 1000,
     idleMs: c.idleSeconds * 1000,
-    admitCaller: (aet, address) => app.aes.admit(aet, address),
+    admitCaller: (aet, address, peer) => app.aes.admit(aet, address, peer),
     verifyUser: (login, passcode, address) => app.auth.verifyPeerUser(login, passcode, address),
     recordAdmission: (peer, accepted, reason) => app.aes.recordAdmission(peer, accepted, reason),
     requireUserIdentity: c.requireUserIdentity,
+    plain: c.plainPort,
     permitsStore: (aet) => app.aes.permits(aet, 'store'),
     permitsFind: (aet) => app.aes.permits(aet, 'find'),
     permitsMove: (aet) => app.aes.permits(aet, 'move'),
@@ -351,8 +360,8 @@ export async function startServers(
   app.log.info(
     {
       aeTitle: config.dicom.aeTitle,
-      dicomPort: dimse.address(0).port,
-      dicomTlsPort: dimse.servers[1] ? dimse.address(1).port : undefined,
+      dicomPort: dimse.address(0)?.port,
+      dicomTlsPort: dimse.address(1)?.port,
       httpPort: httpAddr?.port ?? config.http.port,
       index: app.index.dialect,
       dataDir: config.dataDir,

@@ -9,6 +9,13 @@ export interface AeRecord {
   readonly port: number;
   readonly tls: boolean;
   readonly permissions: readonly AePermission[];
+  /**
+   * Who is behind the title: a `device` (a modality, a router: its grants stand) or `people` (a workstation:
+   * every association must carry a user identity, and the person's role narrows the grants).
+   */
+  readonly mode: 'device' | 'people';
+  /** The SHA-256 of the TLS client certificate bound to this title (lower-case hex), '' for none. */
+  readonly certSha256: string;
 }
 
 /** Where the AE registry keeps its peers (the index database, so that every node sees the same). */

@@ -19,6 +19,11 @@ export function defaultPermissions(host: string, port: number): AePermission[] {
   return ['store', 'find', 'get', 'move', ...(host && port > 0 ? (['destination'] as const) : [])];
 }
 
+/** Who is behind a title when the registration does not say: people when it may query or retrieve. */
+export function defaultMode(permissions: readonly string[]): 'device' | 'people' {
+  return permissions.some((p) => p === 'find' || p === 'get' || p === 'move') ? 'people' : 'device';
+}
+
 /** AE titles: 1-16 characters of the default repertoire without backslash (PS3.5 Table 6.2-1, AE). */
 export function checkAeTitle(title: string): string {
   const t = title.trim();
@@ -64,6 +69,10 @@ export class AeRegistry {
       tls?: boolean;
       /** Unset: defaultPermissions(port). */
       permissions?: readonly string[];
+      /** Unset: `people` when it may query or retrieve (find, get, move), else `device`. */
+      mode?: string;
+      /** The SHA-256 of its TLS client certificate (hex, colons allowed), to bind it to the title. */
+      certSha256?: string;
     },
     by?: Actor | null,
   ): Promise<AeRecord> {
@@ -78,17 +87,25 @@ export class AeRegistry {
     const unknown = permissions.filter((p) => !PERMISSIONS.includes(p as AePermission));
     if (unknown.length)
       throw new ConfigError(`unknown permission ${unknown.join(', ')}; use ${PERMISSIONS.join(', ')}`);
+    const mode = input.mode ?? defaultMode(permissions);
+    if (mode !== 'device' && mode !== 'people')
+      throw new ConfigError(`mode is device or people, got ${JSON.stringify(mode)}`);
+    const certSha256 = (input.certSha256 ?? '').replace(/:/g, '').toLowerCase();
+    if (certSha256 && !/^[0-9a-f]{64}$/.test(certSha256))
+      throw new ConfigError('a certificate fingerprint is 64 hexadecimal digits (SHA-256)');
     const ae: AeRecord = {
       aeTitle,
       host: input.host,
       port: input.port,
       tls: !!input.tls,
       permissions: [...new Set(permissions as AePermission[])],
+      mode,
+      certSha256,
     };
     await this.store.putAe(ae, this.clock.now().toISOString());
     await this.changed(
       by,
-      `AE ${aeTitle} registered: host ${ae.host || '(any)'} port ${ae.port} allow ${ae.permissions.join(',')}`,
+      `AE ${aeTitle} registered: host ${ae.host || '(any)'} port ${ae.port} allow ${ae.permissions.join(',')} mode ${mode}${certSha256 ? ` certificate ${certSha256.slice(0, 16)}` : ''}`,
     );
     return ae;
   }
@@ -119,13 +136,35 @@ export class AeRegistry {
   }
 
   /**
-   * May this caller associate? A registered AE calling from its registered host (any host when none is set),
-   * or anyone when the site accepts unknown callers.
+   * May this caller associate, and must it carry a user identity? A registered AE calling from its
+   * registered host (any host when none is set), with the TLS client certificate bound to it when one is (and
+   * never with a certificate bound to another title), or anyone when the site accepts unknown callers. An
+   * AE of `people` needs a user identity.
    */
-  async admit(callingAeTitle: string, address: string): Promise<boolean> {
+  async admit(
+    callingAeTitle: string,
+    address: string,
+    peer: { readonly certSha256?: string } = {},
+  ): Promise<{ readonly admitted: boolean; readonly needsUser: boolean; readonly why?: string }> {
+    const refuse = (why: string) => ({ admitted: false, needsUser: false, why });
+    const cert = peer.certSha256?.replace(/:/g, '').toLowerCase();
+    if (cert) {
+      const owner = (await this.store.listAes()).find((a) => a.certSha256 === cert);
+      if (owner && owner.aeTitle !== callingAeTitle)
+        return refuse(`its certificate is bound to another AE title (${owner.aeTitle})`);
+    }
     const ae = await this.store.findAe(callingAeTitle);
-    if (!ae) return this.options.acceptUnknownCallers;
-    return !ae.host || (await sameHost(ae.host, address));
+    if (!ae) {
+      return this.options.acceptUnknownCallers
+        ? { admitted: true, needsUser: false }
+        : refuse('calling AE title not recognized');
+    }
+    if (ae.host && !(await sameHost(ae.host, address))) return refuse('calling from another address');
+    if (ae.certSha256 && ae.certSha256 !== cert)
+      return refuse(
+        cert ? 'another TLS certificate than the one bound to it' : 'without the TLS certificate bound to it',
+      );
+    return { admitted: true, needsUser: ae.mode === 'people' };
   }
 
   /** Whether a caller may use a service; unknown callers may only store, and only when the site allows it. */

@@ -33,8 +33,18 @@ export function aeStoreContract(name: string, backend: AeStoreBackend): void {
         port: 104,
         tls: false,
         permissions: ['store'],
+        mode: 'device',
+        certSha256: '',
       };
-      const ws: AeRecord = { aeTitle: 'WS1', host: '', port: 0, tls: true, permissions: ['find', 'move'] };
+      const ws: AeRecord = {
+        aeTitle: 'WS1',
+        host: '',
+        port: 0,
+        tls: true,
+        permissions: ['find', 'move'],
+        mode: 'people',
+        certSha256: 'ab'.repeat(32),
+      };
       await a.aes.putAe(ws, now);
       await a.aes.putAe(ct, now);
       const moved: AeRecord = { ...ct, host: 'ct1.example', port: 11112, permissions: ['store', 'find'] };
@@ -50,7 +60,10 @@ export function aeStoreContract(name: string, backend: AeStoreBackend): void {
     it('keeps titles exactly (case, spaces inside, the longest title) and a peer with no permissions', async () => {
       const titles = ['ct1', 'CT 2', 'A'.repeat(16), 'Ü-é'];
       for (const t of titles)
-        await a.aes.putAe({ aeTitle: t, host: '', port: 0, tls: false, permissions: [] }, now);
+        await a.aes.putAe(
+          { aeTitle: t, host: '', port: 0, tls: false, permissions: [], mode: 'device', certSha256: '' },
+          now,
+        );
       for (const t of titles) expect(await b.aes.findAe(t)).toMatchObject({ aeTitle: t, permissions: [] });
       expect(await a.aes.findAe('Ct1')).toBeUndefined();
       for (const t of titles) expect(await a.aes.removeAe(t)).toBe(true);
@@ -63,6 +76,8 @@ export function aeStoreContract(name: string, backend: AeStoreBackend): void {
         port: 1000 + i,
         tls: i % 2 === 0,
         permissions: i % 3 ? ['store'] : ['find', 'get', 'move', 'destination'],
+        mode: i % 2 ? 'people' : 'device',
+        certSha256: '',
       }));
       await Promise.all(versions.map((v, i) => (i % 2 ? b : a).aes.putAe(v, now)));
       const kept = await a.aes.findAe('RACE');

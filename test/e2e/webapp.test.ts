@@ -55,7 +55,7 @@ beforeAll(async () => {
   archive = await startTestArchive({
     settings: { 'security.authentication': true, 'security.sessionIdleMinutes': 30 },
   });
-  await archive.app.aes.add({ aeTitle: 'CT1', host: '', port: 0, permissions: ['store'] });
+  await archive.app.aes.add({ mode: 'device', aeTitle: 'CT1', host: '', port: 0, permissions: ['store'] });
   await archive.app.auth.createAccount({ login: 'reader', roles: ['radiologist'] }, PASSWORD);
   http = await buildHttpServer(archive.app);
   await http.listen({ host: '127.0.0.1', port: 0 });

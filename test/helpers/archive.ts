@@ -103,7 +103,7 @@ export async function startTestArchive(
     dir,
     env: index.env,
     server,
-    port: server.address(0).port,
+    port: server.address(0)?.port ?? 0,
     tlsPort: overrides.tls || app.config.dicom.tlsCert ? server.address(1).port : undefined,
     close: async () => {
       await server.close();

@@ -38,7 +38,13 @@ beforeAll(async () => {
   http = await buildHttpServer(archive.app);
   await http.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(http.server.address() as { port: number }).port}`;
-  await archive.app.aes.add({ aeTitle: 'AUDITSCU', host: '', port: 0, permissions: ['store', 'find'] });
+  await archive.app.aes.add({
+    mode: 'device',
+    aeTitle: 'AUDITSCU',
+    host: '',
+    port: 0,
+    permissions: ['store', 'find'],
+  });
 });
 afterAll(async () => {
   await http?.close();
@@ -198,7 +204,7 @@ describe('the audit trail', () => {
         null,
       );
       await archive.app.aes.add(
-        { aeTitle: 'AUDITSCU', host: '', port: 0, permissions: ['store', 'find', 'move'] },
+        { mode: 'device', aeTitle: 'AUDITSCU', host: '', port: 0, permissions: ['store', 'find', 'move'] },
         null,
       );
       const move = await runDcmtk('movescu', [
@@ -494,15 +500,21 @@ describe('tamper evidence of the whole trail', () => {
     };
     try {
       for (let i = 0; i < 6; i++)
-        await a.app.aes.add({ aeTitle: `PEER${i}`, host: '', port: 0, permissions: ['find'] });
+        await a.app.aes.add({
+          mode: 'device',
+          aeTitle: `PEER${i}`,
+          host: '',
+          port: 0,
+          permissions: ['find'],
+        });
       // A clean stop writes a checkpoint of the head.
       await a.app.audit.checkpoint();
       const intact = /^(\d+) audit records, chain intact\n$/;
       const n = Number(intact.exec((await verify()).stdout)?.[1]);
       expect(n).toBeGreaterThanOrEqual(6);
       // Records after the last checkpoint, left by a stop that wrote none, are named at the next start.
-      await a.app.aes.add({ aeTitle: 'LATE1', host: '', port: 0, permissions: ['find'] });
-      await a.app.aes.add({ aeTitle: 'LATE2', host: '', port: 0, permissions: ['find'] });
+      await a.app.aes.add({ mode: 'device', aeTitle: 'LATE1', host: '', port: 0, permissions: ['find'] });
+      await a.app.aes.add({ mode: 'device', aeTitle: 'LATE2', host: '', port: 0, permissions: ['find'] });
       expect((await verify()).stdout).toMatch(/the last 2 written within the checkpoint interval/);
       await a.app.audit.resume();
       const [gap] = await a.app.audit.list({ eventId: '110113', outcome: 4 }, 1, 0);

@@ -85,6 +85,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => reportServer.listen(0, '127.0.0.1', () => r()));
   reportPort = (reportServer.address() as { port: number }).port;
   await archive.app.aes.add({
+    mode: 'device',
     aeTitle: 'COMMITSCU',
     host: '127.0.0.1',
     port: reportPort,
@@ -195,7 +196,13 @@ describe('Storage Commitment Push Model SCP', () => {
   });
 
   it('refuses a request from an AE that may not store here (it may only query)', async () => {
-    await archive.app.aes.add({ aeTitle: 'FINDONLY', host: '', port: 0, permissions: ['find'] });
+    await archive.app.aes.add({
+      mode: 'device',
+      aeTitle: 'FINDONLY',
+      host: '',
+      port: 0,
+      permissions: ['find'],
+    });
     let reported = false;
     const a = await connect(() => (reported = true), 'FINDONLY');
     const ctx = a.acceptedContext(ServiceSopClass.StorageCommitmentPushModel)!;

@@ -33,7 +33,7 @@ beforeAll(async () => {
   await archive.app.auth.createAccount({ login: 'reader', roles: ['radiologist'] }, PASSWORD);
   await archive.app.auth.createAccount({ login: 'reader-svc', roles: ['radiologist'], kind: 'service' });
   token = (await archive.app.auth.createToken('reader-svc')).token;
-  await archive.app.aes.add({ aeTitle: 'FINDSCU', host: '', port: 0, permissions: ['find'] });
+  await archive.app.aes.add({ mode: 'device', aeTitle: 'FINDSCU', host: '', port: 0, permissions: ['find'] });
   // Long values made of the letter a wildcard pattern keeps almost matching.
   for (let i = 0; i < 200; i++) {
     const s = synthInstance({

@@ -23,7 +23,13 @@ const MAX_STOW = 2 * 1024 * 1024;
 
 beforeAll(async () => {
   archive = await startTestArchive({ settings: { 'http.maxStowBytes': MAX_STOW } });
-  await archive.app.aes.add({ aeTitle: 'STORESCU', host: '', port: 0, permissions: ['store', 'find'] });
+  await archive.app.aes.add({
+    mode: 'device',
+    aeTitle: 'STORESCU',
+    host: '',
+    port: 0,
+    permissions: ['store', 'find'],
+  });
   http = await buildHttpServer(archive.app);
   await http.listen({ host: '127.0.0.1', port: 0 });
   const addr = http.server.address() as { port: number };

@@ -22,7 +22,13 @@ beforeAll(async () => {
     artimMs: 5000,
     settings: { 'dicom.maxPendingAssociations': MAX_PENDING, 'dicom.maxPendingPerAddress': 8 },
   });
-  await archive.app.aes.add({ aeTitle: 'MODALITY', host: '', port: 0, permissions: ['store', 'find'] });
+  await archive.app.aes.add({
+    mode: 'device',
+    aeTitle: 'MODALITY',
+    host: '',
+    port: 0,
+    permissions: ['store', 'find'],
+  });
 });
 afterAll(async () => {
   flood?.kill('SIGKILL');

@@ -29,7 +29,13 @@ const ECHO_CONTEXT = { id: 3, abstractSyntax: '1.2.840.10008.1.1', transferSynta
 
 beforeAll(async () => {
   archive = await startTestArchive({ maxAssociations: 8, artimMs: 1000 });
-  await archive.app.aes.add({ aeTitle: 'STORESCU', host: '', port: 0, permissions: ['store', 'find'] });
+  await archive.app.aes.add({
+    mode: 'device',
+    aeTitle: 'STORESCU',
+    host: '',
+    port: 0,
+    permissions: ['store', 'find'],
+  });
 });
 afterEach(() => RawPeer.destroyAll());
 afterAll(async () => {
@@ -224,7 +230,13 @@ describe('peers that go quiet, release too early or answer garbage', () => {
   const IDLE_MS = 1500;
   beforeAll(async () => {
     quick = await startTestArchive({ idleMs: IDLE_MS, artimMs: 1000 });
-    await quick.app.aes.add({ aeTitle: 'STORESCU', host: '', port: 0, permissions: ['store', 'move'] });
+    await quick.app.aes.add({
+      mode: 'device',
+      aeTitle: 'STORESCU',
+      host: '',
+      port: 0,
+      permissions: ['store', 'move'],
+    });
   });
   afterAll(async () => {
     await quick?.close();
@@ -319,6 +331,7 @@ describe('peers that go quiet, release too early or answer garbage', () => {
       const dest = await fakeScp(answer);
       try {
         await quick.app.aes.add({
+          mode: 'device',
           aeTitle: 'FAKEDEST',
           host: '127.0.0.1',
           port: dest.port,

@@ -74,6 +74,7 @@ beforeAll(async () => {
   makeCa('otherca');
   makeCert('server', 'ca');
   makeCert('client', 'ca');
+  makeCert('client2', 'ca');
   makeCert('stranger', 'otherca');
   archive = await startTestArchive({
     tls: {
@@ -84,12 +85,20 @@ beforeAll(async () => {
       requireClientCert: true,
     },
   });
-  await archive.app.aes.add({ aeTitle: 'TLSSCU', host: '127.0.0.1', port: 0, permissions: ['store'] });
+  await archive.app.aes.add({
+    mode: 'device',
+    aeTitle: 'TLSSCU',
+    host: '127.0.0.1',
+    port: 0,
+    permissions: ['store'],
+  });
 });
 afterAll(async () => {
   await archive?.close();
+  await tlsOnly?.close();
   rmSync(dir, { recursive: true, force: true });
 });
+let tlsOnly: TestArchive | undefined;
 
 describe('DICOM TLS', () => {
   it('a client with a certificate from the trusted CA associates over TLS', async () => {
@@ -159,5 +168,117 @@ describe('DICOM TLS', () => {
 
   it('the plain port still serves clear text', async () => {
     expect((await echo(['127.0.0.1', String(archive.port)])).code).toBe(0);
+  });
+
+  it('a certificate bound to an AE title is required of it, and refused for any other title', async () => {
+    const sha = (name: string) =>
+      /Fingerprint=([0-9A-F:]+)/.exec(
+        execFileSync('openssl', [
+          'x509',
+          '-noout',
+          '-fingerprint',
+          '-sha256',
+          '-in',
+          f(`${name}.pem`),
+        ]).toString(),
+      )![1];
+    await archive.app.aes.add({
+      mode: 'device',
+      aeTitle: 'BOUNDSCU',
+      host: '',
+      port: 0,
+      permissions: ['store'],
+      certSha256: sha('client'),
+    });
+    await archive.app.aes.add({
+      mode: 'device',
+      aeTitle: 'OTHERSCU',
+      host: '',
+      port: 0,
+      permissions: ['store'],
+      certSha256: sha('client2'),
+    });
+    const as = (aet: string, cert: string) =>
+      new Promise<{ code: number | null; out: string }>((done) => {
+        const c = spawn(
+          'echoscu',
+          [
+            '-aet',
+            aet,
+            '-aec',
+            'LANTERN',
+            '+tls',
+            f(`${cert}.key`),
+            f(`${cert}.pem`),
+            '+cf',
+            f('ca.pem'),
+            '127.0.0.1',
+            String(archive.tlsPort),
+          ],
+          { env: DCMTK_ENV },
+        );
+        let out = '';
+        c.stdout.on('data', (d) => (out += d));
+        c.stderr.on('data', (d) => (out += d));
+        c.on('close', (code) => done({ code, out }));
+      });
+    expect((await as('BOUNDSCU', 'client')).code).toBe(0);
+    // The other AE's certificate, though from the trusted CA.
+    const wrong = await as('BOUNDSCU', 'client2');
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.out).toMatch(/Association Rejected/i);
+    // A title whose certificate is bound elsewhere cannot be used with that certificate either.
+    expect((await as('TLSSCU', 'client2')).code).not.toBe(0);
+    // Without TLS, no certificate: refused.
+    const plain = await new Promise<number | null>((done) =>
+      spawn('echoscu', ['-aet', 'BOUNDSCU', '-aec', 'LANTERN', '127.0.0.1', String(archive.port)], {
+        env: DCMTK_ENV,
+      }).on('close', done),
+    );
+    expect(plain).not.toBe(0);
+  });
+});
+
+describe('TLS only (dicom.plainPort false)', () => {
+  it('listens on the TLS port alone', async () => {
+    tlsOnly = await startTestArchive({
+      settings: { 'dicom.plainPort': false },
+      tls: {
+        port: 0,
+        cert: readFileSync(f('server.pem')),
+        key: readFileSync(f('server.key')),
+        ca: readFileSync(f('ca.pem')),
+        requireClientCert: true,
+      },
+    });
+    await tlsOnly.app.aes.add({
+      mode: 'device',
+      aeTitle: 'TLSSCU',
+      host: '',
+      port: 0,
+      permissions: ['store'],
+    });
+    expect(tlsOnly.server.servers).toHaveLength(1);
+    expect(tlsOnly.server.address(0)).toBeUndefined();
+    const r = await new Promise<number | null>((done) =>
+      spawn(
+        'echoscu',
+        [
+          '-aet',
+          'TLSSCU',
+          '-aec',
+          'LANTERN',
+          '+tls',
+          f('client.key'),
+          f('client.pem'),
+          '+cf',
+          f('ca.pem'),
+          '127.0.0.1',
+          String(tlsOnly!.tlsPort),
+        ],
+        { env: DCMTK_ENV },
+      ).on('close', done),
+    );
+    expect(r).toBe(0);
   });
 });

@@ -33,14 +33,27 @@ const work = mkdtempSync(join(tmpdir(), 'lantern-dimse-'));
 beforeAll(async () => {
   archive = await startTestArchive({ maxAssociations: 4, artimMs: 1000 });
   await archive.app.aes.add({
+    mode: 'device',
     aeTitle: 'STORESCU',
     host: '127.0.0.1',
     port: 0,
     permissions: ['store', 'find', 'get', 'move'],
   });
-  await archive.app.aes.add({ aeTitle: 'READONLY', host: '', port: 0, permissions: ['find'] });
-  await archive.app.aes.add({ aeTitle: 'NOFIND', host: '', port: 0, permissions: ['store'] });
-  await archive.app.aes.add({ aeTitle: 'ELSEWHERE', host: '192.0.2.1', port: 0, permissions: ['store'] });
+  await archive.app.aes.add({
+    mode: 'device',
+    aeTitle: 'READONLY',
+    host: '',
+    port: 0,
+    permissions: ['find'],
+  });
+  await archive.app.aes.add({ mode: 'device', aeTitle: 'NOFIND', host: '', port: 0, permissions: ['store'] });
+  await archive.app.aes.add({
+    mode: 'device',
+    aeTitle: 'ELSEWHERE',
+    host: '192.0.2.1',
+    port: 0,
+    permissions: ['store'],
+  });
 });
 afterAll(async () => {
   await archive?.close();
@@ -748,6 +761,7 @@ describe('C-MOVE against DCMTK movescu, with storescp as the move destination', 
       destPort,
     );
     await archive.app.aes.add({
+      mode: 'device',
       aeTitle: 'DEST',
       host: '127.0.0.1',
       port: destPort,
@@ -779,7 +793,7 @@ describe('C-MOVE against DCMTK movescu, with storescp as the move destination', 
 
   it('a peer registered with a host and port is a move destination by default; one not permitted is told so', async () => {
     // As `lantern ae add WS --host H --port P` registers it: no --allow.
-    await archive.app.aes.add({ aeTitle: 'WSDEFAULT', host: '127.0.0.1', port: destPort });
+    await archive.app.aes.add({ mode: 'device', aeTitle: 'WSDEFAULT', host: '127.0.0.1', port: destPort });
     expect((await archive.app.aes.find('WSDEFAULT'))?.permissions).toContain('destination');
     const moved = await dcmtk('movescu', [
       '-S',
@@ -799,6 +813,7 @@ describe('C-MOVE against DCMTK movescu, with storescp as the move destination', 
     expect(moved.out).not.toMatch(/Failed|Refused/i);
     // Registered with an explicit list that leaves it out: refused, and the comment says why.
     await archive.app.aes.add({
+      mode: 'device',
       aeTitle: 'WSNODEST',
       host: '127.0.0.1',
       port: destPort,

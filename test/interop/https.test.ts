@@ -103,7 +103,13 @@ describe('TLS', () => {
   });
 
   it('uses the same certificate for DICOM TLS: storescu over TLS stores an instance', async () => {
-    await archive.app.aes.add({ aeTitle: 'TLSSCU', host: '', port: 0, permissions: ['store'] });
+    await archive.app.aes.add({
+      mode: 'device',
+      aeTitle: 'TLSSCU',
+      host: '',
+      port: 0,
+      permissions: ['store'],
+    });
     const inst = synthInstance({ patientId: 'TLS1', rows: 8, columns: 8 });
     const file = join(dir, 'i.dcm');
     writeFileSync(file, inst.bytes);

@@ -57,14 +57,22 @@ beforeAll(async () => {
     storescpPort,
   );
   await a.app.aes.add({
+    mode: 'device',
     aeTitle: 'LANTERN_B',
     host: '127.0.0.1',
     port: b.port,
     permissions: ['destination'],
   });
   // The peers know the sender: B admits it and could report to it; Orthanc reports on a new association.
-  await b.app.aes.add({ aeTitle: aTitle, host: '127.0.0.1', port: a.port, permissions: ['store'] });
+  await b.app.aes.add({
+    mode: 'device',
+    aeTitle: aTitle,
+    host: '127.0.0.1',
+    port: a.port,
+    permissions: ['store'],
+  });
   await a.app.aes.add({
+    mode: 'device',
     aeTitle: orthanc.aeTitle,
     host: '127.0.0.1',
     port: orthanc.dicomPort,

@@ -24,7 +24,13 @@ let archive: TestArchive;
 const work = mkdtempSync(join(tmpdir(), 'lantern-structure-'));
 beforeAll(async () => {
   archive = await startTestArchive();
-  await archive.app.aes.add({ aeTitle: 'STORESCU', host: '', port: 0, permissions: ['store'] });
+  await archive.app.aes.add({
+    mode: 'device',
+    aeTitle: 'STORESCU',
+    host: '',
+    port: 0,
+    permissions: ['store'],
+  });
 });
 afterAll(async () => {
   RawPeer.destroyAll();

@@ -29,7 +29,13 @@ const BOUNDARY = 'state-boundary-41c2';
 
 beforeAll(async () => {
   archive = await startTestArchive({ clock, settings: { 'storage.studyStableSeconds': 60 } });
-  await archive.app.aes.add({ aeTitle: 'STORESCU', host: '', port: 0, permissions: ['store', 'find'] });
+  await archive.app.aes.add({
+    mode: 'device',
+    aeTitle: 'STORESCU',
+    host: '',
+    port: 0,
+    permissions: ['store', 'find'],
+  });
   http = await buildHttpServer(archive.app);
   await http.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(http.server.address() as { port: number }).port}`;

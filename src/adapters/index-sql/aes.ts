@@ -9,6 +9,8 @@ function toAe(r: Selectable<AeTable>): AeRecord {
     port: Number(r.port),
     tls: Number(r.tls) === 1,
     permissions: r.permissions ? (r.permissions.split(',') as AePermission[]) : [],
+    mode: r.mode === 'people' ? 'people' : 'device',
+    certSha256: r.cert_sha256,
   };
 }
 
@@ -33,6 +35,8 @@ export class KyselyAeStore implements AeStore {
       port: ae.port,
       tls: ae.tls ? 1 : 0,
       permissions: ae.permissions.join(','),
+      mode: ae.mode,
+      cert_sha256: ae.certSha256,
       updated_at: now,
     };
     await this.db

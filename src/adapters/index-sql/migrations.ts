@@ -399,6 +399,25 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
           .execute();
       },
     },
+    '0014_ae_mode': {
+      async up(db: Kysely<unknown>) {
+        // Who is behind an AE title: a device (its grants stand: what every peer was before) or people
+        // (user identity required); and a TLS client certificate bound to the title.
+        await db.schema
+          .alterTable('ae')
+          .addColumn('mode', 'text', (c) =>
+            c
+              .notNull()
+              .defaultTo('device')
+              .check(sql`mode in ('device', 'people')`),
+          )
+          .execute();
+        await db.schema
+          .alterTable('ae')
+          .addColumn('cert_sha256', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+      },
+    },
   };
 }
 

@@ -93,6 +93,10 @@ export interface AeTable {
   port: number;
   tls: number;
   permissions: string;
+  /** 'device' or 'people' (user identity required). */
+  mode: string;
+  /** SHA-256 hex of the bound TLS client certificate; '' for none. */
+  cert_sha256: string;
   updated_at: string;
 }
 

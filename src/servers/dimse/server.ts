@@ -1,6 +1,7 @@
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer } from 'node:tls';
+import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import type { Permission } from '../../core/security/roles.js';
+import { ConfigError } from '../../core/errors.js';
 import {
   type Admission,
   Association,
@@ -29,7 +30,15 @@ export interface DimseServerOptions extends Omit<ServiceDeps, 'storedLog'> {
   readonly maxPduLength: number;
   readonly artimMs: number;
   /** Decides whether a calling AE may associate (the AE registry). */
-  readonly admitCaller: (callingAeTitle: string, address: string) => Promise<boolean>;
+  /**
+   * The registry's decision on a caller (its address, and the SHA-256 of its TLS client certificate when it
+   * presented one): admitted or not and why, and whether it must carry a user identity.
+   */
+  readonly admitCaller: (
+    callingAeTitle: string,
+    address: string,
+    peer: { readonly certSha256?: string },
+  ) => Promise<{ readonly admitted: boolean; readonly needsUser: boolean; readonly why?: string }>;
   /** Checks a user identity's username and passcode (PS3.7 D.3.3.7) against the accounts. */
   readonly verifyUser?: (
     login: string,
@@ -42,6 +51,8 @@ export interface DimseServerOptions extends Omit<ServiceDeps, 'storedLog'> {
   readonly recordAdmission?: (peer: Party, accepted: boolean, reason?: string) => Promise<void>;
   /** An error no handler expected in an association's code (it is aborted; others go on). */
   readonly onFault?: (e: Error, where: string) => void;
+  /** The plain (clear-text) port; false turns it off, leaving TLS only (dicom.plainPort). */
+  readonly plain?: boolean;
   /** DICOM TLS on its own port (PS3.15 B.9), when configured. */
   readonly tls?: {
     readonly port: number;
@@ -167,7 +178,9 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
       // at the same time cannot together pass it.
       if (!slots.has(socket) && slots.size >= o.maxAssociations) return { result: 2, source: 3, reason: 2 }; // local limit exceeded
       slots.add(socket);
-      if (!(await o.admitCaller(rq.callingAeTitle, address))) return { result: 1, source: 1, reason: 3 }; // calling AE not recognized
+      const cert = socket instanceof TLSSocket ? socket.getPeerCertificate()?.fingerprint256 : undefined;
+      const caller = await o.admitCaller(rq.callingAeTitle, address, { certSha256: cert || undefined });
+      if (!caller.admitted) return { result: 1, source: 1, reason: 3 }; // calling AE not recognized
       // User identity: a username and passcode is checked (a wrong one is refused whether or not the site
       // requires one); a bare username proves nothing; other types are not supported.
       const id = rq.userInformation.userIdentity;
@@ -177,38 +190,43 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
         user = await o.verifyUser(text(id.primary), text(id.secondary), address);
         if (!user) return { result: 1, source: 1, reason: 1 };
       }
-      if (o.requireUserIdentity && !user) return { result: 1, source: 1, reason: 1 };
+      // An AE of people (a workstation) acts for the person signed in to it, never for whoever uses its title.
+      if ((o.requireUserIdentity || caller.needsUser) && !user) return { result: 1, source: 1, reason: 1 };
       return { user };
     }
   };
-  const servers: Server[] = [
-    createServer((socket) => {
-      track(socket);
-      associate(socket);
-    }),
-  ];
+  if (o.plain === false && !o.tls)
+    throw new ConfigError('dicom.plainPort is false but no DICOM TLS is configured: nothing would listen');
+  const plain =
+    o.plain === false
+      ? undefined
+      : createServer((socket) => {
+          track(socket);
+          associate(socket);
+        });
+  const servers: Server[] = plain ? [plain] : [];
+  let tlsServer: Server | undefined;
   if (o.tls) {
     // PS3.15 B.9 (BCP 195): TLS 1.2 or later with the recommended AEAD suites. A failed handshake closes the
     // connection; this port never speaks clear text.
-    servers.push(
-      createTlsServer(
-        {
-          cert: o.tls.cert,
-          key: o.tls.key,
-          ca: o.tls.ca,
-          requestCert: !!o.tls.ca,
-          rejectUnauthorized: o.tls.requireClientCert,
-          minVersion: 'TLSv1.2',
-          // A handshake is part of getting associated: it gets the ARTIM deadline, not Node's two minutes.
-          handshakeTimeout: o.artimMs,
-          ciphers: BCP195_CIPHERS,
-          honorCipherOrder: true,
-        },
-        associate,
-      )
-        .on('connection', track)
-        .on('tlsClientError', (e: Error) => o.log.warn({ why: e.message }, 'TLS handshake failed')),
-    );
+    tlsServer = createTlsServer(
+      {
+        cert: o.tls.cert,
+        key: o.tls.key,
+        ca: o.tls.ca,
+        requestCert: !!o.tls.ca,
+        rejectUnauthorized: o.tls.requireClientCert,
+        minVersion: 'TLSv1.2',
+        // A handshake is part of getting associated: it gets the ARTIM deadline, not Node's two minutes.
+        handshakeTimeout: o.artimMs,
+        ciphers: BCP195_CIPHERS,
+        honorCipherOrder: true,
+      },
+      associate,
+    )
+      .on('connection', track)
+      .on('tlsClientError', (e: Error) => o.log.warn({ why: e.message }, 'TLS handshake failed'));
+    servers.push(tlsServer);
   }
   // No connection cap of Node's (it would drop new sockets, legitimate ones included): associations are
   // capped with an A-ASSOCIATE-RJ, and connections not yet associated by the pending budget above.
@@ -220,12 +238,12 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
         resolve();
       });
     });
-  await listen(servers[0], o.port);
-  if (servers[1]) {
+  if (plain) await listen(plain, o.port);
+  if (tlsServer) {
     try {
-      await listen(servers[1], o.tls!.port);
+      await listen(tlsServer, o.tls!.port);
     } catch (e) {
-      servers[0].close();
+      plain?.close();
       throw e;
     }
   }
@@ -234,7 +252,7 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
     srv.on('error', (e: Error) => o.log.error({ err: { message: e.message } }, 'DICOM listener error'));
   return {
     servers,
-    address: (k = 0) => servers[k]?.address() as AddressInfo,
+    address: (k = 0) => (k === 0 ? plain : tlsServer)?.address() as AddressInfo,
     close: () =>
       Promise.all(servers.map((srv) => new Promise<void>((r) => srv.close(() => r())))).then(() => undefined),
   };
@@ -252,7 +270,7 @@ export const BCP195_CIPHERS = [
 
 export interface DimseServers {
   readonly servers: readonly Server[];
-  /** The address of the plain (0) or TLS (1) listener. */
+  /** The address of the plain (0) or TLS (1) listener (undefined when it is off). */
   address(k?: number): AddressInfo;
   close(): Promise<void>;
 }

@@ -31,8 +31,9 @@ export async function adminApi(server: FastifyInstance, app: App): Promise<void>
     )
       throw new LanternError('LNT_HTTP_BAD_REQUEST', 'permissions is a list of names');
     if (typeof b.aeTitle !== 'string') throw new LanternError('LNT_HTTP_BAD_REQUEST', 'aeTitle is a string');
-    if (b.host !== undefined && typeof b.host !== 'string')
-      throw new LanternError('LNT_HTTP_BAD_REQUEST', 'host is a string');
+    for (const k of ['host', 'mode', 'certSha256'])
+      if (b[k] !== undefined && typeof b[k] !== 'string')
+        throw new LanternError('LNT_HTTP_BAD_REQUEST', `${k} is a string`);
     const ae = await app.aes.add(
       {
         aeTitle: b.aeTitle,
@@ -40,6 +41,8 @@ export async function adminApi(server: FastifyInstance, app: App): Promise<void>
         port: int(b.port, 'port', 0, 65535, 0),
         tls: b.tls === true,
         permissions: permissions as string[] | undefined,
+        mode: b.mode as string | undefined,
+        certSha256: b.certSha256 as string | undefined,
       },
       req.actor,
     );

@@ -382,11 +382,18 @@ interface Ae {
   port: number;
   tls: boolean;
   permissions: string[];
+  mode: 'device' | 'people';
 }
 
 function Peers() {
   const aes = useApi<Ae[]>('/api/aes');
-  const [form, setForm] = useState({ aeTitle: '', host: '', port: '104', permissions: 'store,find,move' });
+  const [form, setForm] = useState({
+    aeTitle: '',
+    host: '',
+    port: '104',
+    permissions: 'store,find,move',
+    mode: 'people',
+  });
   const [echo, setEcho] = useState<Record<string, string>>({});
   const [error, setError] = useState('');
   const test = async (aet: string) => {
@@ -420,6 +427,7 @@ function Peers() {
                 .split(',')
                 .map((p) => p.trim())
                 .filter(Boolean),
+              mode: form.mode,
             });
             setError('');
             setForm((f) => ({ ...f, aeTitle: '', host: '' }));
@@ -455,6 +463,13 @@ function Peers() {
             onChange={(e) => setForm({ ...form, permissions: e.target.value })}
           />
         </label>
+        <label>
+          Used by
+          <select value={form.mode} onChange={(e) => setForm({ ...form, mode: e.target.value })}>
+            <option value="people">people (user identity required)</option>
+            <option value="device">a device (its grants stand)</option>
+          </select>
+        </label>
         <button type="submit">Add peer</button>
       </form>
       <Problem text={aes.error || error} />
@@ -466,6 +481,7 @@ function Peers() {
             <th scope="col">Port</th>
             <th scope="col">TLS</th>
             <th scope="col">Allowed</th>
+            <th scope="col">Used by</th>
             <th scope="col">Test</th>
             <th scope="col">
               <span className="visually-hidden">Remove</span>
@@ -480,6 +496,7 @@ function Peers() {
               <td>{a.port || ''}</td>
               <td>{a.tls ? 'yes' : 'no'}</td>
               <td>{a.permissions.join(', ')}</td>
+              <td>{a.mode === 'people' ? 'people' : 'a device'}</td>
               <td>
                 <button type="button" disabled={!a.host || !a.port} onClick={() => test(a.aeTitle)}>
                   C-ECHO
