@@ -193,6 +193,12 @@ export async function createApp(
     auditExport,
     clock,
     close: async () => {
+      // What this process recorded since its last checkpoint (a command's records) is checkpointed too.
+      await audit
+        .checkpointIfWritten()
+        .catch((e: unknown) =>
+          log.error({ err: { message: (e as Error).message } }, 'audit checkpoint failed'),
+        );
       await auditExport?.stop();
       await imaging.close();
       await ingest.close();

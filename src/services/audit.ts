@@ -111,6 +111,11 @@ export class AuditService {
     this.lastCheckpointId = head?.id ?? 0;
   }
 
+  /** A checkpoint when this process wrote records since its last one (at close: a command's records). */
+  async checkpointIfWritten(): Promise<void> {
+    if (this.checkpoints && this.sinceCheckpoint > 0) await this.checkpoint();
+  }
+
   /** A checkpoint when records were written since the last one (the timer of `serve`). */
   async checkpointIfMoved(): Promise<void> {
     const head = await this.store.head();

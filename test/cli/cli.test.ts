@@ -262,7 +262,9 @@ describe('lantern command line', () => {
     const r = await lantern(['ae', 'list', '--config', cfg], env);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/CT1\s+host 10.0.0.21 port 104 allow store/);
-    expect(r.stdout).toMatch(/WS1\s+host \(any\) port - allow store,find,get,move\n/);
+    expect(r.stdout).toMatch(
+      /WS1\s+host \(any\) port - allow store,find,get,move mode people\n\s+warning: no --host/,
+    );
     // A peer with a port is a move destination unless its list says otherwise, from the file or the command.
     expect(r.stdout).toMatch(/PACS2\s+host 10.0.0.5 port 104 allow store,find,get,move,destination/);
     const ws = await lantern(
