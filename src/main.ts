@@ -293,9 +293,9 @@ export function startDicom(app: App, overrides: Partial<DimseServerOptions> = {}
     requireUserIdentity: c.requireUserIdentity,
     plain: c.plainPort,
     permitsStore: (aet) => app.aes.permits(aet, 'store'),
-    permitsFind: (aet) => app.aes.permits(aet, 'find'),
-    permitsMove: (aet) => app.aes.permits(aet, 'move'),
-    permitsGet: (aet) => app.aes.permits(aet, 'get'),
+    permitsFind: (aet, withUser) => app.aes.permits(aet, 'find', withUser),
+    permitsMove: (aet, withUser) => app.aes.permits(aet, 'move', withUser),
+    permitsGet: (aet, withUser) => app.aes.permits(aet, 'get', withUser),
     findAe: (aet) => app.aes.find(aet),
     retrieve: app.retrieve,
     commitment: app.commitment,
@@ -353,9 +353,9 @@ export async function startServers(
   await http.listen({ port: overrides.httpPort ?? config.http.port, host: config.http.host });
   let dimse: DimseServers;
   try {
+    await app.audit.resume();
     await app.audit.applicationActivity('start', process.env.USER ?? 'lantern');
     await app.audit.recording('started');
-    await app.audit.resume();
     app.auditExport?.start();
     dimse = await startDicom(app, overrides.dicom);
   } catch (e) {

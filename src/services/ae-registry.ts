@@ -138,15 +138,14 @@ export class AeRegistry {
   /**
    * May this caller associate, and must it carry a user identity? A registered AE calling from its
    * registered host (any host when none is set), with the TLS client certificate bound to it when one is (and
-   * never with a certificate bound to another title), or anyone when the site accepts unknown callers. An
-   * AE of `people` needs a user identity.
+   * never with a certificate bound to another title), or anyone when the site accepts unknown callers.
    */
   async admit(
     callingAeTitle: string,
     address: string,
     peer: { readonly certSha256?: string } = {},
-  ): Promise<{ readonly admitted: boolean; readonly needsUser: boolean; readonly why?: string }> {
-    const refuse = (why: string) => ({ admitted: false, needsUser: false, why });
+  ): Promise<{ readonly admitted: boolean; readonly why?: string }> {
+    const refuse = (why: string) => ({ admitted: false, why });
     const cert = peer.certSha256?.replace(/:/g, '').toLowerCase();
     if (cert) {
       const owner = (await this.store.listAes()).find((a) => a.certSha256 === cert);
@@ -156,7 +155,7 @@ export class AeRegistry {
     const ae = await this.store.findAe(callingAeTitle);
     if (!ae) {
       return this.options.acceptUnknownCallers
-        ? { admitted: true, needsUser: false }
+        ? { admitted: true }
         : refuse('calling AE title not recognized');
     }
     if (ae.host && !(await sameHost(ae.host, address))) return refuse('calling from another address');
@@ -164,13 +163,24 @@ export class AeRegistry {
       return refuse(
         cert ? 'another TLS certificate than the one bound to it' : 'without the TLS certificate bound to it',
       );
-    return { admitted: true, needsUser: ae.mode === 'people' };
+    return { admitted: true };
   }
 
-  /** Whether a caller may use a service; unknown callers may only store, and only when the site allows it. */
-  async permits(callingAeTitle: string, permission: AePermission): Promise<boolean> {
+  /**
+   * Whether a caller may use a service; unknown callers may only store, and only when the site allows it. An
+   * AE of people queries and retrieves only for a person: with a user identity on the association
+   * (`withUser`), whose role then narrows the grants; its stores need none (a modality registered with the
+   * default grants keeps storing).
+   */
+  async permits(callingAeTitle: string, permission: AePermission, withUser = false): Promise<boolean> {
     const ae = await this.store.findAe(callingAeTitle);
     if (!ae) return permission === 'store' && this.options.acceptUnknownCallers;
+    if (
+      ae.mode === 'people' &&
+      !withUser &&
+      (permission === 'find' || permission === 'get' || permission === 'move')
+    )
+      return false;
     return ae.permissions.includes(permission);
   }
 }

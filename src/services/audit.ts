@@ -84,11 +84,17 @@ export class AuditService {
     readonly settings: AuditSettings,
     private readonly onFailure: (e: Error) => void = () => undefined,
     private readonly checkpoints?: CheckpointLog,
-  ) {}
+  ) {
+    this.lastCheckpointMs = clock.now().getTime();
+  }
 
   private sinceCheckpoint = 0;
-  private lastCheckpointMs = 0;
+  /** From the start: the first records of a process are checkpointed with the others, within the interval. */
+  private lastCheckpointMs: number;
   private lastCheckpointId = -1;
+  /** The chain's head before this process wrote anything (read at its first record or at resume). */
+  private startHead: number | undefined;
+  private gapChecked = false;
 
   private get everyRecords(): number {
     return this.settings.checkpointEvery ?? 100;
@@ -104,6 +110,12 @@ export class AuditService {
    * `checkpointMinutes` minutes while records come, and when `serve` stops).
    */
   async checkpoint(): Promise<void> {
+    if (!this.gapChecked) {
+      this.gapChecked = true;
+      // Records younger than the interval may be a running process's (`serve` beside a command): only
+      // older ones were surely left by a stop.
+      await this.recordGap((this.checkpointMinutes + 2) * 60_000);
+    }
     const head = await this.store.head();
     if (head && head.id > 0) await this.checkpoints?.write(head.id, head.hash, auditTime(this.clock.now()));
     this.sinceCheckpoint = 0;
@@ -123,27 +135,47 @@ export class AuditService {
   }
 
   /**
-   * At start: the records written after the last checkpoint by a process that stopped without writing one
-   * (killed, power lost) are vouched for by no signature; that is recorded (a Security Alert naming them)
-   * before a checkpoint covers the chain again, so the gap stays visible in the trail.
+   * At start (before anything else is recorded): the records written after the last checkpoint by a process
+   * that stopped without writing one (killed, power lost) are vouched for by no signature; that is recorded
+   * (a Security Alert naming them) before a checkpoint covers the chain again, so the gap stays visible. Any
+   * process does the same before its first checkpoint (a command run after such a stop).
    */
   async resume(): Promise<void> {
     if (!this.checkpoints) return;
-    const head = await this.store.head();
-    if (!head || head.id === 0) return;
+    this.startHead ??= (await this.store.head())?.id ?? 0;
+    if (!this.gapChecked) {
+      // At `serve`'s start whatever is unsigned is taken as left by a stop (a command recording at that very
+      // moment would be named too: a false alarm, never a hidden gap).
+      this.gapChecked = true;
+      await this.recordGap(0);
+    }
+    await this.checkpoint();
+  }
+
+  /**
+   * Before this process's first checkpoint: records that an earlier process left after its last checkpoint
+   * (it stopped without one) are named in a Security Alert, so that the signature now covering them does
+   * not hide that none did before.
+   */
+  private async recordGap(minAgeMs: number): Promise<void> {
+    if (!this.checkpoints) return;
+    const upTo = this.startHead ?? (await this.store.head())?.id ?? 0;
+    if (upTo === 0) return;
     const last = (await this.checkpoints.read()).at(-1);
     const from = last && last.id > 0 ? last.id + 1 : 1;
-    if (from <= head.id) {
+    if (from > upTo) return;
+    const [first] = await this.store.scan(from - 1, 1);
+    const old = !!first && Date.parse(first.at) <= this.clock.now().getTime() - minAgeMs;
+    if (old) {
       await this.record({
         eventId: EVENT.securityAlert,
         action: 'E',
         outcome: 4,
-        outcomeDescription: `audit records ${from} to ${head.id} were written after the last checkpoint by a process that stopped without one: no signature vouches for them`,
+        outcomeDescription: `audit records ${from} to ${upTo} were written after the last checkpoint by a process that stopped without one: no signature vouches for them`,
         types: [EVENT_TYPE.securityConfiguration],
         participants: [{ ...this.self(true), roles: [ROLE.application] }],
       });
     }
-    await this.checkpoint();
   }
 
   /** Called after each record is written (the exporter wakes up). */
@@ -216,6 +248,8 @@ export class AuditService {
       source: { id: this.settings.sourceId, site: this.settings.site },
     };
     const canonical = canonicalJson(event);
+    if (this.checkpoints && this.startHead === undefined)
+      this.startHead = (await this.store.head().catch(() => undefined))?.id ?? 0;
     try {
       await this.store.append({ ...columnsOf(event), event: canonical }, (prev, id) =>
         chainHash(prev, id, canonical),
@@ -297,15 +331,6 @@ export class AuditService {
     if (!this.checkpoints) return { checked };
     // Signed checkpoints: each must verify, and the chain must still have the hash it vouched for.
     const checkpoints = await this.checkpoints.read(options.publicKeyPem);
-    if (checked > 0 && !checkpoints.length) {
-      return {
-        checked,
-        broken: {
-          id: 1,
-          reason: 'no signed checkpoint vouches for the chain (the checkpoint file is missing or empty)',
-        },
-      };
-    }
     for (const c of checkpoints) {
       if (!c.signed)
         return { checked, broken: { id: c.id, reason: 'a checkpoint signature does not verify' } };
@@ -325,20 +350,22 @@ export class AuditService {
     }
     // Records after the last checkpoint: a running archive checkpoints within the interval, a stopping one
     // at its stop, a restarted one records the gap; an older tail means checkpoints were lost or removed.
-    const last = checkpoints.at(-1)!;
-    if (last && last.id < checked) {
-      const [first] = await this.store.scan(last.id, 1);
+    const lastId = checkpoints.at(-1)?.id ?? 0;
+    if (lastId < checked) {
+      const [first] = await this.store.scan(lastId, 1);
       const limit = this.clock.now().getTime() - (this.checkpointMinutes + 2) * 60_000;
       if (first && Date.parse(first.at) < limit) {
         return {
           checked,
           broken: {
             id: first.id,
-            reason: `records ${first.id} to ${checked} are covered by no checkpoint though written at ${first.at} and after (checkpoints lost or removed, or a stop that wrote none not yet followed by a start)`,
+            reason: checkpoints.length
+              ? `records ${first.id} to ${checked} are covered by no checkpoint though written at ${first.at} and after (checkpoints lost or removed, or a stop that wrote none not yet followed by a start)`
+              : `no signed checkpoint vouches for records ${first.id} to ${checked}, written at ${first.at} and after (the checkpoint file is missing or emptied)`,
           },
         };
       }
-      return { checked, unwitnessed: checked - last.id };
+      return { checked, unwitnessed: checked - lastId };
     }
     return { checked };
   }

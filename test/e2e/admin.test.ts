@@ -109,6 +109,7 @@ describe('administration in Chromium', () => {
       .poll(() => page.textContent('[data-testid=users-message]'))
       .toMatch(/service account report-bot/);
     await page.click('tr[data-user=report-bot] >> text=Sessions and tokens');
+    await page.fill('.detail input[type=password]', ADMIN_PASSWORD);
     await page.click('text=Make a token');
     const made = page.locator('[data-testid=token-made] code');
     await expect.poll(() => made.count()).toBe(1);

@@ -275,8 +275,24 @@ describe('API tokens', () => {
     const impersonate = await admin.change('POST', '/api/users/tok1/tokens', { name: 'as tok1' });
     expect([impersonate.status, impersonate.json.code]).toEqual([403, 'LNT_FORBIDDEN']);
     await archive.app.auth.createAccount({ login: 'router-svc', roles: ['radiographer'], kind: 'service' });
-    const forService = await admin.change('POST', '/api/users/router-svc/tokens', { name: 'router' });
+    // For a service account too the maker confirms their own password, signed in.
+    const unconfirmed = await admin.change('POST', '/api/users/router-svc/tokens', { name: 'router' });
+    expect([unconfirmed.status, unconfirmed.json.code]).toEqual([403, 'LNT_REAUTH_FAILED']);
+    const forService = await admin.change('POST', '/api/users/router-svc/tokens', {
+      name: 'router',
+      password: GOOD,
+    });
     expect(forService.status).toBe(201);
+    // A token (even the administrator's own service's) does not mint another.
+    const byToken = await fetch(`${base}/api/users/router-svc/tokens`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${forService.json.token as string}`,
+        'Content-Type': 'application/json',
+      },
+      body: JSON.stringify({ password: GOOD }),
+    });
+    expect(byToken.status).toBe(403);
     const reset = await admin.change('POST', '/api/users/router-svc/reset-password');
     expect(reset.status).toBe(400); // a service account has no password
     // The owner's password change revokes the tokens made before it.

@@ -35,12 +35,12 @@ export async function readIdentifier(chunks: AsyncIterable<Uint8Array> | undefin
  */
 export function find(
   query: QueryService,
-  permits: (callingAeTitle: string) => Promise<boolean>,
+  permits: (callingAeTitle: string, withUser: boolean) => Promise<boolean>,
   aeTitle: string,
 ): DimseHandler {
   return async function* (req, assoc, signal): AsyncGenerator<DimseResponse> {
     const bytes = await readIdentifier(req.dataset);
-    if (!(await permits(assoc.callingAeTitle))) {
+    if (!(await permits(assoc.callingAeTitle, !!assoc.user))) {
       yield { status: Status.NotAuthorized, fields: { ErrorComment: 'this AE may not query here' } };
       return;
     }

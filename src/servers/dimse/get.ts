@@ -9,7 +9,7 @@ import { selectInstances } from './move.js';
 
 export interface GetDeps {
   readonly retrieve: RetrieveService;
-  readonly permitsGet: (callingAeTitle: string) => Promise<boolean>;
+  readonly permitsGet: (callingAeTitle: string, withUser: boolean) => Promise<boolean>;
 }
 
 /**
@@ -21,7 +21,7 @@ export interface GetDeps {
 export function get(deps: GetDeps): DimseHandler {
   return async function* (req, assoc, signal): AsyncGenerator<DimseResponse> {
     const bytes = await readIdentifier(req.dataset);
-    if (!(await deps.permitsGet(assoc.callingAeTitle))) {
+    if (!(await deps.permitsGet(assoc.callingAeTitle, !!assoc.user))) {
       yield { status: Status.NotAuthorized, fields: { ErrorComment: 'this AE may not retrieve from here' } };
       return;
     }

@@ -21,7 +21,7 @@ export interface MoveDeps {
   readonly send: SendService;
   readonly aeTitle: string;
   readonly findAe: (aeTitle: string) => Promise<AeRecord | undefined>;
-  readonly permitsMove: (callingAeTitle: string) => Promise<boolean>;
+  readonly permitsMove: (callingAeTitle: string, withUser: boolean) => Promise<boolean>;
   /** How long the destination may take to answer one C-STORE (dicom.idleSeconds). */
   readonly responseTimeoutMs?: number;
 }
@@ -58,7 +58,7 @@ export async function selectInstances(
 export function move(deps: MoveDeps): DimseHandler {
   return async function* (req, assoc, signal): AsyncGenerator<DimseResponse> {
     const bytes = await readIdentifier(req.dataset);
-    if (!(await deps.permitsMove(assoc.callingAeTitle))) {
+    if (!(await deps.permitsMove(assoc.callingAeTitle, !!assoc.user))) {
       yield { status: Status.NotAuthorized, fields: { ErrorComment: 'this AE may not retrieve from here' } };
       return;
     }

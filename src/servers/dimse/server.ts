@@ -32,13 +32,13 @@ export interface DimseServerOptions extends Omit<ServiceDeps, 'storedLog'> {
   /** Decides whether a calling AE may associate (the AE registry). */
   /**
    * The registry's decision on a caller (its address, and the SHA-256 of its TLS client certificate when it
-   * presented one): admitted or not and why, and whether it must carry a user identity.
+   * presented one): admitted or not, and why.
    */
   readonly admitCaller: (
     callingAeTitle: string,
     address: string,
     peer: { readonly certSha256?: string },
-  ) => Promise<{ readonly admitted: boolean; readonly needsUser: boolean; readonly why?: string }>;
+  ) => Promise<{ readonly admitted: boolean; readonly why?: string }>;
   /** Checks a user identity's username and passcode (PS3.7 D.3.3.7) against the accounts. */
   readonly verifyUser?: (
     login: string,
@@ -190,8 +190,7 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
         user = await o.verifyUser(text(id.primary), text(id.secondary), address);
         if (!user) return { result: 1, source: 1, reason: 1 };
       }
-      // An AE of people (a workstation) acts for the person signed in to it, never for whoever uses its title.
-      if ((o.requireUserIdentity || caller.needsUser) && !user) return { result: 1, source: 1, reason: 1 };
+      if (o.requireUserIdentity && !user) return { result: 1, source: 1, reason: 1 };
       return { user };
     }
   };

@@ -29,9 +29,9 @@ export interface ServiceDeps {
   readonly storedLog: StoredPerAssociation;
   readonly findAe: (aeTitle: string) => Promise<AeRecord | undefined>;
   readonly permitsStore: (callingAeTitle: string) => Promise<boolean>;
-  readonly permitsFind: (callingAeTitle: string) => Promise<boolean>;
-  readonly permitsMove: (callingAeTitle: string) => Promise<boolean>;
-  readonly permitsGet: (callingAeTitle: string) => Promise<boolean>;
+  readonly permitsFind: (callingAeTitle: string, withUser: boolean) => Promise<boolean>;
+  readonly permitsMove: (callingAeTitle: string, withUser: boolean) => Promise<boolean>;
+  readonly permitsGet: (callingAeTitle: string, withUser: boolean) => Promise<boolean>;
   readonly log: Logger;
   readonly idleMs: number;
   readonly implementationClassUid: string;

@@ -398,11 +398,13 @@ export async function accountApi(server: FastifyInstance, app: App): Promise<voi
     { config: { access: 'users.manage' } },
     async (req, reply) => {
       const b = body(req);
+      const password = str(b, 'password', true);
       const t = await app.auth.createToken(
         req.params.login,
         {
           name: str(b, 'name', true),
           expiresInDays: days(b),
+          reauth: password === undefined ? undefined : { password, address: req.ip },
         },
         req.actor,
       );

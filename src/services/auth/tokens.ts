@@ -78,21 +78,29 @@ export class TokenService {
           `${a.login} is a person's account: only its owner makes its tokens, signed in; tokens for others are made for service accounts`,
         );
       }
+      // The command line on the server (no actor) may; anyone else makes a service's token as they would
+      // their own: signed in, confirming their password (a stolen token or session cannot mint one).
+      if (by) await this.reauthenticated(by, options);
       return;
     }
-    if (by.via !== 'session') {
+    if (a.kind === 'service') throw new LanternError('LNT_FORBIDDEN', 'a service account does not sign in');
+    await this.reauthenticated(by, options);
+  }
+
+  /** A person signed in (a session, not a token) who confirmed their password again just now. */
+  private async reauthenticated(by: Actor, options: TokenRequest): Promise<void> {
+    if (by.kind !== 'user' || by.via !== 'session') {
       throw new LanternError(
         'LNT_FORBIDDEN',
         'a token is made in a signed-in session, with the password confirmed, not with another token',
       );
     }
-    if (a.kind === 'service') throw new LanternError('LNT_FORBIDDEN', 'a service account does not sign in');
     if (!options.reauth?.password) {
       throw new LanternError('LNT_REAUTH_FAILED', 'confirm your password to make a token (password)');
     }
     try {
       // Through the login throttle: guesses here count as failed logins.
-      await this.credentials.check(a.login, options.reauth.password, options.reauth.address);
+      await this.credentials.check(by.login, options.reauth.password, options.reauth.address);
     } catch (e) {
       if (e instanceof LanternError && e.code === 'LNT_AUTH_FAILED') {
         throw new LanternError('LNT_REAUTH_FAILED', 'the password is wrong; no token was made');

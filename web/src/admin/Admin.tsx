@@ -78,6 +78,7 @@ function AccountDetail({ login, service }: { login: string; service: boolean }) 
   >(`/api/users/${encodeURIComponent(login)}/tokens`);
   const [error, setError] = useState('');
   const [made, setMade] = useState('');
+  const [password, setPassword] = useState('');
   const act = async (f: () => Promise<unknown>, reload: () => void) => {
     try {
       await f();
@@ -170,23 +171,33 @@ function AccountDetail({ login, service }: { login: string; service: boolean }) 
       </table>
       {tokens.data?.length === 0 && <p className="sub">No token.</p>}
       {service && (
-        <p>
-          <button
-            type="button"
-            onClick={() =>
-              act(async () => {
-                const r = await api<{ token: string }>(
-                  'POST',
-                  `/api/users/${encodeURIComponent(login)}/tokens`,
-                  { name: 'web app' },
-                );
-                setMade(r.token);
-              }, tokens.reload)
-            }
-          >
-            Make a token
-          </button>
-        </p>
+        <form
+          className="inline"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act(async () => {
+              const r = await api<{ token: string }>(
+                'POST',
+                `/api/users/${encodeURIComponent(login)}/tokens`,
+                { name: 'web app', password },
+              );
+              setPassword('');
+              setMade(r.token);
+            }, tokens.reload);
+          }}
+        >
+          <label>
+            Your password
+            <input
+              type="password"
+              autoComplete="current-password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              required
+            />
+          </label>
+          <button type="submit">Make a token</button>
+        </form>
       )}
       {made && (
         <p role="status" data-testid="token-made">
