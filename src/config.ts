@@ -143,7 +143,6 @@ export function checkAeTitle(v: unknown, from: Source): string {
   return v.trim();
 }
 
-/** Origins: a list, or comma-separated in a string (the environment). */
 /** A comma-separated list (environment) or an array (file) of strings each matching `pattern`. */
 function listOf(pattern: RegExp, what: string) {
   return (v: unknown, name: string, from: Source): readonly string[] => {
@@ -174,22 +173,8 @@ const hostNames = listOf(
   'host names like pacs.example.org (or *.example.org, or [::1])',
 );
 
-function origins(v: unknown, name: string, from: Source): readonly string[] {
-  const list =
-    typeof v === 'string'
-      ? v
-          .split(',')
-          .map((x) => x.trim())
-          .filter(Boolean)
-      : v;
-  if (
-    !Array.isArray(list) ||
-    !list.every((o) => typeof o === 'string' && (o === '*' || /^https?:\/\/[^\s/]+$/.test(o)))
-  ) {
-    throw new ConfigError(`${name} must list origins like https://viewer.example.org, or *  (from ${from})`);
-  }
-  return list as string[];
-}
+/** Origins (`https://viewer.example.org`) or `*`. */
+const origins = listOf(/^(?:\*|https?:\/\/[^\s/]+)$/, 'origins like https://viewer.example.org, or *');
 
 function configuredAes(v: unknown, name: string, from: Source): readonly ConfiguredAe[] {
   if (!Array.isArray(v)) throw new ConfigError(`${name} must be a list of AEs (from ${from})`);

@@ -44,8 +44,8 @@ export interface ClinicalAuditOptions {
    * the trail records that the study was opened, not each request. 0: every read is an event.
    */
   readonly accessWindowMs?: number;
-  /** Where refusals go (rate-limited Security Alerts); without it they are recorded each. */
-  readonly alerts?: SecurityAlerts;
+  /** Where refusals go (rate-limited Security Alerts). */
+  readonly alerts: SecurityAlerts;
   readonly clock?: Clock;
 }
 
@@ -55,7 +55,7 @@ export class ClinicalAudit {
   constructor(
     private readonly audit: AuditService,
     private readonly index: { findStudy(uid: string): Promise<{ patientId: string } | undefined> },
-    private readonly options: ClinicalAuditOptions = {},
+    private readonly options: ClinicalAuditOptions,
   ) {}
 
   /** Whether a read by `by` of these studies is new (not within the window of the same read before). */
@@ -91,16 +91,7 @@ export class ClinicalAudit {
 
   /** Something refused for security (an association, a commitment request): a rate-limited Security Alert. */
   async refused(by: Party, kind: RefusalKind, what: string): Promise<void> {
-    const alerts = this.options.alerts;
-    if (alerts) return alerts.refused({ kind, by: this.participant(by, true), what });
-    await this.audit.record({
-      eventId: EVENT.securityAlert,
-      action: 'E',
-      outcome: 4,
-      outcomeDescription: `${kind} refused: ${what}`,
-      types: [kind === 'association' ? EVENT_TYPE.nodeAuthentication : EVENT_TYPE.useOfRestrictedFunction],
-      participants: [this.participant(by, true), this.audit.self()],
-    });
+    await this.options.alerts.refused({ kind, by: this.participant(by, true), what });
   }
 
   /** A DICOM peer admitted or refused (Security Alert, node authentication; refusals rate-limited). */

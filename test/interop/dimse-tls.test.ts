@@ -60,9 +60,9 @@ function makeCert(name: string, ca: string): void {
   ]);
 }
 
-const echo = (args: string[]): Promise<{ code: number | null; out: string }> =>
+const echo = (args: string[], aet = 'TLSSCU'): Promise<{ code: number | null; out: string }> =>
   new Promise((resolve) => {
-    const c = spawn('echoscu', ['-aet', 'TLSSCU', '-aec', 'LANTERN', ...args], { env: DCMTK_ENV });
+    const c = spawn('echoscu', ['-aet', aet, '-aec', 'LANTERN', ...args], { env: DCMTK_ENV });
     let out = '';
     c.stdout.on('data', (d) => (out += d));
     c.stderr.on('data', (d) => (out += d));
@@ -199,29 +199,18 @@ describe('DICOM TLS', () => {
       certSha256: sha('client2'),
     });
     const as = (aet: string, cert: string) =>
-      new Promise<{ code: number | null; out: string }>((done) => {
-        const c = spawn(
-          'echoscu',
-          [
-            '-aet',
-            aet,
-            '-aec',
-            'LANTERN',
-            '+tls',
-            f(`${cert}.key`),
-            f(`${cert}.pem`),
-            '+cf',
-            f('ca.pem'),
-            '127.0.0.1',
-            String(archive.tlsPort),
-          ],
-          { env: DCMTK_ENV },
-        );
-        let out = '';
-        c.stdout.on('data', (d) => (out += d));
-        c.stderr.on('data', (d) => (out += d));
-        c.on('close', (code) => done({ code, out }));
-      });
+      echo(
+        [
+          '+tls',
+          f(`${cert}.key`),
+          f(`${cert}.pem`),
+          '+cf',
+          f('ca.pem'),
+          '127.0.0.1',
+          String(archive.tlsPort),
+        ],
+        aet,
+      );
     expect((await as('BOUNDSCU', 'client')).code).toBe(0);
     // The other AE's certificate, though from the trusted CA.
     const wrong = await as('BOUNDSCU', 'client2');
@@ -230,11 +219,7 @@ describe('DICOM TLS', () => {
     // A title whose certificate is bound elsewhere cannot be used with that certificate either.
     expect((await as('TLSSCU', 'client2')).code).not.toBe(0);
     // Without TLS, no certificate: refused.
-    const plain = await new Promise<number | null>((done) =>
-      spawn('echoscu', ['-aet', 'BOUNDSCU', '-aec', 'LANTERN', '127.0.0.1', String(archive.port)], {
-        env: DCMTK_ENV,
-      }).on('close', done),
-    );
+    const plain = (await echo(['127.0.0.1', String(archive.port)], 'BOUNDSCU')).code;
     expect(plain).not.toBe(0);
   });
 });
@@ -260,25 +245,15 @@ describe('TLS only (dicom.plainPort false)', () => {
     });
     expect(tlsOnly.server.servers).toHaveLength(1);
     expect(tlsOnly.server.address(0)).toBeUndefined();
-    const r = await new Promise<number | null>((done) =>
-      spawn(
-        'echoscu',
-        [
-          '-aet',
-          'TLSSCU',
-          '-aec',
-          'LANTERN',
-          '+tls',
-          f('client.key'),
-          f('client.pem'),
-          '+cf',
-          f('ca.pem'),
-          '127.0.0.1',
-          String(tlsOnly!.tlsPort),
-        ],
-        { env: DCMTK_ENV },
-      ).on('close', done),
-    );
-    expect(r).toBe(0);
+    const r = await echo([
+      '+tls',
+      f('client.key'),
+      f('client.pem'),
+      '+cf',
+      f('ca.pem'),
+      '127.0.0.1',
+      String(tlsOnly!.tlsPort),
+    ]);
+    expect(r.code, r.out).toBe(0);
   });
 });

@@ -24,8 +24,12 @@ import { applyHttpLimits, type HttpLimits, nodeServerOptions } from './limits.js
  * Refuses to expose HTTP without authentication: with authentication off, only a loopback address may be
  * bound (a misconfiguration stops the start, saying how to fix it).
  */
+/** Whether a listening address is loopback only. */
+const isLoopback = (host: string): boolean =>
+  host === '127.0.0.1' || host === '::1' || host === 'localhost' || host.startsWith('127.');
+
 export function assertSafeBinding(app: App, host: string): void {
-  const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost' || host.startsWith('127.');
+  const loopback = isLoopback(host);
   if (!app.config.security.authentication && !loopback) {
     throw new ConfigError(
       `http.host is ${host} while security.authentication is off: set security.authentication to true, ` +
@@ -100,10 +104,8 @@ export function hostFilter(app: App): ((hostname: string) => boolean) | undefine
   const h = app.config.http;
   const names = new Set(h.allowedHosts.map((x) => x.toLowerCase()));
   if (h.publicUrl) names.add(new URL(h.publicUrl).hostname.toLowerCase());
-  const host = h.host;
-  const loopback = host === '127.0.0.1' || host === '::1' || host === 'localhost' || host.startsWith('127.');
   if (!h.allowedHosts.length) {
-    if (!loopback) return undefined;
+    if (!isLoopback(h.host)) return undefined;
     for (const n of LOOPBACK_NAMES) names.add(n);
   }
   const suffixes = [...names].filter((n) => n.startsWith('*.')).map((n) => n.slice(1));
