@@ -91,6 +91,8 @@ export async function createApp(
     nodeId: config.node.id,
     pid: process.pid,
     alive: processAlive,
+    onAuditFailure: (e, what) =>
+      log.error({ err: { message: e.message }, what }, 'audit record not written; the next start writes it'),
   });
   // Before anything is served: rows whose files did not survive a crash go (docs/architecture.md).
   try {

@@ -166,6 +166,26 @@ export interface IngestFacts {
   readonly patient?: { readonly id: number; readonly name: string; readonly birthDate: string };
 }
 
+/**
+ * An object a transfer into the archive (a DICOM association's C-STOREs, a STOW-RS request) received and
+ * acknowledged, recorded with the object in one unit of work and kept until the transfer's audit record is
+ * written: after a crash, the start-up recovery records the transfers these rows name (docs/audit.md).
+ */
+export interface ReceivedInstance {
+  /** The transfer's key (one per association or request). */
+  readonly transfer: string;
+  /** Who sent it: the audit participant, as JSON. */
+  readonly party: string;
+  readonly studyUid: string;
+  readonly sopClassUid: string;
+  readonly sopInstanceUid: string;
+  /** The Patient ID the object carries. */
+  readonly patientId: string;
+  /** What the archive did with it: stored, already held (the same bytes), or held in quarantine. */
+  readonly status: 'stored' | 'duplicate' | 'quarantined';
+  readonly receivedAt: string;
+}
+
 export interface IndexReader {
   ingestFacts(keys: {
     sopInstanceUid: string;
@@ -208,6 +228,13 @@ export interface IndexReader {
   sizes(): Promise<{ stored: number; quarantined: number }>;
   /** The ingest sessions of a node (docs/architecture.md, "Crash safety"), oldest first. */
   ingestSessions(nodeId: string): Promise<IngestSession[]>;
+  /**
+   * How many received objects wait for their transfer's record in these sessions or in sessions that no
+   * longer exist (their process ended them, or they were ended for it, before the record was written).
+   */
+  countReceived(sessionIds: readonly number[]): Promise<number>;
+  /** The received objects of a session that wait for their transfer's record, in the order received. */
+  receivedOf(sessionId: number): Promise<(ReceivedInstance & { readonly id: number })[]>;
 }
 
 /**
@@ -255,6 +282,18 @@ export interface IndexTx extends IndexReader {
   ): Promise<void>;
   /** Ends a session (all of its rows durable, or checked by recovery). */
   closeIngestSession(id: number): Promise<void>;
+  /**
+   * Records an object a transfer received, for the session that received it (see ReceivedInstance). Returns
+   * the row's id.
+   */
+  addReceived(sessionId: number, row: ReceivedInstance): Promise<number>;
+  /** Forgets received objects (by row id) whose transfer's record is written. */
+  removeReceived(ids: readonly number[]): Promise<void>;
+  /**
+   * Moves to `toSession` the received objects of the sessions `fromSessions` and of sessions that no longer
+   * exist (a recovery claims them, so that two recoveries never record the same transfer). Returns how many.
+   */
+  adoptReceived(fromSessions: readonly number[], toSession: number): Promise<number>;
   /**
    * Records how the last transfer into these studies ended: `problem` says why it did not complete, ''
    * that it did (clearing an earlier problem).

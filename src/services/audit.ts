@@ -35,28 +35,43 @@ export interface VerifyOptions {
 }
 
 /**
- * The patient and study participant objects for a set of instances (SOP classes counted per study; one
- * index lookup per study, for its patient).
+ * The patient and study participant objects for a set of instances (SOP classes counted per study). The
+ * patient is the one the instances carry when they say (objects received), else the study's in the index
+ * (one lookup per study). `named`: each SOP class also lists its instances' UIDs.
  */
 export async function studyObjects(
   index: { findStudy(uid: string): Promise<{ patientId: string } | undefined> },
-  instances: readonly { studyUid: string; sopClassUid: string }[],
+  instances: readonly {
+    studyUid: string;
+    sopClassUid: string;
+    sopInstanceUid?: string;
+    patientId?: string;
+  }[],
+  named = false,
 ): Promise<ParticipantObject[]> {
-  const studies = new Map<string, Map<string, number>>();
-  for (const r of instances) {
-    const classes = studies.get(r.studyUid) ?? new Map<string, number>();
-    classes.set(r.sopClassUid, (classes.get(r.sopClassUid) ?? 0) + 1);
-    studies.set(r.studyUid, classes);
-  }
+  const studies = new Map<string, { lookup: boolean; classes: Map<string, string[]> }>();
   const patients = new Set<string>();
+  for (const r of instances) {
+    let study = studies.get(r.studyUid);
+    if (!study) studies.set(r.studyUid, (study = { lookup: false, classes: new Map() }));
+    if (r.patientId !== undefined) patients.add(r.patientId);
+    else study.lookup = true;
+    const uids = study.classes.get(r.sopClassUid) ?? [];
+    uids.push(r.sopInstanceUid ?? '');
+    study.classes.set(r.sopClassUid, uids);
+  }
   const out: ParticipantObject[] = [];
-  for (const [study, classes] of studies) {
-    const s = await index.findStudy(study);
+  for (const [study, { lookup, classes }] of studies) {
+    const s = lookup ? await index.findStudy(study) : undefined;
     if (s) patients.add(s.patientId);
     out.push(
       studyObject(
         study,
-        [...classes].map(([uid, n]) => ({ uid, instances: n })),
+        [...classes].map(([uid, uids]) => ({
+          uid,
+          instances: uids.length,
+          ...(named ? { instanceUids: uids.filter(Boolean) } : {}),
+        })),
       ),
     );
   }

@@ -22,10 +22,22 @@ export type Party =
   | { readonly kind: 'peer'; readonly aeTitle: string; readonly address: string; readonly login?: string }
   | { readonly kind: 'os-user'; readonly user: string };
 
-/** The instances an event is about: the study and SOP class of each (patients are looked up). */
+/**
+ * The instances an event is about: the study and SOP class of each; the patient is looked up unless the
+ * instance says (objects received carry their own), and the instance is named when the event names them.
+ */
 export interface AuditedInstance {
   readonly studyUid: string;
   readonly sopClassUid: string;
+  readonly sopInstanceUid?: string;
+  readonly patientId?: string;
+}
+
+/** An instance a transfer into the archive acknowledged: what the archive did with it. */
+export interface ReceivedObject extends AuditedInstance {
+  readonly sopInstanceUid: string;
+  readonly patientId: string;
+  readonly status: 'stored' | 'duplicate' | 'quarantined';
 }
 
 /**
@@ -155,20 +167,41 @@ export class ClinicalAudit {
     });
   }
 
-  /** Instances received (C-STORE, STOW-RS): stored ones, and how many were not. */
-  async received(by: Party, stored: readonly AuditedInstance[], failed: number): Promise<void> {
-    if (!stored.length && !failed) return;
+  /**
+   * Instances received (C-STORE, STOW-RS), each named by its SOP Instance UID: those acknowledged (stored,
+   * already held, or held in quarantine), and how many were not. `from` is the sender, or its participant
+   * as recorded with the objects (a transfer recorded by the start-up recovery); `ended` says how the
+   * transfer ended when not by its sender's release.
+   */
+  async received(
+    from: Party | Participant,
+    acknowledged: readonly ReceivedObject[],
+    failed: number,
+    ended?: string,
+  ): Promise<void> {
+    if (!acknowledged.length && !failed) return;
+    const quarantined = acknowledged.filter((o) => o.status === 'quarantined').length;
+    const notes = [
+      failed ? `${failed} object(s) not stored` : undefined,
+      quarantined ? `${quarantined} object(s) held in quarantine` : undefined,
+      ended,
+    ].filter(Boolean);
     await this.audit.record({
       eventId: EVENT.instancesTransferred,
       action: 'C',
-      outcome: failed === 0 ? 0 : stored.length ? 4 : 8,
-      outcomeDescription: failed ? `${failed} object(s) not stored` : undefined,
+      outcome: failed === 0 ? 0 : acknowledged.length ? 4 : 8,
+      outcomeDescription: notes.length ? notes.join('; ') : undefined,
       participants: [
-        { ...this.participant(by, true), roles: [ROLE.source] },
+        { ...this.participantOf(from), roles: [ROLE.source] },
         { ...this.audit.self(), roles: [ROLE.destination] },
       ],
-      objects: await studyObjects(this.index, stored),
+      objects: await studyObjects(this.index, acknowledged, true),
     });
+  }
+
+  /** The participant a party is recorded as (a requestor), or a participant as it was recorded. */
+  participantOf(from: Party | Participant): Participant {
+    return 'kind' in from ? this.participant(from, true) : from;
   }
 
   /**

@@ -10,11 +10,19 @@ import { PATIENT_KEYS, SERIES_KEYS, STUDY_KEYS } from '../core/query/levels.js';
 import { type Actor, requirePermission } from '../core/security/actor.js';
 import type { BlobStore, TempBlob } from '../ports/blob-store.js';
 import type { Clock } from '../ports/clock.js';
-import type { ArchiveIndex, IngestFacts, IngestSession, InstanceRecord } from '../ports/archive-index.js';
+import type {
+  ArchiveIndex,
+  IndexTx,
+  IngestFacts,
+  IngestSession,
+  InstanceRecord,
+} from '../ports/archive-index.js';
 import { type Confirmed, DurabilityWindow } from './ingest-window.js';
 import { storedDigest } from './verify.js';
-import type { AuditedInstance, ClinicalAudit, Party } from './clinical-audit.js';
+import type { AuditedInstance, ClinicalAudit, Party, ReceivedObject } from './clinical-audit.js';
 import { isUid } from '../core/dicom/uid.js';
+import type { Participant } from '../core/audit/events.js';
+import { ReceivedTransfer, TRANSFER_PART } from './transfer.js';
 
 export interface IngestDeps {
   readonly index: ArchiveIndex;
@@ -31,6 +39,13 @@ export interface IngestDeps {
   readonly pid?: number;
   /** Whether a process of this node is still running; absent, sessions of others are never ended early. */
   readonly alive?: (pid: number) => boolean;
+  /**
+   * A record the service writes on its own could not be written (a part of a long transfer): the operation
+   * goes on, the objects' rows stay for the next start to record. For the operational log.
+   */
+  readonly onAuditFailure?: (e: Error, what: string) => void;
+  /** The most objects one record of a transfer names (default TRANSFER_PART). */
+  readonly transferPart?: number;
 }
 
 /** What the start-up recovery found. */
@@ -40,6 +55,9 @@ export interface RecoveryReport {
   /** Rows removed because their file was missing or not whole: their objects were never acknowledged. */
   readonly removed: readonly { readonly blobKey: string; readonly kind: 'instance' | 'quarantine' }[];
 }
+
+/** How the record of a transfer that the start-up recovery writes says it ended. */
+const STOPPED = 'the archive stopped before the transfer ended (recorded at the next start)';
 
 /** How often the confirmed ids of the session are written, at most. */
 const CONFIRM_MS = 1000;
@@ -60,6 +78,8 @@ export interface IngestRequest {
   readonly expectStudyUid?: string;
   /** Who stores (needs study.store); absent: Lantern itself. */
   readonly actor?: Actor;
+  /** The transfer the object is part of (`beginTransfer`): it is recorded for it once acknowledged. */
+  readonly transfer?: ReceivedTransfer;
 }
 
 /** What the archive now holds for the object's UIDs. */
@@ -115,6 +135,10 @@ export class IngestService {
   private written: Confirmed | undefined;
 
   constructor(private readonly deps: IngestDeps) {}
+
+  private get part(): number {
+    return Math.max(1, this.deps.transferPart ?? TRANSFER_PART);
+  }
 
   /** This process's session, opened (and durable) before its first object is recorded. */
   private openSession(): Promise<IngestSession> {
@@ -190,9 +214,38 @@ export class IngestService {
    * size and SHA-256 against the row. Sessions whose process is gone are then ended.
    */
   async recover(): Promise<RecoveryReport> {
-    const { index, blobs, clock, nodeId } = this.deps;
+    const { index, clock, nodeId } = this.deps;
     const sessions = await index.ingestSessions(nodeId);
-    if (!sessions.length) return { checked: 0, removed: [] };
+    const checked = sessions.length ? await this.checkWindow(sessions) : { checked: 0, bad: [] };
+    // Sessions of processes that are gone (or silent for a day) have been checked: what they received and
+    // did not record goes into the trail now, then they end.
+    const now = clock.now().getTime();
+    const gone = sessions.filter(
+      (s) =>
+        (s.pid !== (this.deps.pid ?? 0) && this.deps.alive !== undefined && !this.deps.alive(s.pid)) ||
+        now - Date.parse(s.updatedAt) > SESSION_STALE_MS,
+    );
+    const removed = new Set(checked.bad.filter((b) => b.kind === 'instance').map((b) => b.sopInstanceUid));
+    await this.recordLeftTransfers(
+      gone.map((s) => s.id),
+      removed,
+    );
+    for (const s of gone) await index.write((tx) => tx.closeIngestSession(s.id));
+    return {
+      checked: checked.checked,
+      removed: checked.bad.map((b) => ({ blobKey: b.blobKey, kind: b.kind })),
+    };
+  }
+
+  /**
+   * Checks the rows recorded after the confirmed ids of these sessions, removing (audited) those whose file
+   * is missing or not whole.
+   */
+  private async checkWindow(sessions: readonly IngestSession[]): Promise<{
+    checked: number;
+    bad: { blobKey: string; kind: 'instance' | 'quarantine'; sopInstanceUid: string }[];
+  }> {
+    const { index, blobs } = this.deps;
     const fromInstance = Math.min(...sessions.map((s) => s.confirmedInstanceId));
     const fromQuarantine = Math.min(...sessions.map((s) => s.confirmedQuarantineId));
     let checked = 0;
@@ -202,9 +255,17 @@ export class IngestService {
       kind: 'instance' | 'quarantine';
       studyUid: string;
       sopClassUid: string;
+      sopInstanceUid: string;
     }[] = [];
     const check = async <
-      R extends { id: number; blobKey: string; size: number; sha256: string; studyUid: string },
+      R extends {
+        id: number;
+        blobKey: string;
+        size: number;
+        sha256: string;
+        studyUid: string;
+        sopInstanceUid: string;
+      },
     >(
       kind: 'instance' | 'quarantine',
       from: number,
@@ -223,6 +284,7 @@ export class IngestService {
               kind,
               studyUid: r.studyUid,
               sopClassUid: sopClassOf(r),
+              sopInstanceUid: r.sopInstanceUid,
             });
           }
         }
@@ -249,15 +311,40 @@ export class IngestService {
       );
       await blobs.delete(b.blobKey);
     }
-    // Sessions of processes that are gone (or silent for a day) have been checked: they end here.
-    const now = clock.now().getTime();
-    for (const s of sessions) {
-      const gone =
-        (s.pid !== (this.deps.pid ?? 0) && this.deps.alive !== undefined && !this.deps.alive(s.pid)) ||
-        now - Date.parse(s.updatedAt) > SESSION_STALE_MS;
-      if (gone) await index.write((tx) => tx.closeIngestSession(s.id));
+    return { checked, bad };
+  }
+
+  /**
+   * Records the transfers that stopped processes left without their record (docs/audit.md): the objects
+   * they acknowledged are in the index with their transfer; this process claims them (another recovery
+   * running at the same time then finds none), records each transfer as ended by the stop, and forgets
+   * them. Objects whose file did not survive (`removed`) were never acknowledged and are left out.
+   */
+  private async recordLeftTransfers(goneSessions: readonly number[], removed: ReadonlySet<string>) {
+    const { index, audit } = this.deps;
+    if (!audit || !(await index.countReceived(goneSessions))) return;
+    const session = await this.openSession();
+    await index.write((tx) => tx.adoptReceived(goneSessions, session.id));
+    const transfers = new Map<string, { party: string; objects: ReceivedObject[]; rows: number[] }>();
+    for (const r of await index.receivedOf(session.id)) {
+      let t = transfers.get(r.transfer);
+      if (!t) transfers.set(r.transfer, (t = { party: r.party, objects: [], rows: [] }));
+      t.rows.push(r.id);
+      if (r.status === 'stored' && removed.has(r.sopInstanceUid)) continue;
+      t.objects.push(r);
     }
-    return { checked, removed: bad.map((b) => ({ blobKey: b.blobKey, kind: b.kind })) };
+    for (const t of transfers.values()) {
+      const from = JSON.parse(t.party) as Participant;
+      for (let i = 0; i < Math.max(1, t.objects.length); i += this.part) {
+        await audit.received(from, t.objects.slice(i, i + this.part), 0, STOPPED);
+      }
+      await this.recordTransferEnd(
+        t.objects.map((o) => o.studyUid),
+        0,
+        STOPPED,
+      );
+      await index.write((tx) => tx.removeReceived(t.rows));
+    }
   }
 
   /** The stored object is there, whole: its size and SHA-256 are the row's. */
@@ -302,17 +389,55 @@ export class IngestService {
   }
 
   /**
-   * Records a transfer into the archive once it ends (PS3.15 DICOM Instances Transferred, create): the
-   * instances `by` stored and how many failed. C-STORE records per association, STOW-RS per request.
+   * An object of `t` acknowledged (its row in the index written with it): kept for the transfer's record,
+   * which is written in parts as it grows. A part's record that fails leaves its rows for the next start.
    */
-  async recordReceived(
-    by: Party,
-    stored: readonly AuditedInstance[],
-    failed: number,
-    interrupted?: string,
-  ): Promise<void> {
-    await this.deps.audit?.received(by, stored, failed);
-    await this.recordTransferEnd(stored, failed, interrupted);
+  private async acknowledged(t: ReceivedTransfer, o: ReceivedObject, row: number | undefined): Promise<void> {
+    t.acknowledged.push(o);
+    if (row !== undefined) t.rows.push(row); // always, for an object of a transfer
+    t.studies.add(o.studyUid);
+    // A part is recorded once the next object shows the transfer goes on beyond it.
+    if (t.acknowledged.length <= this.part) return;
+    await this.recordPart(t, this.part).catch((e: unknown) =>
+      this.deps.onAuditFailure?.(e as Error, 'a part of a transfer'),
+    );
+  }
+
+  /** A transfer into the archive by `from` (a DICOM association's C-STOREs, a STOW-RS request) begins. */
+  beginTransfer(from: Party): ReceivedTransfer {
+    const party = this.deps.audit ? JSON.stringify(this.deps.audit.participantOf(from)) : '';
+    return new ReceivedTransfer(from, party);
+  }
+
+  /**
+   * Records a transfer into the archive once it ends (PS3.15 DICOM Instances Transferred, create): the
+   * objects acknowledged since its last part, each named, and how many failed; `interrupted` says how it
+   * ended when not as its sender meant. Its studies are marked when it did not complete.
+   */
+  async endTransfer(t: ReceivedTransfer, interrupted?: string): Promise<void> {
+    if (t.acknowledged.length || t.failed) await this.recordPart(t, undefined, interrupted);
+    await this.recordTransferEnd([...t.studies], t.failedInAll, interrupted);
+  }
+
+  /**
+   * Writes the record of the first `count` objects of a transfer since its last part (all of them: the
+   * transfer ended), then forgets their rows kept for the recovery. Should the record fail, the rows stay, and the next start records them.
+   */
+  private async recordPart(t: ReceivedTransfer, count?: number, interrupted?: string): Promise<void> {
+    const last = count === undefined;
+    const objects = t.acknowledged.splice(0, count ?? t.acknowledged.length);
+    const rows = t.rows.splice(0, objects.length);
+    const failed = t.failed;
+    const from = t.recorded + 1;
+    t.failed = 0;
+    t.recorded += objects.length;
+    const part =
+      objects.length && (!last || from > 1)
+        ? `objects ${from} to ${t.recorded} of the transfer${last ? ', the last' : ' (it goes on)'}`
+        : undefined;
+    const note = [part, interrupted].filter(Boolean).join('; ');
+    await this.deps.audit?.received(t.from, objects, failed, note || undefined);
+    if (rows.length) await this.deps.index.write((tx) => tx.removeReceived(rows)).catch(() => undefined);
   }
 
   /**
@@ -321,11 +446,11 @@ export class IngestService {
    * The reason names counts and how the transfer ended, never a value of the data.
    */
   private async recordTransferEnd(
-    stored: readonly AuditedInstance[],
+    studyUids: readonly string[],
     failed: number,
     interrupted: string | undefined,
   ): Promise<void> {
-    const studies = [...new Set(stored.map((s) => s.studyUid))];
+    const studies = [...new Set(studyUids)];
     if (!studies.length) return;
     const problem = [interrupted, failed ? `${failed} object(s) of the transfer not stored` : undefined]
       .filter(Boolean)
@@ -478,14 +603,39 @@ export class IngestService {
       studyUid,
       warnings,
     };
-    if (pre === 'duplicate') return { status: 'duplicate', ...ids };
+    // The object is recorded for its transfer with its own rows (for the audit trail: see ReceivedInstance).
+    const transfer = this.deps.audit ? req.transfer : undefined;
+    const acked = (status: ReceivedObject['status']): ReceivedObject => ({
+      studyUid,
+      sopClassUid: rec.instance.sopClassUid,
+      sopInstanceUid: sop,
+      patientId: rec.patient.patientId,
+      status,
+    });
+    const forTransfer = async (tx: IndexTx, session: IngestSession, status: ReceivedObject['status']) =>
+      transfer
+        ? tx.addReceived(session.id, {
+            ...acked(status),
+            transfer: transfer.key,
+            party: transfer.party,
+            receivedAt: rec.instance.receivedAt,
+          })
+        : undefined;
+    if (pre === 'duplicate') {
+      if (transfer) {
+        const session = await this.openSession();
+        const row = await index.write((tx) => forTransfer(tx, session, 'duplicate'));
+        await this.acknowledged(transfer, acked('duplicate'), row);
+      }
+      return { status: 'duplicate', ...ids };
+    }
     const key = blobKey(pre ? 'quarantine' : 'objects');
     // One flush per object, shared with the others arriving at the same time: the file is placed (whole,
     // under its name), then its sync and the index's commit with its log sync run together, and the object
     // is acknowledged once both are done. A power loss between the two can leave an index row whose file
     // is not durable; the start-up recovery pass (`recover`) checks every row of the window not yet
     // confirmed and removes those, which were never acknowledged.
-    await this.openSession();
+    const session = await this.openSession();
     await temp.place(key);
     const window = this.window.open();
     const durable = temp.sync();
@@ -493,7 +643,9 @@ export class IngestService {
     const writing = index.write(async (tx) => {
       const facts = await tx.ingestFacts(keys);
       const conflict = conflictOf(facts, rec);
-      if (conflict === 'duplicate') return { status: 'duplicate' as const };
+      if (conflict === 'duplicate') {
+        return { status: 'duplicate' as const, row: await forTransfer(tx, session, 'duplicate') };
+      }
       if (conflict) {
         const id = await tx.addQuarantine({
           blobKey: key,
@@ -508,11 +660,13 @@ export class IngestService {
           sourceAet: rec.instance.sourceAet,
         });
         this.window.allocated(window, 'quarantine', id);
-        return { status: 'quarantined' as const, reason: conflict, id };
+        const row = await forTransfer(tx, session, 'quarantined');
+        return { status: 'quarantined' as const, reason: conflict, id, row };
       }
       const id = await tx.insertInstance({ ...rec, instance: { ...rec.instance, blobKey: key } }, facts);
       this.window.allocated(window, 'instance', id);
-      return { status: 'stored' as const, id };
+      const row = await forTransfer(tx, session, 'stored');
+      return { status: 'stored' as const, id, row };
     });
     const [written, synced] = await Promise.allSettled([writing, durable]);
     if (written.status === 'rejected' || synced.status === 'rejected') {
@@ -528,6 +682,7 @@ export class IngestService {
     const outcome = written.value;
     this.window.settled(window);
     this.confirmSoon();
+    if (transfer) await this.acknowledged(transfer, acked(outcome.status), outcome.row);
     if (outcome.status === 'duplicate') {
       await this.deps.blobs.delete(key);
       return { status: 'duplicate', ...ids };

@@ -11,7 +11,11 @@ import type { QueryKey } from '../../src/core/query/keys.js';
 import type { ArchiveIndex } from '../../src/ports/archive-index.js';
 import type { IndexDatabase } from '../../src/ports/index-database.js';
 import { systemClock } from '../../src/ports/clock.js';
-import { IngestService } from '../../src/services/ingest.js';
+import type { AuditEvent } from '../../src/core/audit/events.js';
+import { AuditService } from '../../src/services/audit.js';
+import { ClinicalAudit } from '../../src/services/clinical-audit.js';
+import { type IngestDeps, IngestService } from '../../src/services/ingest.js';
+import { SecurityAlerts } from '../../src/services/security-alerts.js';
 import { QueryService } from '../../src/services/query.js';
 import { VerifyService } from '../../src/services/verify.js';
 import { synthInstance, uid } from '../helpers/synth.js';
@@ -257,18 +261,27 @@ export function archiveContract(name: string, backend: Backend): void {
       expect(await index.counts()).toEqual(before);
     });
 
+    /** The ingest service of one process of a node (its id, and whether other processes still run). */
+    const ingestOf = (
+      nodeId: string,
+      pid: number,
+      alive?: (pid: number) => boolean,
+      more: Partial<IngestDeps> = {},
+    ) =>
+      new IngestService({
+        index,
+        blobs,
+        clock: systemClock,
+        implementationClassUid: '1.2.826.0.1.3680043.10.1137.1',
+        implementationVersionName: 'LANTERN_TEST',
+        nodeId,
+        pid,
+        alive,
+        ...more,
+      });
+
     it('start-up recovery: rows whose files a power loss took are removed with their counts, whole ones stay', async () => {
-      const service = (pid: number, alive?: (pid: number) => boolean) =>
-        new IngestService({
-          index,
-          blobs,
-          clock: systemClock,
-          implementationClassUid: '1.2.826.0.1.3680043.10.1137.1',
-          implementationVersionName: 'LANTERN_TEST',
-          nodeId: 'power-loss',
-          pid,
-          alive,
-        });
+      const service = (pid: number, alive?: (pid: number) => boolean) => ingestOf('power-loss', pid, alive);
       const crashed = service(424242);
       const before = await index.counts();
       const studyUid = uid();
@@ -321,6 +334,75 @@ export function archiveContract(name: string, backend: Backend): void {
       expect(await blobs.size((await row(kept.inst.sopUid)).blobKey)).toBeGreaterThan(0);
       expect(await index.ingestSessions('power-loss')).toEqual([]);
       expect((await service(1).recover()).checked).toBe(0);
+    });
+
+    it('a transfer cut by a crash: the next start records every object it acknowledged, once', async () => {
+      const audit = new AuditService(db.audit, systemClock, {
+        sourceId: 'LANTERN',
+        site: 'contract',
+        failOpen: false,
+      });
+      const clinical = new ClinicalAudit(audit, index, {
+        alerts: new SecurityAlerts(audit, systemClock, { windowMs: 60_000 }),
+      });
+      const service = (pid: number, alive?: (pid: number) => boolean) =>
+        ingestOf('transfer-crash', pid, alive, { audit: clinical, transferPart: 3 });
+      const crashed = service(525252);
+      const aeTitle = `XFER${Date.now() % 100000}`;
+      const cut = crashed.beginTransfer({ kind: 'peer', aeTitle, address: '192.0.2.7' });
+      const done = crashed.beginTransfer({ kind: 'peer', aeTitle: `${aeTitle}D`, address: '192.0.2.8' });
+      const studyUid = uid();
+      const send = async (o: Parameters<typeof synthInstance>[0], transfer = cut) => {
+        const inst = synthInstance({ patientId: 'XF1', patientName: 'Transfer^Cut', studyUid, ...o });
+        const out = await crashed.ingest({ chunks: chunks(inst.bytes), transfer });
+        return { inst, out };
+      };
+      const a = await send({});
+      const b = await send({});
+      const again = await crashed.ingest({ chunks: chunks(a.inst.bytes), transfer: cut });
+      const held = await send({ patientId: 'XF2' });
+      expect([a.out.status, b.out.status, again.status, held.out.status]).toEqual([
+        'stored',
+        'stored',
+        'duplicate',
+        'quarantined',
+      ]);
+      // A transfer that ends is recorded (in parts of three) and leaves nothing for the recovery.
+      for (let i = 0; i < 4; i++) await send({}, done);
+      await crashed.endTransfer(done);
+      // The cut one: its first three were recorded as a part as it went on; the fourth waits.
+      const [session] = await index.ingestSessions('transfer-crash');
+      expect((await index.receivedOf(session.id)).map((r) => r.status)).toEqual(['quarantined']);
+      // The process dies (its session stays). Two processes start at once: one of them records the transfer.
+      const alive = (pid: number) => pid !== 525252;
+      const starting = [service(1, alive), service(2, alive)];
+      await Promise.all(starting.map((x) => x.recover()));
+      const records = (await audit.list({ eventId: '110104' }, 50, 0))
+        .map((r) => r.event)
+        .filter((e) => e.participants.some((p) => p.userId.startsWith(aeTitle)));
+      expect(records).toHaveLength(4);
+      const ofAe = (ae: string) =>
+        records.filter((e) => e.participants.some((p) => p.userId === ae)).reverse();
+      const [part, recovered] = ofAe(aeTitle);
+      expect(ofAe(`${aeTitle}D`).map((e) => e.outcomeDescription)).toEqual([
+        'objects 1 to 3 of the transfer (it goes on)',
+        'objects 4 to 4 of the transfer, the last',
+      ]);
+      expect(part.outcomeDescription).toBe('objects 1 to 3 of the transfer (it goes on)');
+      expect(recovered.action).toBe('C');
+      expect(recovered.outcomeDescription).toMatch(/quarantine.*stopped before the transfer ended/);
+      const named = [part, recovered].flatMap((e) =>
+        e.objects!.flatMap((o) => (o.sopClasses ?? []).flatMap((c) => c.instanceUids ?? [])),
+      );
+      expect(named.sort()).toEqual([a.inst.sopUid, a.inst.sopUid, b.inst.sopUid, held.inst.sopUid].sort());
+      const patients = (e: AuditEvent) => e.objects!.filter((o) => o.role === 1).map((o) => o.id);
+      expect(patients(part)).toEqual(['XF1']);
+      expect(patients(recovered)).toEqual(['XF2']);
+      expect(await index.countReceived([])).toBe(0);
+      for (const x of starting) await x.close();
+      expect(await index.ingestSessions('transfer-crash')).toEqual([]);
+      // Its study is marked: the transfer did not complete.
+      expect((await index.studyTransfers([studyUid])).get(studyUid)?.transferProblem).toMatch(/stopped/);
     });
 
     describe('query service (PS3.4 C.2.2.2 matching)', () => {
@@ -514,6 +596,7 @@ export function archiveContract(name: string, backend: Backend): void {
 
       it('an archive made before the name index gets its keys when it is upgraded', async () => {
         // Back to the schema before 0005: every later migration undone too (a new one is added here).
+        await backend.raw('drop table received_instance');
         await backend.raw('alter table ae drop column mode');
         await backend.raw('alter table ae drop column cert_sha256');
         await backend.raw('drop table account_mfa');

@@ -5,7 +5,15 @@ import { KyselyAccountStore } from './accounts.js';
 import { type Clock, systemClock } from '../../ports/clock.js';
 import type { JobQueue } from '../../ports/job-queue.js';
 import { KyselyJobQueue } from './jobs.js';
-import { CompiledQuery, type Kysely, Migrator, type SelectQueryBuilder, sql, type Transaction } from 'kysely';
+import {
+  CompiledQuery,
+  type ExpressionBuilder,
+  type Kysely,
+  Migrator,
+  type SelectQueryBuilder,
+  sql,
+  type Transaction,
+} from 'kysely';
 import type { JsonDataset } from '../../core/dicom/json.js';
 import { LanternError, QueryError } from '../../core/errors.js';
 import type {
@@ -22,6 +30,7 @@ import type {
   LevelRow,
   PatientRow,
   QuarantineRecord,
+  ReceivedInstance,
   StudyTransferRow,
   StudyRow,
 } from '../../ports/archive-index.js';
@@ -175,6 +184,8 @@ const HOT = {
   insertInstance: `insert into instance (series_fk, sop_instance_uid, sop_class_uid, instance_number,
       transfer_syntax_uid, blob_key, size, sha256, attrs, received_at, source_aet)
     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
+  addReceived: `insert into received_instance (session_id, transfer, party, study_uid, sop_class_uid,
+      sop_instance_uid, patient_id, status, received_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?) returning id`,
   countSeriesInstance: 'update series set num_instances = num_instances + 1, updated_at = ? where id = ?',
   countStudyInstance: 'update study set num_instances = num_instances + 1, updated_at = ? where id = ?',
   countPatientInstance: 'update patient set num_instances = num_instances + 1, updated_at = ? where id = ?',
@@ -191,6 +202,25 @@ function hot(dialect: Dialect, text: string, params: readonly unknown[]): Compil
     postgresText.set(text, pg);
   }
   return CompiledQuery.raw(pg, params as unknown[]);
+}
+
+/**
+ * Received objects (`received_instance`) of these ingest sessions or of sessions that no longer exist: their
+ * transfers' records are due from a recovery.
+ */
+function leftIn(sessions: readonly number[]) {
+  return (eb: ExpressionBuilder<Database, 'received_instance'>) =>
+    eb.or([
+      ...(sessions.length ? [eb('received_instance.session_id', 'in', [...sessions])] : []),
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('ingest_session')
+            .select('ingest_session.id')
+            .whereRef('ingest_session.id', '=', 'received_instance.session_id'),
+        ),
+      ),
+    ]);
 }
 
 class Reader implements IndexReader {
@@ -324,6 +354,35 @@ class Reader implements IndexReader {
       confirmedInstanceId: Number(r.confirmed_instance_id),
       confirmedQuarantineId: Number(r.confirmed_quarantine_id),
       updatedAt: r.updated_at,
+    }));
+  }
+
+  async countReceived(sessionIds: readonly number[]): Promise<number> {
+    const r = await this.db
+      .selectFrom('received_instance')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where(leftIn(sessionIds))
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  async receivedOf(sessionId: number): Promise<(ReceivedInstance & { id: number })[]> {
+    const rows = await this.db
+      .selectFrom('received_instance')
+      .selectAll()
+      .where('session_id', '=', sessionId)
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      transfer: r.transfer,
+      party: r.party,
+      studyUid: r.study_uid,
+      sopClassUid: r.sop_class_uid,
+      sopInstanceUid: r.sop_instance_uid,
+      patientId: r.patient_id,
+      status: r.status as ReceivedInstance['status'],
+      receivedAt: r.received_at,
     }));
   }
 
@@ -876,6 +935,40 @@ class Tx extends Reader implements IndexTx {
 
   async closeIngestSession(id: number): Promise<void> {
     await this.tx.deleteFrom('ingest_session').where('id', '=', id).execute();
+  }
+
+  async addReceived(sessionId: number, r: ReceivedInstance): Promise<number> {
+    const [row] = await this.run<{ id: number | string }>(HOT.addReceived, [
+      sessionId,
+      r.transfer,
+      r.party,
+      r.studyUid,
+      r.sopClassUid,
+      r.sopInstanceUid,
+      r.patientId,
+      r.status,
+      r.receivedAt,
+    ]);
+    return Number(row.id);
+  }
+
+  async removeReceived(ids: readonly number[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 500) {
+      await this.tx
+        .deleteFrom('received_instance')
+        .where('id', 'in', ids.slice(i, i + 500))
+        .execute();
+    }
+  }
+
+  async adoptReceived(fromSessions: readonly number[], toSession: number): Promise<number> {
+    const r = await this.tx
+      .updateTable('received_instance')
+      .set({ session_id: toSession })
+      .where('session_id', '<>', toSession)
+      .where(leftIn(fromSessions))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
   }
 
   async addQuarantine(rec: QuarantineRecord): Promise<number> {

@@ -418,6 +418,27 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
           .execute();
       },
     },
+    '0015_received_instance': {
+      async up(db: Kysely<unknown>) {
+        // Each object a transfer received and acknowledged, written with the object's own rows, until its
+        // transfer's audit record is written (then removed): a crash leaves no acknowledged object that the
+        // trail does not name (docs/audit.md). Rows are few at any time (a transfer's are removed at least
+        // every 1,000 objects): the recovery's reads scan them, and no index costs each object a page.
+        await db.schema
+          .createTable('received_instance')
+          .addColumn('id', id, pk)
+          .addColumn('session_id', bigint, (c) => c.notNull())
+          .addColumn('transfer', 'text', (c) => c.notNull())
+          .addColumn('party', 'text', (c) => c.notNull())
+          .addColumn('study_uid', 'text', (c) => c.notNull())
+          .addColumn('sop_class_uid', 'text', (c) => c.notNull())
+          .addColumn('sop_instance_uid', 'text', (c) => c.notNull())
+          .addColumn('patient_id', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('received_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 

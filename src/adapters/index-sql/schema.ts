@@ -87,6 +87,19 @@ export interface IngestSessionTable {
   updated_at: string;
 }
 
+export interface ReceivedInstanceTable {
+  id: Generated<number>;
+  session_id: number;
+  transfer: string;
+  party: string;
+  study_uid: string;
+  sop_class_uid: string;
+  sop_instance_uid: string;
+  patient_id: string;
+  status: string;
+  received_at: string;
+}
+
 export interface AeTable {
   ae_title: string;
   host: string;
@@ -223,4 +236,5 @@ export interface Database {
   instance: InstanceTable;
   quarantine: QuarantineTable;
   ingest_session: IngestSessionTable;
+  received_instance: ReceivedInstanceTable;
 }

@@ -91,9 +91,19 @@ export interface ParticipantObject {
   readonly name?: string;
   /** Query events: the query itself (base64 of its text). */
   readonly query?: string;
-  /** Study objects: the SOP classes and how many instances of each. */
-  readonly sopClasses?: readonly { readonly uid: string; readonly instances: number }[];
+  /**
+   * Study objects: the SOP classes, how many instances of each, and where the event names them (objects
+   * received) their SOP Instance UIDs (PS3.15 A.5.1, SOPClass/Instance).
+   */
+  readonly sopClasses?: readonly SopClassCount[];
   readonly detail?: Readonly<Record<string, string>>;
+}
+
+/** A SOP class of a study object: how many instances, and their UIDs when the event names them. */
+export interface SopClassCount {
+  readonly uid: string;
+  readonly instances: number;
+  readonly instanceUids?: readonly string[];
 }
 
 export interface AuditEvent {
@@ -120,9 +130,6 @@ export function patientObject(patientId: string, name?: string): ParticipantObje
 }
 
 /** A study participant object, with its SOP classes and instance counts. */
-export function studyObject(
-  studyUid: string,
-  sopClasses: readonly { uid: string; instances: number }[] = [],
-): ParticipantObject {
+export function studyObject(studyUid: string, sopClasses: readonly SopClassCount[] = []): ParticipantObject {
   return { typeCode: 2, role: 3, idType: OBJECT_ID.studyInstanceUid, id: studyUid, sopClasses };
 }

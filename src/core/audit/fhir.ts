@@ -14,7 +14,10 @@ const ROLE_CODES: Record<number, string> = {
 
 function entity(o: ParticipantObject) {
   const detail = [
-    ...(o.sopClasses ?? []).map((s) => ({ type: 'sopClass', valueString: `${s.uid}:${s.instances}` })),
+    ...(o.sopClasses ?? []).flatMap((s) => [
+      { type: 'sopClass', valueString: `${s.uid}:${s.instances}` },
+      ...(s.instanceUids ?? []).map((uid) => ({ type: 'sopInstance', valueString: uid })),
+    ]),
     ...Object.entries(o.detail ?? {}).map(([type, valueString]) => ({ type, valueString })),
   ];
   return {

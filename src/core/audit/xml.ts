@@ -48,8 +48,13 @@ export function toAuditMessageXml(e: AuditEvent): string {
     }
     if (o.sopClasses?.length) {
       x += '<ParticipantObjectDescription>';
-      for (const s of o.sopClasses)
-        x += `<SOPClass${attrs({ UID: s.uid, NumberOfInstances: s.instances })}/>`;
+      for (const s of o.sopClasses) {
+        const named = s.instanceUids ?? [];
+        x += `<SOPClass${attrs({ UID: s.uid, NumberOfInstances: s.instances })}${named.length ? '>' : '/>'}`;
+        if (!named.length) continue;
+        for (const uid of named) x += `<Instance${attrs({ UID: uid })}/>`;
+        x += '</SOPClass>';
+      }
       x += '</ParticipantObjectDescription>';
     }
     x += '</ParticipantObjectIdentification>';

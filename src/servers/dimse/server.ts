@@ -252,8 +252,11 @@ export async function startDimseServer(o: DimseServerOptions): Promise<DimseServ
   return {
     servers,
     address: (k = 0) => (k === 0 ? plain : tlsServer)?.address() as AddressInfo,
-    close: () =>
-      Promise.all(servers.map((srv) => new Promise<void>((r) => srv.close(() => r())))).then(() => undefined),
+    close: async () => {
+      await Promise.all(servers.map((srv) => new Promise<void>((r) => srv.close(() => r()))));
+      // The associations that ended have their transfers recorded before the app closes.
+      await storedLog.settled();
+    },
   };
 }
 

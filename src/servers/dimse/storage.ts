@@ -15,6 +15,8 @@ import type {
  * instance the command declares checked against it. An object the archive holds back in quarantine is
  * acknowledged with a warning (the modality must not resend it; the archive keeps it and says why).
  * The caller's store permission is read once per association (a registry change applies to the next one).
+ * The association's objects are one transfer (`log`): the ingest service records each it acknowledges, and
+ * this counts the refused ones.
  */
 export function store(
   ingest: IngestService,
@@ -75,6 +77,7 @@ export function store(
       expectSopClassUid: sopClass,
       expectSopInstanceUid: sopInstance,
       actor: peerActor(assoc, ['study.store']),
+      transfer: log?.of(assoc),
     });
     if (outcome.status === 'quarantined') {
       return {
@@ -82,7 +85,6 @@ export function store(
         fields: { ErrorComment: `quarantined: ${outcome.reason}`.slice(0, 64) },
       };
     }
-    log?.stored(assoc, { studyUid: outcome.studyUid, sopClassUid: outcome.sopClassUid });
     return { status: Status.Success };
   }
 }

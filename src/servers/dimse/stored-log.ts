@@ -1,42 +1,49 @@
 import type { IngestService } from '../../services/ingest.js';
-import type { AuditedInstance } from '../../services/clinical-audit.js';
+import type { ReceivedTransfer } from '../../services/transfer.js';
 import { peerParty } from './actor.js';
 import type { AssociationInfo } from '../../net/dimse/association.js';
 
 /**
- * The instances each association stored, recorded as one transfer when it ends (the ingest service builds
- * the event): recording each of thousands of objects alone would cost ingest more than it may, and PS3.15
- * A.5.3.4 describes the event per transfer, not per object.
+ * The C-STOREs of each association as one transfer into the archive (PS3.15 A.5.3.4 describes the event
+ * per transfer, not per object): the ingest service records each object it acknowledges for the transfer,
+ * this counts what the storage service refused, and the transfer's record is written when the association
+ * ends.
  */
 export class StoredPerAssociation {
-  private readonly stores = new WeakMap<AssociationInfo, { stored: AuditedInstance[]; failed: number }>();
+  private readonly transfers = new WeakMap<AssociationInfo, ReceivedTransfer>();
+  /** Records being written (`settled` waits for them). */
+  private readonly ending = new Set<Promise<void>>();
 
   constructor(private readonly ingest: IngestService) {}
 
-  private of(assoc: AssociationInfo): { stored: AuditedInstance[]; failed: number } {
-    let log = this.stores.get(assoc);
-    if (!log) this.stores.set(assoc, (log = { stored: [], failed: 0 }));
-    return log;
-  }
-
-  stored(assoc: AssociationInfo, instance: AuditedInstance): void {
-    this.of(assoc).stored.push(instance);
+  /** The association's transfer, begun at its first C-STORE. */
+  of(assoc: AssociationInfo): ReceivedTransfer {
+    let t = this.transfers.get(assoc);
+    if (!t) this.transfers.set(assoc, (t = this.ingest.beginTransfer(peerParty(assoc))));
+    return t;
   }
 
   /** A C-STORE on the association that did not store its object. */
   failed(assoc: AssociationInfo): void {
-    this.of(assoc).failed++;
+    this.of(assoc).fail();
   }
 
   /**
-   * At the end of an association (`how`: 'released', or what ended it): the instances it stored, how many
-   * failed, and whether it ended before its sender said it was done.
+   * At the end of an association (`how`: 'released', or what ended it): its transfer's record, saying
+   * whether it ended before its sender said it was done.
    */
-  async ended(assoc: AssociationInfo, how = 'released'): Promise<void> {
-    const log = this.stores.get(assoc);
-    if (!log || (!log.stored.length && !log.failed)) return;
-    this.stores.delete(assoc);
+  ended(assoc: AssociationInfo, how = 'released'): Promise<void> {
+    const t = this.transfers.get(assoc);
+    if (!t) return Promise.resolve();
+    this.transfers.delete(assoc);
     const interrupted = how === 'released' ? undefined : `the association ended before its release (${how})`;
-    await this.ingest.recordReceived(peerParty(assoc), log.stored, log.failed, interrupted);
+    const done = this.ingest.endTransfer(t, interrupted).finally(() => this.ending.delete(done));
+    this.ending.add(done);
+    return done;
+  }
+
+  /** Once the records of the associations that ended are written (or failed). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.ending]);
   }
 }

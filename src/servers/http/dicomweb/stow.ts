@@ -94,11 +94,13 @@ export async function stow(
   const base = baseUrl(app, req);
   const items: Item[] = [];
   const body = req.body as AsyncIterable<Uint8Array>;
-  const storedOf = () =>
-    items.filter(
-      (s): s is Item & { studyUid: string; sopClassUid: string } =>
-        s.failure === undefined && !!s.studyUid && !!s.sopClassUid,
-    );
+  // The request is one transfer: the ingest service records each object it acknowledges for it.
+  const transfer = app.ingest.beginTransfer(partyOf(req));
+  const end = (interrupted?: string) => app.ingest.endTransfer(transfer, interrupted);
+  const failedPart = (failure: number) => {
+    items.push({ failure });
+    transfer.fail();
+  };
   try {
     for await (const part of readParts(
       guarded(body, max, app.config.http.bodyIdleSeconds * 1000),
@@ -106,7 +108,7 @@ export async function stow(
     )) {
       const ct = parseMediaType(part.headers['content-type'] ?? partType);
       if (ct.type !== 'application/dicom') {
-        items.push({ failure: Status.SopClassNotSupported });
+        failedPart(Status.SopClassNotSupported);
         continue; // its body is skipped by the reader
       }
       try {
@@ -115,6 +117,7 @@ export async function stow(
           source: 'STOW-RS',
           expectStudyUid: study,
           actor: req.actor,
+          transfer,
         });
         items.push({
           sopInstanceUid: outcome.sopInstanceUid,
@@ -128,7 +131,7 @@ export async function stow(
         const whole: readonly string[] = ['LNT_HTTP_TOO_LARGE', 'LNT_HTTP_BAD_REQUEST', 'LNT_HTTP_TIMEOUT'];
         if (e instanceof LanternError && whole.includes(e.code)) throw e;
         if (!(e instanceof LanternError)) throw e;
-        items.push({ failure: e.dimseStatus });
+        failedPart(e.dimseStatus);
         // Drain what is left of the failed part so the next one can be read.
         for await (const _ of part.body) void _;
       }
@@ -136,16 +139,9 @@ export async function stow(
   } catch (e) {
     // The body ended badly after some parts were stored: they are recorded, and their studies incomplete.
     const code = e instanceof LanternError ? e.code : 'error';
-    await app.ingest
-      .recordReceived(
-        partyOf(req),
-        storedOf(),
-        items.length - storedOf().length,
-        `the request ended before its body did (${code})`,
-      )
-      .catch((err: unknown) =>
-        req.log.error({ err: { message: (err as Error).message } }, 'recording a broken STOW-RS failed'),
-      );
+    await end(`the request ended before its body did (${code})`).catch((err: unknown) =>
+      req.log.error({ err: { message: (err as Error).message } }, 'recording a broken STOW-RS failed'),
+    );
     throw e;
   }
   if (!items.length) throw new LanternError('LNT_HTTP_BAD_REQUEST', 'the multipart body holds no part');
@@ -177,7 +173,7 @@ export async function stow(
       ),
     };
   }
-  await app.ingest.recordReceived(partyOf(req), storedOf(), failed.length);
+  await end();
   const status = !stored.length ? 409 : failed.length || stored.some((i) => i.warning) ? 202 : 200;
   return reply.code(status).type('application/dicom+json').send(response);
 }
