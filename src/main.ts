@@ -142,7 +142,10 @@ export async function createApp(
         log,
       })
     : undefined;
-  if (auditExport) audit.onRecorded = () => auditExport.notify();
+  if (auditExport) {
+    audit.onRecorded = () => auditExport.notify();
+    audit.onCheckpoint = (c) => auditExport.checkpointed(c);
+  }
   const aes = new AeRegistry(
     db.aes,
     clock,

@@ -14,7 +14,7 @@ import { LanternError } from '../core/errors.js';
 import type { Actor } from '../core/security/actor.js';
 import type { AuditFilter, AuditRow, AuditStore } from '../ports/audit.js';
 import type { Clock } from '../ports/clock.js';
-import type { CheckpointLog } from '../ports/audit-checkpoints.js';
+import type { CheckpointLog, SignedCheckpoint } from '../ports/audit-checkpoints.js';
 
 export interface AuditSettings {
   /** This installation's audit source ID (the AE title) and site. */
@@ -132,7 +132,10 @@ export class AuditService {
       await this.recordGap((this.checkpointMinutes + 2) * 60_000);
     }
     const head = await this.store.head();
-    if (head && head.id > 0) await this.checkpoints?.write(head.id, head.hash, auditTime(this.clock.now()));
+    if (head && head.id > 0) {
+      const written = await this.checkpoints?.write(head.id, head.hash, auditTime(this.clock.now()));
+      if (written) this.onCheckpoint(written);
+    }
     this.sinceCheckpoint = 0;
     this.lastCheckpointMs = this.clock.now().getTime();
     this.lastCheckpointId = head?.id ?? 0;
@@ -195,6 +198,9 @@ export class AuditService {
 
   /** Called after each record is written (the exporter wakes up). */
   onRecorded: () => void = () => undefined;
+
+  /** Called after each checkpoint is written (the exporter sends it to the audit repository too). */
+  onCheckpoint: (c: SignedCheckpoint) => void = () => undefined;
 
   /**
    * The participant for an actor: `login@site` for people, the AE title for peers, Lantern itself. A person's or service's record names the credential it acted with (session

@@ -1,3 +1,4 @@
+import { createPublicKey, verify } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,8 +7,11 @@ import { createServer, type Server } from 'node:tls';
 import { generate } from 'selfsigned';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT, EVENT_TYPE } from '../../src/core/audit/events.js';
+import { FileCheckpointLog } from '../../src/adapters/audit-checkpoint/file.js';
 import { SyslogExporter } from '../../src/adapters/audit-syslog/exporter.js';
 import { KyselyAuditStore } from '../../src/adapters/index-sql/audit.js';
+import { systemClock } from '../../src/ports/clock.js';
+import { AuditService } from '../../src/services/audit.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { openIndexDatabase } from '../helpers/test-index.js';
 
@@ -115,6 +119,63 @@ describe('audit export to a syslog repository over TLS', () => {
     );
     expect(all.slice(-3)).toEqual(['user4', 'user5', 'user6']);
     expect(exporter.sentUpTo).toBe(6);
+  });
+
+  it('signed checkpoints follow the records they vouch for; a stop sends what waits', async () => {
+    const exporter = archive.app.auditExport as SyslogExporter;
+    exporter.start();
+    await login(7);
+    await archive.app.audit.checkpoint();
+    const checkpoints = () => receiver.messages.filter((m) => / LANTERN-CHECKPOINT - /.test(m));
+    await expect.poll(() => checkpoints().length, { timeout: 10_000 }).toBe(1);
+    const message = checkpoints()[0];
+    expect(message).toMatch(
+      /^<85>1 \d{4}-\d\d-\d\dT\S+\+00:00 \S+ lantern \d+ LANTERN-CHECKPOINT - \uFEFF\{/,
+    );
+    const c = JSON.parse(message.slice(message.indexOf('{'))) as {
+      id: number;
+      hash: string;
+      at: string;
+      sig: string;
+    };
+    // The repository's owner checks it with the public key `lantern audit key` prints.
+    const { dataDir } = archive.app.config;
+    const publicKey = new FileCheckpointLog(
+      join(dataDir, 'audit-checkpoints.jsonl'),
+      join(dataDir, 'audit-signing.key'),
+    ).publicKey();
+    const signed = Buffer.from(`${c.id}|${c.hash}|${c.at}`);
+    expect(verify(null, signed, createPublicKey(publicKey), Buffer.from(c.sig, 'base64'))).toBe(true);
+    const db = openIndexDatabase(archive.app.config);
+    const store = new KyselyAuditStore(db, archive.app.index.dialect);
+    try {
+      expect(c.hash).toBe((await store.scan(c.id - 1, 1))[0].hash);
+      // After the record it vouches for.
+      const before = receiver.messages.slice(0, receiver.messages.indexOf(message));
+      expect(before.some((m) => m.includes('UserID="user7@site"'))).toBe(true);
+      // Records written beside the exporter (it is not told of them) and a stop right after: they are sent
+      // before the stop ends, not left for the next start.
+      const beside = new AuditService(store, systemClock, {
+        sourceId: 'OTHER',
+        site: 'site',
+        failOpen: false,
+      });
+      for (let n = 0; n < 5; n++) {
+        await beside.record({
+          eventId: EVENT.userAuthentication,
+          action: 'E',
+          outcome: 0,
+          types: [EVENT_TYPE.login],
+          participants: [{ userId: `beside${n}@site`, requestor: true }],
+        });
+      }
+      await exporter.stop();
+      expect(exporter.sentUpTo).toBe((await store.head())!.id);
+      expect(receiver.messages.some((m) => m.includes('UserID="beside4@site"'))).toBe(true);
+    } finally {
+      exporter.start();
+      await db.destroy();
+    }
   });
 
   it('a repository that accepts the connection and never speaks TLS does not hold export or stop up', async () => {

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { type Me, signOut, toSignIn } from './api.js';
+import { type Me, signOut, signOutAndLeave, toSignIn } from './api.js';
 import { formatRemaining, idleRemaining } from './lib/idle.js';
 import { navigate, useRoute } from './router.js';
 import { StudyList } from './studies/StudyList.js';
@@ -47,10 +47,7 @@ function IdleClock({ idleMinutes }: { idleMinutes: number }) {
 
 export function App({ me }: { me: Me }) {
   const route = useRoute();
-  const out = useCallback(async () => {
-    await signOut().catch(() => undefined);
-    location.assign('/login');
-  }, []);
+  const out = useCallback(() => void signOutAndLeave(), []);
   const link = (path: string) => (e: React.MouseEvent) => {
     e.preventDefault();
     navigate(path);

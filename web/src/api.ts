@@ -37,6 +37,17 @@ export function toSignIn(): void {
   location.assign(`/login?next=${encodeURIComponent(back)}`);
 }
 
+/**
+ * Signs out and goes to the sign-in page, with nothing to come back to: the person chose to leave. Requests
+ * still under way are refused once the session has ended; they start no navigation of their own (one to
+ * the sign-in page with this page to come back to would replace this one).
+ */
+export async function signOutAndLeave(): Promise<void> {
+  leaving = true;
+  await signOut().catch(() => undefined);
+  location.assign('/login');
+}
+
 async function request(method: string, path: string, body?: unknown, accept = 'application/json') {
   const headers: Record<string, string> = { Accept: accept };
   if (body !== undefined) headers['Content-Type'] = 'application/json';

@@ -17,7 +17,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Checkpoint, CheckpointLog } from '../../ports/audit-checkpoints.js';
+import type { Checkpoint, CheckpointLog, SignedCheckpoint } from '../../ports/audit-checkpoints.js';
 
 /**
  * Signed checkpoints in a JSON-lines file (each line `{id, hash, at, sig}`, Ed25519 over `id|hash|at`),
@@ -44,7 +44,7 @@ export class FileCheckpointLog implements CheckpointLog {
     return this.key;
   }
 
-  async write(id: number, hash: string, at: string): Promise<void> {
+  async write(id: number, hash: string, at: string): Promise<SignedCheckpoint> {
     const sig = sign(null, Buffer.from(`${id}|${hash}|${at}`), this.keys().priv).toString('base64');
     mkdirSync(dirname(this.file), { recursive: true });
     const fd = openSync(this.file, 'a');
@@ -54,6 +54,7 @@ export class FileCheckpointLog implements CheckpointLog {
     } finally {
       closeSync(fd);
     }
+    return { id, hash, at, sig };
   }
 
   publicKey(): string {

@@ -3,8 +3,9 @@ import { hostname } from 'node:os';
 import { connect, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { AuditEvent } from '../../core/audit/events.js';
-import { syslogFrame } from '../../core/audit/xml.js';
+import { checkpointFrame, syslogFrame } from '../../core/audit/xml.js';
 import type { AuditStore } from '../../ports/audit.js';
+import type { SignedCheckpoint } from '../../ports/audit-checkpoints.js';
 
 /** Destroys `s` when it makes no progress for `ms` (its pending write or handshake then fails). */
 function watch(s: TLSSocket, ms: number): void {
@@ -12,6 +13,8 @@ function watch(s: TLSSocket, ms: number): void {
 }
 
 const RESEND_WINDOW_MS = 30_000;
+/** Checkpoints waiting to be sent, at most (each covers the chain up to its head: the newest matter most). */
+const MAX_CHECKPOINTS = 100;
 
 export interface SyslogOptions {
   readonly host: string;
@@ -47,6 +50,10 @@ export class SyslogExporter {
    * never miss one).
    */
   private recent: { id: number; at: number }[] = [];
+  /** Set while a stop waits for what is waiting to be sent: called once nothing is. */
+  private drained: (() => void) | undefined;
+  /** Checkpoints written and not yet sent; each goes after the record it vouches for. */
+  private checkpoints: SignedCheckpoint[] = [];
 
   constructor(
     private readonly store: AuditStore,
@@ -71,7 +78,37 @@ export class SyslogExporter {
     this.wake?.();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * A checkpoint was written: it is sent too (MSGID LANTERN-CHECKPOINT), once the records up to it are, so
+   * that the repository's owner holds the signed heads of the chain. Kept in memory: one lost with a broken
+   * connection or a restart is covered by the next.
+   */
+  checkpointed(c: SignedCheckpoint): void {
+    this.checkpoints.push(c);
+    if (this.checkpoints.length > MAX_CHECKPOINTS) this.checkpoints.shift();
+    this.notify();
+  }
+
+  /** The oldest checkpoint whose records have been sent. */
+  private dueCheckpoint(): SignedCheckpoint | undefined {
+    const c = this.checkpoints[0];
+    return c && c.id <= this.cursor ? c : undefined;
+  }
+
+  /**
+   * Stops exporting. While connected, what is waiting (the stop's own records, its checkpoint) is sent
+   * first, for at most `drainMs`; a repository that cannot be reached never holds the stop up (what waits
+   * is sent after the next start; its checkpoints are covered by the next one).
+   */
+  async stop(drainMs = 5000): Promise<void> {
+    if (this.running && this.socket && drainMs > 0) {
+      const drained = new Promise<void>((resolve) => (this.drained = resolve));
+      this.notify();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, drainMs)))]);
+      clearTimeout(timer);
+      this.drained = undefined;
+    }
     this.running = false;
     this.notify();
     // A connection still being made is given up at once: stopping never waits for a silent repository.
@@ -161,7 +198,8 @@ export class SyslogExporter {
     while (this.running) {
       try {
         const rows = await this.store.scan(this.cursor, 200);
-        if (!rows.length) {
+        if (!rows.length && !this.dueCheckpoint()) {
+          this.drained?.();
           await this.sleep(1000);
           continue;
         }
@@ -176,6 +214,10 @@ export class SyslogExporter {
           const now = Date.now();
           this.recent.push({ id: r.id, at: now });
           while (this.recent.length && now - this.recent[0].at > RESEND_WINDOW_MS) this.recent.shift();
+        }
+        for (let c = this.dueCheckpoint(); c; c = this.dueCheckpoint()) {
+          await this.write(this.socket, checkpointFrame(c, this.host));
+          this.checkpoints.shift();
         }
         this.saveCursor();
         if (failing) this.o.log.info('audit repository reachable again');

@@ -67,9 +67,26 @@ export function toAuditMessageXml(e: AuditEvent): string {
  * 5425): PRI 85 (authpriv.notice), MSGID IHE+RFC-3881 as IHE ATNA asks.
  */
 export function syslogFrame(e: AuditEvent, host: string, app = 'lantern'): Buffer {
+  return frame(e.at, host, app, 'IHE+RFC-3881', toAuditMessageXml(e));
+}
+
+/**
+ * A signed checkpoint of the audit chain as a syslog message of its own (MSGID LANTERN-CHECKPOINT, the
+ * checkpoint as JSON: `{id, hash, at, sig}`), so that the repository holds the signed heads too.
+ */
+export function checkpointFrame(
+  c: { readonly id: number; readonly hash: string; readonly at: string; readonly sig: string },
+  host: string,
+  app = 'lantern',
+): Buffer {
+  const body = JSON.stringify({ id: c.id, hash: c.hash, at: c.at, sig: c.sig });
+  return frame(c.at, host, app, 'LANTERN-CHECKPOINT', body);
+}
+
+function frame(at: string, host: string, app: string, msgId: string, body: string): Buffer {
   const clean = (s: string) => s.replace(/[^\x21-\x7e]/g, '').slice(0, 48) || '-';
   const msg = Buffer.from(
-    `<85>1 ${e.at} ${clean(host)} ${clean(app)} ${process.pid} IHE+RFC-3881 - \uFEFF${toAuditMessageXml(e)}`,
+    `<85>1 ${at} ${clean(host)} ${clean(app)} ${process.pid} ${msgId} - \uFEFF${body}`,
     'utf8',
   );
   return Buffer.concat([Buffer.from(`${msg.length} `, 'ascii'), msg]);
