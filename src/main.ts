@@ -395,11 +395,12 @@ export async function startServers(
     stop: () =>
       (stopped ??= (async () => {
         clearInterval(checkpoints);
+        // The listeners first: the records of the transfers that end with them come before the stop's.
+        await dimse.close();
+        await http.close();
         await app.audit.recording('stopped').catch(() => undefined);
         await app.audit.applicationActivity('stop', process.env.USER ?? 'lantern').catch(() => undefined);
         await app.audit.checkpoint().catch(() => undefined);
-        await dimse.close();
-        await http.close();
         await app.close();
       })()),
   };

@@ -246,6 +246,11 @@ export interface IngestSession {
   readonly nodeId: string;
   /** The operating system's process id, to tell a session whose process is gone. */
   readonly pid: number;
+  /**
+   * Made at random by each process: a session with this process's pid and another token is an earlier
+   * process's (a restarted container has the same pid every time).
+   */
+  readonly processToken: string;
   /** Every instance and quarantine row up to these ids that this session recorded is durable with its file. */
   readonly confirmedInstanceId: number;
   readonly confirmedQuarantineId: number;
@@ -272,7 +277,7 @@ export interface IndexTx extends IndexReader {
    * Starts an ingest session: its confirmed ids are the highest instance and quarantine ids now (what
    * exists was recorded before it). Returns it.
    */
-  openIngestSession(nodeId: string, pid: number, at: string): Promise<IngestSession>;
+  openIngestSession(nodeId: string, pid: number, processToken: string, at: string): Promise<IngestSession>;
   /** Records that the session's rows up to these ids are durable; the session is recreated if it was removed. */
   confirmIngestSession(
     session: IngestSession,
@@ -287,11 +292,12 @@ export interface IndexTx extends IndexReader {
    * the row's id.
    */
   addReceived(sessionId: number, row: ReceivedInstance): Promise<number>;
-  /** Forgets received objects (by row id) whose transfer's record is written. */
-  removeReceived(ids: readonly number[]): Promise<void>;
+  /** Forgets received objects (by row id) of a session whose transfer's record is written. */
+  removeReceived(sessionId: number, ids: readonly number[]): Promise<void>;
   /**
    * Moves to `toSession` the received objects of the sessions `fromSessions` and of sessions that no longer
-   * exist (a recovery claims them, so that two recoveries never record the same transfer). Returns how many.
+   * exist (a recovery claims them, so that two recoveries never record the same transfer: those sessions
+   * are read first, and only rows still under one of them move). Returns how many.
    */
   adoptReceived(fromSessions: readonly number[], toSession: number): Promise<number>;
   /**

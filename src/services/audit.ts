@@ -263,6 +263,14 @@ export class AuditService {
   }
 
   async record(e: NewEvent): Promise<void> {
+    await this.recorded(e);
+  }
+
+  /**
+   * Records an event, as `record` does, resolving to whether it was written (false only under `failOpen`,
+   * which lets the operation go on without it).
+   */
+  async recorded(e: NewEvent): Promise<boolean> {
     const event: AuditEvent = {
       ...e,
       at: auditTime(this.clock.now()),
@@ -271,10 +279,12 @@ export class AuditService {
     const canonical = canonicalJson(event);
     if (this.checkpoints && this.startHead === undefined)
       this.startHead = (await this.store.head().catch(() => undefined))?.id ?? 0;
+    let written = false;
     try {
       await this.store.append({ ...columnsOf(event), event: canonical }, (prev, id) =>
         chainHash(prev, id, canonical),
       );
+      written = true;
       this.onRecorded();
       if (
         this.checkpoints &&
@@ -284,9 +294,10 @@ export class AuditService {
         await this.checkpoint();
     } catch (err) {
       this.onFailure(err as Error);
-      if (this.settings.failOpen) return;
+      if (this.settings.failOpen) return written;
       throw new LanternError('LNT_AUDIT_FAILED', 'the audit record could not be written', { cause: err });
     }
+    return true;
   }
 
   async list(

@@ -171,22 +171,23 @@ export class ClinicalAudit {
    * Instances received (C-STORE, STOW-RS), each named by its SOP Instance UID: those acknowledged (stored,
    * already held, or held in quarantine), and how many were not. `from` is the sender, or its participant
    * as recorded with the objects (a transfer recorded by the start-up recovery); `ended` says how the
-   * transfer ended when not by its sender's release.
+   * transfer ended when not by its sender's release. Resolves to whether the record was written (or there
+   * was nothing to record).
    */
   async received(
     from: Party | Participant,
     acknowledged: readonly ReceivedObject[],
     failed: number,
     ended?: string,
-  ): Promise<void> {
-    if (!acknowledged.length && !failed) return;
+  ): Promise<boolean> {
+    if (!acknowledged.length && !failed) return true;
     const quarantined = acknowledged.filter((o) => o.status === 'quarantined').length;
     const notes = [
       failed ? `${failed} object(s) not stored` : undefined,
       quarantined ? `${quarantined} object(s) held in quarantine` : undefined,
       ended,
     ].filter(Boolean);
-    await this.audit.record({
+    return this.audit.recorded({
       eventId: EVENT.instancesTransferred,
       action: 'C',
       outcome: failed === 0 ? 0 : acknowledged.length ? 4 : 8,

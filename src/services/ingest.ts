@@ -59,6 +59,9 @@ export interface RecoveryReport {
 /** How the record of a transfer that the start-up recovery writes says it ended. */
 const STOPPED = 'the archive stopped before the transfer ended (recorded at the next start)';
 
+/** This process among those that had its pid before it (see IngestSession.processToken). */
+const PROCESS_TOKEN = randomUUID();
+
 /** How often the confirmed ids of the session are written, at most. */
 const CONFIRM_MS = 1000;
 /** A session not confirmed for this long belongs to no running process that still has work in flight. */
@@ -78,7 +81,10 @@ export interface IngestRequest {
   readonly expectStudyUid?: string;
   /** Who stores (needs study.store); absent: Lantern itself. */
   readonly actor?: Actor;
-  /** The transfer the object is part of (`beginTransfer`): it is recorded for it once acknowledged. */
+  /**
+   * The transfer the object is part of (`beginTransfer`): it is recorded for it once acknowledged, counted
+   * as failed when it fails.
+   */
   readonly transfer?: ReceivedTransfer;
 }
 
@@ -145,7 +151,7 @@ export class IngestService {
     this.session ??= (async () => {
       const { index, clock, nodeId } = this.deps;
       const s = await index.write((tx) =>
-        tx.openIngestSession(nodeId, this.deps.pid ?? 0, clock.now().toISOString()),
+        tx.openIngestSession(nodeId, this.deps.pid ?? 0, PROCESS_TOKEN, clock.now().toISOString()),
       );
       this.window = new DurabilityWindow({
         instance: s.confirmedInstanceId,
@@ -220,12 +226,18 @@ export class IngestService {
     // Sessions of processes that are gone (or silent for a day) have been checked: what they received and
     // did not record goes into the trail now, then they end.
     const now = clock.now().getTime();
-    const gone = sessions.filter(
-      (s) =>
-        (s.pid !== (this.deps.pid ?? 0) && this.deps.alive !== undefined && !this.deps.alive(s.pid)) ||
-        now - Date.parse(s.updatedAt) > SESSION_STALE_MS,
-    );
-    const removed = new Set(checked.bad.filter((b) => b.kind === 'instance').map((b) => b.sopInstanceUid));
+    const pid = this.deps.pid ?? 0;
+    const gone = sessions.filter((s) => {
+      // This very process's own (another service of it sharing the index) is never gone.
+      if (s.pid === pid && s.processToken === PROCESS_TOKEN) return false;
+      // Our pid but another process: an earlier one, gone (a container restarted has the same pid).
+      if (s.pid === pid) return true;
+      return (
+        (this.deps.alive !== undefined && !this.deps.alive(s.pid)) ||
+        now - Date.parse(s.updatedAt) > SESSION_STALE_MS
+      );
+    });
+    const removed = new Set(checked.bad.map((b) => `${b.kind}:${b.sopInstanceUid}`));
     await this.recordLeftTransfers(
       gone.map((s) => s.id),
       removed,
@@ -330,20 +342,22 @@ export class IngestService {
       let t = transfers.get(r.transfer);
       if (!t) transfers.set(r.transfer, (t = { party: r.party, objects: [], rows: [] }));
       t.rows.push(r.id);
-      if (r.status === 'stored' && removed.has(r.sopInstanceUid)) continue;
+      const kind = r.status === 'quarantined' ? 'quarantine' : 'instance';
+      if (r.status !== 'duplicate' && removed.has(`${kind}:${r.sopInstanceUid}`)) continue;
       t.objects.push(r);
     }
     for (const t of transfers.values()) {
       const from = JSON.parse(t.party) as Participant;
+      let written = true;
       for (let i = 0; i < Math.max(1, t.objects.length); i += this.part) {
-        await audit.received(from, t.objects.slice(i, i + this.part), 0, STOPPED);
+        written = (await audit.received(from, t.objects.slice(i, i + this.part), 0, STOPPED)) && written;
       }
       await this.recordTransferEnd(
         t.objects.map((o) => o.studyUid),
         0,
         STOPPED,
       );
-      await index.write((tx) => tx.removeReceived(t.rows));
+      if (written) await index.write((tx) => tx.removeReceived(session.id, t.rows));
     }
   }
 
@@ -366,8 +380,14 @@ export class IngestService {
    */
   private async undo(
     key: string,
-    written: PromiseSettledResult<{ status: 'stored' | 'quarantined' | 'duplicate'; id?: number }>,
+    written: PromiseSettledResult<{
+      status: 'stored' | 'quarantined' | 'duplicate';
+      id?: number;
+      /** The object's row for its transfer: it goes too (the object was not acknowledged). */
+      row?: number;
+    }>,
     token: number,
+    session: IngestSession,
   ): Promise<void> {
     const { index, blobs } = this.deps;
     if (written.status === 'rejected') {
@@ -379,8 +399,11 @@ export class IngestService {
     }
     const row = written.value;
     try {
-      if (row.status === 'stored') await index.write((tx) => tx.removeInstance(row.id!));
-      if (row.status === 'quarantined') await index.write((tx) => tx.removeQuarantine(row.id!));
+      await index.write(async (tx) => {
+        if (row.status === 'stored') await tx.removeInstance(row.id!);
+        if (row.status === 'quarantined') await tx.removeQuarantine(row.id!);
+        if (row.row !== undefined) await tx.removeReceived(session.id, [row.row]);
+      });
       await blobs.delete(key);
       this.window.settled(token);
     } catch {
@@ -415,6 +438,7 @@ export class IngestService {
    * ended when not as its sender meant. Its studies are marked when it did not complete.
    */
   async endTransfer(t: ReceivedTransfer, interrupted?: string): Promise<void> {
+    await t.settled();
     if (t.acknowledged.length || t.failed) await this.recordPart(t, undefined, interrupted);
     await this.recordTransferEnd([...t.studies], t.failedInAll, interrupted);
   }
@@ -436,8 +460,11 @@ export class IngestService {
         ? `objects ${from} to ${t.recorded} of the transfer${last ? ', the last' : ' (it goes on)'}`
         : undefined;
     const note = [part, interrupted].filter(Boolean).join('; ');
-    await this.deps.audit?.received(t.from, objects, failed, note || undefined);
-    if (rows.length) await this.deps.index.write((tx) => tx.removeReceived(rows)).catch(() => undefined);
+    const written = (await this.deps.audit?.received(t.from, objects, failed, note || undefined)) ?? true;
+    // Unwritten (the site's fail-open emergency), its rows stay: the next start records them.
+    const session = rows.length && written ? await this.session : undefined;
+    if (session)
+      await this.deps.index.write((tx) => tx.removeReceived(session.id, rows)).catch(() => undefined);
   }
 
   /**
@@ -475,6 +502,10 @@ export class IngestService {
   }
 
   async ingest(req: IngestRequest): Promise<IngestOutcome> {
+    return req.transfer ? req.transfer.track(this.ingestOne(req)) : this.ingestOne(req);
+  }
+
+  private async ingestOne(req: IngestRequest): Promise<IngestOutcome> {
     requirePermission(req.actor, 'study.store');
     const { blobs } = this.deps;
     const temp = await blobs.createTemp();
@@ -670,7 +701,7 @@ export class IngestService {
     });
     const [written, synced] = await Promise.allSettled([writing, durable]);
     if (written.status === 'rejected' || synced.status === 'rejected') {
-      await this.undo(key, written, window);
+      await this.undo(key, written, window, session);
       const e: unknown =
         written.status === 'rejected' ? written.reason : (synced as PromiseRejectedResult).reason;
       throw e instanceof LanternError

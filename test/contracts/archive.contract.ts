@@ -336,7 +336,8 @@ export function archiveContract(name: string, backend: Backend): void {
       expect((await service(1).recover()).checked).toBe(0);
     });
 
-    it('a transfer cut by a crash: the next start records every object it acknowledged, once', async () => {
+    /** The audit trail of the suite's database, as a process records into it. */
+    const trail = () => {
       const audit = new AuditService(db.audit, systemClock, {
         sourceId: 'LANTERN',
         site: 'contract',
@@ -345,6 +346,21 @@ export function archiveContract(name: string, backend: Backend): void {
       const clinical = new ClinicalAudit(audit, index, {
         alerts: new SecurityAlerts(audit, systemClock, { windowMs: 60_000 }),
       });
+      /** The received records (110104, C) from `userId`, oldest first. */
+      const receivedBy = async (userId: string) =>
+        (await audit.list({ eventId: '110104' }, 100, 0))
+          .map((r) => r.event)
+          .filter((e) => e.action === 'C' && e.participants.some((p) => p.userId === userId))
+          .reverse();
+      return { audit, clinical, receivedBy };
+    };
+    const namedIn = (events: readonly AuditEvent[]) =>
+      events.flatMap((e) =>
+        e.objects!.flatMap((o) => (o.sopClasses ?? []).flatMap((c) => c.instanceUids ?? [])),
+      );
+
+    it('a transfer cut by a crash: the next start records every object it acknowledged, once', async () => {
+      const { clinical, receivedBy } = trail();
       const service = (pid: number, alive?: (pid: number) => boolean) =>
         ingestOf('transfer-crash', pid, alive, { audit: clinical, transferPart: 3 });
       const crashed = service(525252);
@@ -361,40 +377,52 @@ export function archiveContract(name: string, backend: Backend): void {
       const b = await send({});
       const again = await crashed.ingest({ chunks: chunks(a.inst.bytes), transfer: cut });
       const held = await send({ patientId: 'XF2' });
-      expect([a.out.status, b.out.status, again.status, held.out.status]).toEqual([
+      const lost = await send({ patientId: 'XF3' });
+      expect([a.out.status, b.out.status, again.status, held.out.status, lost.out.status]).toEqual([
         'stored',
         'stored',
         'duplicate',
+        'quarantined',
         'quarantined',
       ]);
       // A transfer that ends is recorded (in parts of three) and leaves nothing for the recovery.
       for (let i = 0; i < 4; i++) await send({}, done);
       await crashed.endTransfer(done);
-      // The cut one: its first three were recorded as a part as it went on; the fourth waits.
+      // The cut one: its first three were recorded as a part as it went on; the others wait.
       const [session] = await index.ingestSessions('transfer-crash');
-      expect((await index.receivedOf(session.id)).map((r) => r.status)).toEqual(['quarantined']);
-      // The process dies (its session stays). Two processes start at once: one of them records the transfer.
+      expect((await index.receivedOf(session.id)).map((r) => r.status)).toEqual([
+        'quarantined',
+        'quarantined',
+      ]);
+      // The process dies (its session stays) after a power loss took one file: its rows are checked again
+      // (the confirmed ids set back once the process's last confirmation is in), and that object goes.
+      const maxQuarantine = Math.max(...(await index.listQuarantine(0, 10_000)).map((r) => r.id));
+      await expect
+        .poll(async () => (await index.ingestSessions('transfer-crash'))[0].confirmedQuarantineId)
+        .toBe(maxQuarantine);
+      await index.write((tx) => tx.confirmIngestSession(session, 0, 0, session.updatedAt));
+      const { truncateSync } = await import('node:fs');
+      const lostRow = (await index.listQuarantine(0, 10_000)).find(
+        (r) => r.sopInstanceUid === lost.inst.sopUid,
+      )!;
+      truncateSync(blobs.path(lostRow.blobKey), 10);
+      // Two processes start at once: one of them records the transfer.
       const alive = (pid: number) => pid !== 525252;
       const starting = [service(1, alive), service(2, alive)];
       await Promise.all(starting.map((x) => x.recover()));
-      const records = (await audit.list({ eventId: '110104' }, 50, 0))
-        .map((r) => r.event)
-        .filter((e) => e.participants.some((p) => p.userId.startsWith(aeTitle)));
-      expect(records).toHaveLength(4);
-      const ofAe = (ae: string) =>
-        records.filter((e) => e.participants.some((p) => p.userId === ae)).reverse();
-      const [part, recovered] = ofAe(aeTitle);
-      expect(ofAe(`${aeTitle}D`).map((e) => e.outcomeDescription)).toEqual([
+      const [part, recovered, ...more] = await receivedBy(aeTitle);
+      expect(more).toEqual([]);
+      expect((await receivedBy(`${aeTitle}D`)).map((e) => e.outcomeDescription)).toEqual([
         'objects 1 to 3 of the transfer (it goes on)',
         'objects 4 to 4 of the transfer, the last',
       ]);
       expect(part.outcomeDescription).toBe('objects 1 to 3 of the transfer (it goes on)');
       expect(recovered.action).toBe('C');
       expect(recovered.outcomeDescription).toMatch(/quarantine.*stopped before the transfer ended/);
-      const named = [part, recovered].flatMap((e) =>
-        e.objects!.flatMap((o) => (o.sopClasses ?? []).flatMap((c) => c.instanceUids ?? [])),
+      // Every object acknowledged, the duplicate too; not the one whose file the crash took.
+      expect(namedIn([part, recovered]).sort()).toEqual(
+        [a.inst.sopUid, a.inst.sopUid, b.inst.sopUid, held.inst.sopUid].sort(),
       );
-      expect(named.sort()).toEqual([a.inst.sopUid, a.inst.sopUid, b.inst.sopUid, held.inst.sopUid].sort());
       const patients = (e: AuditEvent) => e.objects!.filter((o) => o.role === 1).map((o) => o.id);
       expect(patients(part)).toEqual(['XF1']);
       expect(patients(recovered)).toEqual(['XF2']);
@@ -403,6 +431,94 @@ export function archiveContract(name: string, backend: Backend): void {
       expect(await index.ingestSessions('transfer-crash')).toEqual([]);
       // Its study is marked: the transfer did not complete.
       expect((await index.studyTransfers([studyUid])).get(studyUid)?.transferProblem).toMatch(/stopped/);
+    });
+
+    it('a restarted process with the same pid (a container) records what the earlier one left', async () => {
+      const { clinical, receivedBy } = trail();
+      const at = new Date().toISOString();
+      const earlier = await index.write((tx) =>
+        tx.openIngestSession('container', 7, 'an earlier process', at),
+      );
+      const sop = uid();
+      const ae = `CT${Date.now() % 100000}`;
+      await index.write((tx) =>
+        tx.addReceived(earlier.id, {
+          transfer: 'cut-by-a-restart',
+          party: JSON.stringify({ userId: ae, requestor: true }),
+          studyUid: uid(),
+          sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+          sopInstanceUid: sop,
+          patientId: 'PX',
+          status: 'stored',
+          receivedAt: at,
+        }),
+      );
+      // Every pid is alive here (ours is): only the session's process token tells it is an earlier one.
+      const restarted = ingestOf('container', 7, () => true, { audit: clinical });
+      await restarted.recover();
+      expect(namedIn(await receivedBy(ae))).toEqual([sop]);
+      await restarted.close();
+      expect(await index.ingestSessions('container')).toEqual([]);
+    });
+
+    it('an object not made durable is counted failed and leaves no row for its transfer', async () => {
+      const { clinical } = trail();
+      // The disk refuses the file's sync (a failing disk cannot be produced here: its store is wrapped).
+      const failing = new Proxy(blobs, {
+        get(target, prop) {
+          if (prop === 'createTemp') {
+            return async () => {
+              const temp = await target.createTemp();
+              return new Proxy(temp, {
+                get(t, p) {
+                  if (p === 'sync') return () => Promise.reject(new Error('EIO: the disk failed'));
+                  const v: unknown = Reflect.get(t, p, t);
+                  return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+                },
+              });
+            };
+          }
+          const v: unknown = Reflect.get(target, prop, target);
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      const service = ingestOf('sync-fails', 8, undefined, { audit: clinical, blobs: failing });
+      const t = service.beginTransfer({ kind: 'peer', aeTitle: 'SYNCFAIL', address: '192.0.2.9' });
+      const inst = synthInstance({ patientId: 'SF1' });
+      await expect(service.ingest({ chunks: chunks(inst.bytes), transfer: t })).rejects.toThrow();
+      expect(t.failed).toBe(1);
+      expect(t.acknowledged).toEqual([]);
+      expect(await index.findInstance(inst.sopUid)).toBeUndefined();
+      const [session] = await index.ingestSessions('sync-fails');
+      expect(await index.receivedOf(session.id)).toEqual([]);
+      await service.close();
+    });
+
+    it('a transfer that ends while an object is still being stored waits for it and names it', async () => {
+      const { clinical, receivedBy } = trail();
+      const service = ingestOf('in-flight', 9, undefined, { audit: clinical });
+      const ae = `ABORT${Date.now() % 100000}`;
+      const t = service.beginTransfer({ kind: 'peer', aeTitle: ae, address: '192.0.2.10' });
+      const inst = synthInstance({ patientId: 'IF1' });
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      async function* slow() {
+        yield inst.bytes.subarray(0, 1000);
+        await held;
+        yield inst.bytes.subarray(1000);
+      }
+      const storing = service.ingest({ chunks: slow(), transfer: t });
+      // The association ends (aborted, say) with the object's data all sent but not yet stored.
+      const ending = service.endTransfer(t, 'the association ended before its release (aborted)');
+      await new Promise((r) => setTimeout(r, 50));
+      expect(await receivedBy(ae)).toEqual([]);
+      release();
+      expect((await storing).status).toBe('stored');
+      await ending;
+      const [record] = await receivedBy(ae);
+      expect(namedIn([record])).toEqual([inst.sopUid]);
+      expect(record.outcomeDescription).toMatch(/aborted/);
+      await service.close();
     });
 
     describe('query service (PS3.4 C.2.2.2 matching)', () => {

@@ -101,24 +101,31 @@ export class SyslogExporter {
    * is sent after the next start; its checkpoints are covered by the next one).
    */
   async stop(drainMs = 5000): Promise<void> {
+    let emptied = true;
     if (this.running && this.socket && drainMs > 0) {
-      const drained = new Promise<void>((resolve) => (this.drained = resolve));
+      const drained = new Promise<boolean>((resolve) => (this.drained = () => resolve(true)));
       this.notify();
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([drained, new Promise((r) => (timer = setTimeout(r, drainMs)))]);
+      emptied = await Promise.race([
+        drained,
+        new Promise<boolean>((r) => (timer = setTimeout(() => r(false), drainMs))),
+      ]);
       clearTimeout(timer);
       this.drained = undefined;
     }
     this.running = false;
     this.notify();
-    // A connection still being made is given up at once: stopping never waits for a silent repository.
+    // A connection still being made is given up at once, and one whose write the drain's time did not see
+    // through: stopping never waits for a silent repository.
     this.connecting?.destroy();
+    if (!emptied) this.socket?.destroy();
     await this.loop;
     this.socket?.end();
     this.socket = undefined;
   }
 
   private sleep(ms: number): Promise<void> {
+    if (!this.running) return Promise.resolve();
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
       function done() {

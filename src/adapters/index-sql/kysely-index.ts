@@ -351,6 +351,7 @@ class Reader implements IndexReader {
       id: Number(r.id),
       nodeId: r.node_id,
       pid: Number(r.pid),
+      processToken: r.process_token,
       confirmedInstanceId: Number(r.confirmed_instance_id),
       confirmedQuarantineId: Number(r.confirmed_quarantine_id),
       updatedAt: r.updated_at,
@@ -879,7 +880,12 @@ class Tx extends Reader implements IndexTx {
     return Number(r.numDeletedRows) > 0;
   }
 
-  async openIngestSession(nodeId: string, pid: number, at: string): Promise<IngestSession> {
+  async openIngestSession(
+    nodeId: string,
+    pid: number,
+    processToken: string,
+    at: string,
+  ): Promise<IngestSession> {
     const db = this.tx;
     const [i, q] = await Promise.all([
       db
@@ -898,13 +904,22 @@ class Tx extends Reader implements IndexTx {
       .values({
         node_id: nodeId,
         pid,
+        process_token: processToken,
         confirmed_instance_id: confirmedInstanceId,
         confirmed_quarantine_id: confirmedQuarantineId,
         updated_at: at,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    return { id: Number(r.id), nodeId, pid, confirmedInstanceId, confirmedQuarantineId, updatedAt: at };
+    return {
+      id: Number(r.id),
+      nodeId,
+      pid,
+      processToken,
+      confirmedInstanceId,
+      confirmedQuarantineId,
+      updatedAt: at,
+    };
   }
 
   async confirmIngestSession(
@@ -919,6 +934,7 @@ class Tx extends Reader implements IndexTx {
         id: session.id,
         node_id: session.nodeId,
         pid: session.pid,
+        process_token: session.processToken,
         confirmed_instance_id: instanceId,
         confirmed_quarantine_id: quarantineId,
         updated_at: at,
@@ -952,21 +968,33 @@ class Tx extends Reader implements IndexTx {
     return Number(row.id);
   }
 
-  async removeReceived(ids: readonly number[]): Promise<void> {
+  async removeReceived(sessionId: number, ids: readonly number[]): Promise<void> {
     for (let i = 0; i < ids.length; i += 500) {
       await this.tx
         .deleteFrom('received_instance')
+        .where('session_id', '=', sessionId)
         .where('id', 'in', ids.slice(i, i + 500))
         .execute();
     }
   }
 
   async adoptReceived(fromSessions: readonly number[], toSession: number): Promise<number> {
+    // The sessions are named first: an update that waited for another recovery's claim re-checks its rows
+    // against this list (PostgreSQL re-reads a waited-for row, not what a subquery found).
+    const orphans = await this.tx
+      .selectFrom('received_instance')
+      .select('session_id')
+      .distinct()
+      .where(leftIn([]))
+      .execute();
+    const from = [...new Set([...fromSessions, ...orphans.map((o) => Number(o.session_id))])].filter(
+      (id) => id !== toSession,
+    );
+    if (!from.length) return 0;
     const r = await this.tx
       .updateTable('received_instance')
       .set({ session_id: toSession })
-      .where('session_id', '<>', toSession)
-      .where(leftIn(fromSessions))
+      .where('session_id', 'in', from)
       .executeTakeFirst();
     return Number(r.numUpdatedRows);
   }

@@ -437,6 +437,11 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
           .addColumn('status', 'text', (c) => c.notNull())
           .addColumn('received_at', 'text', (c) => c.notNull())
           .execute();
+        // A session's process is told from a later one with the same pid (a restarted container).
+        await db.schema
+          .alterTable('ingest_session')
+          .addColumn('process_token', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
       },
     },
   };

@@ -85,6 +85,7 @@ export interface IngestSessionTable {
   confirmed_instance_id: number | string;
   confirmed_quarantine_id: number | string;
   updated_at: string;
+  process_token: Generated<string>;
 }
 
 export interface ReceivedInstanceTable {

@@ -25,11 +25,13 @@ export function store(
 ): DimseHandler {
   const decided = new WeakMap<AssociationInfo, Promise<boolean>>();
   return async (req, assoc) => {
+    // What fails in the ingest service is counted there; what is refused before it, here.
+    const step = { ingesting: false };
     let response: DimseResponse;
     try {
-      response = await storeOne(req, assoc);
+      response = await storeOne(req, assoc, step);
     } catch (e) {
-      log?.failed(assoc);
+      if (!step.ingesting) log?.failed(assoc);
       throw e;
     }
     if (response.status !== Status.Success && response.status !== Status.CoercionOfDataElements) {
@@ -38,7 +40,11 @@ export function store(
     return response;
   };
 
-  async function storeOne(req: DimseRequest, assoc: AssociationInfo): Promise<DimseResponse> {
+  async function storeOne(
+    req: DimseRequest,
+    assoc: AssociationInfo,
+    step: { ingesting: boolean },
+  ): Promise<DimseResponse> {
     const cmd = req.command;
     let allowed = decided.get(assoc);
     if (!allowed) {
@@ -70,6 +76,7 @@ export function store(
         fields: { ErrorComment: 'SOP class differs from the presentation context' },
       };
     }
+    step.ingesting = true;
     const outcome = await ingest.ingest({
       chunks: req.dataset,
       source: assoc.callingAeTitle,

@@ -11,6 +11,8 @@ import type { AssociationInfo } from '../../net/dimse/association.js';
  */
 export class StoredPerAssociation {
   private readonly transfers = new WeakMap<AssociationInfo, ReceivedTransfer>();
+  /** Associations whose transfer was ended: a C-STORE failing after it (its data cut off) is not a new one. */
+  private readonly over = new WeakSet<AssociationInfo>();
   /** Records being written (`settled` waits for them). */
   private readonly ending = new Set<Promise<void>>();
 
@@ -25,6 +27,7 @@ export class StoredPerAssociation {
 
   /** A C-STORE on the association that did not store its object. */
   failed(assoc: AssociationInfo): void {
+    if (this.over.has(assoc)) return;
     this.of(assoc).fail();
   }
 
@@ -33,6 +36,7 @@ export class StoredPerAssociation {
    * whether it ended before its sender said it was done.
    */
   ended(assoc: AssociationInfo, how = 'released'): Promise<void> {
+    this.over.add(assoc);
     const t = this.transfers.get(assoc);
     if (!t) return Promise.resolve();
     this.transfers.delete(assoc);

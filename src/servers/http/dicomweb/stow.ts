@@ -97,10 +97,6 @@ export async function stow(
   // The request is one transfer: the ingest service records each object it acknowledges for it.
   const transfer = app.ingest.beginTransfer(partyOf(req));
   const end = (interrupted?: string) => app.ingest.endTransfer(transfer, interrupted);
-  const failedPart = (failure: number) => {
-    items.push({ failure });
-    transfer.fail();
-  };
   try {
     for await (const part of readParts(
       guarded(body, max, app.config.http.bodyIdleSeconds * 1000),
@@ -108,7 +104,8 @@ export async function stow(
     )) {
       const ct = parseMediaType(part.headers['content-type'] ?? partType);
       if (ct.type !== 'application/dicom') {
-        failedPart(Status.SopClassNotSupported);
+        items.push({ failure: Status.SopClassNotSupported });
+        transfer.fail(); // refused here; what the ingest service fails, it counts
         continue; // its body is skipped by the reader
       }
       try {
@@ -131,7 +128,7 @@ export async function stow(
         const whole: readonly string[] = ['LNT_HTTP_TOO_LARGE', 'LNT_HTTP_BAD_REQUEST', 'LNT_HTTP_TIMEOUT'];
         if (e instanceof LanternError && whole.includes(e.code)) throw e;
         if (!(e instanceof LanternError)) throw e;
-        failedPart(e.dimseStatus);
+        items.push({ failure: e.dimseStatus });
         // Drain what is left of the failed part so the next one can be read.
         for await (const _ of part.body) void _;
       }
