@@ -10,7 +10,7 @@ import { viewerDir } from '../../src/adapters/viewer-install/ohif.js';
 import { buildHttpServer } from '../../src/servers/http/server.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { pydicomDataDir } from '../helpers/corpus.js';
-import { contrast, launchChromium } from '../helpers/browser.js';
+import { canvasContrast, launchChromium } from '../helpers/browser.js';
 import { ohifTarball } from '../helpers/ohif.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/lantern.js');
@@ -93,7 +93,7 @@ describe('lantern viewer install ohif', () => {
     await link.click();
     await page.waitForURL(`${base}/ohif/viewer?StudyInstanceUIDs=${studyUid}`);
     await expect
-      .poll(() => contrast(page, 'canvas.cornerstone-canvas'), { timeout: 90_000, interval: 1000 })
+      .poll(() => canvasContrast(page, 'canvas.cornerstone-canvas'), { timeout: 90_000, interval: 1000 })
       .toBeGreaterThan(10);
     expect(failed).toEqual([]);
     expect(violations).toEqual([]);

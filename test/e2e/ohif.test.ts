@@ -9,7 +9,7 @@ import { buildHttpServer } from '../../src/servers/http/server.js';
 import { startTestArchive, type TestArchive } from '../helpers/archive.js';
 import { pydicomDataDir } from '../helpers/corpus.js';
 import { runDcmtk } from '../helpers/dcmtk.js';
-import { contrast, launchChromium } from '../helpers/browser.js';
+import { canvasContrast, launchChromium } from '../helpers/browser.js';
 import { ohifViewerDir } from '../helpers/ohif.js';
 
 const TYPES: Record<string, string> = {
@@ -122,7 +122,7 @@ describe('OHIF Viewer v3 with Lantern as its DICOMweb data source', () => {
     await page.goto(`${origin}/viewer?StudyInstanceUIDs=${studyUid}`);
     const canvas = page.locator('canvas.cornerstone-canvas').first();
     await expect
-      .poll(() => contrast(page, 'canvas.cornerstone-canvas'), { timeout: 90_000, interval: 1000 })
+      .poll(() => canvasContrast(page, 'canvas.cornerstone-canvas'), { timeout: 90_000, interval: 1000 })
       .toBeGreaterThan(20);
     // Scroll to the second image (the JPEG-LS one) and let it load.
     await canvas.hover();

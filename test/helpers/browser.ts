@@ -21,7 +21,27 @@ export function launchChromium(o: { webgl?: boolean } = {}): Promise<Browser> {
 export async function contrast(page: Page, selector: string): Promise<number> {
   const loc = page.locator(selector).first();
   if (!(await loc.count())) return 0;
-  const { data } = await sharp(await loc.screenshot())
+  return spread(await loc.screenshot());
+}
+
+/**
+ * The same spread over the pixels a canvas holds itself (its 2D content, as a PNG from the page), whatever
+ * the page paints over it: a viewer of others' (OHIF) shows tours and notices above its images.
+ */
+export async function canvasContrast(page: Page, selector: string): Promise<number> {
+  const url = await page.evaluate((sel) => {
+    // Runs in the page (this project's types have no DOM).
+    const doc = (globalThis as unknown as { document: { querySelector(s: string): object | null } }).document;
+    const c = doc.querySelector(sel);
+    return c && 'toDataURL' in c ? (c as { toDataURL(type: string): string }).toDataURL('image/png') : '';
+  }, selector);
+  if (!url.startsWith('data:image/png;base64,')) return 0;
+  return spread(Buffer.from(url.slice('data:image/png;base64,'.length), 'base64'));
+}
+
+async function spread(png: Buffer): Promise<number> {
+  const { data } = await sharp(png)
+    .flatten({ background: '#000000' })
     .greyscale()
     .raw()
     .toBuffer({ resolveWithObject: true });
