@@ -47,6 +47,11 @@ export interface App {
   /** Sends the trail to an audit record repository, when one is configured (started with the servers). */
   readonly auditExport: BackgroundTask | undefined;
   readonly clock: Clock;
+  /**
+   * The durable background jobs this process runs (the integrity verification pass), started with the
+   * servers: `schedule` queues the recurring ones, once across processes.
+   */
+  readonly jobs: BackgroundTask & { schedule(): Promise<void> };
   /** Unexpected errors, counted and logged (connection code, unhandled rejections). */
   readonly faults: FaultMonitor;
   close(): Promise<void>;

@@ -476,6 +476,19 @@ const SETTINGS = {
       meaning:
         'a study that received an instance within this many seconds is shown as still receiving (its transfer may not be over)',
     }),
+    verifyDays: setting({
+      check: integer(0, 3650, '0 (off) to 3650 days'),
+      default: 30,
+      env: 'LANTERN_VERIFY_DAYS',
+      meaning:
+        '`serve` re-reads and re-hashes every stored object once in this many days, in the background (a damaged one is flagged, alerted and no longer served); `0`: only on demand (`lantern verify`)',
+    }),
+    verifyMBps: setting({
+      check: integer(1, 100_000, '1-100000 MB/s'),
+      default: 40,
+      env: 'LANTERN_VERIFY_MBPS',
+      meaning: 'the background verification reads at most this many MB a second on average',
+    }),
   },
   query: {
     maxResults: setting({

@@ -33,7 +33,8 @@ import { DECODABLE, ENCODABLE } from './adapters/imaging/codecs.js';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { assertSafeBinding, buildHttpServer } from './servers/http/server.js';
-import { VerifyService } from './services/verify.js';
+import { VERIFY_PASS, VerifyService, verificationPass } from './services/verify.js';
+import { JobRunner } from './services/job-runner.js';
 import { FaultMonitor } from './services/faults.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './version.js';
 
@@ -109,7 +110,36 @@ export async function createApp(
     throw e;
   }
   const query = new QueryService(index, { maxResults: config.query.maxResults, audit: clinicalAudit });
-  const verify = new VerifyService(index, blobs);
+  const verify = new VerifyService(index, blobs, {
+    clock,
+    audit: clinicalAudit,
+    onDamaged: (o) =>
+      log.error(
+        { instance: o.id, blobKey: o.blobKey, detail: o.detail },
+        'stored object damaged: not served until restored',
+      ),
+  });
+  const pass = verificationPass(verify, db.jobs, clock, {
+    days: config.storage.verifyDays,
+    bytesPerSecond: config.storage.verifyMBps * 1e6,
+  });
+  const runner = new JobRunner(
+    db.jobs,
+    clock,
+    { [VERIFY_PASS]: pass.handler },
+    {
+      onError: (job, e) =>
+        log.warn(
+          { job: job.id, kind: job.kind, err: { message: e.message } },
+          'background job failed; retried later',
+        ),
+    },
+  );
+  const jobs = {
+    start: () => runner.start(),
+    stop: () => runner.stop(),
+    schedule: () => pass.schedule(),
+  };
   const retrieve = new RetrieveService(index, blobs, query, clinicalAudit);
   const commitment = new CommitmentService(index, retrieve, clinicalAudit);
   const send = new SendService(
@@ -197,7 +227,9 @@ export async function createApp(
     alerts,
     auditExport,
     clock,
+    jobs,
     close: async () => {
+      await runner.stop();
       // What this process recorded since its last checkpoint (a command's records) is checkpointed too.
       await audit
         .checkpointIfWritten()
@@ -362,6 +394,8 @@ export async function startServers(
     await app.audit.applicationActivity('start', process.env.USER ?? 'lantern');
     await app.audit.recording('started');
     app.auditExport?.start();
+    await app.jobs.schedule();
+    app.jobs.start();
     dimse = await startDicom(app, overrides.dicom);
   } catch (e) {
     await http.close();

@@ -110,6 +110,12 @@ export const ERROR_CATALOGUE = {
     meaning: 'A query key or value is not valid for its attribute.',
   },
   LNT_NOT_FOUND: { http: 404, dimse: 0xa801, meaning: 'The requested object does not exist in the archive.' },
+  LNT_OBJECT_DAMAGED: {
+    http: 500,
+    dimse: 0xc000,
+    meaning:
+      'The stored object failed its integrity check (its bytes differ from those stored, or its file is missing); it is not served until restored.',
+  },
   LNT_HTTP_BAD_REQUEST: {
     http: 400,
     dimse: 0xc000,

@@ -71,7 +71,14 @@ export interface InstanceRow {
   readonly sha256: string;
   /** When the object was stored (ISO 8601, UTC). */
   readonly receivedAt: string;
+  /** What its last integrity check found: '' whole (or not checked yet), else what is wrong. */
+  readonly integrity: Integrity;
+  /** When it was last checked ('' never). */
+  readonly verifiedAt: string;
 }
+
+/** A stored object's state as its last integrity check found it. */
+export type Integrity = '' | 'mismatch' | 'missing';
 
 export interface QuarantineRecord {
   readonly blobKey: string;
@@ -209,6 +216,8 @@ export interface IndexReader {
   ): Promise<Map<number, { modalities: string[]; sopClasses: string[] }>>;
   /** Every stored instance in id order, a page at a time. */
   listInstances(afterId: number, limit: number): Promise<InstanceRow[]>;
+  /** The instances whose last integrity check found them damaged, in id order, a page at a time. */
+  damagedInstances(afterId: number, limit: number): Promise<InstanceRow[]>;
   /**
    * The instances of a study, or of one series or one instance in it, in series then instance number
    * order (one query: retrieval by UIDs, the common case of WADO-RS and C-MOVE).
@@ -273,6 +282,11 @@ export interface IndexTx extends IndexReader {
   removeInstance(id: number): Promise<boolean>;
   /** Removes a quarantine row; false when there was none. */
   removeQuarantine(id: number): Promise<boolean>;
+  /** Records integrity checks: when each instance (by row id) was checked and what was found. */
+  recordVerification(
+    results: readonly { readonly id: number; readonly integrity: Integrity }[],
+    at: string,
+  ): Promise<void>;
   /**
    * Starts an ingest session: its confirmed ids are the highest instance and quarantine ids now (what
    * exists was recorded before it). Returns it.

@@ -93,6 +93,12 @@ export interface JobQueue {
     error: string,
     options?: { readonly retryAt?: Date },
   ): Promise<'queued' | 'failed' | undefined>;
+  /**
+   * A recurring or stepwise job done for now: queued again for `runAt` with a new payload (where it got to),
+   * its attempts back to 0 and its dedupe key kept (so no second copy can be queued meanwhile). False (and
+   * nothing changed) unless the job is running under `worker`.
+   */
+  reschedule(id: number, worker: string, payload: JsonValue, runAt: Date): Promise<boolean>;
   /** Heartbeat: the lease now runs out `leaseMs` from now. False unless the job is running under `worker`. */
   extend(id: number, worker: string, leaseMs: number): Promise<boolean>;
   get(id: number): Promise<Job | undefined>;

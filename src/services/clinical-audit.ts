@@ -223,6 +223,41 @@ export class ClinicalAudit {
   }
 
   /**
+   * Integrity checks that changed what the archive knows of stored objects (Security Alert, PS3.15 A.5.3.11):
+   * objects found damaged (their bytes differ from the SHA-256 recorded at storage, or their file is
+   * missing: outcome 8, serious failure), and objects found whole again (restored: outcome 0). By Lantern
+   * itself, or by who asked for the check.
+   */
+  async integrity(
+    by: Party | undefined,
+    damaged: readonly { readonly row: AuditedInstance; readonly detail: string }[],
+    restored: readonly AuditedInstance[],
+  ): Promise<void> {
+    const who = by ? [this.participant(by, true), this.audit.self()] : [this.audit.self(true)];
+    for (const detail of [...new Set(damaged.map((d) => d.detail))]) {
+      const rows = damaged.filter((d) => d.detail === detail).map((d) => d.row);
+      await this.audit.record({
+        eventId: EVENT.securityAlert,
+        action: 'E',
+        outcome: 8,
+        outcomeDescription: `integrity check: ${rows.length} stored object(s) damaged (${detail}); not served until restored`,
+        participants: who,
+        objects: await studyObjects(this.index, rows, true),
+      });
+    }
+    if (restored.length) {
+      await this.audit.record({
+        eventId: EVENT.securityAlert,
+        action: 'E',
+        outcome: 0,
+        outcomeDescription: `integrity check: ${restored.length} stored object(s) whole again (restored); served again`,
+        participants: who,
+        objects: await studyObjects(this.index, restored, true),
+      });
+    }
+  }
+
+  /**
    * The quarantine list read (DICOM Instances Accessed, PS3.15 A.5.3.3): its records name the patients and
    * studies of objects held back, so reading them is recorded like any read of them.
    */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Tag, tagHex } from '../core/dicom/dictionary.js';
 import { DicomParser, metaHeaderEnd, parseDicom } from '../core/dicom/parser.js';
+import { LanternError } from '../core/errors.js';
 import { type Actor, requirePermission } from '../core/security/actor.js';
 import type { QueryKey } from '../core/query/keys.js';
 import type { ReadBuffers } from '../core/buffers/pool.js';
@@ -58,6 +59,14 @@ async function collect(source: AsyncIterable<Uint8Array>): Promise<Uint8Array[]>
   return out;
 }
 
+/** The refusal to serve a stored object that an integrity check found damaged. */
+function damaged(row: InstanceRow): LanternError {
+  return new LanternError(
+    'LNT_OBJECT_DAMAGED',
+    `stored object ${row.sopInstanceUid} failed its integrity check (${row.integrity === 'missing' ? 'file missing' : 'bytes differ from those stored'}); it is not served until restored`,
+  );
+}
+
 /** How much of a stored file is read to find where its data set starts (meta headers are small). */
 const HEADER_PROBE = 64 * 1024;
 
@@ -84,6 +93,22 @@ export class RetrieveService {
     destination?: string,
   ): Promise<void> {
     await this.audit?.sent(by, rows, kind, destination);
+  }
+
+  /**
+   * Which of `rows` may have their stored bytes served: not those an integrity check found damaged (their
+   * bytes differ from those stored, or their file is gone), which are withheld until restored and checked
+   * again. When every one is damaged, LNT_OBJECT_DAMAGED. Metadata, kept in the index, is not affected.
+   */
+  servable<T extends InstanceRow>(rows: readonly T[]): { rows: T[]; withheld: number } {
+    const { whole, damaged: bad } = this.partition(rows);
+    if (rows.length && !whole.length) throw damaged(rows[0]);
+    return { rows: whole, withheld: bad.length };
+  }
+
+  /** `rows` split into those that may be served and those an integrity check found damaged. */
+  partition<T extends InstanceRow>(rows: readonly T[]): { whole: T[]; damaged: T[] } {
+    return { whole: rows.filter((r) => !r.integrity), damaged: rows.filter((r) => !!r.integrity) };
   }
 
   /** The instances under the matches of `keys` at `level` (relational: any key at any level). */
@@ -146,6 +171,7 @@ export class RetrieveService {
 
   /** The stored bytes of an instance's data set (after its meta header), streamed. */
   async datasetStream(row: InstanceRow): Promise<AsyncIterable<Uint8Array>> {
+    if (row.integrity) throw damaged(row);
     // One read of the stored object: the meta header is passed over as it streams (found element by
     // element in the first bytes), so sending it costs one open and no parse of the data set. The first
     // chunk is read here, so that a missing object fails before anything is sent for it.
@@ -207,6 +233,7 @@ export class RetrieveService {
     const ahead: { row: InstanceRow | undefined; whole?: Promise<Uint8Array[]>; bytes: number }[] = [];
     let next = 0;
     let held = 0;
+    for (const row of rows) if (row?.integrity) throw damaged(row);
     const fill = () => {
       while (next < rows.length && ahead.length < READ_AHEAD) {
         const row = rows[next];
@@ -249,6 +276,7 @@ export class RetrieveService {
 
   /** The stored object whole (meta header included), as kept. */
   objectStream(row: InstanceRow, range?: { start: number; end: number }): AsyncIterable<Uint8Array> {
+    if (row.integrity) throw damaged(row);
     return this.blobs.read(row.blobKey, range);
   }
 
@@ -260,6 +288,7 @@ export class RetrieveService {
     row: InstanceRow,
     tag: number,
   ): Promise<{ bytes: Uint8Array } | { offset: number; length: number } | 'encapsulated' | undefined> {
+    if (row.integrity) throw damaged(row);
     const parser = new DicomParser({ bulkDataThreshold: 1024 });
     let complete = false;
     for await (const chunk of this.blobs.read(row.blobKey)) {

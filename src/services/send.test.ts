@@ -23,6 +23,8 @@ const row = (n: number): InstanceRow => ({
   size: 1,
   sha256: '',
   receivedAt,
+  integrity: '',
+  verifiedAt: '',
 });
 
 /** A sender whose peer answers the N-ACTION with `status` and then does what `then` says with the request. */

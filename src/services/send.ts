@@ -64,11 +64,17 @@ export class SendService {
     instances: readonly InstanceRow[],
     options: SendOptions & { readonly by: Party },
   ): AsyncGenerator<SendProgress> {
-    await this.retrieve.recordSent(options.by, instances, 'transferred', to.aeTitle);
+    // Objects an integrity check found damaged are not sent: each is a failed sub-operation.
+    const { whole, damaged } = this.retrieve.partition(instances);
+    await this.retrieve.recordSent(options.by, whole, 'transferred', to.aeTitle);
     const counts = new SubOperations(instances.length);
-    if (!instances.length) return;
-    const datasets = this.retrieve.datasetsInOrder(instances);
-    for await (const r of this.sender.send(to, instances, datasets, options)) {
+    for (const instance of damaged) {
+      counts.record('Failure');
+      yield { counts, instance, outcome: 'Failure' };
+    }
+    if (!whole.length) return;
+    const datasets = this.retrieve.datasetsInOrder(whole);
+    for await (const r of this.sender.send(to, whole, datasets, options)) {
       const outcome = storeOutcome(r.status);
       counts.record(outcome);
       yield { counts, instance: r.instance, outcome };

@@ -12,7 +12,12 @@ import { encodePdu } from '../../src/core/ul/pdu.js';
 import { DCMTK_ENV, runDcmtk } from '../helpers/dcmtk.js';
 import { associateRq, RawPeer } from '../helpers/raw-peer.js';
 import { synthInstance, uid } from '../helpers/synth.js';
-import { createTestIndex, type TestIndexDatabase, testIndex } from '../helpers/test-index.js';
+import {
+  createTestIndex,
+  openIndexDatabase,
+  type TestIndexDatabase,
+  testIndex,
+} from '../helpers/test-index.js';
 
 const bin = resolve(import.meta.dirname, '../../bin/lantern.js');
 const run = promisify(execFile);
@@ -321,6 +326,27 @@ describe('lantern command line', () => {
     const bad = await lantern(['verify', '--data', data], env);
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/mismatched: 1/);
+    // One study, on demand; a UID that is not one is refused before anything opens.
+    const [sop] = /(\S+) \(objects\//.exec(bad.stdout)!.slice(1);
+    const db = openIndexDatabase({ dataDir: data, index: { url: env.LANTERN_INDEX_URL } });
+    try {
+      const row = await db
+        .selectFrom('instance')
+        .innerJoin('series', 'series.id', 'instance.series_fk')
+        .innerJoin('study', 'study.id', 'series.study_fk')
+        .select(['study.study_uid', 'instance.integrity'])
+        .where('instance.sop_instance_uid', '=', sop)
+        .executeTakeFirstOrThrow();
+      expect(row.integrity).toBe('mismatch');
+      const one = await lantern(['verify', '--study', row.study_uid, '--data', data], env);
+      expect(one.code).toBe(1);
+      expect(one.stdout).toMatch(/mismatched: 1/);
+    } finally {
+      await db.destroy();
+    }
+    const wrong = await lantern(['verify', '--study', 'not-a-uid', '--data', data], env);
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr).toMatch(/--study must be a Study Instance UID/);
   });
 
   it('importing the pydicom corpus twice stores each instance once', async () => {

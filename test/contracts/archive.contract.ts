@@ -712,6 +712,9 @@ export function archiveContract(name: string, backend: Backend): void {
 
       it('an archive made before the name index gets its keys when it is upgraded', async () => {
         // Back to the schema before 0005: every later migration undone too (a new one is added here).
+        await backend.raw('drop index instance_damaged_idx');
+        await backend.raw('alter table instance drop column verified_at');
+        await backend.raw('alter table instance drop column integrity');
         await backend.raw('drop table received_instance');
         await backend.raw('alter table ae drop column mode');
         await backend.raw('alter table ae drop column cert_sha256');
@@ -856,19 +859,65 @@ export function archiveContract(name: string, backend: Backend): void {
       expect(await index.instancesByUid({ series: seriesA2 })).toHaveLength(1);
     });
 
-    it('verify re-hashes every object and names mismatches and missing files', async () => {
-      const verify = new VerifyService(index, blobs);
+    it('verify re-hashes every object, records what it found, and alerts once on damage and on repair', async () => {
+      const { audit, clinical } = trail();
+      const damaged: string[] = [];
+      const verify = new VerifyService(index, blobs, {
+        clock: systemClock,
+        audit: clinical,
+        onDamaged: (o) => damaged.push(o.blobKey),
+      });
+      const alerts = async () =>
+        (await audit.list({ eventId: '110113' }, 100, 0))
+          .map((r) => r.event)
+          .filter((e) => e.outcomeDescription?.startsWith('integrity check'));
       const clean = await verify.run();
       expect(clean.mismatched).toEqual([]);
       expect(clean.missing).toEqual([]);
       expect(clean.checked).toBe((await index.counts()).instances);
-      const rows = await index.listInstances(0, 2);
-      const { writeFileSync, unlinkSync } = await import('node:fs');
-      writeFileSync(blobs.path(rows[0].blobKey), 'tampered');
+      const rows = await index.listInstances(0, 3);
+      expect(rows.every((r) => r.integrity === '' && r.verifiedAt !== '')).toBe(true);
+      const { readFileSync, writeFileSync, unlinkSync } = await import('node:fs');
+      const original = readFileSync(blobs.path(rows[0].blobKey));
+      const flipped = Buffer.from(original);
+      flipped[flipped.length - 1] ^= 0xff;
+      writeFileSync(blobs.path(rows[0].blobKey), flipped);
       unlinkSync(blobs.path(rows[1].blobKey));
       const bad = await verify.run();
-      expect(bad.mismatched.map((m) => m.sopInstanceUid)).toEqual([rows[0].sopInstanceUid]);
+      expect(bad.mismatched.map((m) => [m.sopInstanceUid, m.detail])).toEqual([
+        [rows[0].sopInstanceUid, 'SHA-256 differs from the recorded digest'],
+      ]);
       expect(bad.missing.map((m) => m.sopInstanceUid)).toEqual([rows[1].sopInstanceUid]);
+      // Recorded on the rows, listed, logged by storage key, and alerted once per finding.
+      expect((await index.damagedInstances(0, 10)).map((r) => [r.sopInstanceUid, r.integrity])).toEqual([
+        [rows[0].sopInstanceUid, 'mismatch'],
+        [rows[1].sopInstanceUid, 'missing'],
+      ]);
+      expect(damaged).toEqual([rows[0].blobKey, rows[1].blobKey]);
+      const found = await alerts();
+      expect(found.map((e) => e.outcome).sort()).toEqual([8, 8]);
+      const named = found.flatMap((e) =>
+        e.objects!.flatMap((o) => (o.sopClasses ?? []).flatMap((c) => c.instanceUids ?? [])),
+      );
+      expect(named.sort()).toEqual([rows[0].sopInstanceUid, rows[1].sopInstanceUid].sort());
+      // Checked again and still damaged: no new alert. A background step walks the archive in id order.
+      const step = await verify.step(0, { maxObjects: 2, maxBytes: 1e12 });
+      expect(step).toMatchObject({ checked: 2, next: rows[1].id });
+      const rest = await verify.step(step.next!, { maxObjects: 1e6, maxBytes: 1e12, bytesPerSecond: 1e9 });
+      expect(rest.next).toBeUndefined();
+      expect(step.checked + rest.checked).toBe((await index.counts()).instances);
+      expect(await alerts()).toHaveLength(2);
+      // Restored from a backup: whole again, served again, and recorded.
+      writeFileSync(blobs.path(rows[0].blobKey), original);
+      await verify.check([(await index.findInstance(rows[0].sopInstanceUid))!]);
+      expect((await index.damagedInstances(0, 10)).map((r) => r.sopInstanceUid)).toEqual([
+        rows[1].sopInstanceUid,
+      ]);
+      const [repaired] = await alerts();
+      expect([repaired.outcome, repaired.outcomeDescription]).toEqual([
+        0,
+        'integrity check: 1 stored object(s) whole again (restored); served again',
+      ]);
     });
   });
 }

@@ -256,6 +256,31 @@ export function jobQueueContract(name: string, backend: JobQueueBackend): void {
       expect((await a.list({ kind, limit: 100 })).filter((j) => j.dedupeKey === 'study-1')).toHaveLength(2);
     });
 
+    it('reschedules a stepwise job: queued again with its new payload and run time, its key kept', async () => {
+      const kind = newKind();
+      const id = await a.enqueue({ kind, payload: { afterId: 0 }, dedupeKey: 'pass', maxAttempts: 2 });
+      const [first] = await a.claim({ kinds: [kind], worker: 'w1', leaseMs: MINUTE, limit: 1 });
+      expect(first.attempts).toBe(1);
+      const later = new Date(clock.now().getTime() + 10 * MINUTE);
+      expect(await a.reschedule(id, 'w2', { afterId: 99 }, later)).toBe(false); // not its worker
+      expect(await a.reschedule(id, 'w1', { afterId: 200 }, later)).toBe(true);
+      expect(await b.get(id)).toMatchObject({
+        state: 'queued',
+        payload: { afterId: 200 },
+        attempts: 0,
+        runAt: later,
+        dedupeKey: 'pass',
+        leaseUntil: undefined,
+      });
+      expect(await b.enqueue({ kind, payload: { afterId: 0 }, dedupeKey: 'pass' })).toBe(id);
+      expect(await b.claim({ kinds: [kind], worker: 'w2', leaseMs: MINUTE, limit: 1 })).toEqual([]);
+      clock.advanceMs(10 * MINUTE);
+      const [again] = await b.claim({ kinds: [kind], worker: 'w2', leaseMs: MINUTE, limit: 1 });
+      expect(again).toMatchObject({ id, payload: { afterId: 200 }, attempts: 1 });
+      expect(await a.reschedule(id, 'w1', { afterId: 1 }, later)).toBe(false); // no longer its job
+      expect(await b.complete(id, 'w2')).toBe(true);
+    });
+
     it('lists jobs by state and kind, a page at a time, with attempts and last error', async () => {
       const kind = newKind();
       const other = newKind();

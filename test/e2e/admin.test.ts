@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -152,6 +152,26 @@ describe('administration in Chromium', () => {
     await page.click('.tabs >> text=Quarantine');
     await expect.poll(() => page.locator('tr[data-quarantine]').count()).toBe(1);
     expect(await page.textContent('tr[data-quarantine]')).toContain('QQ1');
+
+    // Integrity: a stored file changed behind the archive's back, found by a check of its study.
+    const damaged = (await archive.app.index.listInstances(0, 1))[0];
+    const file = join(archive.dir, 'storage', damaged.blobKey);
+    const original = readFileSync(file);
+    const flipped = Buffer.from(original);
+    flipped[flipped.length - 1] ^= 0xff;
+    writeFileSync(file, flipped);
+    await page.click('.tabs >> text=Integrity');
+    await expect
+      .poll(() => page.textContent('section[aria-labelledby=integrity-title]'))
+      .toMatch(/No damaged object/);
+    await page.fill('input[name=study]', damaged.studyUid);
+    await page.click('text=Check now');
+    await expect
+      .poll(() => page.textContent('[data-testid=verify-result]'))
+      .toBe('1 objects checked: 1 damaged');
+    await expect.poll(() => page.locator(`tr[data-damaged="${damaged.sopInstanceUid}"]`).count()).toBe(1);
+    expect(await page.textContent(`tr[data-damaged="${damaged.sopInstanceUid}"]`)).toContain('bytes differ');
+    writeFileSync(file, original);
 
     // The audit trail: the session ended and the peers registered are in it.
     await page.click('.tabs >> text=Audit trail');

@@ -241,6 +241,31 @@ export class KyselyJobQueue implements JobQueue {
     return r.state === 'failed' ? 'failed' : 'queued';
   }
 
+  async reschedule(id: number, worker: string, payload: JsonValue, runAt: Date): Promise<boolean> {
+    validDate('runAt', runAt);
+    const text = JSON.stringify(payload);
+    if (text === undefined) throw new RangeError('a job payload must be JSON');
+    const now = iso(this.clock.now());
+    const r = await this.db
+      .updateTable('job')
+      .set({
+        state: 'queued',
+        payload: text,
+        run_at: iso(runAt),
+        attempts: 0,
+        lease_until: null,
+        last_error: null,
+        updated_at: now,
+      })
+      .where('id', '=', id)
+      .where('state', '=', 'running')
+      .where('worker', '=', worker)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) return false;
+    await this.durable();
+    return true;
+  }
+
   async extend(id: number, worker: string, leaseMs: number): Promise<boolean> {
     positiveInteger('leaseMs', leaseMs);
     const at = this.clock.now();

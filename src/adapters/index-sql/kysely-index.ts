@@ -26,6 +26,7 @@ import type {
   IngestSession,
   InstanceRecord,
   InstanceRow,
+  Integrity,
   LevelQuery,
   LevelRow,
   PatientRow,
@@ -335,9 +336,21 @@ class Reader implements IndexReader {
         'instance.size',
         'instance.sha256',
         'instance.received_at',
+        'instance.integrity',
+        'instance.verified_at',
         'series.series_uid',
         'study.study_uid',
       ]);
+  }
+
+  async damagedInstances(afterId: number, limit: number): Promise<InstanceRow[]> {
+    const rows = await this.instanceSelect()
+      .where('instance.integrity', '<>', '')
+      .where('instance.id', '>', afterId)
+      .orderBy('instance.id')
+      .limit(limit)
+      .execute();
+    return rows.map(toInstanceRow);
   }
 
   async ingestSessions(nodeId: string): Promise<IngestSession[]> {
@@ -704,6 +717,8 @@ function toInstanceRow(r: {
   size: number | string;
   sha256: string;
   received_at: string;
+  integrity: string;
+  verified_at: string;
   series_uid: string;
   study_uid: string;
 }): InstanceRow {
@@ -716,6 +731,8 @@ function toInstanceRow(r: {
     size: Number(r.size),
     sha256: r.sha256,
     receivedAt: r.received_at,
+    integrity: r.integrity as Integrity,
+    verifiedAt: r.verified_at,
     seriesUid: r.series_uid,
     studyUid: r.study_uid,
   };
@@ -873,6 +890,23 @@ class Tx extends Reader implements IndexTx {
       await db.deleteFrom('patient').where('id', '=', patientId).execute();
     }
     return true;
+  }
+
+  async recordVerification(
+    results: readonly { readonly id: number; readonly integrity: Integrity }[],
+    at: string,
+  ): Promise<void> {
+    // One statement per outcome: a page of whole objects is one update.
+    for (const integrity of ['', 'mismatch', 'missing'] as const) {
+      const ids = results.filter((r) => r.integrity === integrity).map((r) => r.id);
+      for (let i = 0; i < ids.length; i += 500) {
+        await this.tx
+          .updateTable('instance')
+          .set({ verified_at: at, integrity })
+          .where('id', 'in', ids.slice(i, i + 500))
+          .execute();
+      }
+    }
   }
 
   async removeQuarantine(id: number): Promise<boolean> {

@@ -444,6 +444,22 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
           .execute();
       },
     },
+    '0016_integrity': {
+      async up(db: Kysely<unknown>) {
+        // Each object's last integrity check (re-hashed against its recorded SHA-256) and what it found:
+        // '' whole (or not checked yet), 'mismatch', 'missing'. Damaged objects are few: a partial index
+        // finds them and costs an ordinary insert nothing.
+        await db.schema
+          .alterTable('instance')
+          .addColumn('verified_at', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+        await db.schema
+          .alterTable('instance')
+          .addColumn('integrity', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+        await sql`create index instance_damaged_idx on instance (id) where integrity <> ''`.execute(db);
+      },
+    },
   };
 }
 

@@ -62,6 +62,8 @@ export interface InstanceTable {
   attrs: string;
   received_at: string;
   source_aet: string;
+  verified_at: Generated<string>;
+  integrity: Generated<string>;
 }
 
 export interface QuarantineTable {

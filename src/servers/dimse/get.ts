@@ -30,11 +30,21 @@ export function get(deps: GetDeps): DimseHandler {
       yield selected;
       return;
     }
-    await deps.retrieve.recordSent(peerParty(assoc), selected.instances, 'transferred', assoc.callingAeTitle);
+    // Objects an integrity check found damaged are not sent: each is a failed sub-operation.
+    const { whole, damaged } = deps.retrieve.partition(selected.instances);
+    await deps.retrieve.recordSent(peerParty(assoc), whole, 'transferred', assoc.callingAeTitle);
     const counts = new SubOperations(selected.instances.length);
-    const datasets = deps.retrieve.datasetsInOrder(selected.instances);
-    for (const inst of selected.instances) {
+    for (const _ of damaged) counts.record('Failure');
+    const datasets = deps.retrieve.datasetsInOrder(whole);
+    for (const inst of whole) {
       if (signal.aborted) break;
+      // An object that cannot be read (its file gone) fails its sub-operation alone.
+      const data = await datasets(inst).catch(() => undefined);
+      if (!data) {
+        counts.record('Failure');
+        if (counts.remaining > 0) yield { status: Status.Pending, fields: counts.fields() };
+        continue;
+      }
       const rsp = await assoc.request?.(
         inst.sopClassUid,
         inst.transferSyntaxUid,
@@ -44,7 +54,7 @@ export function get(deps: GetDeps): DimseHandler {
           AffectedSOPInstanceUID: inst.sopInstanceUid,
           Priority: 0,
         },
-        await datasets(inst),
+        data,
       );
       counts.record(storeOutcome(rsp ? Number(rsp.Status) : undefined));
       if (counts.remaining > 0) yield { status: Status.Pending, fields: counts.fields() };

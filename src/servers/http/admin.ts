@@ -110,6 +110,45 @@ export async function adminApi(server: FastifyInstance, app: App): Promise<void>
       ),
   );
 
+  // Integrity: the objects an integrity check found damaged, and a study checked now.
+  server.get<{ Querystring: { after?: string; limit?: string } }>(
+    '/api/storage/damaged',
+    { config: { access: 'system.read' } },
+    async (req) =>
+      (
+        await app.verify.damaged(
+          int(req.query.after, 'after', 0, Number.MAX_SAFE_INTEGER, 0),
+          int(req.query.limit, 'limit', 1, 500, 100),
+          req.actor,
+          partyOf(req),
+        )
+      ).map((r) => ({
+        id: r.id,
+        studyUid: r.studyUid,
+        seriesUid: r.seriesUid,
+        sopInstanceUid: r.sopInstanceUid,
+        integrity: r.integrity,
+        verifiedAt: r.verifiedAt,
+      })),
+  );
+  server.post<{ Params: { study: string } }>(
+    '/api/studies/:study/verify',
+    { config: { access: 'system.read' } },
+    async (req) => {
+      if (!isUid(req.params.study))
+        throw new LanternError('LNT_HTTP_BAD_REQUEST', 'not a Study Instance UID');
+      const r = await app.verify.study(req.params.study, req.actor, partyOf(req));
+      return {
+        checked: r.checked,
+        bytes: r.bytes,
+        damaged: [...r.mismatched, ...r.missing].map((p) => ({
+          sopInstanceUid: p.sopInstanceUid,
+          detail: p.detail,
+        })),
+      };
+    },
+  );
+
   server.get<{ Params: { login: string } }>(
     '/api/users/:login/sessions',
     { config: { access: 'users.manage' } },

@@ -8,6 +8,7 @@ export const SECTIONS = [
   { id: 'peers', label: 'DICOM peers', permission: 'ae.manage' },
   { id: 'status', label: 'Storage and index', permission: 'system.read' },
   { id: 'quarantine', label: 'Quarantine', permission: 'system.read' },
+  { id: 'integrity', label: 'Integrity', permission: 'system.read' },
   { id: 'audit', label: 'Audit trail', permission: 'audit.read' },
 ] as const;
 
@@ -31,6 +32,29 @@ function useApi<T>(path: string): { data?: T; error: string; reload: () => void 
     };
   }, [path, n]);
   return { data, error, reload: useCallback(() => setN((x) => x + 1), []) };
+}
+
+/** A list read a page at a time by id (`after`), with its pager: the previous pages' starts kept. */
+function usePaged<T extends { id: number }>(path: string, size = 50) {
+  const [after, setAfter] = useState<number[]>([0]);
+  const list = useApi<T[]>(
+    `${path}${path.includes('?') ? '&' : '?'}after=${after[after.length - 1]}&limit=${size}`,
+  );
+  const pager = (
+    <nav className="pager">
+      <button type="button" disabled={after.length < 2} onClick={() => setAfter((a) => a.slice(0, -1))}>
+        Previous
+      </button>
+      <button
+        type="button"
+        disabled={(list.data?.length ?? 0) < size}
+        onClick={() => setAfter((a) => [...a, list.data![list.data!.length - 1].id])}
+      >
+        Next
+      </button>
+    </nav>
+  );
+  return { ...list, pager };
 }
 
 function Problem({ text }: { text: string }) {
@@ -602,8 +626,7 @@ interface Quarantined {
 }
 
 function QuarantineView() {
-  const [after, setAfter] = useState<number[]>([0]);
-  const q = useApi<Quarantined[]>(`/api/quarantine?after=${after[after.length - 1]}&limit=50`);
+  const q = usePaged<Quarantined>('/api/quarantine');
   return (
     <section aria-labelledby="q-title">
       <h2 id="q-title">Quarantine</h2>
@@ -639,18 +662,92 @@ function QuarantineView() {
         </tbody>
       </table>
       {q.data?.length === 0 && <p className="sub">The quarantine is empty.</p>}
-      <nav className="pager">
-        <button type="button" disabled={after.length < 2} onClick={() => setAfter((a) => a.slice(0, -1))}>
-          Previous
-        </button>
-        <button
-          type="button"
-          disabled={(q.data?.length ?? 0) < 50}
-          onClick={() => setAfter((a) => [...a, q.data![q.data!.length - 1].id])}
-        >
-          Next
-        </button>
-      </nav>
+      {q.pager}
+    </section>
+  );
+}
+
+interface Damaged {
+  id: number;
+  studyUid: string;
+  seriesUid: string;
+  sopInstanceUid: string;
+  integrity: 'mismatch' | 'missing';
+  verifiedAt: string;
+}
+
+/** Stored objects an integrity check found damaged (not served until restored), and a study checked now. */
+function IntegrityView() {
+  const list = usePaged<Damaged>('/api/storage/damaged');
+  const [study, setStudy] = useState('');
+  const [result, setResult] = useState('');
+  const [error, setError] = useState('');
+  const check = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setError('');
+    setResult('checking…');
+    try {
+      const r = await api<{ checked: number; damaged: { sopInstanceUid: string; detail: string }[] }>(
+        'POST',
+        `/api/studies/${encodeURIComponent(study.trim())}/verify`,
+      );
+      setResult(
+        r.damaged.length
+          ? `${r.checked} objects checked: ${r.damaged.length} damaged`
+          : `${r.checked} objects checked: all whole`,
+      );
+      list.reload();
+    } catch (err) {
+      setResult('');
+      setError(err instanceof Error ? err.message : String(err));
+    }
+  };
+  return (
+    <section aria-labelledby="integrity-title">
+      <h2 id="integrity-title">Integrity</h2>
+      <p className="sub">
+        Every stored object is re-read and compared with the checksum recorded when it was stored, in the
+        background and on demand. A damaged object is not served until it is restored from a backup and
+        checked again.
+      </p>
+      <form className="inline" onSubmit={check}>
+        <label>
+          Study Instance UID{' '}
+          <input
+            name="study"
+            value={study}
+            onChange={(e) => setStudy(e.target.value)}
+            required
+            pattern="[0-9.]+"
+            size={48}
+          />
+        </label>
+        <button type="submit">Check now</button>
+        <output data-testid="verify-result">{result}</output>
+      </form>
+      <Problem text={error || list.error} />
+      <table className="admin">
+        <thead>
+          <tr>
+            <th scope="col">Found</th>
+            <th scope="col">Last checked</th>
+            <th scope="col">Study</th>
+            <th scope="col">Instance</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(list.data ?? []).map((r) => (
+            <tr key={r.id} data-damaged={r.sopInstanceUid}>
+              <td>{r.integrity === 'missing' ? 'file missing' : 'bytes differ'}</td>
+              <td>{when(r.verifiedAt)}</td>
+              <td className="mono">{r.studyUid}</td>
+              <td className="mono">{r.sopInstanceUid}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {list.data?.length === 0 && <p className="sub">No damaged object is known.</p>}
+      {list.pager}
     </section>
   );
 }
@@ -859,6 +956,7 @@ export function Admin({ section, me }: { section: string; me: Me }) {
       {current.id === 'peers' && <Peers />}
       {current.id === 'status' && <StatusView />}
       {current.id === 'quarantine' && <QuarantineView />}
+      {current.id === 'integrity' && <IntegrityView />}
       {current.id === 'audit' && <AuditView />}
     </div>
   );

@@ -13,7 +13,7 @@ import {
   sendRendered,
 } from './pixels.js';
 import { queryPairs } from './qido.js';
-import { instancesOf, rawQuery } from './request.js';
+import { objectsOf, rawQuery } from './request.js';
 import type { PathUids } from './urls.js';
 
 export type FrameParams = PathUids & { frames: string };
@@ -24,7 +24,7 @@ export async function frames(
   req: FastifyRequest<{ Params: FrameParams }>,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  const [row] = await instancesOf(app, req, req.params);
+  const [row] = await objectsOf(app, req, reply, req.params);
   if (fresh(req, reply, [row])) return notModified(reply);
   await app.retrieve.recordSent(partyOf(req), [row], 'accessed');
   return sendFrames(app, row, req, reply);
@@ -41,7 +41,7 @@ export async function rendered(
   reply: FastifyReply,
   kind: 'rendered' | 'thumbnail',
 ): Promise<FastifyReply> {
-  const rows = await instancesOf(app, req, req.params);
+  const rows = await objectsOf(app, req, reply, req.params);
   const type = renderedType(req.headers.accept);
   const query = new Map(queryPairs(rawQuery(req)));
   const params = renderParams(

@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError } from '../../../core/errors.js';
 import type { App } from '../../../app.js';
 import type { InstanceRow } from '../../../ports/archive-index.js';
@@ -14,5 +14,27 @@ export function rawQuery(req: FastifyRequest): string {
 export async function instancesOf(app: App, req: FastifyRequest, p: PathUids): Promise<InstanceRow[]> {
   const rows = await app.retrieve.instances(pathKeys(p), undefined, req.actor);
   if (!rows.length) throw new NotFoundError('no stored instance matches this resource');
+  return rows;
+}
+
+/**
+ * The instances a retrieve path names whose stored bytes may be served (RetrieveService.servable): those an
+ * integrity check found damaged are withheld, the answer then partial (206, with a Warning saying how many
+ * and why); when all are, LNT_OBJECT_DAMAGED.
+ */
+export async function objectsOf(
+  app: App,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  p: PathUids,
+): Promise<InstanceRow[]> {
+  const { rows, withheld } = app.retrieve.servable(await instancesOf(app, req, p));
+  if (withheld) {
+    reply.code(206);
+    reply.header(
+      'Warning',
+      `299 lantern "${withheld} instance(s) not returned: damaged in storage (failed the integrity check)"`,
+    );
+  }
   return rows;
 }

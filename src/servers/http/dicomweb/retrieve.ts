@@ -11,7 +11,7 @@ import { partyOf } from './audit.js';
 import { fresh, notModified } from './conditional.js';
 import { firstString, negotiateDatasets, sendDatasets } from './datasets.js';
 import { closing, newBoundary, PART_TAIL, partHead } from './multipart.js';
-import { instancesOf } from './request.js';
+import { instancesOf, objectsOf } from './request.js';
 import { DirectBody } from '../direct-body.js';
 import { BufferPool } from '../../../core/buffers/pool.js';
 
@@ -54,7 +54,7 @@ export async function retrieve(
   req: FastifyRequest<{ Params: PathUids }>,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  const rows = await instancesOf(app, req, req.params);
+  const rows = await objectsOf(app, req, reply, req.params);
   const targets = negotiateDicom(app, req.headers.accept, rows);
   if (fresh(req, reply, rows)) return notModified(reply);
   await app.retrieve.recordSent(partyOf(req), rows, 'transferred');
@@ -177,7 +177,7 @@ export async function bulk(
   req: FastifyRequest<{ Params: PathUids & { tag: string } }>,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  const [row] = await instancesOf(app, req, req.params);
+  const [row] = await objectsOf(app, req, reply, req.params);
   if (!/^[0-9A-Fa-f]{8}$/.test(req.params.tag)) throw new QueryError('bulk data is named by its 8-digit tag');
   if (fresh(req, reply, [row])) return notModified(reply);
   await app.retrieve.recordSent(partyOf(req), [row], 'accessed');

@@ -6,7 +6,7 @@ import { partyOf } from './audit.js';
 import { fresh, notModified } from './conditional.js';
 import { frameNumbers, renderParams, sendRendered } from './pixels.js';
 import { queryPairs } from './qido.js';
-import { instancesOf, rawQuery } from './request.js';
+import { objectsOf, rawQuery } from './request.js';
 
 /**
  * WADO-URI (PS3.18 9): one object by its three UIDs, as application/dicom or rendered (image/jpeg, image/png;
@@ -19,7 +19,7 @@ export async function wadoUri(app: App, req: FastifyRequest, reply: FastifyReply
   const series = q.get('seriesUID');
   const instance = q.get('objectUID');
   if (!study || !series || !instance) throw new QueryError('studyUID, seriesUID and objectUID are required');
-  const [row] = await instancesOf(app, req, { study, series, instance });
+  const [row] = await objectsOf(app, req, reply, { study, series, instance });
   let contentType = q.get('contentType')?.split(',')[0].trim().toLowerCase();
   if (!contentType) {
     const frames = await app.imaging.layout(row).then(
