@@ -18,6 +18,7 @@ import type { QueryService } from './services/query.js';
 import type { RetrieveService } from './services/retrieve.js';
 import type { TranscodeService } from './services/transcode.js';
 import type { VerifyService } from './services/verify.js';
+import type { PatientIdentification } from './services/patient-identification.js';
 
 /**
  * Everything one process needs, as the servers and the command line see it: the configuration, the
@@ -31,6 +32,8 @@ export interface App {
   readonly ingest: IngestService;
   readonly query: QueryService;
   readonly verify: VerifyService;
+  /** The two-identifier rule for operations on a patient's records. */
+  readonly identification: PatientIdentification;
   readonly aes: AeRegistry;
   readonly retrieve: RetrieveService;
   readonly commitment: CommitmentService;

@@ -35,6 +35,7 @@ import type { FastifyInstance } from 'fastify';
 import { assertSafeBinding, buildHttpServer } from './servers/http/server.js';
 import { VERIFY_PASS, VerifyService, verificationPass } from './services/verify.js';
 import { JobRunner } from './services/job-runner.js';
+import { PatientIdentification } from './services/patient-identification.js';
 import { FaultMonitor } from './services/faults.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './version.js';
 
@@ -210,6 +211,7 @@ export async function createApp(
     ingest,
     query,
     verify,
+    identification: new PatientIdentification(index, clinicalAudit),
     aes,
     retrieve,
     commitment,

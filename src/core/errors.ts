@@ -110,6 +110,12 @@ export const ERROR_CATALOGUE = {
     meaning: 'A query key or value is not valid for its attribute.',
   },
   LNT_NOT_FOUND: { http: 404, dimse: 0xa801, meaning: 'The requested object does not exist in the archive.' },
+  LNT_PATIENT_NOT_IDENTIFIED: {
+    http: 422,
+    dimse: 0xc000,
+    meaning:
+      'An operation on a patient needs at least two different identifiers that match the archive (name, HKID, birth date, phone, address, birth certificate), and none that does not.',
+  },
   LNT_OBJECT_DAMAGED: {
     http: 500,
     dimse: 0xc000,

@@ -205,6 +205,13 @@ export interface IndexReader {
   findStudy(studyUid: string): Promise<StudyRow | undefined>;
   findSeries(seriesUid: string): Promise<{ id: number; studyUid: string } | undefined>;
   findPatient(patientId: string, issuer: string): Promise<PatientRow | undefined>;
+  /**
+   * A patient's attributes as the index keeps them, and the whole data set of its latest instance (what a
+   * patient first stored before a version kept an attribute at the patient level still says).
+   */
+  patientAttributes(
+    patientFk: number,
+  ): Promise<{ readonly patient: JsonDataset; readonly latestInstance?: JsonDataset } | undefined>;
   queryLevel(q: LevelQuery): Promise<LevelRow[]>;
   /**
    * Distinct modalities and SOP classes of the given studies (for ModalitiesInStudy, SOPClassesInStudy);

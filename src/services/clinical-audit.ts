@@ -1,4 +1,6 @@
 import {
+  type Action,
+  type Code,
   EVENT,
   EVENT_TYPE,
   OBJECT_ID,
@@ -219,6 +221,26 @@ export class ClinicalAudit {
       outcomeDescription: `start-up recovery: ${removed.length} object(s) whose file did not survive a crash removed (never acknowledged)`,
       participants: [this.audit.self(true)],
       objects: await studyObjects(this.index, removed),
+    });
+  }
+
+  /**
+   * An operation on a patient's records refused before it began (the patient not identified, say): the
+   * operation's own event (Patient Record, Study Deleted, Export), outcome 4, with why.
+   */
+  async refusedOperation(
+    by: Party,
+    patientId: string,
+    operation: { readonly eventId: Code; readonly action: Action; readonly name: string },
+    why: string,
+  ): Promise<void> {
+    await this.audit.record({
+      eventId: operation.eventId,
+      action: operation.action,
+      outcome: 4,
+      outcomeDescription: `${operation.name} refused: ${why}`,
+      participants: [this.participant(by, true), this.audit.self()],
+      objects: [patientObject(patientId)],
     });
   }
 

@@ -21,6 +21,8 @@ import { type Confirmed, DurabilityWindow } from './ingest-window.js';
 import { storedDigest } from './verify.js';
 import type { AuditedInstance, ClinicalAudit, Party, ReceivedObject } from './clinical-audit.js';
 import { isUid } from '../core/dicom/uid.js';
+import { checkHkid } from '../core/patient/hkid.js';
+import { identityOf } from '../core/patient/identity.js';
 import type { Participant } from '../core/audit/events.js';
 import { ReceivedTransfer, TRANSFER_PART } from './transfer.js';
 
@@ -779,6 +781,12 @@ export class IngestService {
     const pick = (keys: readonly number[]): JsonDataset =>
       attributesToJson(ds, [...keys, Tag.SpecificCharacterSet]);
     const s = (tag: number) => getString(ds, tag) ?? '';
+    const patientAttrs = pick(PATIENT_KEYS);
+    // An HKID number that does not hold is kept as sent, but cannot identify the patient (docs/patients.md).
+    if ((identityOf(patientAttrs).hkid ?? []).some((v) => !checkHkid(v).ok))
+      warnings.push(
+        'an HKID number among the patient identifiers is not valid: it cannot identify the patient',
+      );
     return {
       patient: {
         patientId: s(Tag.PatientID),
@@ -786,7 +794,7 @@ export class IngestService {
         name: s(Tag.PatientName),
         birthDate: s(Tag.PatientBirthDate).replace(/\./g, ''),
         sex: s(Tag.PatientSex),
-        attrs: pick(PATIENT_KEYS),
+        attrs: patientAttrs,
       },
       study: {
         studyUid,

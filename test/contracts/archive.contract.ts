@@ -11,11 +11,12 @@ import type { QueryKey } from '../../src/core/query/keys.js';
 import type { ArchiveIndex } from '../../src/ports/archive-index.js';
 import type { IndexDatabase } from '../../src/ports/index-database.js';
 import { systemClock } from '../../src/ports/clock.js';
-import type { AuditEvent } from '../../src/core/audit/events.js';
+import { type AuditEvent, EVENT } from '../../src/core/audit/events.js';
 import { AuditService } from '../../src/services/audit.js';
 import { ClinicalAudit } from '../../src/services/clinical-audit.js';
 import { type IngestDeps, IngestService } from '../../src/services/ingest.js';
 import { SecurityAlerts } from '../../src/services/security-alerts.js';
+import { PatientIdentification } from '../../src/services/patient-identification.js';
 import { QueryService } from '../../src/services/query.js';
 import { VerifyService } from '../../src/services/verify.js';
 import { synthInstance, uid } from '../helpers/synth.js';
@@ -459,6 +460,75 @@ export function archiveContract(name: string, backend: Backend): void {
       expect(namedIn(await receivedBy(ae))).toEqual([sop]);
       await restarted.close();
       expect(await index.ingestSessions('container')).toEqual([]);
+    });
+
+    it('identifies a patient by two different identifiers that match, and records a refusal', async () => {
+      const { audit, clinical } = trail();
+      const ident = new PatientIdentification(index, clinical);
+      const pid = `IDENT-${Date.now() % 100000}`;
+      const inst = synthInstance({
+        patientId: pid,
+        patientName: 'CHAN^TAI MAN',
+        birthDate: '19800229',
+        otherPatientIds: [{ id: 'A123456(3)', issuer: 'HKID' }, 'NOT-TYPED'],
+        address: 'Flat 3A, 12 Harbour Road',
+        phone: '+852 2345 6789',
+      });
+      const stored = await ingest.ingest({ chunks: chunks(inst.bytes) });
+      expect(stored.status).toBe('stored');
+      expect(await ident.kinds({ patientId: pid })).toEqual([
+        'name',
+        'hkid',
+        'birthDate',
+        'phone',
+        'address',
+      ]);
+      const by = { kind: 'os-user' as const, user: 'tester' };
+      const operation = { name: 'edit', eventId: EVENT.patientRecord, action: 'U' as const };
+      const ok = await ident.confirm(
+        { patientId: pid },
+        [
+          { kind: 'hkid', value: 'a123456 (3)' },
+          { kind: 'birthDate', value: '1980-02-29' },
+        ],
+        by,
+        operation,
+      );
+      expect(ok.result.matched).toEqual(['hkid', 'birthDate']);
+      const refusals = async () =>
+        (await audit.list({ patientId: pid, eventId: '110110' }, 10, 0)).map(
+          (r) => r.event.outcomeDescription,
+        );
+      await expect(
+        ident.confirm({ patientId: pid }, [{ kind: 'name', value: 'Tai Man Chan' }], by, operation),
+      ).rejects.toThrow(
+        /edit refused: the patient is not identified: two different identifiers must match; 1 matched \(matched: name\)/,
+      );
+      await expect(
+        ident.confirm(
+          { patientId: pid },
+          [
+            { kind: 'name', value: 'Tai Man Chan' },
+            { kind: 'hkid', value: 'A123456(4)' },
+          ],
+          by,
+          operation,
+        ),
+      ).rejects.toMatchObject({ code: 'LNT_PATIENT_NOT_IDENTIFIED' });
+      expect(await refusals()).toEqual([
+        expect.stringMatching(/^edit refused: patient not identified: hkid: the HKID number's check digit/),
+        'edit refused: patient not identified: two different identifiers must match; 1 matched',
+      ]);
+      // A patient first stored before the patient level kept telephone and address: its latest object says.
+      await backend.raw(`update patient set attrs = '{}' where patient_id = '${pid}'`);
+      expect(await ident.kinds({ patientId: pid })).toEqual([
+        'name',
+        'hkid',
+        'birthDate',
+        'phone',
+        'address',
+      ]);
+      await expect(ident.kinds({ patientId: 'NO-SUCH' })).rejects.toMatchObject({ code: 'LNT_NOT_FOUND' });
     });
 
     it('an object not made durable is counted failed and leaves no row for its transfer', async () => {

@@ -22,7 +22,10 @@ export interface SynthInstance {
   rows?: number;
   columns?: number;
   charset?: string;
-  otherPatientIds?: string[];
+  /** Other Patient IDs: a bare ID (type TEXT), or one with its issuer (`HKID` marks an HKID number). */
+  otherPatientIds?: (string | { readonly id: string; readonly issuer: string })[];
+  address?: string;
+  phone?: string;
   /** Pixel bytes; default rows*columns*2 bytes of a ramp. */
   pixels?: Uint8Array;
 }
@@ -78,13 +81,21 @@ export function synthInstance(o: SynthInstance = {}): {
             o.otherPatientIds.map(
               (id) =>
                 new Dataset(
-                  [s(Tag.PatientID, 'LO', id), s(Tag.TypeOfPatientID, 'CS', 'TEXT')],
+                  typeof id === 'string'
+                    ? [s(Tag.PatientID, 'LO', id), s(Tag.TypeOfPatientID, 'CS', 'TEXT')]
+                    : [
+                        s(Tag.PatientID, 'LO', id.id),
+                        s(Tag.IssuerOfPatientID, 'LO', id.issuer),
+                        s(Tag.TypeOfPatientID, 'CS', 'TEXT'),
+                      ],
                   EXPLICIT_LITTLE,
                 ),
             ),
           ),
         ]
       : []),
+    ...(o.address ? [s(Tag.PatientAddress, 'LO', o.address)] : []),
+    ...(o.phone ? [s(Tag.PatientTelephoneNumbers, 'SH', o.phone)] : []),
     s(Tag.StudyInstanceUID, 'UI', studyUid),
     s(Tag.SeriesInstanceUID, 'UI', seriesUid),
     s(Tag.StudyID, 'SH', '1'),

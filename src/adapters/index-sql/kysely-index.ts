@@ -263,6 +263,30 @@ class Reader implements IndexReader {
     return r ? { id: Number(r.id), studyUid: r.study_uid } : undefined;
   }
 
+  async patientAttributes(
+    patientFk: number,
+  ): Promise<{ patient: JsonDataset; latestInstance?: JsonDataset } | undefined> {
+    const p = await this.db
+      .selectFrom('patient')
+      .select('attrs')
+      .where('id', '=', patientFk)
+      .executeTakeFirst();
+    if (!p) return undefined;
+    const i = await this.db
+      .selectFrom('instance')
+      .innerJoin('series', 'series.id', 'instance.series_fk')
+      .innerJoin('study', 'study.id', 'series.study_fk')
+      .select('instance.attrs')
+      .where('study.patient_fk', '=', patientFk)
+      .orderBy('instance.id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return {
+      patient: JSON.parse(p.attrs) as JsonDataset,
+      ...(i ? { latestInstance: JSON.parse(i.attrs) as JsonDataset } : {}),
+    };
+  }
+
   async findPatient(patientId: string, issuer: string): Promise<PatientRow | undefined> {
     const r = await this.db
       .selectFrom('patient')

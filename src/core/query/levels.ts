@@ -20,6 +20,8 @@ export const PATIENT_KEYS: readonly number[] = [
   Tag.PatientBirthDate,
   Tag.PatientBirthTime,
   Tag.PatientSex,
+  Tag.PatientTelephoneNumbers,
+  Tag.PatientAddress,
   Tag.EthnicGroup,
   Tag.PatientComments,
   Tag.PatientSpeciesDescription,

@@ -8,6 +8,7 @@ import { ConfigError, ERROR_CATALOGUE, isLanternError, LanternError } from '../.
 import type { App } from '../../app.js';
 import { VERSION } from '../../version.js';
 import { adminApi } from './admin.js';
+import { patientsApi } from './patients.js';
 import { auditApi } from './audit.js';
 import { loginPage } from './web/login.js';
 import { webApp } from './web/app.js';
@@ -265,6 +266,7 @@ export async function buildHttpServer(app: App): Promise<FastifyInstance> {
   await accountApi(server, app);
   await auditApi(server, app);
   await adminApi(server, app);
+  await patientsApi(server, app);
   await loginPage(server);
   await webApp(server);
   if (app.viewers.ohif) await ohifViewer(server, app.viewers.ohif);
