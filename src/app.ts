@@ -19,6 +19,7 @@ import type { RetrieveService } from './services/retrieve.js';
 import type { TranscodeService } from './services/transcode.js';
 import type { VerifyService } from './services/verify.js';
 import type { PatientIdentification } from './services/patient-identification.js';
+import type { PatientChanges } from './services/patient-changes.js';
 
 /**
  * Everything one process needs, as the servers and the command line see it: the configuration, the
@@ -34,6 +35,8 @@ export interface App {
   readonly verify: VerifyService;
   /** The two-identifier rule for operations on a patient's records. */
   readonly identification: PatientIdentification;
+  /** Operations on patients' records: edit, merge, move a study. */
+  readonly changes: PatientChanges;
   readonly aes: AeRegistry;
   readonly retrieve: RetrieveService;
   readonly commitment: CommitmentService;

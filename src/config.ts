@@ -483,6 +483,13 @@ const SETTINGS = {
       meaning:
         '`serve` re-reads and re-hashes every stored object once in this many days, in the background (a damaged one is flagged, alerted and no longer served); `0`: only on demand (`lantern verify`)',
     }),
+    versionDays: setting({
+      check: integer(0, 36_500, '0-36500 days'),
+      default: 30,
+      env: 'LANTERN_VERSION_DAYS',
+      meaning:
+        'a stored file replaced by an operation on patient records (edit, merge, move) is kept this many days as a prior version, then removed',
+    }),
     verifyMBps: setting({
       check: integer(1, 100_000, '1-100000 MB/s'),
       default: 40,

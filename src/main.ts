@@ -36,6 +36,10 @@ import { assertSafeBinding, buildHttpServer } from './servers/http/server.js';
 import { VERIFY_PASS, VerifyService, verificationPass } from './services/verify.js';
 import { JobRunner } from './services/job-runner.js';
 import { PatientIdentification } from './services/patient-identification.js';
+import { PatientChanges } from './services/patient-changes.js';
+
+/** The job kind that removes replaced files whose retention has ended. */
+const PURGE_VERSIONS = 'purge-versions';
 import { FaultMonitor } from './services/faults.js';
 import { IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME } from './version.js';
 
@@ -120,6 +124,15 @@ export async function createApp(
         'stored object damaged: not served until restored',
       ),
   });
+  const identification = new PatientIdentification(index, clinicalAudit);
+  const changes = new PatientChanges({
+    index,
+    blobs,
+    clock,
+    identification,
+    audit: clinicalAudit,
+    keepDays: config.storage.versionDays,
+  });
   const pass = verificationPass(verify, db.jobs, clock, {
     days: config.storage.verifyDays,
     bytesPerSecond: config.storage.verifyMBps * 1e6,
@@ -127,7 +140,14 @@ export async function createApp(
   const runner = new JobRunner(
     db.jobs,
     clock,
-    { [VERIFY_PASS]: pass.handler },
+    {
+      [VERIFY_PASS]: pass.handler,
+      // Daily: replaced files whose retention has ended go.
+      [PURGE_VERSIONS]: async () => {
+        await changes.purgeVersions();
+        return { again: { payload: {}, runAt: new Date(clock.now().getTime() + 86_400_000) } };
+      },
+    },
     {
       onError: (job, e) =>
         log.warn(
@@ -139,7 +159,15 @@ export async function createApp(
   const jobs = {
     start: () => runner.start(),
     stop: () => runner.stop(),
-    schedule: () => pass.schedule(),
+    schedule: async () => {
+      await pass.schedule();
+      await db.jobs.enqueue({
+        kind: PURGE_VERSIONS,
+        payload: {},
+        dedupeKey: PURGE_VERSIONS,
+        maxAttempts: 10,
+      });
+    },
   };
   const retrieve = new RetrieveService(index, blobs, query, clinicalAudit);
   const commitment = new CommitmentService(index, retrieve, clinicalAudit);
@@ -211,7 +239,8 @@ export async function createApp(
     ingest,
     query,
     verify,
-    identification: new PatientIdentification(index, clinicalAudit),
+    identification,
+    changes,
     aes,
     retrieve,
     commitment,
@@ -396,6 +425,13 @@ export async function startServers(
     await app.audit.applicationActivity('start', process.env.USER ?? 'lantern');
     await app.audit.recording('started');
     app.auditExport?.start();
+    // Operations on patients' records a crash stopped are carried out before anything is served.
+    await app.changes.resume((id, e) =>
+      app.log.error(
+        { change: id, err: { message: e.message } },
+        'an interrupted operation on patient records failed',
+      ),
+    );
     await app.jobs.schedule();
     app.jobs.start();
     dimse = await startDicom(app, overrides.dicom);

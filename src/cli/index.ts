@@ -6,6 +6,7 @@ import { aeCommands } from './ae-commands.js';
 import { auditCommands } from './audit-commands.js';
 import { certCommands } from './cert-commands.js';
 import { importCommand } from './import-command.js';
+import { patientCommands } from './patient-commands.js';
 import { scuCommands } from './scu-commands.js';
 import { serveCommand } from './serve-command.js';
 import { tokenCommands } from './token-commands.js';
@@ -25,6 +26,7 @@ export function buildCli(): Command {
     serveCommand,
     importCommand,
     verifyCommand,
+    patientCommands,
     scuCommands,
     aeCommands,
     userCommands,

@@ -1,3 +1,4 @@
+import type { AttributeChange } from '../core/dicom/edit.js';
 import type { JsonDataset } from '../core/dicom/json.js';
 import type { QueryLevel } from '../core/query/levels.js';
 
@@ -57,6 +58,8 @@ export interface StudyRow {
   readonly patientFk: number;
   readonly studyUid: string;
   readonly patientId: string;
+  /** The issuer of its patient's ID. */
+  readonly patientIssuer: string;
 }
 
 export interface InstanceRow {
@@ -166,11 +169,22 @@ export interface IngestFacts {
   /** The stored instance with the same SOP Instance UID. */
   readonly instance?: { readonly sha256: string };
   /** The study with the same Study Instance UID, and the Patient ID it is filed under. */
-  readonly study?: { readonly id: number; readonly patientFk: number; readonly patientId: string };
+  readonly study?: {
+    readonly id: number;
+    readonly patientFk: number;
+    readonly patientId: string;
+    /** An operation on the study's patient is under way. */
+    readonly changing?: boolean;
+  };
   /** The series with the same Series Instance UID, and its study. */
   readonly series?: { readonly id: number; readonly studyUid: string };
-  /** The patient with the same Patient ID and issuer. */
-  readonly patient?: { readonly id: number; readonly name: string; readonly birthDate: string };
+  /** The patient with the same Patient ID and issuer; `changing` when an operation on it is under way. */
+  readonly patient?: {
+    readonly id: number;
+    readonly name: string;
+    readonly birthDate: string;
+    readonly changing?: boolean;
+  };
 }
 
 /**
@@ -193,6 +207,71 @@ export interface ReceivedInstance {
   readonly receivedAt: string;
 }
 
+/**
+ * An operation on a patient's records (docs/patients.md) as the index keeps it: everything it will change,
+ * decided when it was asked for, so that it can be carried out (or resumed after a crash) from this alone.
+ */
+export interface ChangePlan {
+  /** The instances whose files are rewritten, with `fileChanges`. */
+  readonly instances: readonly number[];
+  readonly fileChanges: readonly AttributeChange[];
+  /** Patients whose rows change: their columns and attributes as they will be. */
+  readonly patients: readonly {
+    readonly id: number;
+    readonly name: string;
+    readonly birthDate: string;
+    readonly sex: string;
+    readonly attrs: JsonDataset;
+  }[];
+  /** Studies whose rows change: the patient they belong to, and their attributes and columns as they will be. */
+  readonly studies: readonly {
+    readonly id: number;
+    readonly patientFk: number;
+    readonly attrs?: JsonDataset;
+    readonly accessionNumber?: string;
+    readonly description?: string;
+    readonly referringPhysician?: string;
+  }[];
+  /** Patients removed once they have no study left (merged away, their last study moved). */
+  readonly removeIfEmpty: readonly number[];
+  /** Patients marked while it runs: ingest holds back their objects, no other operation starts on them. */
+  readonly lock: readonly number[];
+}
+
+export interface ChangeRecord {
+  readonly id: number;
+  /** `edit-patient`, `edit-study`, `merge`, `move-study`. */
+  readonly kind: string;
+  readonly plan: ChangePlan;
+  readonly state: 'preparing' | 'done' | 'failed';
+  readonly createdBy: string;
+  readonly createdAt: string;
+  readonly finishedAt: string;
+  readonly error: string;
+}
+
+/** An instance of a change: its rewritten file once written ('' before), and its index copy. */
+export interface ChangeItem {
+  readonly instanceFk: number;
+  readonly blobKey: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly attrs: string;
+}
+
+/** A stored file replaced by an operation, kept until `keepUntil`. */
+export interface InstanceVersion {
+  readonly id: number;
+  readonly instanceFk: number;
+  readonly sopInstanceUid: string;
+  readonly blobKey: string;
+  readonly size: number;
+  readonly sha256: string;
+  readonly changeFk: number;
+  readonly replacedAt: string;
+  readonly keepUntil: string;
+}
+
 export interface IndexReader {
   ingestFacts(keys: {
     sopInstanceUid: string;
@@ -205,6 +284,8 @@ export interface IndexReader {
   findStudy(studyUid: string): Promise<StudyRow | undefined>;
   findSeries(seriesUid: string): Promise<{ id: number; studyUid: string } | undefined>;
   findPatient(patientId: string, issuer: string): Promise<PatientRow | undefined>;
+  /** A study's attributes as the index keeps them. */
+  studyAttributes(studyFk: number): Promise<JsonDataset | undefined>;
   /**
    * A patient's attributes as the index keeps them, and the whole data set of its latest instance (what a
    * patient first stored before a version kept an attribute at the patient level still says).
@@ -249,6 +330,20 @@ export interface IndexReader {
    * longer exist (their process ended them, or they were ended for it, before the record was written).
    */
   countReceived(sessionIds: readonly number[]): Promise<number>;
+  /** An operation on patients' records. */
+  getChange(id: number): Promise<ChangeRecord | undefined>;
+  /** Operations not yet carried out to the end (a crash stopped them), oldest first. */
+  unfinishedChanges(): Promise<ChangeRecord[]>;
+  /** The instances of an operation, with their rewritten files where written. */
+  changeItems(changeId: number): Promise<ChangeItem[]>;
+  /** Every instance of these patients, in id order. */
+  instancesOfPatients(patientFks: readonly number[]): Promise<InstanceRow[]>;
+  /** Instances by row id, each with its index copy of the data set (DICOM JSON text). */
+  instancesById(ids: readonly number[]): Promise<(InstanceRow & { readonly attrs: string })[]>;
+  /** The stored files an operation replaced, by instance, newest first. */
+  versionsOf(instanceFk: number): Promise<InstanceVersion[]>;
+  /** Replaced files whose retention has ended (`keepUntil` before `at`), oldest first. */
+  versionsDue(at: string, limit: number): Promise<InstanceVersion[]>;
   /** The received objects of a session that wait for their transfer's record, in the order received. */
   receivedOf(sessionId: number): Promise<(ReceivedInstance & { readonly id: number })[]>;
 }
@@ -308,6 +403,23 @@ export interface IndexTx extends IndexReader {
   ): Promise<void>;
   /** Ends a session (all of its rows durable, or checked by recovery). */
   closeIngestSession(id: number): Promise<void>;
+  /**
+   * Records an operation on patients' records, marks the patients of `plan.lock` (LNT_CONFLICT when one is
+   * already under another operation), and returns its id.
+   */
+  createChange(kind: string, plan: ChangePlan, createdBy: string, at: string): Promise<number>;
+  /** Records an instance's rewritten file (written, synced) and its new index copy. */
+  prepareChangeItem(changeId: number, item: ChangeItem): Promise<void>;
+  /**
+   * Carries an operation out in this unit of work: each instance's row takes its rewritten file (the stored
+   * one kept as a version until `keepUntil`) and attributes, patients and studies their new values, counts
+   * are made right, emptied patients removed, the marks cleared. False when it was not preparing.
+   */
+  applyChange(changeId: number, at: string, keepUntil: string): Promise<boolean>;
+  /** Ends an operation that cannot be carried out: nothing of it applied, the marks cleared. */
+  failChange(changeId: number, error: string, at: string): Promise<void>;
+  /** Forgets replaced files (their blobs are removed by the caller). */
+  removeVersions(ids: readonly number[]): Promise<void>;
   /**
    * Records an object a transfer received, for the session that received it (see ReceivedInstance). Returns
    * the row's id.

@@ -245,6 +245,28 @@ export class ClinicalAudit {
   }
 
   /**
+   * An operation on patients' records carried out (PS3.15 A.5.3.9 Patient Record, update): who asked (as
+   * recorded when it was asked for: it may be carried out after a restart), what it did, the patients and
+   * studies it touched.
+   */
+  async changed(
+    by: Participant,
+    operation: { readonly eventId: Code; readonly action: Action },
+    description: string,
+    patientIds: readonly string[],
+    studyUids: readonly string[],
+  ): Promise<void> {
+    await this.audit.record({
+      eventId: operation.eventId,
+      action: operation.action,
+      outcome: 0,
+      outcomeDescription: description,
+      participants: [{ ...by, requestor: true }, this.audit.self()],
+      objects: [...patientIds.map((p) => patientObject(p)), ...studyUids.map((u) => studyObject(u))],
+    });
+  }
+
+  /**
    * Integrity checks that changed what the archive knows of stored objects (Security Alert, PS3.15 A.5.3.11):
    * objects found damaged (their bytes differ from the SHA-256 recorded at storage, or their file is
    * missing: outcome 8, serious failure), and objects found whole again (restored: outcome 0). By Lantern

@@ -838,6 +838,10 @@ function conflictOf(facts: IngestFacts, rec: InstanceRecord): string | 'duplicat
     if (facts.instance.sha256 === rec.instance.sha256) return 'duplicate';
     return 'an instance with this SOP Instance UID is already stored with different content';
   }
+  // An operation on the patient's records is rewriting them: what comes meanwhile is reconciled after it.
+  if (facts.patient?.changing || facts.study?.changing) {
+    return "an operation on this patient's records was under way when the object arrived";
+  }
   if (facts.study && facts.study.patientId !== rec.patient.patientId) {
     return 'the archive holds this Study Instance UID under a different Patient ID';
   }

@@ -5,6 +5,7 @@ import { KyselyAccountStore } from './accounts.js';
 import { type Clock, systemClock } from '../../ports/clock.js';
 import type { JobQueue } from '../../ports/job-queue.js';
 import { KyselyJobQueue } from './jobs.js';
+import * as changes from './changes.js';
 import {
   CompiledQuery,
   type ExpressionBuilder,
@@ -17,8 +18,12 @@ import {
 import type { JsonDataset } from '../../core/dicom/json.js';
 import { LanternError, QueryError } from '../../core/errors.js';
 import type {
+  ChangeItem,
+  ChangePlan,
+  ChangeRecord,
   IndexFilter,
   IndexOrder,
+  InstanceVersion,
   ArchiveIndex,
   IndexReader,
   IndexTx,
@@ -174,7 +179,8 @@ const HOT = {
   facts: `select i.sha256 as instance_sha,
       s.id as study_id, s.patient_fk as study_patient_fk, sp.patient_id as study_patient_id,
       se.id as series_id, ss.study_uid as series_study_uid,
-      p.id as patient_pk, p.name as patient_name, p.birth_date as patient_birth_date
+      p.id as patient_pk, p.name as patient_name, p.birth_date as patient_birth_date,
+      p.changing as patient_changing, sp.changing as study_patient_changing
     from (select 1 as one) x
     left join instance i on i.sop_instance_uid = ?
     left join study s on s.study_uid = ?
@@ -245,11 +251,17 @@ class Reader implements IndexReader {
     const r = await this.db
       .selectFrom('study')
       .innerJoin('patient', 'patient.id', 'study.patient_fk')
-      .select(['study.id', 'study.patient_fk', 'study.study_uid', 'patient.patient_id'])
+      .select(['study.id', 'study.patient_fk', 'study.study_uid', 'patient.patient_id', 'patient.issuer'])
       .where('study.study_uid', '=', studyUid)
       .executeTakeFirst();
     return r
-      ? { id: Number(r.id), patientFk: Number(r.patient_fk), studyUid: r.study_uid, patientId: r.patient_id }
+      ? {
+          id: Number(r.id),
+          patientFk: Number(r.patient_fk),
+          studyUid: r.study_uid,
+          patientId: r.patient_id,
+          patientIssuer: r.issuer,
+        }
       : undefined;
   }
 
@@ -261,6 +273,11 @@ class Reader implements IndexReader {
       .where('series.series_uid', '=', seriesUid)
       .executeTakeFirst();
     return r ? { id: Number(r.id), studyUid: r.study_uid } : undefined;
+  }
+
+  async studyAttributes(studyFk: number): Promise<JsonDataset | undefined> {
+    const r = await this.db.selectFrom('study').select('attrs').where('id', '=', studyFk).executeTakeFirst();
+    return r ? (JSON.parse(r.attrs) as JsonDataset) : undefined;
   }
 
   async patientAttributes(
@@ -324,6 +341,8 @@ class Reader implements IndexReader {
       patient_pk: number | null;
       patient_name: string | null;
       patient_birth_date: string | null;
+      patient_changing: number | string | null;
+      study_patient_changing: number | string | null;
     }>(HOT.facts, [k.sopInstanceUid, k.studyUid, k.seriesUid, k.patientId, k.issuer]);
     const r = rows[0];
     const facts: { -readonly [K in keyof IngestFacts]: IngestFacts[K] } = {};
@@ -333,6 +352,7 @@ class Reader implements IndexReader {
         id: Number(r.study_id),
         patientFk: Number(r.study_patient_fk),
         patientId: r.study_patient_id ?? '',
+        changing: Number(r.study_patient_changing ?? 0) !== 0,
       };
     }
     if (r.series_id !== null) facts.series = { id: Number(r.series_id), studyUid: r.series_study_uid ?? '' };
@@ -341,6 +361,7 @@ class Reader implements IndexReader {
         id: Number(r.patient_pk),
         name: r.patient_name ?? '',
         birthDate: r.patient_birth_date ?? '',
+        changing: Number(r.patient_changing ?? 0) !== 0,
       };
     }
     return facts;
@@ -365,6 +386,47 @@ class Reader implements IndexReader {
         'series.series_uid',
         'study.study_uid',
       ]);
+  }
+
+  getChange(id: number): Promise<ChangeRecord | undefined> {
+    return changes.getChange(this.db, id);
+  }
+
+  unfinishedChanges(): Promise<ChangeRecord[]> {
+    return changes.unfinishedChanges(this.db);
+  }
+
+  changeItems(changeId: number): Promise<ChangeItem[]> {
+    return changes.changeItems(this.db, changeId);
+  }
+
+  versionsOf(instanceFk: number): Promise<InstanceVersion[]> {
+    return changes.versionsOf(this.db, instanceFk);
+  }
+
+  versionsDue(at: string, limit: number): Promise<InstanceVersion[]> {
+    return changes.versionsDue(this.db, at, limit);
+  }
+
+  async instancesOfPatients(patientFks: readonly number[]): Promise<InstanceRow[]> {
+    if (!patientFks.length) return [];
+    const rows = await this.instanceSelect()
+      .where('study.patient_fk', 'in', [...patientFks])
+      .orderBy('instance.id')
+      .execute();
+    return rows.map(toInstanceRow);
+  }
+
+  async instancesById(ids: readonly number[]): Promise<(InstanceRow & { attrs: string })[]> {
+    const out: (InstanceRow & { attrs: string })[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const rows = await this.instanceSelect()
+        .select('instance.attrs')
+        .where('instance.id', 'in', ids.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.push({ ...toInstanceRow(r), attrs: r.attrs });
+    }
+    return out;
   }
 
   async damagedInstances(afterId: number, limit: number): Promise<InstanceRow[]> {
@@ -914,6 +976,26 @@ class Tx extends Reader implements IndexTx {
       await db.deleteFrom('patient').where('id', '=', patientId).execute();
     }
     return true;
+  }
+
+  createChange(kind: string, plan: ChangePlan, createdBy: string, at: string): Promise<number> {
+    return changes.createChange(this.tx, kind, plan, createdBy, at);
+  }
+
+  prepareChangeItem(changeId: number, item: ChangeItem): Promise<void> {
+    return changes.prepareChangeItem(this.tx, changeId, item);
+  }
+
+  applyChange(changeId: number, at: string, keepUntil: string): Promise<boolean> {
+    return changes.applyChange(this.tx, changeId, at, keepUntil);
+  }
+
+  failChange(changeId: number, error: string, at: string): Promise<void> {
+    return changes.failChange(this.tx, changeId, error, at);
+  }
+
+  removeVersions(ids: readonly number[]): Promise<void> {
+    return changes.removeVersions(this.tx, ids);
   }
 
   async recordVerification(

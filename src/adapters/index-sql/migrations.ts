@@ -460,6 +460,56 @@ export function migrations(dialect: 'sqlite' | 'postgres'): Record<string, Migra
         await sql`create index instance_damaged_idx on instance (id) where integrity <> ''`.execute(db);
       },
     },
+    '0017_changes': {
+      async up(db: Kysely<unknown>) {
+        // Operations on a patient's records (edit, merge, move a study): one row each with its plan, one
+        // row per instance rewritten (its new file once written), and the files replaced, kept as versions
+        // until their retention ends. Patients under an operation are marked, so that ingest holds back
+        // objects for them meanwhile (docs/patients.md).
+        await db.schema
+          .createTable('change')
+          .addColumn('id', id, pk)
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('plan', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('finished_at', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('error', 'text', (c) => c.notNull().defaultTo(''))
+          .execute();
+        await db.schema
+          .createTable('change_item')
+          .addColumn('change_fk', bigint, (c) => c.notNull())
+          .addColumn('instance_fk', bigint, (c) => c.notNull())
+          .addColumn('blob_key', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('size', bigint, (c) => c.notNull().defaultTo(0))
+          .addColumn('sha256', 'text', (c) => c.notNull().defaultTo(''))
+          .addColumn('attrs', 'text', (c) => c.notNull().defaultTo(''))
+          .addPrimaryKeyConstraint('change_item_pk', ['change_fk', 'instance_fk'])
+          .execute();
+        await db.schema
+          .createTable('instance_version')
+          .addColumn('id', id, pk)
+          .addColumn('instance_fk', bigint, (c) => c.notNull())
+          .addColumn('sop_instance_uid', 'text', (c) => c.notNull())
+          .addColumn('blob_key', 'text', (c) => c.notNull())
+          .addColumn('size', bigint, (c) => c.notNull())
+          .addColumn('sha256', 'text', (c) => c.notNull())
+          .addColumn('change_fk', bigint, (c) => c.notNull())
+          .addColumn('replaced_at', 'text', (c) => c.notNull())
+          .addColumn('keep_until', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createIndex('instance_version_keep_idx')
+          .on('instance_version')
+          .column('keep_until')
+          .execute();
+        await db.schema
+          .alterTable('patient')
+          .addColumn('changing', bigint, (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }
 

@@ -15,6 +15,8 @@ export interface PatientTable {
   num_instances: number;
   created_at: string;
   updated_at: string;
+  /** The operation under way on the patient's records (0: none). */
+  changing: Generated<number | string>;
 }
 
 export interface StudyTable {
@@ -101,6 +103,38 @@ export interface ReceivedInstanceTable {
   patient_id: string;
   status: string;
   received_at: string;
+}
+
+export interface ChangeTable {
+  id: Generated<number>;
+  kind: string;
+  plan: string;
+  state: string;
+  created_by: string;
+  created_at: string;
+  finished_at: Generated<string>;
+  error: Generated<string>;
+}
+
+export interface ChangeItemTable {
+  change_fk: number;
+  instance_fk: number;
+  blob_key: Generated<string>;
+  size: Generated<number | string>;
+  sha256: Generated<string>;
+  attrs: Generated<string>;
+}
+
+export interface InstanceVersionTable {
+  id: Generated<number>;
+  instance_fk: number;
+  sop_instance_uid: string;
+  blob_key: string;
+  size: number | string;
+  sha256: string;
+  change_fk: number;
+  replaced_at: string;
+  keep_until: string;
 }
 
 export interface AeTable {
@@ -240,4 +274,7 @@ export interface Database {
   quarantine: QuarantineTable;
   ingest_session: IngestSessionTable;
   received_instance: ReceivedInstanceTable;
+  change: ChangeTable;
+  change_item: ChangeItemTable;
+  instance_version: InstanceVersionTable;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type AttributeChange, editHead } from './edit.js';
-import { Tag } from './dictionary.js';
+import { applyToJson, type AttributeChange, changesToMatch, editHead } from './edit.js';
+import { Tag, tagHex } from './dictionary.js';
 import { parseDicom } from './parser.js';
 import { getString } from './values.js';
 import { buildMeta, encodePart10 } from './writer.js';
@@ -140,5 +140,56 @@ describe('editing a stored object', () => {
     expect(() =>
       editHead(inst.bytes, [{ tag: Tag.SpecificCharacterSet, vr: 'CS', values: ['ISO_IR 100'] }], true),
     ).toThrow(RangeError);
+  });
+});
+
+describe('the index copy of an edit', () => {
+  it('writes changes into DICOM JSON, and reads them back out of it', () => {
+    const json = {
+      [tagHex(Tag.PatientName)]: { vr: 'PN', Value: [{ Alphabetic: 'OLD^NAME' }] },
+      [tagHex(Tag.PatientAddress)]: { vr: 'LO', Value: ['old street'] },
+    };
+    const target = applyToJson(json, [
+      { tag: Tag.PatientName, vr: 'PN', values: ['CHAN^TAI MAN=陳^大文'] },
+      { tag: Tag.PatientAddress, remove: true },
+      {
+        tag: Tag.OtherPatientIDsSequence,
+        items: [
+          [
+            { tag: Tag.PatientID, vr: 'LO', values: ['A123456(3)'] },
+            { tag: Tag.IssuerOfPatientID, vr: 'LO', values: ['HKID'] },
+          ],
+        ],
+      },
+    ]);
+    expect(target[tagHex(Tag.PatientName)]).toEqual({
+      vr: 'PN',
+      Value: [{ Alphabetic: 'CHAN^TAI MAN', Ideographic: '陳^大文' }],
+    });
+    expect(target[tagHex(Tag.PatientAddress)]).toBeUndefined();
+    // What another record must change to match this one: set what it has, remove what only the other has.
+    const other = {
+      [tagHex(Tag.PatientName)]: { vr: 'PN', Value: [{ Alphabetic: 'X^Y' }] },
+      [tagHex(Tag.PatientAddress)]: { vr: 'LO', Value: ['somewhere'] },
+    };
+    const changes = changesToMatch(target, other, [
+      Tag.PatientName,
+      Tag.OtherPatientIDsSequence,
+      Tag.PatientAddress,
+    ]);
+    expect(changes).toEqual([
+      { tag: Tag.PatientName, vr: 'PN', values: ['CHAN^TAI MAN=陳^大文'] },
+      {
+        tag: Tag.OtherPatientIDsSequence,
+        items: [
+          [
+            { tag: Tag.PatientID, vr: 'LO', values: ['A123456(3)'] },
+            { tag: Tag.IssuerOfPatientID, vr: 'LO', values: ['HKID'] },
+          ],
+        ],
+      },
+      { tag: Tag.PatientAddress, remove: true },
+    ]);
+    expect(applyToJson(other, changes)).toEqual(target);
   });
 });

@@ -1,27 +1,23 @@
 import { CharacterSets } from './charset.js';
-import { type DataElement, Dataset } from './dataset.js';
-import { Tag } from './dictionary.js';
+import { type DataElement, Dataset, EXPLICIT_LITTLE } from './dataset.js';
+import { Tag, tagHex } from './dictionary.js';
+import type { JsonAttribute, JsonDataset } from './json.js';
 import { sequenceElement, stringElement } from './encode.js';
 import { DicomFormatError, LanternError } from '../errors.js';
 import { DicomParser, metaHeaderEnd, parseDicom } from './parser.js';
 import { encodeDataset, encodedLength, encodePart10 } from './writer.js';
 import type { Vr } from './vr.js';
 
+/** An attribute as an edit writes it: string values, or a sequence of items of such attributes. */
+export type EditedAttribute =
+  | { readonly tag: number; readonly vr: Vr; readonly values: readonly string[] }
+  | { readonly tag: number; readonly items: readonly (readonly EditedAttribute[])[] };
+
 /**
  * A change to one top-level attribute of a stored object: its new string values (in the order of the VR's
- * multiplicity), a sequence of items each of string attributes (Other Patient IDs), or nothing (removed).
+ * multiplicity), a sequence of items (Other Patient IDs), or nothing (removed).
  */
-export type AttributeChange =
-  | { readonly tag: number; readonly vr: Vr; readonly values: readonly string[] }
-  | {
-      readonly tag: number;
-      readonly items: readonly (readonly {
-        readonly tag: number;
-        readonly vr: Vr;
-        readonly values: readonly string[];
-      }[])[];
-    }
-  | { readonly tag: number; readonly remove: true };
+export type AttributeChange = EditedAttribute | { readonly tag: number; readonly remove: true };
 
 /** Where edits may reach: the attributes of the patient, study and series modules, before the image's own. */
 export const EDITABLE_BELOW = 0x00280000;
@@ -97,7 +93,6 @@ export function editHead(
 function apply(from: Dataset, changes: readonly AttributeChange[]): Dataset {
   let ds = from;
   let charset = from.charset;
-  const enc = from.encoding;
   const encoded = (build: (cs: CharacterSets) => DataElement): DataElement => {
     try {
       return build(charset);
@@ -120,24 +115,111 @@ function apply(from: Dataset, changes: readonly AttributeChange[]): Dataset {
       continue;
     }
     // Built first: building may change the data set's character set (ds) itself.
-    const el =
-      'items' in c
-        ? encoded((cs) =>
-            sequenceElement(
-              c.tag,
-              c.items.map(
-                (item) =>
-                  new Dataset(
-                    item.map((a) => stringElement(a.tag, a.vr, a.values, cs)),
-                    enc,
-                  ),
-              ),
-            ),
-          )
-        : encoded((cs) => stringElement(c.tag, c.vr, c.values, cs));
+    const el = encoded((cs) => element(c, cs));
     ds = ds.with(el);
   }
   return ds;
+}
+
+function element(a: EditedAttribute, cs: CharacterSets): DataElement {
+  if ('values' in a) return stringElement(a.tag, a.vr, a.values, cs);
+  return sequenceElement(
+    a.tag,
+    a.items.map(
+      (item) =>
+        new Dataset(
+          item.map((x) => element(x, cs)),
+          EXPLICIT_LITTLE,
+        ),
+    ),
+  );
+}
+
+/** DICOM JSON (PS3.18 F) with the changes made: the index's copy of what the edited files hold. */
+export function applyToJson(json: JsonDataset, changes: readonly AttributeChange[]): JsonDataset {
+  const out: JsonDataset = { ...json };
+  for (const c of changes) {
+    if ('remove' in c) delete out[tagHex(c.tag)];
+    else out[tagHex(c.tag)] = jsonOf(c);
+  }
+  return out;
+}
+
+function jsonOf(a: EditedAttribute): JsonAttribute {
+  if ('items' in a) {
+    return {
+      vr: 'SQ',
+      Value: a.items.map((item) => Object.fromEntries(item.map((x) => [tagHex(x.tag), jsonOf(x)]))),
+    };
+  }
+  if (!a.values.length || (a.values.length === 1 && a.values[0] === '')) return { vr: a.vr };
+  if (a.vr === 'PN') {
+    return {
+      vr: 'PN',
+      Value: a.values.map((v) => {
+        const [Alphabetic, Ideographic, Phonetic] = v.split('=');
+        return {
+          ...(Alphabetic ? { Alphabetic } : {}),
+          ...(Ideographic ? { Ideographic } : {}),
+          ...(Phonetic ? { Phonetic } : {}),
+        };
+      }),
+    };
+  }
+  return { vr: a.vr, Value: [...a.values] };
+}
+
+/**
+ * An attribute of DICOM JSON as an edit writes it (strings, person names as `A=I=P`, sequences of such);
+ * undefined for what an edit cannot write (numbers, binary values).
+ */
+export function editedFromJson(tag: number, attr: JsonAttribute): EditedAttribute | undefined {
+  const vr = attr.vr as Vr;
+  if (vr === 'SQ') {
+    const items: EditedAttribute[][] = [];
+    for (const item of (attr.Value ?? []) as JsonDataset[]) {
+      const attrs: EditedAttribute[] = [];
+      for (const [k, v] of Object.entries(item)) {
+        const e = editedFromJson(parseInt(k, 16) >>> 0, v);
+        if (e) attrs.push(e);
+      }
+      items.push(attrs.sort((x, y) => x.tag - y.tag));
+    }
+    return { tag, items };
+  }
+  if (attr.InlineBinary !== undefined || attr.BulkDataURI !== undefined) return undefined;
+  const values: string[] = [];
+  for (const v of attr.Value ?? []) {
+    if (typeof v === 'string') values.push(v);
+    else if (v && typeof v === 'object' && vr === 'PN') {
+      const pn = v as { Alphabetic?: string; Ideographic?: string; Phonetic?: string };
+      values.push(
+        [pn.Alphabetic ?? '', pn.Ideographic ?? '', pn.Phonetic ?? ''].join('=').replace(/=+$/, ''),
+      );
+    } else return undefined;
+  }
+  return { tag, vr, values };
+}
+
+/**
+ * The changes that make attributes `tags` of `current` what they are in `target` (DICOM JSON): set where the
+ * target has them, removed where only the current has them (the patient module of a patient merged into
+ * another).
+ */
+export function changesToMatch(
+  target: JsonDataset,
+  current: JsonDataset,
+  tags: readonly number[],
+): AttributeChange[] {
+  const out: AttributeChange[] = [];
+  for (const tag of tags) {
+    const t = target[tagHex(tag)];
+    if (t) {
+      const e = editedFromJson(tag, t);
+      if (e) out.push(e);
+    } else if (current[tagHex(tag)]) out.push({ tag, remove: true });
+  }
+  return out;
 }
 
 function isDefaultRepertoire(cs: CharacterSets): boolean {

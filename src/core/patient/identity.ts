@@ -50,7 +50,8 @@ function marks(ds: Item | JsonDataset): string[] {
   return out.map((m) => m.trim().toUpperCase());
 }
 
-function kindOf(ds: Item | JsonDataset): 'hkid' | 'birthCertificate' | undefined {
+/** Whether a Patient ID (with its issuer), or an Other Patient IDs item, is an HKID or birth certificate number. */
+export function identifierKindOf(ds: Item | JsonDataset): 'hkid' | 'birthCertificate' | undefined {
   const m = marks(ds);
   if (m.some((x) => HKID_MARKS.has(x))) return 'hkid';
   if (m.some((x) => BIRTH_CERTIFICATE_MARKS.has(x))) return 'birthCertificate';
@@ -85,10 +86,10 @@ export function identityOf(attrs: JsonDataset): PatientIdentity {
   add('birthDate', strings(attrs, Tag.PatientBirthDate));
   add('phone', strings(attrs, Tag.PatientTelephoneNumbers));
   add('address', strings(attrs, Tag.PatientAddress));
-  const own = kindOf(attrs);
+  const own = identifierKindOf(attrs);
   if (own) add(own, strings(attrs, Tag.PatientID));
   for (const item of items(attrs, Tag.OtherPatientIDsSequence)) {
-    const k = kindOf(item);
+    const k = identifierKindOf(item);
     if (k) add(k, strings(item, Tag.PatientID));
   }
   return out;
